@@ -1,0 +1,43 @@
+# Makefile: build, run and test kezekd (GNU make). `make` alone lists the targets.
+# Needs Debian packages libuv1-dev libhiredis-dev redis-server redis-tools pkg-config
+# (`make deps` checks them, installs them as root) and Swift 6.1+.
+
+SWIFT  ?= swift
+REDIS  ?= 127.0.0.1:6379
+LISTEN ?= 127.0.0.1:7379
+
+# The toolchain lives in /opt/swift on the dev and CI machines; use it when swift is not on PATH.
+ifeq ($(shell command -v $(SWIFT) 2>/dev/null),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build run test redis stop-redis clean
+
+help: ## list the targets
+	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 20
+
+deps: ## check (as root: install) system packages and swift
+	@bash scripts/ensure-deps.sh
+
+build: deps ## release build of kezekd and kezek-bench into .build/release
+	$(SWIFT) build -c release --product kezekd
+	$(SWIFT) build -c release --product kezek-bench
+
+run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd on $(LISTEN)
+	bash scripts/ensure-redis.sh $(REDIS)
+	exec .build/release/kezekd --config config/kezek.yaml --redis $(REDIS) --listen $(LISTEN)
+
+test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
+	$(SWIFT) build -c release --product kezekd
+	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test
+
+redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
+	bash scripts/ensure-redis.sh $(REDIS)
+
+stop-redis: ## stop private Redis servers started by `make redis` / `make run`
+	bash scripts/stop-redis.sh
+
+clean: stop-redis ## remove .build and var (private Redis data)
+	rm -rf .build var

@@ -1,0 +1,31 @@
+// Small C helpers for what Swift cannot express well against libuv and hiredis.
+//
+// Why this target exists:
+// - hiredis's stock libuv adapter (adapters/libuv.h in 0.14) restarts the poll handle on every
+//   command even when the event mask did not change, costing one failing epoll_ctl per command,
+//   and it ignores poll errors, which can leave a dead connection hanging. kz_redis_attach is
+//   our own adapter: it touches the poll only when the mask changes and hands errors to hiredis.
+// - libuv 1.44 has no flag for SO_REUSEPORT; kz_tcp_listen_reuseport sets it between
+//   uv_tcp_init_ex and bind, so every loop thread gets its own listener on the shared port.
+#ifndef KEZEK_SHIMS_H
+#define KEZEK_SHIMS_H
+
+#include <uv.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+/// Attaches an async hiredis context to a libuv loop. Returns REDIS_OK or REDIS_ERR.
+int kz_redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
+
+/// Initialises `server` on `loop`, sets SO_REUSEPORT (and SO_REUSEADDR), binds `addr` and
+/// listens with `backlog`. Returns 0 or a negative libuv error code.
+int kz_tcp_listen_reuseport(uv_loop_t *loop, uv_tcp_t *server, const struct sockaddr *addr,
+                            int backlog, uv_connection_cb on_connection);
+
+/// Parses "host:port" or "[v6]:port" into `out`. Returns 0 or a negative libuv error code.
+int kz_parse_endpoint(const char *host, int port, struct sockaddr_storage *out);
+
+/// Returns 1 when the address is loopback (127.0.0.0/8 or ::1).
+int kz_is_loopback(const struct sockaddr *addr);
+
+#endif

@@ -1,0 +1,39 @@
+// Socket helpers libuv 1.44 does not offer (see CKezekShims.h).
+#include "CKezekShims.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+int kz_tcp_listen_reuseport(uv_loop_t *loop, uv_tcp_t *server, const struct sockaddr *addr,
+                            int backlog, uv_connection_cb on_connection) {
+    int rc = uv_tcp_init_ex(loop, server, addr->sa_family);
+    if (rc != 0) return rc;
+    uv_os_fd_t fd;
+    rc = uv_fileno((uv_handle_t *)server, &fd);
+    if (rc != 0) return rc;
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) return uv_translate_sys_error(errno);
+    rc = uv_tcp_bind(server, addr, 0);
+    if (rc != 0) return rc;
+    return uv_listen((uv_stream_t *)server, backlog, on_connection);
+}
+
+int kz_parse_endpoint(const char *host, int port, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0) return 0;
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)out);
+}
+
+int kz_is_loopback(const struct sockaddr *addr) {
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+        return memcmp(&a->sin6_addr, &in6addr_loopback, sizeof(struct in6_addr)) == 0;
+    }
+    return 0;
+}

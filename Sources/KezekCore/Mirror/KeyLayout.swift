@@ -1,0 +1,17 @@
+/// Where Kezek keeps its state in Redis. Every key of a provider carries the provider id as a
+/// `{hash tag}`, so a provider's keys live on one Redis Cluster slot.
+///
+///     <prefix>:providers            SET    every provider id
+///     <prefix>:{<P>}:capacity       STRING the provider's capacity
+///     <prefix>:{<P>}:booked         SET    holders with a seat
+///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
+public struct KeyLayout: Sendable {
+    public let prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    public var providers: String { "\(prefix):providers" }
+    public func capacity(_ provider: String) -> String { "\(prefix):{\(provider)}:capacity" }
+    public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
+    public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }
+}

@@ -1,0 +1,101 @@
+/// Turns a batch of writes into Redis commands in RESP, ready for hiredis.
+///
+/// Consecutive writes of one kind to one provider become a single command (`SADD key h1 h2 …`),
+/// which Redis executes much faster than one command per write; order between different kinds
+/// or providers is kept as made.
+public struct MirrorBatchEncoder {
+    public let keys: KeyLayout
+    /// Members per command at most, to keep single commands small.
+    public static let maxMembersPerCommand = 512
+
+    /// The encoded commands, back to back; `commandEnds[i]` is where command i ends.
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var commandEnds: [Int] = []
+
+    public init(keys: KeyLayout) { self.keys = keys }
+
+    public mutating func encode(_ writes: ArraySlice<MirrorWrite>) {
+        bytes.removeAll(keepingCapacity: true)
+        commandEnds.removeAll(keepingCapacity: true)
+        var index = writes.startIndex
+        while index < writes.endIndex {
+            let write = writes[index]
+            if case .capacity(let capacity) = write.op {
+                command(["SET", keys.capacity(write.provider.id), String(capacity)])
+                command(["SADD", keys.providers, write.provider.id])
+                index += 1
+                continue
+            }
+            var end = index + 1
+            while end < writes.endIndex, end - index < Self.maxMembersPerCommand,
+                  writes[end].provider === write.provider, Self.sameKind(writes[end].op, write.op) {
+                end += 1
+            }
+            let run = writes[index..<end]
+            switch write.op {
+            case .book:
+                members("SADD", keys.booked(write.provider.id), run)
+            case .unbook:
+                members("SREM", keys.booked(write.provider.id), run)
+            case .dequeue:
+                members("ZREM", keys.waiting(write.provider.id), run)
+            case .enqueue:
+                header(count: 2 + 2 * run.count)
+                bulk("ZADD")
+                bulk(keys.waiting(write.provider.id))
+                for entry in run {
+                    guard case .enqueue(let holder, let score) = entry.op else { continue }
+                    bulk(String(score))
+                    bulk(holder)
+                }
+                commandEnds.append(bytes.count)
+            case .capacity:
+                break
+            }
+            index = end
+        }
+    }
+
+    private static func sameKind(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
+        switch (a, b) {
+        case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue): true
+        default: false
+        }
+    }
+
+    private mutating func members(_ verb: String, _ key: String, _ run: ArraySlice<MirrorWrite>) {
+        header(count: 2 + run.count)
+        bulk(verb)
+        bulk(key)
+        for write in run {
+            switch write.op {
+            case .book(let holder), .unbook(let holder), .dequeue(let holder): bulk(holder)
+            default: break
+            }
+        }
+        commandEnds.append(bytes.count)
+    }
+
+    private mutating func command(_ arguments: [String]) {
+        header(count: arguments.count)
+        for argument in arguments { bulk(argument) }
+        commandEnds.append(bytes.count)
+    }
+
+    private mutating func header(count: Int) {
+        bytes.append(UInt8(ascii: "*"))
+        Reply.appendDecimal(count, into: &bytes)
+        bytes.append(13)
+        bytes.append(10)
+    }
+
+    private mutating func bulk(_ text: String) {
+        bytes.append(UInt8(ascii: "$"))
+        Reply.appendDecimal(text.utf8.count, into: &bytes)
+        bytes.append(13)
+        bytes.append(10)
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(13)
+        bytes.append(10)
+    }
+}

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// The writes waiting to be sent on one loop thread's Redis connection.
+///
+/// Every write of a provider goes to the outbox of the provider's owning thread, appended
+/// while the provider's lock is held, so Redis sees a provider's changes in the order memory
+/// made them, whichever thread made them. The owner drains it once per loop iteration.
+public final class MirrorOutbox: Sendable {
+    private let writes = Mutex<[MirrorWrite]>([])
+
+    public init() {}
+
+    func append(_ batch: [MirrorWrite]) {
+        writes.withLock { $0.append(contentsOf: batch) }
+    }
+
+    func append(_ write: MirrorWrite) {
+        writes.withLock { $0.append(write) }
+    }
+
+    /// Swaps the queued writes out into `into` (which must be empty), keeping both capacities.
+    func drain(into: inout [MirrorWrite]) {
+        writes.withLock { swap(&$0, &into) }
+    }
+}

@@ -1,0 +1,27 @@
+/// One change to mirror to Redis. Every write sets a fact ("H holds a seat at P", "P has
+/// capacity C"), so sending it twice is harmless: that is what lets a lost batch be resent.
+public enum MirrorOp: Sendable, Equatable {
+    case book(holder: String)
+    case unbook(holder: String)
+    case enqueue(holder: String, score: Int)
+    case dequeue(holder: String)
+    case capacity(Int)
+}
+
+/// Where the reply of a request waiting for Redis goes: a slot of a client connection, which
+/// only its own loop thread may touch.
+public struct ReplyTicket: @unchecked Sendable {
+    let connection: ClientConnection
+    let slot: Int
+    var thread: Int { connection.threadIndex }
+}
+
+public struct MirrorWrite: @unchecked Sendable {
+    public let provider: Provider
+    public let op: MirrorOp
+    /// Set on the last write of a request: once Redis confirms it, every earlier write of the
+    /// provider is confirmed too (they travel in order on one connection).
+    var ticket: ReplyTicket?
+    /// Monotonic nanoseconds when the write was made, for the write timeout.
+    let madeAt: UInt64
+}

@@ -1,0 +1,130 @@
+import CHiredis
+import Glibc
+
+/// A blocking hiredis connection, used only before the loops serve data: to load the state at
+/// start and to write what settling it needs.
+final class RedisSyncConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(endpoint: ServerSettings.Endpoint, timeoutSeconds: Int = 5) throws {
+        let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else {
+            throw Failure(description: "cannot allocate a redis context")
+        }
+        if context.pointee.err != 0 {
+            let message = Self.errorText(context)
+            redisFree(context)
+            throw Failure(description: message)
+        }
+        redisSetTimeout(context, timeval(tv_sec: 30, tv_usec: 0))
+        self.context = context
+    }
+
+    deinit { redisFree(context) }
+
+    /// Queues a command (pipelined); `reply()` reads the replies in order.
+    func append(_ arguments: [String]) {
+        let command = RESP.command(arguments)
+        command.withUnsafeBufferPointer { bytes in
+            _ = redisAppendFormattedCommand(context, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+    }
+
+    /// Sends already encoded commands (pipelined).
+    func append(encoded bytes: [UInt8], ends: [Int]) {
+        var start = 0
+        bytes.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            for end in ends {
+                _ = redisAppendFormattedCommand(context, base + start, end - start)
+                start = end
+            }
+        }
+    }
+
+    /// The next reply, converted; throws on a connection error or an error reply.
+    func reply() throws -> RedisValue {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw Failure(description: Self.errorText(context))
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        let value = RedisValue(reply)
+        if case .error(let text) = value { throw Failure(description: text) }
+        return value
+    }
+
+    func command(_ arguments: [String]) throws -> RedisValue {
+        append(arguments)
+        return try reply()
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}
+
+/// A Redis reply as a Swift value.
+enum RedisValue {
+    case string(String)
+    case integer(Int)
+    case array([RedisValue])
+    case null
+    case error(String)
+
+    init(_ reply: UnsafeMutablePointer<redisReply>) {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING, REDIS_REPLY_STATUS:
+            self = .string(String(decoding: UnsafeRawBufferPointer(start: reply.pointee.str, count: Int(reply.pointee.len)), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            self = .integer(Int(reply.pointee.integer))
+        case REDIS_REPLY_ARRAY:
+            let count = Int(reply.pointee.elements)
+            var values: [RedisValue] = []
+            values.reserveCapacity(count)
+            for index in 0..<count {
+                if let element = reply.pointee.element[index] { values.append(RedisValue(element)) } else { values.append(.null) }
+            }
+            self = .array(values)
+        case REDIS_REPLY_ERROR:
+            self = .error(reply.pointee.str.map { String(cString: $0) } ?? "error")
+        default:
+            self = .null
+        }
+    }
+
+    var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    var strings: [String] {
+        guard case .array(let values) = self else { return [] }
+        return values.compactMap(\.string)
+    }
+}
+
+/// RESP encoding of one command.
+enum RESP {
+    static func command(_ arguments: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.append(UInt8(ascii: "*"))
+        Reply.appendDecimal(arguments.count, into: &bytes)
+        bytes += [13, 10]
+        for argument in arguments {
+            bytes.append(UInt8(ascii: "$"))
+            Reply.appendDecimal(argument.utf8.count, into: &bytes)
+            bytes += [13, 10]
+            bytes += argument.utf8
+            bytes += [13, 10]
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,101 @@
+/// A reply line. Kept as a small value (no bytes) so that a reply waiting for Redis costs no
+/// allocation; it is encoded once, when it is written.
+public enum Reply: Equatable, Sendable {
+    case booked(free: Int)
+    case bookedStatus
+    case waiting(position: Int)
+    case full(provider: String)
+    case limit(holder: String)
+    case cancelled(free: Int)
+    case notFound(holder: String)
+    case none
+    case seats(SeatsSnapshot)
+    case ok
+    case simple(String)
+    case bye
+    case error(String)
+
+    public func encode(into out: inout [UInt8]) {
+        switch self {
+        case .booked(let free): Self.appendSimple("BOOKED ", number: free, into: &out)
+        case .bookedStatus: Self.append("+BOOKED\r\n", into: &out)
+        case .waiting(let position): Self.appendSimple("WAITING ", number: position, into: &out)
+        case .full(let provider): Self.appendLine("+FULL ", provider, into: &out)
+        case .limit(let holder): Self.appendLine("+LIMIT ", holder, into: &out)
+        case .cancelled(let free): Self.appendSimple("CANCELLED ", number: free, into: &out)
+        case .notFound(let holder): Self.appendLine("+NOTFOUND ", holder, into: &out)
+        case .none: Self.append("+NONE\r\n", into: &out)
+        case .seats(let seats):
+            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)", into: &out)
+        case .ok: Self.append("+OK\r\n", into: &out)
+        case .simple(let text): Self.appendLine("+", text, into: &out)
+        case .bye: Self.append("+BYE\r\n", into: &out)
+        case .error(let text): Self.appendLine("-", text, into: &out)
+        }
+    }
+
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    private static func append(_ text: StaticString, into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private static func appendLine(_ prefix: StaticString, _ text: String, into out: inout [UInt8]) {
+        append(prefix, into: &out)
+        out.append(contentsOf: text.utf8)
+        out.append(13)
+        out.append(10)
+    }
+
+    private static func appendSimple(_ word: StaticString, number: Int, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "+"))
+        append(word, into: &out)
+        appendDecimal(number, into: &out)
+        out.append(13)
+        out.append(10)
+    }
+
+    static func appendDecimal(_ value: Int, into out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendDecimal(-value, into: &out)
+            return
+        }
+        if value < 10 {
+            out.append(UInt8(48 + value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[19 - count] = UInt8(48 + rest % 10)
+                rest /= 10
+                count += 1
+            }
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+}
+
+/// The counts SEATS reports for one provider.
+public struct SeatsSnapshot: Equatable, Sendable {
+    public var capacity: Int
+    public var booked: Int
+    public var waiting: Int
+    public var refused: Int
+    public var free: Int { capacity - booked }
+}
+
+extension Reply {
+    /// BOOK/CANCEL/PROVIDER when Redis cannot take writes (fail closed). Retrying is safe.
+    public static let unavailable = Reply.error("UNAVAILABLE mirror down, retry")
+    /// Data commands before recovery has loaded the state.
+    public static let loading = Reply.error("LOADING Kezek is loading its state from Redis")
+}

@@ -1,0 +1,52 @@
+/// The commands of the protocol, matched case-insensitively without building a String.
+public enum Verb: Int, CaseIterable, Sendable {
+    case book, cancel, status, seats, provider, ping, health, auth, quit
+
+    public var name: String {
+        switch self {
+        case .book: "BOOK"
+        case .cancel: "CANCEL"
+        case .status: "STATUS"
+        case .seats: "SEATS"
+        case .provider: "PROVIDER"
+        case .ping: "PING"
+        case .health: "HEALTH"
+        case .auth: "AUTH"
+        case .quit: "QUIT"
+        }
+    }
+
+    /// Commands that read or change seats: refused with -LOADING until state is loaded.
+    public var needsState: Bool {
+        switch self {
+        case .book, .cancel, .status, .seats, .provider: true
+        case .ping, .health, .auth, .quit: false
+        }
+    }
+
+    /// Commands allowed before AUTH when a token is configured.
+    public var allowedBeforeAuth: Bool {
+        switch self {
+        case .auth, .ping, .quit, .health: true
+        default: false
+        }
+    }
+
+    private static let lowercasedNames: [(Verb, [UInt8])] = Verb.allCases.map { ($0, Array($0.name.lowercased().utf8)) }
+
+    /// Matches `token` against the verbs, ignoring ASCII case.
+    public init?(_ token: UnsafeRawBufferPointer) {
+        for (verb, name) in Verb.lowercasedNames where name.count == token.count {
+            var same = true
+            for index in 0..<name.count where token[index] | 0x20 != name[index] {
+                same = false
+                break
+            }
+            if same {
+                self = verb
+                return
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,6 @@
+/// What a command did to a provider: a reply to send now, or one to send once Redis has the
+/// writes it produced (they were handed to the provider's mirror with the reply's ticket).
+public enum Outcome: Sendable {
+    case now(Reply)
+    case afterMirror(Reply)
+}

@@ -1,0 +1,211 @@
+import Synchronization
+
+/// One provider's seats, holders and waitlist.
+///
+/// One lock per provider guards them, so unrelated providers never serialise. The lock is
+/// needed on every BOOK, even at a sold-out provider: a holder who already has a seat must get
+/// `+BOOKED` again (retries are safe), which takes a look at the holders. The free-seat count
+/// is also kept in an atomic, written under the lock and read without it by SEATS-like readers
+/// (metrics, HEALTH) and by the sold-out fast path of BOOK, which skips the holder-limit work.
+public final class Provider: @unchecked Sendable {
+    public let id: String
+    /// The loop thread whose Redis connection carries this provider's writes.
+    public let owner: Int
+    let outbox: MirrorOutbox
+    /// Free seats: capacity less booked, published for lock-free readers.
+    public let freeSeats = Atomic<Int>(0)
+    /// BOOKs answered +FULL: unmet demand.
+    public let refused = Atomic<Int>(0)
+    private let state: Mutex<State>
+
+    struct State {
+        var capacity: Int
+        var holders = Set<String>()
+        var waitlist = Waitlist()
+        /// Redis score of waitlist ticket 0; scores must grow across restarts.
+        var scoreBase = 0
+        var free: Int { capacity - holders.count }
+    }
+
+    init(id: String, owner: Int, outbox: MirrorOutbox, capacity: Int) {
+        self.id = id
+        self.owner = owner
+        self.outbox = outbox
+        state = Mutex(State(capacity: capacity))
+        freeSeats.store(capacity, ordering: .relaxed)
+    }
+
+    /// The rules a BOOK runs under.
+    public struct BookingRules: Sendable {
+        public var waitlistLimit: Int
+        public var limits: HolderLimits
+        public init(waitlistLimit: Int, limits: HolderLimits) {
+            self.waitlistLimit = waitlistLimit
+            self.limits = limits
+        }
+    }
+
+    /// BOOK. `mirrorUp` false means no write may be made: the request fails closed instead.
+    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+        state.withLock { state in
+            var writes = WriteList()
+            if state.holders.contains(holder) {
+                // Already held: resend the fact so the reply waits until Redis surely has it.
+                guard mirrorUp else { return .now(.unavailable) }
+                writes.add(self, .book(holder: holder))
+                writes.flush(to: outbox, ticket: ticket)
+                return .afterMirror(.booked(free: state.free))
+            }
+            if let position = state.waitlist.position(of: holder) {
+                return .now(.waiting(position: position))
+            }
+            if state.free > 0 {
+                guard mirrorUp else { return .now(.unavailable) }
+                guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
+                state.holders.insert(holder)
+                publishFree(state)
+                writes.add(self, .book(holder: holder))
+                writes.flush(to: outbox, ticket: ticket)
+                return .afterMirror(.booked(free: state.free))
+            }
+            guard wait, state.waitlist.count < rules.waitlistLimit else {
+                refused.add(1, ordering: .relaxed)
+                return .now(.full(provider: id))
+            }
+            guard mirrorUp else { return .now(.unavailable) }
+            let ticketNumber = state.waitlist.append(holder)
+            writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
+            writes.flush(to: outbox, ticket: ticket)
+            return .afterMirror(.waiting(position: state.waitlist.count))
+        }
+    }
+
+    /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
+    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+        state.withLock { state in
+            let booked = state.holders.contains(holder)
+            guard booked || state.waitlist.contains(holder) else { return .now(.notFound(holder: holder)) }
+            guard mirrorUp else { return .now(.unavailable) }
+            var writes = WriteList()
+            if booked {
+                state.holders.remove(holder)
+                rules.limits.release(holder)
+                writes.add(self, .unbook(holder: holder))
+                promote(&state, rules: rules, writes: &writes)
+            } else {
+                _ = state.waitlist.remove(holder)
+                writes.add(self, .dequeue(holder: holder))
+            }
+            publishFree(state)
+            writes.flush(to: outbox, ticket: ticket)
+            return .afterMirror(.cancelled(free: state.free))
+        }
+    }
+
+    /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
+    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+        state.withLock { state in
+            guard capacity >= state.holders.count else { return .now(.error("ERR capacity below booked seats")) }
+            guard mirrorUp else { return .now(.unavailable) }
+            state.capacity = capacity
+            var writes = WriteList()
+            writes.add(self, .capacity(capacity))
+            promote(&state, rules: rules, writes: &writes)
+            publishFree(state)
+            writes.flush(to: outbox, ticket: ticket)
+            return .afterMirror(.ok)
+        }
+    }
+
+    /// STATUS.
+    public func status(of holder: String) -> Reply {
+        state.withLock { state in
+            if state.holders.contains(holder) { return .bookedStatus }
+            if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
+            return .none
+        }
+    }
+
+    /// SEATS.
+    public func seats() -> SeatsSnapshot {
+        state.withLock { state in
+            SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
+                          waiting: state.waitlist.count, refused: refused.load(ordering: .relaxed))
+        }
+    }
+
+    /// Gives free seats to the head of the waitlist. Bookings go to Redis before the dequeue,
+    /// so a crash between the two leaves a holder both booked and waiting, which recovery
+    /// settles in favour of the seat. A holder at the holder limit loses its place instead.
+    private func promote(_ state: inout State, rules: BookingRules, writes: inout WriteList) {
+        while state.free > 0, let next = state.waitlist.popFirst() {
+            if rules.limits.reserve(next) {
+                state.holders.insert(next)
+                writes.add(self, .book(holder: next))
+            }
+            writes.add(self, .dequeue(holder: next))
+        }
+    }
+
+    private func publishFree(_ state: State) {
+        freeSeats.store(state.free, ordering: .relaxed)
+    }
+
+    // MARK: Recovery
+
+    /// Replaces the state with what recovery read from Redis. Returns the writes that settle
+    /// it (a holder both booked and waiting keeps the seat; free seats go to the waitlist).
+    func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], rules: BookingRules) -> [MirrorWrite] {
+        state.withLock { state in
+            state.capacity = capacity
+            state.holders = Set(holders)
+            for holder in state.holders { rules.limits.restore(holder) }
+            state.waitlist = Waitlist()
+            var writes = WriteList()
+            var maxScore = -1
+            for entry in waiting {
+                maxScore = max(maxScore, entry.score)
+                if state.holders.contains(entry.holder) || state.waitlist.contains(entry.holder) {
+                    writes.add(self, .dequeue(holder: entry.holder))
+                } else {
+                    state.waitlist.append(entry.holder)
+                }
+            }
+            state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
+            promote(&state, rules: rules, writes: &writes)
+            publishFree(state)
+            return writes.all
+        }
+    }
+
+    /// Holders in the waitlist, head first (for tests and tools).
+    public func waitingHolders() -> [String] {
+        state.withLock { $0.waitlist.holders }
+    }
+}
+
+/// The writes of one request, without an allocation for the common single write.
+struct WriteList {
+    private var first: MirrorWrite?
+    private var rest: [MirrorWrite] = []
+
+    mutating func add(_ provider: Provider, _ op: MirrorOp) {
+        let write = MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: MonotonicClock.nanoseconds())
+        if first == nil { first = write } else { rest.append(write) }
+    }
+
+    var all: [MirrorWrite] { (first.map { [$0] } ?? []) + rest }
+
+    /// Hands the writes to the owner's outbox, the reply's ticket on the last one.
+    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket) {
+        guard var last = first else { return }
+        if rest.isEmpty {
+            last.ticket = ticket
+            outbox.append(last)
+            return
+        }
+        var writes = [last] + rest
+        writes[writes.count - 1].ticket = ticket
+        outbox.append(writes)
+    }
+}

@@ -1,0 +1,243 @@
+import CLibUV
+
+/// One client: its bytes in, its replies out, in request order.
+///
+/// Replies live in a FIFO of slots. A reply known at once goes straight to the output when no
+/// slot is open before it; one that waits for Redis holds a slot that the mirror fills later.
+/// Once per loop iteration (the thread's check handle) the completed prefix is written with one
+/// write. A connection with too many open slots or too much unsent output stops being read
+/// until it drains (backpressure), so no client can grow the daemon's memory without limit.
+public final class ClientConnection {
+    public let threadIndex: Int
+    unowned let thread: LoopThread
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    var parser: RequestParser
+    var authLevel: AuthLevel
+
+    /// Bytes of a request that has not fully arrived yet.
+    private var input: [UInt8] = []
+    /// Encoded replies ready to send.
+    private var output: [UInt8] = []
+    private var slots: [Slot] = []
+    private var slotHead = 0
+    /// Number of the slot at `slots[0]`.
+    private var slotBase = 0
+
+    private(set) var isClosed = false
+    private var closeWhenFlushed = false
+    private var readsPaused = false
+    private var writeInProgress = false
+    private(set) var isDirty = false
+    var lastActivity: UInt64
+
+    enum AuthLevel { case none, client, admin }
+
+    private struct Slot {
+        var reply: Reply
+        var ready: Bool
+    }
+
+    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int) {
+        self.thread = thread
+        self.threadIndex = thread.index
+        self.handle = handle
+        self.authLevel = authLevel
+        parser = RequestParser(maxRequestBytes: maxRequestBytes)
+        lastActivity = MonotonicClock.nanoseconds()
+    }
+
+    /// The number the next reply slot will have.
+    var nextSlot: Int { slotBase + slots.count }
+    var openSlots: Int { slots.count - slotHead }
+    /// Nothing left to answer or to send.
+    var isIdle: Bool { openSlots == 0 && output.isEmpty && !writeInProgress }
+
+    // MARK: Input
+
+    /// Parses and executes every complete request in `bytes` (just read from the socket).
+    func received(_ bytes: UnsafeRawBufferPointer) {
+        lastActivity = thread.now
+        if input.isEmpty {
+            let used = process(bytes)
+            if used < bytes.count && !closeWhenFlushed {
+                input.append(contentsOf: bytes[used...])
+            }
+        } else {
+            input.append(contentsOf: bytes)
+            let used = input.withUnsafeBytes { process($0) }
+            if closeWhenFlushed { input.removeAll() } else { input.removeFirst(used) }
+        }
+        applyBackpressure()
+    }
+
+    /// Returns how many bytes were consumed by complete requests.
+    private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count && !closeWhenFlushed {
+            let view = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            switch parser.parse(view) {
+            case .complete(let length):
+                thread.executor.execute(view, parser: parser, on: self)
+                offset += length
+            case .skip(let length):
+                offset += length
+            case .needMore:
+                return offset
+            case .failure(let error):
+                thread.noteProtocolError()
+                reply(.error(error.message))
+                closeAfterReplies()
+                return bytes.count
+            }
+        }
+        return offset
+    }
+
+    // MARK: Replies
+
+    func reply(_ reply: Reply) {
+        if slotHead == slots.count {
+            reply.encode(into: &output)
+        } else {
+            slots.append(Slot(reply: reply, ready: true))
+        }
+        markDirty()
+    }
+
+    /// Opens a slot for a reply that is released when Redis confirms the request's writes.
+    func replyAfterMirror(_ reply: Reply) {
+        slots.append(Slot(reply: reply, ready: false))
+    }
+
+    /// Fills slot `slot`: its reply as decided, or `-UNAVAILABLE` when the write failed or
+    /// timed out. A slot already answered (a late confirmation after a timeout) is left alone.
+    func complete(slot: Int, failed: Bool) {
+        guard !isClosed else { return }
+        let index = slot - slotBase
+        guard index >= slotHead && index < slots.count && !slots[index].ready else { return }
+        slots[index].ready = true
+        if failed { slots[index].reply = .unavailable }
+        markDirty()
+    }
+
+    func closeAfterReplies() {
+        closeWhenFlushed = true
+        if !readsPaused {
+            uv_read_stop(stream)
+            readsPaused = true
+        }
+        markDirty()
+    }
+
+    private func markDirty() {
+        guard !isDirty else { return }
+        isDirty = true
+        thread.markDirty(self)
+    }
+
+    // MARK: Output
+
+    /// Moves completed replies to the output and writes it: called once per loop iteration.
+    func flush() {
+        isDirty = false
+        guard !isClosed else { return }
+        while slotHead < slots.count && slots[slotHead].ready {
+            slots[slotHead].reply.encode(into: &output)
+            slotHead += 1
+        }
+        if slotHead == slots.count {
+            slotBase += slots.count
+            slots.removeAll(keepingCapacity: slots.capacity <= 4096)
+            slotHead = 0
+        } else if slotHead >= 1024 {
+            slots.removeFirst(slotHead)
+            slotBase += slotHead
+            slotHead = 0
+        }
+        writeOutput()
+        if closeWhenFlushed && isIdle {
+            close()
+            return
+        }
+        applyBackpressure()
+    }
+
+    private func writeOutput() {
+        guard !writeInProgress, !output.isEmpty else { return }
+        let written: Int32 = output.withUnsafeMutableBytes { raw in
+            var buffer = uv_buf_init(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(raw.count))
+            return uv_try_write(stream, &buffer, 1)
+        }
+        if written == Int32(output.count) {
+            output.removeAll(keepingCapacity: output.capacity <= 65536)
+            return
+        }
+        if written < 0 && written != Int32(UV_EAGAIN.rawValue) {
+            close()
+            return
+        }
+        // The socket is full: hand the rest to uv_write, which owns a copy until it is done.
+        let sent = max(0, Int(written))
+        let rest = output.count - sent
+        let request = PendingWrite.make(bytes: output[sent...], connection: handle.pointee.data)
+        output.removeAll(keepingCapacity: output.capacity <= 65536)
+        writeInProgress = true
+        var buffer = uv_buf_init(request.pointee.bytes.assumingMemoryBound(to: CChar.self), UInt32(rest))
+        let status = uv_write(&request.pointee.request, stream, &buffer, 1, UVCallbacks.onWrite)
+        if status != 0 {
+            writeInProgress = false
+            PendingWrite.free(request)
+            close()
+        }
+    }
+
+    func writeCompleted(status: Int32) {
+        writeInProgress = false
+        guard !isClosed else { return }
+        if status < 0 {
+            close()
+            return
+        }
+        markDirty()
+    }
+
+    /// Pauses reading while too much is queued for this client; resumes at half.
+    private func applyBackpressure() {
+        guard !isClosed, !closeWhenFlushed, !thread.isDraining else { return }
+        let limits = thread.settings
+        let pendingBytes = output.count + (writeInProgress ? limits.maxOutputBytes / 2 : 0)
+        if !readsPaused {
+            if openSlots >= limits.maxPendingReplies || pendingBytes >= limits.maxOutputBytes {
+                uv_read_stop(stream)
+                readsPaused = true
+                thread.noteBackpressure()
+            }
+        } else if openSlots <= limits.maxPendingReplies / 2 && pendingBytes <= limits.maxOutputBytes / 2 {
+            readsPaused = false
+            uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
+        }
+    }
+
+    /// Stops reading for a graceful shutdown; what was read is still answered.
+    func stopReading() {
+        guard !isClosed, !readsPaused else { return }
+        uv_read_stop(stream)
+        readsPaused = true
+    }
+
+    // MARK: Closing
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        input = []
+        output = []
+        slots = []
+        thread.connectionClosed(self)
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+    }
+
+    var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+}

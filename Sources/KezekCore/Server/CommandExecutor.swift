@@ -1,0 +1,207 @@
+/// Runs one parsed request for a connection: checks the verb, arity, ids and permissions,
+/// then asks the seat table. Replies in the words of the contract (docs/PROTOCOL.md).
+final class CommandExecutor {
+    private unowned let server: KezekServer
+    private let threadIndex: Int
+    private let cache: ProviderCache
+    private let table: SeatTable
+    private let settings: ServerSettings
+
+    init(server: KezekServer, threadIndex: Int) {
+        self.server = server
+        self.threadIndex = threadIndex
+        self.table = server.table
+        self.settings = server.settings
+        cache = ProviderCache(table: server.table)
+    }
+
+    func execute(_ request: UnsafeRawBufferPointer, parser: RequestParser, on connection: ClientConnection) {
+        let tokens = Tokens(request: request, parser: parser)
+        let metrics = connection.thread.metrics
+        guard let verb = Verb(tokens[0]) else {
+            metrics.count(nil, .error)
+            connection.reply(.error("ERR unknown command '\(Self.printable(tokens[0]))'"))
+            return
+        }
+        let reply = run(verb, tokens, connection)
+        metrics.count(verb, ReplyKind(reply))
+        switch reply {
+        case .now(let reply):
+            connection.reply(reply)
+        case .afterMirror(let reply):
+            connection.replyAfterMirror(reply)
+            if let provider = lastProvider, provider.owner != threadIndex {
+                connection.thread.wakeLater(provider.owner)
+            }
+        }
+    }
+
+    /// The provider the last command touched (for waking its owner thread).
+    private var lastProvider: Provider?
+
+    private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+        lastProvider = nil
+        guard connection.authLevel != .none || verb.allowedBeforeAuth else {
+            return .now(.error("NOAUTH Authentication required."))
+        }
+        guard verb.arity.contains(tokens.count - 1) else {
+            return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())'"))
+        }
+        if verb.needsState && !server.state.ready.load(ordering: .acquiring) {
+            return .now(.loading)
+        }
+        switch verb {
+        case .ping:
+            return .now(tokens.count == 2 ? .simple(String(decoding: tokens[1], as: UTF8.self)) : .simple("PONG"))
+        case .quit:
+            connection.closeAfterReplies()
+            return .now(.bye)
+        case .health:
+            return .now(server.health())
+        case .auth:
+            return .now(authenticate(tokens[1], connection))
+        case .book:
+            var wait = false
+            if tokens.count == 4 {
+                guard Self.equalsIgnoringCase(tokens[3], "wait") else { return .now(.error("ERR syntax error")) }
+                wait = true
+            }
+            return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
+                provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+            }
+        case .cancel:
+            return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
+                provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+            }
+        case .status:
+            return withProviderAndHolder(tokens, connection) { provider, holder, _ in .now(provider.status(of: holder)) }
+        case .seats:
+            guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
+            guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
+            return .now(.seats(provider.seats()))
+        case .provider:
+            guard connection.authLevel == .admin else {
+                return .now(.error("NOPERM this connection is not allowed to run 'provider'"))
+            }
+            guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
+            guard let capacity = Self.integer(tokens[2]), capacity >= 0, capacity <= settings.maxCapacity else {
+                return .now(.error("ERR invalid capacity '\(Self.printable(tokens[2]))'"))
+            }
+            return defineProvider(id, capacity: capacity, connection)
+        }
+    }
+
+    private func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> Outcome) -> Outcome {
+        guard let providerID = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
+        guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
+        guard let provider = cache.provider(providerID) else { return .now(.noProvider(providerID)) }
+        lastProvider = provider
+        return body(provider, holder, ReplyTicket(connection: connection, slot: connection.nextSlot))
+    }
+
+    private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> Outcome {
+        guard server.state.mirrorUp[table.ownerOf(id)].isSet else { return .now(.unavailable) }
+        let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity)
+        lastProvider = provider
+        let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
+        if created {
+            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: ticket, madeAt: MonotonicClock.nanoseconds()))
+            return .afterMirror(.ok)
+        }
+        return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+    }
+
+    private func authenticate(_ token: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
+        if let admin = settings.adminToken, Self.constantTimeEquals(token, admin) {
+            connection.authLevel = .admin
+        } else if let client = settings.token, Self.constantTimeEquals(token, client) {
+            // With only a client token configured, it is also the admin's.
+            connection.authLevel = settings.adminToken == nil ? .admin : .client
+        } else if settings.token == nil && settings.adminToken == nil {
+            return .error("ERR AUTH called without any password configured")
+        } else {
+            return .error("WRONGPASS invalid token")
+        }
+        connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
+        return .ok
+    }
+
+    private func mirrorUp(_ provider: Provider) -> Bool {
+        server.state.mirrorUp[provider.owner].isSet
+    }
+
+    // MARK: Token helpers
+
+    static func identifier(_ token: UnsafeRawBufferPointer) -> String? {
+        Identifier.isValid(token) ? String(decoding: token, as: UTF8.self) : nil
+    }
+
+    static func integer(_ token: UnsafeRawBufferPointer) -> Int? {
+        guard !token.isEmpty, token.count <= 18 else { return nil }
+        var value = 0
+        for byte in token {
+            guard byte >= 48 && byte <= 57 else { return nil }
+            value = value * 10 + Int(byte - 48)
+        }
+        return value
+    }
+
+    static func equalsIgnoringCase(_ token: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        guard token.count == word.utf8CodeUnitCount else { return false }
+        let bytes = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        for index in 0..<token.count where token[index] | 0x20 != bytes[index] { return false }
+        return true
+    }
+
+    /// Compares without an early exit, so timing does not tell how much of a token matched.
+    static func constantTimeEquals(_ token: UnsafeRawBufferPointer, _ secret: String) -> Bool {
+        let expected = Array(secret.utf8)
+        var difference = UInt8(token.count == expected.count ? 0 : 1)
+        for index in 0..<max(token.count, expected.count) {
+            let a = index < token.count ? token[index] : 0
+            let b = index < expected.count ? expected[index] : 0
+            difference |= a ^ b
+        }
+        return difference == 0
+    }
+
+    /// A token as it may appear in an error line: no control bytes, at most 64 bytes shown.
+    static func printable(_ token: UnsafeRawBufferPointer) -> String {
+        String(decoding: token.prefix(64).map { (0x20...0x7e).contains($0) && $0 != UInt8(ascii: "'") ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    }
+}
+
+/// The tokens of one request as views into the read buffer (no copies).
+struct Tokens {
+    let request: UnsafeRawBufferPointer
+    let parser: RequestParser
+    init(request: UnsafeRawBufferPointer, parser: RequestParser) {
+        self.request = request
+        self.parser = parser
+    }
+    var count: Int { parser.tokenCount }
+    subscript(index: Int) -> UnsafeRawBufferPointer {
+        let start = parser.tokenStarts[index]
+        return UnsafeRawBufferPointer(rebasing: request[start..<(start + parser.tokenLengths[index])])
+    }
+}
+
+extension Verb {
+    /// Arguments after the verb.
+    var arity: ClosedRange<Int> {
+        switch self {
+        case .book: 2...3
+        case .cancel, .status, .provider: 2...2
+        case .seats, .auth: 1...1
+        case .ping: 0...1
+        case .health, .quit: 0...0
+        }
+    }
+}
+
+extension Reply {
+    static func invalidID(_ token: UnsafeRawBufferPointer) -> Reply {
+        .error("ERR invalid id '\(CommandExecutor.printable(token))'")
+    }
+    static func noProvider(_ id: String) -> Reply { .error("NOPROVIDER \(id)") }
+}

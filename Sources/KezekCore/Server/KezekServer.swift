@@ -1,0 +1,105 @@
+import CKezekShims
+import CLibUV
+import Glibc
+import Logging
+
+/// The daemon: loop threads around one seat table, state loaded from and mirrored to Redis.
+///
+/// Lifecycle: `start()` binds every thread's listener and runs the loops (data commands answer
+/// `-LOADING`), `recover()` loads the state from Redis and opens for business, `shutdown()`
+/// (SIGTERM/SIGINT) drains, `wait()` returns when every loop has stopped.
+public final class KezekServer {
+    public let settings: ServerSettings
+    public let table: SeatTable
+    public let state: ServerState
+    public let metrics: ServerMetrics
+    let outboxes: [MirrorOutbox]
+    let keys: KeyLayout
+    let log: Logger
+    private(set) var threads: [LoopThread] = []
+
+    public struct StartFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(settings: ServerSettings, log: Logger) {
+        self.settings = settings
+        self.log = log
+        outboxes = (0..<settings.threads).map { _ in MirrorOutbox() }
+        table = SeatTable(outboxes: outboxes,
+                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit)))
+        state = ServerState(threads: settings.threads)
+        metrics = ServerMetrics(threads: settings.threads)
+        keys = KeyLayout(prefix: settings.keyPrefix)
+    }
+
+    /// Binds the client port on every thread and starts the loops.
+    public func start() throws {
+        var address = sockaddr_storage()
+        guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0 else {
+            throw StartFailure(description: "invalid listen address \(settings.listen)")
+        }
+        threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
+        for thread in threads {
+            let status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
+            }
+            guard status == 0 else {
+                throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+            }
+        }
+        let loopback = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { kz_is_loopback($0) } }
+        if loopback == 0 && settings.token == nil && settings.adminToken == nil {
+            log.warning("listening beyond loopback without a token: anyone who can reach the port can book and change providers", metadata: ["listen": "\(settings.listen)"])
+        }
+        for thread in threads { thread.start() }
+    }
+
+    /// Loads the state from Redis (retrying with backoff until Redis answers or a shutdown
+    /// begins), creates catalog providers Redis lacks, then serves data commands.
+    public func recover(catalog: [CatalogEntry]) {
+        var delayMillis: UInt32 = 100
+        while !state.draining.load(ordering: .acquiring) {
+            let started = MonotonicClock.nanoseconds()
+            do {
+                let redis = try RedisSyncConnection(endpoint: settings.redis)
+                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: catalog)
+                let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
+                state.ready.store(true, ordering: .releasing)
+                log.info("state loaded from redis", metadata: [
+                    "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
+                    "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
+                    "millis": "\(Int(seconds * 1000))",
+                ])
+                return
+            } catch {
+                log.warning("cannot load state from redis yet; retrying", metadata: ["redis": "\(settings.redis)", "error": "\(error)"])
+                usleep(delayMillis * 1000)
+                delayMillis = min(delayMillis * 2, 2000)
+            }
+        }
+    }
+
+    /// Stop accepting, answer every request already read (waiting for Redis where a reply
+    /// needs it, at most `drainTimeout`), then stop the loops.
+    public func shutdown() {
+        guard !state.draining.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        log.info("shutting down: draining", metadata: ["drain_timeout": "\(settings.drainTimeout)"])
+        for thread in threads { thread.wake() }
+    }
+
+    /// Returns once every loop thread has stopped.
+    public func wait() {
+        for thread in threads { thread.join() }
+    }
+
+    /// HEALTH: ready and every Redis connection takes writes.
+    func health() -> Reply {
+        let ready = state.ready.load(ordering: .acquiring)
+        let up = state.allMirrorsUp
+        let detail = "mirror=\(up ? "up" : "down") state=\(ready ? "ready" : "loading") threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        return ready && up ? .simple("OK " + detail) : .error("DOWN " + detail)
+    }
+
+    public var isReady: Bool { state.ready.load(ordering: .acquiring) && state.allMirrorsUp }
+}

@@ -1,0 +1,268 @@
+import CKezekShims
+import CLibUV
+import Glibc
+import Logging
+import Synchronization
+
+/// One event loop on its own thread: its listener on the shared port (SO_REUSEPORT), its
+/// clients, its Redis connection and the mirror writes of the providers it owns.
+///
+/// Nothing crosses threads but the seat table, the outboxes, the completion inboxes below and
+/// `uv_async_send`.
+public final class LoopThread {
+    public let index: Int
+    unowned let server: KezekServer
+    let settings: ServerSettings
+    let loop: UnsafeMutablePointer<uv_loop_t>
+    let executor: CommandExecutor
+    let outbox: MirrorOutbox
+    private(set) var mirror: MirrorConnection!
+    let log: Logger
+    let metrics: ThreadMetrics
+
+    private let listener = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+    private let checkHandle = UnsafeMutablePointer<uv_check_t>.allocate(capacity: 1)
+    private let wakeHandle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
+    private let tickTimer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+    private let deferredTimer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+    private var deferred: (() -> Void)?
+    private var listening = false
+
+    /// Read buffer shared by all clients of this thread: a read is parsed at once.
+    static let readBufferSize = 65536
+    let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: LoopThread.readBufferSize, alignment: 16)
+
+    /// Replies that other threads' mirrors confirmed for this thread's clients.
+    private let completionInbox = Mutex<[(ReplyTicket, Bool)]>([])
+    private var completionsDrained: [(ReplyTicket, Bool)] = []
+    private var dirty: [ClientConnection] = []
+    private var clients: [ObjectIdentifier: ClientConnection] = [:]
+    /// Threads to wake at the end of this iteration (their outbox or inbox got something).
+    private var wakeTargets: [Bool]
+    private var anyWakeTarget = false
+    private(set) var now: UInt64 = MonotonicClock.nanoseconds()
+    private(set) var isStopping = false
+    private var stoppedReading = false
+    private var drainDeadline: UInt64 = 0
+    private var pthread: pthread_t?
+
+    init(index: Int, server: KezekServer, log: Logger) {
+        self.index = index
+        self.server = server
+        self.settings = server.settings
+        self.log = log
+        self.outbox = server.outboxes[index]
+        self.metrics = server.metrics.threads[index]
+        loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+        uv_loop_init(loop)
+        executor = CommandExecutor(server: server, threadIndex: index)
+        wakeTargets = [Bool](repeating: false, count: server.settings.threads)
+        mirror = MirrorConnection(thread: self, endpoint: settings.redis, keys: server.keys,
+                                  writeTimeout: settings.writeTimeout, log: log)
+        let context = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        uv_check_init(loop, checkHandle)
+        checkHandle.pointee.data = context
+        uv_check_start(checkHandle, UVCallbacks.onCheck)
+        uv_async_init(loop, wakeHandle, UVCallbacks.onWake)
+        wakeHandle.pointee.data = context
+        uv_timer_init(loop, tickTimer)
+        tickTimer.pointee.data = context
+        uv_timer_init(loop, deferredTimer)
+        deferredTimer.pointee.data = context
+    }
+
+    /// Binds this thread's listener. Returns a libuv error code or 0.
+    func listen(on address: UnsafePointer<sockaddr>) -> Int32 {
+        listener.pointee.data = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        let status = kz_tcp_listen_reuseport(loop, listener, address, 511, UVCallbacks.onConnection)
+        listening = status == 0
+        return status
+    }
+
+    /// Starts the loop on a new thread.
+    func start() {
+        uv_timer_start(tickTimer, UVCallbacks.onTick, Self.tickMillis, Self.tickMillis)
+        mirror.connect()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { argument in
+            let loopThread = Unmanaged<LoopThread>.fromOpaque(argument!).takeRetainedValue()
+            uv_run(loopThread.loop, UV_RUN_DEFAULT)
+            return nil
+        }, box)
+        precondition(status == 0, "pthread_create failed: \(status)")
+        pthread = thread
+    }
+
+    func join() {
+        if let pthread { pthread_join(pthread, nil) }
+    }
+
+    /// Wakes the loop (from any thread): for drained outboxes, completions and shutdown.
+    func wake() { uv_async_send(wakeHandle) }
+
+    static let tickMillis: UInt64 = 100
+
+    // MARK: Clients
+
+    func accept(status: Int32) {
+        guard status == 0, !isStopping else { return }
+        let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+        uv_tcp_init(loop, handle)
+        let stream = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+        guard uv_accept(UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_stream_t.self), stream) == 0 else {
+            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onBareClose)
+            return
+        }
+        uv_tcp_nodelay(handle, 1)
+        let authLevel: ClientConnection.AuthLevel = settings.token == nil && settings.adminToken == nil ? .admin : .none
+        let maxRequestBytes = authLevel == .none ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
+        let connection = ClientConnection(thread: self, handle: handle, authLevel: authLevel, maxRequestBytes: maxRequestBytes)
+        handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
+        clients[ObjectIdentifier(connection)] = connection
+        let open = server.state.clients.add(1, ordering: .relaxed).newValue
+        metrics.connectionsAccepted.add()
+        if open > settings.maxClients {
+            metrics.connectionsRejected.add()
+            connection.reply(.error("ERR max number of clients reached"))
+            connection.closeAfterReplies()
+            return
+        }
+        uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
+    }
+
+    func connectionClosed(_ connection: ClientConnection) {
+        clients[ObjectIdentifier(connection)] = nil
+        server.state.clients.subtract(1, ordering: .relaxed)
+    }
+
+    func markDirty(_ connection: ClientConnection) {
+        dirty.append(connection)
+    }
+
+    // MARK: Mirror plumbing
+
+    /// Delivers a confirmed (or failed) reply to its connection, on the connection's thread.
+    func complete(_ ticket: ReplyTicket, failed: Bool) {
+        let target = ticket.thread
+        if target == index {
+            ticket.connection.complete(slot: ticket.slot, failed: failed)
+        } else {
+            server.threads[target].completionInbox.withLock { $0.append((ticket, failed)) }
+            wakeLater(target)
+        }
+    }
+
+    /// Notes that thread `target` must be woken at the end of this iteration.
+    func wakeLater(_ target: Int) {
+        guard target != index, !wakeTargets[target] else { return }
+        wakeTargets[target] = true
+        anyWakeTarget = true
+    }
+
+    func noteBatchConfirmed(writes: Int) {
+        metrics.mirrorBatches.add()
+        metrics.mirrorWrites.add(writes)
+    }
+
+    func noteProtocolError() { metrics.protocolErrors.add() }
+    func noteBackpressure() { metrics.backpressurePauses.add() }
+
+    /// Asks for one more loop iteration (the check handle runs after it).
+    func requestCheck() { wake() }
+
+    /// Runs `action` once after `afterMillis` (used for Redis reconnects).
+    func schedule(afterMillis: UInt64, _ action: @escaping () -> Void) {
+        deferred = action
+        uv_timer_start(deferredTimer, UVCallbacks.onDeferred, afterMillis, 0)
+    }
+
+    func runDeferred() {
+        let action = deferred
+        deferred = nil
+        action?()
+    }
+
+    // MARK: Loop phases
+
+    /// After each poll: take completions from other threads.
+    func woke() {
+        completionInbox.withLock { swap(&$0, &completionsDrained) }
+        for (ticket, failed) in completionsDrained {
+            ticket.connection.complete(slot: ticket.slot, failed: failed)
+        }
+        completionsDrained.removeAll(keepingCapacity: true)
+        if server.state.draining.load(ordering: .acquiring) { beginDraining() }
+    }
+
+    /// Once per iteration: send this iteration's mirror batch, write replies, wake others.
+    func check() {
+        now = MonotonicClock.nanoseconds()
+        mirror.flush(outbox: outbox)
+        if !dirty.isEmpty {
+            let connections = dirty
+            dirty.removeAll(keepingCapacity: true)
+            for connection in connections { connection.flush() }
+        }
+        if anyWakeTarget {
+            for target in wakeTargets.indices where wakeTargets[target] {
+                wakeTargets[target] = false
+                server.threads[target].wake()
+            }
+            anyWakeTarget = false
+        }
+        if stoppedReading { finishDrainingIfDone() }
+    }
+
+    /// Every tick: write timeouts, idle clients, drain deadline.
+    func tick() {
+        now = MonotonicClock.nanoseconds()
+        mirror.expireOverdue(now: now)
+        if settings.idleTimeout > 0 {
+            let limit = UInt64(settings.idleTimeout * 1e9)
+            for connection in clients.values where connection.isIdle && now &- connection.lastActivity >= limit {
+                connection.close()
+            }
+        }
+        if stoppedReading { finishDrainingIfDone() }
+    }
+
+    // MARK: Graceful shutdown
+
+    var isDraining: Bool { stoppedReading }
+
+    /// Stop accepting and reading; every request already read is still answered.
+    private func beginDraining() {
+        guard !stoppedReading else { return }
+        stoppedReading = true
+        drainDeadline = MonotonicClock.nanoseconds() + UInt64(settings.drainTimeout * 1e9)
+        if listening {
+            listening = false
+            uv_close(UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_handle_t.self), nil)
+        }
+        for connection in clients.values { connection.stopReading() }
+        server.state.threadsStoppedReading.add(1, ordering: .acquiringAndReleasing)
+        for thread in server.threads where thread !== self { thread.wake() }
+    }
+
+    /// Stops the loop once every thread stopped reading and this thread owes nothing: no
+    /// unanswered client and no unconfirmed write (or the drain timeout passed).
+    private func finishDrainingIfDone() {
+        guard !isStopping else { return }
+        let everyoneStopped = server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
+        let owesNothing = everyoneStopped && !mirror.hasPendingWrites && clients.values.allSatisfy(\.isIdle)
+        let overdue = MonotonicClock.nanoseconds() >= drainDeadline
+        guard owesNothing || overdue else { return }
+        if overdue && !owesNothing {
+            log.warning("drain timeout: stopping with unconfirmed writes", metadata: ["thread": "\(index)", "pending": "\(mirror.pendingWriteCount)"])
+        }
+        isStopping = true
+        for connection in Array(clients.values) { connection.close() }
+        mirror.close()
+        for handle in [UnsafeMutableRawPointer(checkHandle), UnsafeMutableRawPointer(wakeHandle),
+                       UnsafeMutableRawPointer(tickTimer), UnsafeMutableRawPointer(deferredTimer)] {
+            uv_close(handle.assumingMemoryBound(to: uv_handle_t.self), nil)
+        }
+        uv_stop(loop)
+    }
+}

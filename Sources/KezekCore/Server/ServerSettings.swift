@@ -1,0 +1,36 @@
+/// Everything the daemon runs with; docs/SETTINGS.md documents each field and its default.
+public struct ServerSettings: Sendable {
+    public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    public var listen = Endpoint(host: "127.0.0.1", port: 7379)
+    public var redis = Endpoint(host: "127.0.0.1", port: 6379)
+    public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
+    public var threads = 1
+    public var token: String?
+    public var adminToken: String?
+    public var holderLimit = 0
+    public var catalog: String?
+    public var keyPrefix = "kezek"
+    public var maxClients = 10_000
+    public var maxRequestBytes = 4096
+    public var maxPendingReplies = 1024
+    public var maxOutputBytes = 1 << 20
+    public var waitlistLimit = 100_000
+    public var maxCapacity = 10_000_000
+    public var writeTimeout = 2.0
+    public var drainTimeout = 10.0
+    public var idleTimeout = 0.0
+    /// Requests a connection may send before AUTH when a token is set: small, so an
+    /// unauthenticated peer cannot make the daemon buffer much.
+    public var unauthenticatedMaxRequestBytes = 256
+
+    public init() {}
+}

@@ -1,0 +1,21 @@
+import Synchronization
+
+/// A `Mutex` in a class, so that several can live in an array (Mutex itself cannot be copied).
+public final class LockedBox<Value>: @unchecked Sendable {
+    private let mutex: Mutex<Value>
+    public init(_ value: Value) { mutex = Mutex(value) }
+    @inline(__always)
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try mutex.withLock { try body(&$0) }
+    }
+}
+
+/// An `Atomic<Bool>` in a class, for arrays of flags.
+public final class AtomicFlag: Sendable {
+    private let value: Atomic<Bool>
+    public init(_ initial: Bool) { value = Atomic(initial) }
+    /// Reads with acquire ordering.
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+    /// Writes with release ordering.
+    public func set(_ newValue: Bool) { value.store(newValue, ordering: .releasing) }
+}

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// A counter written by one thread only and read by anyone: a relaxed load and store, no
+/// locked instruction on the booking path. Readers may see a value a moment old.
+public final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    public init() {}
+    @inline(__always) public func add(_ amount: Int = 1) {
+        value.store(value.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+    public func load() -> Int { value.load(ordering: .relaxed) }
+}
+
+/// The kind of reply a request got, for the request counters.
+public enum ReplyKind: Int, CaseIterable, Sendable {
+    case booked, waiting, full, limit, cancelled, notFound, value, ok, unavailable, loading, error
+
+    public var label: String {
+        switch self {
+        case .booked: "booked"
+        case .waiting: "waiting"
+        case .full: "full"
+        case .limit: "limit"
+        case .cancelled: "cancelled"
+        case .notFound: "notfound"
+        case .value: "value"
+        case .ok: "ok"
+        case .unavailable: "unavailable"
+        case .loading: "loading"
+        case .error: "error"
+        }
+    }
+
+    init(_ outcome: Outcome) {
+        switch outcome {
+        case .now(let reply), .afterMirror(let reply): self.init(reply)
+        }
+    }
+
+    init(_ reply: Reply) {
+        switch reply {
+        case .booked: self = .booked
+        case .waiting: self = .waiting
+        case .full: self = .full
+        case .limit: self = .limit
+        case .cancelled: self = .cancelled
+        case .notFound: self = .notFound
+        case .ok: self = .ok
+        case .bookedStatus, .none, .seats, .simple, .bye: self = .value
+        case .error(let text):
+            if text.hasPrefix("UNAVAILABLE") { self = .unavailable } else if text.hasPrefix("LOADING") { self = .loading } else { self = .error }
+        }
+    }
+}
+
+/// One loop thread's counters; the admin endpoint sums all threads' at scrape time.
+public final class ThreadMetrics: Sendable {
+    /// requests[verb][kind]; index `Verb.allCases.count` is "unknown".
+    private let requests: [Counter]
+    public let connectionsAccepted = Counter()
+    public let connectionsRejected = Counter()
+    public let protocolErrors = Counter()
+    public let backpressurePauses = Counter()
+    public let mirrorBatches = Counter()
+    public let mirrorWrites = Counter()
+
+    public init() {
+        requests = (0..<((Verb.allCases.count + 1) * ReplyKind.allCases.count)).map { _ in Counter() }
+    }
+
+    @inline(__always) func count(_ verb: Verb?, _ kind: ReplyKind) {
+        let verbIndex = verb?.rawValue ?? Verb.allCases.count
+        requests[verbIndex * ReplyKind.allCases.count + kind.rawValue].add()
+    }
+
+    public func requests(verb: Verb?, kind: ReplyKind) -> Int {
+        let verbIndex = verb?.rawValue ?? Verb.allCases.count
+        return requests[verbIndex * ReplyKind.allCases.count + kind.rawValue].load()
+    }
+}
+
+/// Every thread's metrics.
+public final class ServerMetrics: Sendable {
+    public let threads: [ThreadMetrics]
+    public init(threads: Int) {
+        self.threads = (0..<threads).map { _ in ThreadMetrics() }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+
+/// The command line of kezekd. Every option is optional here: an absent flag falls back to
+/// the environment, then the config file, then the default (see `Configuration`).
+struct Options: ParsableArguments {
+    static let configuration = CommandConfiguration(commandName: "kezekd", abstract: "Kezek seat-reservation daemon.")
+
+    @Option(help: "YAML config file (flat `key: value`; keys as in docs/SETTINGS.md).") var config: String?
+    @Option(help: "Client protocol address HOST:PORT (default 127.0.0.1:7379).") var listen: String?
+    @Option(help: "Redis address HOST:PORT (default 127.0.0.1:6379).") var redis: String?
+    @Option(help: "Event-loop threads (default: one per core).") var threads: String?
+    @Option(help: "Client token for AUTH.") var token: String?
+    @Option(name: .customLong("admin-token"), help: "Admin token for AUTH (needed for PROVIDER).") var adminToken: String?
+    @Option(name: .customLong("holder-limit"), help: "Seats one holder may have across providers (0: no limit).") var holderLimit: String?
+    @Option(name: .customLong("admin-listen"), help: "HTTP /healthz /readyz /metrics address (default 127.0.0.1:7380).") var adminListen: String?
+    @Option(help: "Catalog CSV of providers created at start when Redis lacks them.") var catalog: String?
+    @Option(name: .customLong("key-prefix"), help: "Prefix of every Redis key (default kezek).") var keyPrefix: String?
+    @Option(name: .customLong("max-clients"), help: "Open client connections at most (default 10000).") var maxClients: String?
+    @Option(name: .customLong("max-request-bytes"), help: "Longest inline line or RESP request (default 4096).") var maxRequestBytes: String?
+    @Option(name: .customLong("max-pending-replies"), help: "Queued replies per connection before reads pause (default 1024).") var maxPendingReplies: String?
+    @Option(name: .customLong("max-output-bytes"), help: "Unsent bytes per connection before reads pause (default 1048576).") var maxOutputBytes: String?
+    @Option(name: .customLong("waitlist-limit"), help: "Waitlist places per provider (default 100000).") var waitlistLimit: String?
+    @Option(name: .customLong("max-capacity"), help: "Largest capacity PROVIDER accepts (default 10000000).") var maxCapacity: String?
+    @Option(name: .customLong("write-timeout"), help: "Seconds BOOK/CANCEL wait for Redis before -UNAVAILABLE (default 2).") var writeTimeout: String?
+    @Option(name: .customLong("drain-timeout"), help: "Seconds SIGTERM waits for Redis confirmations (default 10).") var drainTimeout: String?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds of silence before a client is closed (0: never).") var idleTimeout: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
+
+    /// The flag values by settings key.
+    var flags: [String: String] {
+        var values: [String: String] = [:]
+        let pairs: [(String, String?)] = [
+            ("listen", listen), ("redis", redis), ("threads", threads), ("token", token), ("admin-token", adminToken),
+            ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("key-prefix", keyPrefix),
+            ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes), ("max-pending-replies", maxPendingReplies),
+            ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
+            ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout), ("log-level", logLevel),
+        ]
+        for (key, value) in pairs { if let value { values[key] = value } }
+        return values
+    }
+}
