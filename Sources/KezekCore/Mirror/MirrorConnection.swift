@@ -102,7 +102,7 @@ final class MirrorConnection {
         connected = false
         discardingReplies = false
         requeueInFlight()
-        if wasConnected {
+        if wasConnected && !thread.isStopping {
             log.warning("redis disconnected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)", "pending": "\(queued.count)"])
         }
         updateHealth()
@@ -151,6 +151,9 @@ final class MirrorConnection {
             start = end
         }
         queued.removeAll(keepingCapacity: true)
+        // Write now rather than on the next iteration's writable event: one loop turn less
+        // per round trip. hiredis keeps write interest for whatever the socket did not take.
+        redisAsyncHandleWrite(context)
     }
 
     func didReceive(reply: UnsafeMutablePointer<redisReply>?) {

@@ -35,6 +35,8 @@ public final class ClientConnection {
     private struct Slot {
         var reply: Reply
         var ready: Bool
+        /// When the request was read, for the latency histogram.
+        var readAt: UInt64
     }
 
     init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int) {
@@ -56,7 +58,7 @@ public final class ClientConnection {
 
     /// Parses and executes every complete request in `bytes` (just read from the socket).
     func received(_ bytes: UnsafeRawBufferPointer) {
-        lastActivity = thread.now
+        lastActivity = thread.refreshNow()
         if input.isEmpty {
             let used = process(bytes)
             if used < bytes.count && !closeWhenFlushed {
@@ -98,15 +100,16 @@ public final class ClientConnection {
     func reply(_ reply: Reply) {
         if slotHead == slots.count {
             reply.encode(into: &output)
+            thread.metrics.latency.observe(nanos: 0)
         } else {
-            slots.append(Slot(reply: reply, ready: true))
+            slots.append(Slot(reply: reply, ready: true, readAt: lastActivity))
         }
         markDirty()
     }
 
     /// Opens a slot for a reply that is released when Redis confirms the request's writes.
     func replyAfterMirror(_ reply: Reply) {
-        slots.append(Slot(reply: reply, ready: false))
+        slots.append(Slot(reply: reply, ready: false, readAt: lastActivity))
     }
 
     /// Fills slot `slot`: its reply as decided, or `-UNAVAILABLE` when the write failed or
@@ -141,8 +144,10 @@ public final class ClientConnection {
     func flush() {
         isDirty = false
         guard !isClosed else { return }
+        let now = thread.now
         while slotHead < slots.count && slots[slotHead].ready {
             slots[slotHead].reply.encode(into: &output)
+            thread.metrics.latency.observe(nanos: now &- slots[slotHead].readAt)
             slotHead += 1
         }
         if slotHead == slots.count {

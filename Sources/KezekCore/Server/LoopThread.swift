@@ -183,6 +183,12 @@ public final class LoopThread {
         action?()
     }
 
+    /// Reads the clock into `now` (once per read, not per request).
+    func refreshNow() -> UInt64 {
+        now = MonotonicClock.nanoseconds()
+        return now
+    }
+
     // MARK: Loop phases
 
     /// After each poll: take completions from other threads.
@@ -199,6 +205,7 @@ public final class LoopThread {
     func check() {
         now = MonotonicClock.nanoseconds()
         mirror.flush(outbox: outbox)
+        metrics.mirrorPending.set(mirror.pendingWriteCount)
         if !dirty.isEmpty {
             let connections = dirty
             dirty.removeAll(keepingCapacity: true)
@@ -249,6 +256,8 @@ public final class LoopThread {
     /// unanswered client and no unconfirmed write (or the drain timeout passed).
     private func finishDrainingIfDone() {
         guard !isStopping else { return }
+        // Writes other threads made before they stopped reading may still sit in the outbox.
+        mirror.flush(outbox: outbox)
         let everyoneStopped = server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
         let owesNothing = everyoneStopped && !mirror.hasPendingWrites && clients.values.allSatisfy(\.isIdle)
         let overdue = MonotonicClock.nanoseconds() >= drainDeadline

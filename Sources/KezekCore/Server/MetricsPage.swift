@@ -1,0 +1,71 @@
+/// The Prometheus text page of `/metrics`: every thread's counters summed at scrape time, so
+/// the booking path only ever touches its own thread's counters.
+struct MetricsPage {
+    let server: KezekServer
+
+    func render() -> String {
+        let threads = server.metrics.threads
+        var page = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            page += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sum(_ value: (ThreadMetrics) -> Int) -> Int { threads.reduce(0) { $0 + value($1) } }
+
+        header("kezek_requests_total", "counter", "Requests by command and reply kind.")
+        let verbs: [Verb?] = Verb.allCases + [nil]
+        for verb in verbs {
+            for kind in ReplyKind.allCases {
+                let count = sum { $0.requests(verb: verb, kind: kind) }
+                guard count > 0 else { continue }
+                page += "kezek_requests_total{command=\"\(verb.map { $0.name.lowercased() } ?? "unknown")\",reply=\"\(kind.label)\"} \(count)\n"
+            }
+        }
+        header("kezek_bookings_total", "counter", "BOOK requests answered +BOOKED.")
+        page += "kezek_bookings_total \(sum { $0.requests(verb: .book, kind: .booked) })\n"
+        header("kezek_cancellations_total", "counter", "CANCEL requests answered +CANCELLED.")
+        page += "kezek_cancellations_total \(sum { $0.requests(verb: .cancel, kind: .cancelled) })\n"
+        let providers = server.table.allProviders
+        header("kezek_refused_total", "counter", "BOOK requests answered +FULL (unmet demand), all providers.")
+        page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) })\n"
+        header("kezek_free_seats", "gauge", "Free seats, all providers.")
+        page += "kezek_free_seats \(providers.reduce(0) { $0 + $1.freeSeats.load(ordering: .relaxed) })\n"
+        header("kezek_providers", "gauge", "Providers known.")
+        page += "kezek_providers \(providers.count)\n"
+        header("kezek_open_connections", "gauge", "Open client connections.")
+        page += "kezek_open_connections \(server.state.clients.load(ordering: .relaxed))\n"
+        header("kezek_connections_rejected_total", "counter", "Connections refused at max-clients.")
+        page += "kezek_connections_rejected_total \(sum { $0.connectionsRejected.load() })\n"
+        header("kezek_protocol_errors_total", "counter", "Malformed requests (connection closed).")
+        page += "kezek_protocol_errors_total \(sum { $0.protocolErrors.load() })\n"
+        header("kezek_backpressure_pauses_total", "counter", "Times a client's reads paused for backpressure.")
+        page += "kezek_backpressure_pauses_total \(sum { $0.backpressurePauses.load() })\n"
+        header("kezek_mirror_up", "gauge", "1 when every Redis connection takes writes.")
+        page += "kezek_mirror_up \(server.state.allMirrorsUp ? 1 : 0)\n"
+        header("kezek_ready", "gauge", "1 once the state is loaded from Redis.")
+        page += "kezek_ready \(server.state.ready.load(ordering: .acquiring) ? 1 : 0)\n"
+        header("kezek_mirror_pending_writes", "gauge", "Writes not yet confirmed by Redis.")
+        page += "kezek_mirror_pending_writes \(sum { $0.mirrorPending.load() })\n"
+        header("kezek_mirror_batches_total", "counter", "Batches Redis confirmed (one round trip each).")
+        page += "kezek_mirror_batches_total \(sum { $0.mirrorBatches.load() })\n"
+        header("kezek_mirror_writes_total", "counter", "Writes Redis confirmed; divided by batches: the mean batch size.")
+        page += "kezek_mirror_writes_total \(sum { $0.mirrorWrites.load() })\n"
+
+        header("kezek_request_duration_seconds", "histogram", "From reading a request to writing its reply.")
+        var counts = [Int](repeating: 0, count: LatencyBuckets.bounds.count + 1)
+        var sumSeconds = 0.0
+        for thread in threads {
+            for (index, count) in thread.latency.counts.enumerated() { counts[index] += count }
+            sumSeconds += thread.latency.sumSeconds
+        }
+        var cumulative = 0
+        for (index, bound) in LatencyBuckets.bounds.enumerated() {
+            cumulative += counts[index]
+            page += "kezek_request_duration_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        cumulative += counts[LatencyBuckets.bounds.count]
+        page += "kezek_request_duration_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
+        page += "kezek_request_duration_seconds_sum \(sumSeconds)\n"
+        page += "kezek_request_duration_seconds_count \(cumulative)\n"
+        return page
+    }
+}

@@ -1,0 +1,13 @@
+-- The baseline Kezek is compared with: a booking done inside Redis by one Lua script.
+-- KEYS[1] free-seat counter, KEYS[2] set of holders; ARGV[1] the holder.
+-- Idempotent like Kezek's BOOK: a holder who has a seat gets BOOKED again.
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  return {'BOOKED', tonumber(redis.call('GET', KEYS[1]))}
+end
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if free <= 0 then
+  return 'FULL'
+end
+redis.call('DECR', KEYS[1])
+redis.call('SADD', KEYS[2], ARGV[1])
+return {'BOOKED', free - 1}
