@@ -19,32 +19,31 @@ public struct MirrorBatchEncoder {
         commandEnds.removeAll(keepingCapacity: true)
         var index = writes.startIndex
         while index < writes.endIndex {
-            let write = writes[index]
-            if case .capacity(let capacity) = write.op {
-                command(["SET", keys.capacity(write.provider.id), String(capacity)])
-                command(["SADD", keys.providers, write.provider.id])
+            let provider = writes[index].provider
+            if case .capacity(let capacity) = writes[index].op {
+                command(["SET", keys.capacity(provider.id), String(capacity)])
+                command(["SADD", keys.providers, provider.id])
                 index += 1
                 continue
             }
             var end = index + 1
             while end < writes.endIndex, end - index < Self.maxMembersPerCommand,
-                  writes[end].provider === write.provider, Self.sameKind(writes[end].op, write.op) {
+                  writes[end].provider === provider, Self.sameKind(writes[end].op, writes[index].op) {
                 end += 1
             }
-            let run = writes[index..<end]
-            switch write.op {
+            switch writes[index].op {
             case .book:
-                members("SADD", keys.booked(write.provider.id), run)
+                members("SADD", keys.booked(provider.id), writes, index..<end)
             case .unbook:
-                members("SREM", keys.booked(write.provider.id), run)
+                members("SREM", keys.booked(provider.id), writes, index..<end)
             case .dequeue:
-                members("ZREM", keys.waiting(write.provider.id), run)
+                members("ZREM", keys.waiting(provider.id), writes, index..<end)
             case .enqueue:
-                header(count: 2 + 2 * run.count)
+                header(count: 2 + 2 * (end - index))
                 bulk("ZADD")
-                bulk(keys.waiting(write.provider.id))
-                for entry in run {
-                    guard case .enqueue(let holder, let score) = entry.op else { continue }
+                bulk(keys.waiting(provider.id))
+                for position in index..<end {
+                    guard case .enqueue(let holder, let score) = writes[position].op else { continue }
                     bulk(String(score))
                     bulk(holder)
                 }
@@ -63,12 +62,12 @@ public struct MirrorBatchEncoder {
         }
     }
 
-    private mutating func members(_ verb: String, _ key: String, _ run: ArraySlice<MirrorWrite>) {
+    private mutating func members(_ verb: String, _ key: String, _ writes: ArraySlice<MirrorWrite>, _ run: Range<Int>) {
         header(count: 2 + run.count)
         bulk(verb)
         bulk(key)
-        for write in run {
-            switch write.op {
+        for position in run {
+            switch writes[position].op {
             case .book(let holder), .unbook(let holder), .dequeue(let holder): bulk(holder)
             default: break
             }

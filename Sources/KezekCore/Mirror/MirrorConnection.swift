@@ -29,6 +29,8 @@ final class MirrorConnection {
     /// Made but not sent yet, oldest first.
     private var queued: [MirrorWrite] = []
     private var drained: [MirrorWrite] = []
+    /// Emptied batch arrays kept for reuse, so a batch costs no allocation.
+    private var spareArrays: [[MirrorWrite]] = []
     /// Sent, waiting for Redis, oldest first.
     private var inFlight: [Batch] = []
     private var inFlightHead = 0
@@ -147,7 +149,13 @@ final class MirrorConnection {
                     commandStart = commandEnd
                 }
             }
-            inFlight.append(Batch(writes: Array(queued[start..<end]), commandsLeft: encoder.commandEnds.count))
+            if start == 0 && end == queued.count {
+                // The usual case, one batch: hand the array over instead of copying it.
+                inFlight.append(Batch(writes: queued, commandsLeft: encoder.commandEnds.count))
+                queued = spareArrays.popLast() ?? []
+            } else {
+                inFlight.append(Batch(writes: Array(queued[start..<end]), commandsLeft: encoder.commandEnds.count))
+            }
             start = end
         }
         queued.removeAll(keepingCapacity: true)
@@ -170,17 +178,19 @@ final class MirrorConnection {
         }
         inFlight[inFlightHead].commandsLeft -= 1
         guard inFlight[inFlightHead].commandsLeft == 0 else { return }
-        let batch = inFlight[inFlightHead]
-        inFlight[inFlightHead] = Batch(writes: [], commandsLeft: 0)
+        var writes: [MirrorWrite] = []
+        swap(&writes, &inFlight[inFlightHead].writes)
         inFlightHead += 1
         if inFlightHead == inFlight.count {
             inFlight.removeAll(keepingCapacity: true)
             inFlightHead = 0
         }
-        for write in batch.writes {
-            if let ticket = write.ticket { thread.complete(ticket, failed: false) }
+        for index in writes.indices {
+            if let ticket = writes[index].ticket { thread.complete(ticket, failed: false) }
         }
-        thread.noteBatchConfirmed(writes: batch.writes.count)
+        thread.noteBatchConfirmed(writes: writes.count)
+        writes.removeAll(keepingCapacity: true)
+        if spareArrays.count < 4 { spareArrays.append(writes) }
         if stalled { updateStall(now: MonotonicClock.nanoseconds()) }
     }
 

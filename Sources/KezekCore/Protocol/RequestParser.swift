@@ -17,9 +17,10 @@ public struct RequestParser {
     }
 
     /// Token ranges (start, count) relative to the request's first byte. At most
-    /// `maxKeptTokens` are kept; `tokenCount` counts all of them.
-    public private(set) var tokenStarts: [Int] = []
-    public private(set) var tokenLengths: [Int] = []
+    /// `maxKeptTokens` are kept (inline storage: copying the parser allocates and retains
+    /// nothing); `tokenCount` counts all of them.
+    public private(set) var tokenStarts = InlineArray<8, Int>(repeating: 0)
+    public private(set) var tokenLengths = InlineArray<8, Int>(repeating: 0)
     public private(set) var tokenCount = 0
     public static let maxKeptTokens = 8
 
@@ -35,8 +36,6 @@ public struct RequestParser {
 
     public init(maxRequestBytes: Int) {
         self.maxRequestBytes = maxRequestBytes
-        tokenStarts.reserveCapacity(Self.maxKeptTokens)
-        tokenLengths.reserveCapacity(Self.maxKeptTokens)
     }
 
     public mutating func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
@@ -175,15 +174,13 @@ public struct RequestParser {
     }
 
     private mutating func resetTokens() {
-        tokenStarts.removeAll(keepingCapacity: true)
-        tokenLengths.removeAll(keepingCapacity: true)
         tokenCount = 0
     }
 
     private mutating func addToken(start: Int, length: Int) {
         if tokenCount < Self.maxKeptTokens {
-            tokenStarts.append(start)
-            tokenLengths.append(length)
+            tokenStarts[tokenCount] = start
+            tokenLengths[tokenCount] = length
         }
         tokenCount += 1
     }

@@ -46,7 +46,7 @@ public final class Provider: @unchecked Sendable {
     }
 
     /// BOOK. `mirrorUp` false means no write may be made: the request fails closed instead.
-    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
         state.withLock { state in
             var writes = WriteList()
             if state.holders.contains(holder) {
@@ -81,7 +81,7 @@ public final class Provider: @unchecked Sendable {
     }
 
     /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
-    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
         state.withLock { state in
             let booked = state.holders.contains(holder)
             guard booked || state.waitlist.contains(holder) else { return .now(.notFound(holder: holder)) }
@@ -103,7 +103,7 @@ public final class Provider: @unchecked Sendable {
     }
 
     /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
-    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket) -> Outcome {
+    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
         state.withLock { state in
             guard capacity >= state.holders.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
@@ -197,7 +197,7 @@ struct WriteList {
     var all: [MirrorWrite] { (first.map { [$0] } ?? []) + rest }
 
     /// Hands the writes to the owner's outbox, the reply's ticket on the last one.
-    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket) {
+    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?) {
         guard var last = first else { return }
         if rest.isEmpty {
             last.ticket = ticket
