@@ -43,6 +43,11 @@ public final class HolderLimits: Sendable {
         shard(holder).withLock { $0[holder, default: 0] += 1 }
     }
 
+    /// True when `holder` holds `limit` seats already (false when there is no limit).
+    public func isAtLimit(_ holder: String) -> Bool {
+        isActive && seats(of: holder) >= limit
+    }
+
     public func seats(of holder: String) -> Int {
         guard isActive else { return 0 }
         return shard(holder).withLock { $0[holder, default: 0] }

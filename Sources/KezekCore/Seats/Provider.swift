@@ -72,6 +72,8 @@ public final class Provider: @unchecked Sendable {
                 refused.add(1, ordering: .relaxed)
                 return .now(.full(provider: id))
             }
+            // A holder already at the limit could never take the seat it would wait for.
+            guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
             guard mirrorUp else { return .now(.unavailable) }
             let ticketNumber = state.waitlist.append(holder)
             writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
