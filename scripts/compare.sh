@@ -62,5 +62,5 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 for case in p1 p16 soldout; do
   k=$(echo "${results[$case.kezek]}" | tr ' ' '\n' | grep . | median)
   l=$(echo "${results[$case.lua]}" | tr ' ' '\n' | grep . | median)
-  printf '%-8s median kezekd %10.0f/s  lua %10.0f/s  ratio %.2fx\n' "$case" "$k" "$l" "$(echo "$k / $l" | bc -l)"
+  printf '%-8s median kezekd %10.0f/s  lua %10.0f/s  ratio %.2fx\n' "$case" "$k" "$l" "$(awk -v k="$k" -v l="$l" 'BEGIN { print (l > 0 ? k / l : 0) }')"
 done

@@ -33,6 +33,8 @@ public struct RequestParser {
     private var elementsLeft = 0
     /// How far an unfinished header line ("*N" or "$N") has been scanned for its newline.
     private var headerScanned = 0
+    /// Header numbers past this are invalid: far above any limit, far below overflow.
+    static let largestHeaderNumber = 1 << 40
 
     public init(maxRequestBytes: Int) {
         self.maxRequestBytes = maxRequestBytes
@@ -155,7 +157,8 @@ public struct RequestParser {
         var value = 0
         while position < end {
             let digit = Int(bytes[position]) - 48
-            guard digit >= 0 && digit <= 9 else { return (nil, index + 1) }
+            // A count past any limit is as invalid as a letter (and must not overflow).
+            guard digit >= 0 && digit <= 9, value <= Self.largestHeaderNumber else { return (nil, index + 1) }
             value = value * 10 + digit
             position += 1
         }

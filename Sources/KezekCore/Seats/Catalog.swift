@@ -30,7 +30,8 @@ public enum Catalog {
     public static func parse(_ text: String, maxCapacity: Int, source: String = "catalog") throws -> [CatalogEntry] {
         var entries: [CatalogEntry] = []
         var seen = Set<String>()
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on any newline character: Swift sees "\r\n" as one Character, not as "\n".
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingSuffix("\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)

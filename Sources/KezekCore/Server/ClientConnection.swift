@@ -1,4 +1,5 @@
 import CLibUV
+import Glibc
 
 /// One client: its bytes in, its replies out, in request order.
 ///
@@ -29,6 +30,7 @@ public final class ClientConnection {
     private var writeInProgress = false
     private(set) var isDirty = false
     var lastActivity: UInt64
+    var affinity = ConnectionAffinity()
 
     enum AuthLevel { case none, client, admin }
 
@@ -164,7 +166,43 @@ public final class ClientConnection {
             close()
             return
         }
+        if isIdle, let target = affinity.target, !readsPaused {
+            thread.move(self, to: target)
+            return
+        }
         applyBackpressure()
+    }
+
+    /// What a connection takes along when it moves to another loop thread.
+    struct Transfer: @unchecked Sendable {
+        let socket: Int32
+        let authLevel: AuthLevel
+        let parser: RequestParser
+        let input: [UInt8]
+        let lastActivity: UInt64
+    }
+
+    /// Hands the socket over for a move: a duplicate of it goes along, this handle closes.
+    /// Only for an idle connection (no reply owed), so no completion can come here later.
+    func detachForMove() -> Transfer? {
+        var descriptor: uv_os_fd_t = -1
+        guard isIdle, !isClosed, uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return nil }
+        let duplicate = dup(descriptor)
+        guard duplicate >= 0 else { return nil }
+        let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity)
+        isClosed = true
+        input = []
+        thread.connectionMoved(self)
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+        return transfer
+    }
+
+    /// Takes over the parser state and unparsed bytes of a connection that moved here.
+    func resume(from transfer: Transfer) {
+        parser = transfer.parser
+        input = transfer.input
+        authLevel = transfer.authLevel
+        lastActivity = transfer.lastActivity
     }
 
     private func writeOutput() {

@@ -30,8 +30,9 @@ final class CommandExecutor {
             connection.reply(reply)
         case .afterMirror(let reply):
             connection.replyAfterMirror(reply)
-            if let provider = lastProvider, provider.owner != threadIndex {
-                connection.thread.wakeLater(provider.owner)
+            if let provider = lastProvider {
+                connection.affinity.note(owner: provider.owner, home: threadIndex)
+                if provider.owner != threadIndex { connection.thread.wakeLater(provider.owner) }
             }
         }
     }
@@ -165,9 +166,10 @@ final class CommandExecutor {
         return difference == 0
     }
 
-    /// A token as it may appear in an error line: no control bytes, at most 64 bytes shown.
+    /// A token as it may appear in an error line: control bytes and quotes shown as '?'.
+    /// (Its length is bounded by max-request-bytes.)
     static func printable(_ token: UnsafeRawBufferPointer) -> String {
-        String(decoding: token.prefix(64).map { (0x20...0x7e).contains($0) && $0 != UInt8(ascii: "'") ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+        String(decoding: token.map { (0x20...0x7e).contains($0) && $0 != UInt8(ascii: "'") ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
     }
 }
 

@@ -131,6 +131,46 @@ public final class LoopThread {
         uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
     }
 
+    // MARK: Moving connections (see ConnectionAffinity)
+
+    /// Connections other threads handed over, to open on this loop.
+    private let arrivals = Mutex<[ClientConnection.Transfer]>([])
+
+    func move(_ connection: ClientConnection, to target: Int) {
+        guard target != index, target < server.threads.count, !server.state.draining.load(ordering: .acquiring),
+              let transfer = connection.detachForMove() else { return }
+        metrics.connectionsMoved.add()
+        server.threads[target].arrivals.withLock { $0.append(transfer) }
+        wakeLater(target)
+    }
+
+    func connectionMoved(_ connection: ClientConnection) {
+        clients[ObjectIdentifier(connection)] = nil
+    }
+
+    private func openArrivals() {
+        let transfers = arrivals.withLock { pending -> [ClientConnection.Transfer] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for transfer in transfers {
+            let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+            uv_tcp_init(loop, handle)
+            guard uv_tcp_open(handle, transfer.socket) == 0 else {
+                Glibc.close(transfer.socket)
+                uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onBareClose)
+                server.state.clients.subtract(1, ordering: .relaxed)
+                continue
+            }
+            let connection = ClientConnection(thread: self, handle: handle, authLevel: transfer.authLevel, maxRequestBytes: settings.maxRequestBytes)
+            connection.resume(from: transfer)
+            handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
+            clients[ObjectIdentifier(connection)] = connection
+            uv_read_start(connection.stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
+            if stoppedReading { connection.stopReading() }
+        }
+    }
+
     func connectionClosed(_ connection: ClientConnection) {
         clients[ObjectIdentifier(connection)] = nil
         server.state.clients.subtract(1, ordering: .relaxed)
@@ -198,6 +238,7 @@ public final class LoopThread {
             ticket.connection.complete(slot: ticket.slot, failed: failed)
         }
         completionsDrained.removeAll(keepingCapacity: true)
+        openArrivals()
         if server.state.draining.load(ordering: .acquiring) { beginDraining() }
     }
 

@@ -1,0 +1,156 @@
+import XCTest
+@testable import KezekCore
+
+final class MirrorBatchEncoderTests: XCTestCase {
+    private let outbox = MirrorOutbox()
+    private lazy var p = Provider(id: "P", owner: 0, outbox: outbox, capacity: 10)
+    private lazy var q = Provider(id: "Q", owner: 0, outbox: outbox, capacity: 10)
+
+    private func write(_ provider: Provider, _ op: MirrorOp) -> MirrorWrite {
+        MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: 0)
+    }
+
+    /// Encodes the writes and decodes the RESP back into one [String] per command, checking
+    /// that `commandEnds` marks the end of each.
+    private func commands(_ writes: [MirrorWrite], prefix: String = "kz", file: StaticString = #filePath, line: UInt = #line) -> [[String]] {
+        var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: prefix))
+        encoder.encode(writes[...])
+        var decoded: [[String]] = []
+        var ends: [Int] = []
+        var index = 0
+        let bytes = encoder.bytes
+        func readLine(expecting marker: UInt8) -> Int? {
+            guard index < bytes.count, bytes[index] == marker else { return nil }
+            var end = index + 1
+            while end + 1 < bytes.count, !(bytes[end] == 13 && bytes[end + 1] == 10) { end += 1 }
+            guard end + 1 < bytes.count, let value = Int(String(decoding: bytes[(index + 1)..<end], as: UTF8.self)) else { return nil }
+            index = end + 2
+            return value
+        }
+        while index < bytes.count {
+            guard let count = readLine(expecting: UInt8(ascii: "*")) else {
+                XCTFail("bad array header at \(index)", file: file, line: line)
+                return decoded
+            }
+            var command: [String] = []
+            for _ in 0..<count {
+                guard let length = readLine(expecting: UInt8(ascii: "$")), index + length + 2 <= bytes.count,
+                      bytes[index + length] == 13, bytes[index + length + 1] == 10 else {
+                    XCTFail("bad bulk at \(index)", file: file, line: line)
+                    return decoded
+                }
+                command.append(String(decoding: bytes[index..<(index + length)], as: UTF8.self))
+                index += length + 2
+            }
+            decoded.append(command)
+            ends.append(index)
+        }
+        XCTAssertEqual(encoder.commandEnds, ends, "commandEnds", file: file, line: line)
+        return decoded
+    }
+
+    func testKeyLayout() {
+        let keys = KeyLayout(prefix: "kezek")
+        XCTAssertEqual(keys.providers, "kezek:providers")
+        XCTAssertEqual(keys.capacity("a.b"), "kezek:{a.b}:capacity")
+        XCTAssertEqual(keys.booked("a.b"), "kezek:{a.b}:booked")
+        XCTAssertEqual(keys.waiting("a.b"), "kezek:{a.b}:waiting")
+    }
+
+    func testEmptyBatch() {
+        XCTAssertEqual(commands([]), [])
+    }
+
+    func testExactBytesOfOneBook() {
+        var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
+        encoder.encode([write(p, .book(holder: "h1"))][...])
+        XCTAssertEqual(String(decoding: encoder.bytes, as: UTF8.self), "*3\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$2\r\nh1\r\n")
+        XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
+    }
+
+    func testConsecutiveBooksCoalesce() {
+        let writes = ["h1", "h2", "h3"].map { write(p, .book(holder: $0)) }
+        XCTAssertEqual(commands(writes), [["SADD", "kz:{P}:booked", "h1", "h2", "h3"]])
+    }
+
+    func testUnbookAndDequeueCoalesce() {
+        let writes = [write(p, .unbook(holder: "a")), write(p, .unbook(holder: "b")),
+                      write(p, .dequeue(holder: "c")), write(p, .dequeue(holder: "d"))]
+        XCTAssertEqual(commands(writes), [["SREM", "kz:{P}:booked", "a", "b"], ["ZREM", "kz:{P}:waiting", "c", "d"]])
+    }
+
+    func testRunBrokenByOtherKind() {
+        let writes = [write(p, .book(holder: "h1")), write(p, .unbook(holder: "h2")), write(p, .book(holder: "h3"))]
+        XCTAssertEqual(commands(writes), [
+            ["SADD", "kz:{P}:booked", "h1"],
+            ["SREM", "kz:{P}:booked", "h2"],
+            ["SADD", "kz:{P}:booked", "h3"],
+        ])
+    }
+
+    func testRunBrokenByOtherProvider() {
+        let writes = [write(p, .book(holder: "h1")), write(p, .book(holder: "h2")),
+                      write(q, .book(holder: "h3")), write(p, .book(holder: "h4"))]
+        XCTAssertEqual(commands(writes), [
+            ["SADD", "kz:{P}:booked", "h1", "h2"],
+            ["SADD", "kz:{Q}:booked", "h3"],
+            ["SADD", "kz:{P}:booked", "h4"],
+        ])
+    }
+
+    func testPromotionKeepsOrder() {
+        let writes = [write(p, .unbook(holder: "a")), write(p, .book(holder: "w")), write(p, .dequeue(holder: "w"))]
+        XCTAssertEqual(commands(writes), [
+            ["SREM", "kz:{P}:booked", "a"],
+            ["SADD", "kz:{P}:booked", "w"],
+            ["ZREM", "kz:{P}:waiting", "w"],
+        ])
+    }
+
+    func testCapacityWrite() {
+        let writes = [write(p, .capacity(42)), write(p, .capacity(43)), write(p, .book(holder: "h"))]
+        XCTAssertEqual(commands(writes, prefix: "kezek"), [
+            ["SET", "kezek:{P}:capacity", "42"],
+            ["SADD", "kezek:providers", "P"],
+            ["SET", "kezek:{P}:capacity", "43"],
+            ["SADD", "kezek:providers", "P"],
+            ["SADD", "kezek:{P}:booked", "h"],
+        ])
+    }
+
+    func testEnqueue() {
+        let writes = [write(p, .enqueue(holder: "w1", score: 7)), write(p, .enqueue(holder: "w2", score: 12)),
+                      write(q, .enqueue(holder: "w3", score: 0))]
+        XCTAssertEqual(commands(writes), [
+            ["ZADD", "kz:{P}:waiting", "7", "w1", "12", "w2"],
+            ["ZADD", "kz:{Q}:waiting", "0", "w3"],
+        ])
+    }
+
+    func testLongRunSplits() {
+        let limit = MirrorBatchEncoder.maxMembersPerCommand
+        let holders = (0..<(2 * limit + 5)).map { "h\($0)" }
+        let result = commands(holders.map { write(p, .book(holder: $0)) })
+        XCTAssertEqual(result.map(\.count), [2 + limit, 2 + limit, 2 + 5])
+        XCTAssertTrue(result.allSatisfy { $0.prefix(2) == ["SADD", "kz:{P}:booked"] })
+        XCTAssertEqual(result.flatMap { $0.dropFirst(2) }, holders)
+    }
+
+    func testLongEnqueueRunSplits() {
+        let limit = MirrorBatchEncoder.maxMembersPerCommand
+        let writes = (0..<(limit + 1)).map { write(p, .enqueue(holder: "w\($0)", score: $0)) }
+        let result = commands(writes)
+        XCTAssertEqual(result.map(\.count), [2 + 2 * limit, 2 + 2])
+        XCTAssertEqual(result[1], ["ZADD", "kz:{P}:waiting", "\(limit)", "w\(limit)"])
+    }
+
+    func testEncodeSliceAndReuse() {
+        var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
+        let writes = [write(p, .book(holder: "a")), write(p, .book(holder: "b")), write(p, .book(holder: "c"))]
+        encoder.encode(writes[0..<3])
+        encoder.encode(writes[1..<3])
+        XCTAssertEqual(String(decoding: encoder.bytes, as: UTF8.self),
+                       "*4\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$1\r\nb\r\n$1\r\nc\r\n")
+        XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
+    }
+}

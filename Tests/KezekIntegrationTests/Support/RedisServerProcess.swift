@@ -1,0 +1,84 @@
+import Foundation
+
+/// A real `redis-server` on a free loopback port with its own data directory, append-only
+/// file fsynced on every write and no RDB snapshots. Restarts reuse the port and directory,
+/// so data written before a SIGKILL is loaded again.
+final class RedisServerProcess {
+    static let serverPath = "/usr/bin/redis-server"
+    static let cliPath = "/usr/bin/redis-cli"
+
+    let port: Int
+    let directory: URL
+    private var process: Process?
+
+    init(directory: URL, port: Int = freePort()) throws {
+        self.port = port
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+    var logPath: String { directory.appendingPathComponent("redis.log").path }
+
+    /// Starts it and waits (at most `timeout` seconds) until it answers commands.
+    func start(timeout: Double = 10) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.serverPath)
+        process.arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--daemonize", "no", "--protected-mode", "no", "--logfile", logPath,
+        ]
+        process.environment = cleanEnvironment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = appendingHandle(logPath)
+        try process.run()
+        self.process = process
+        // EXISTS is refused while the append-only file is still loading: ":0" means ready.
+        let ready = poll(timeout: timeout) { () -> Bool? in
+            if !process.isRunning { return false }
+            guard let client = try? LineClient(port: port, timeout: 1),
+                  let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1) else { return nil }
+            return reply.hasPrefix(":") ? true : nil
+        }
+        guard ready == true else {
+            throw TestSetupError("redis-server on port \(port) did not become ready; log:\n\(log)")
+        }
+    }
+
+    /// SIGKILL: the server dies at once, as in a crash.
+    func kill9() {
+        guard let process else { return }
+        process.send(signal: SIGKILL)
+        process.waitForExit(timeout: 10)
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s.
+    func stop() {
+        process?.stop(grace: 5)
+    }
+
+    /// Starts it again on the same port with the same data directory.
+    func restart(timeout: Double = 10) throws {
+        stop()
+        try start(timeout: timeout)
+    }
+
+    /// Runs `redis-cli` against this server; returns its standard output.
+    func cli(_ arguments: [String], timeout: Double = 20) throws -> String {
+        let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)"] + arguments, timeout: timeout)
+        guard result.status == 0 else {
+            throw TestSetupError("redis-cli \(arguments) ended with \(String(describing: result.status)): \(result.stderr)")
+        }
+        return result.stdout
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// A test environment problem (a process would not start), as opposed to a failed check.
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
