@@ -31,7 +31,7 @@ run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	$(SWIFT) build -c release --product kezekd
-	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test
+	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test --disable-swift-testing
 
 redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
 	bash scripts/ensure-redis.sh $(REDIS)

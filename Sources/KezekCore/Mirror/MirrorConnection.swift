@@ -25,6 +25,10 @@ final class MirrorConnection {
     static let maxReconnectDelayMillis: UInt64 = 1000
     /// Writes per batch at most, so one batch never grows without bound.
     static let maxWritesPerBatch = 8192
+    /// Batches sent and not yet confirmed, at most. While one is in flight, new writes wait and
+    /// go together when it is confirmed: under load the round trip itself gathers the batch
+    /// (measured at -P 1 -c 50: 2 writes per batch when every iteration sent its own).
+    static let maxBatchesInFlight = 1
 
     /// Made but not sent yet, oldest first.
     private var queued: [MirrorWrite] = []
@@ -136,7 +140,8 @@ final class MirrorConnection {
                 drained.removeAll(keepingCapacity: true)
             }
         }
-        guard connected, !discardingReplies, let context, !queued.isEmpty else { return }
+        guard connected, !discardingReplies, let context, !queued.isEmpty,
+              inFlight.count - inFlightHead < Self.maxBatchesInFlight else { return }
         var start = 0
         while start < queued.count {
             let end = min(start + Self.maxWritesPerBatch, queued.count)
