@@ -5,6 +5,7 @@
 //   command even when the event mask did not change, costing one failing epoll_ctl per command,
 //   and it ignores poll errors, which can leave a dead connection hanging. kz_redis_attach is
 //   our own adapter: it touches the poll only when the mask changes and hands errors to hiredis.
+// - malloc_trim is not visible from Swift; kz_release_free_memory wraps it.
 // - libuv 1.44 has no flag for SO_REUSEPORT; kz_tcp_listen_reuseport sets it between
 //   uv_tcp_init_ex and bind, so every loop thread gets its own listener on the shared port.
 #ifndef KEZEK_SHIMS_H
@@ -27,5 +28,9 @@ int kz_parse_endpoint(const char *host, int port, struct sockaddr_storage *out);
 
 /// Returns 1 when the address is loopback (127.0.0.0/8 or ::1).
 int kz_is_loopback(const struct sockaddr *addr);
+
+/// Gives freed heap memory back to the system (glibc malloc_trim, which Swift's Glibc module
+/// does not export). Used once after loading the state, which frees many short-lived objects.
+void kz_release_free_memory(void);
 
 #endif

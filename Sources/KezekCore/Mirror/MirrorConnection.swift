@@ -142,28 +142,24 @@ final class MirrorConnection {
         }
         guard connected, !discardingReplies, let context, !queued.isEmpty,
               inFlight.count - inFlightHead < Self.maxBatchesInFlight else { return }
-        var start = 0
-        while start < queued.count {
-            let end = min(start + Self.maxWritesPerBatch, queued.count)
-            encoder.encode(queued[start..<end])
-            var commandStart = 0
-            encoder.bytes.withUnsafeBufferPointer { bytes in
-                let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-                for commandEnd in encoder.commandEnds {
-                    redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil, base + commandStart, commandEnd - commandStart)
-                    commandStart = commandEnd
-                }
+        let count = min(queued.count, Self.maxWritesPerBatch)
+        encoder.encode(queued[0..<count])
+        var commandStart = 0
+        encoder.bytes.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            for commandEnd in encoder.commandEnds {
+                redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil, base + commandStart, commandEnd - commandStart)
+                commandStart = commandEnd
             }
-            if start == 0 && end == queued.count {
-                // The usual case, one batch: hand the array over instead of copying it.
-                inFlight.append(Batch(writes: queued, commandsLeft: encoder.commandEnds.count))
-                queued = spareArrays.popLast() ?? []
-            } else {
-                inFlight.append(Batch(writes: Array(queued[start..<end]), commandsLeft: encoder.commandEnds.count))
-            }
-            start = end
         }
-        queued.removeAll(keepingCapacity: true)
+        if count == queued.count {
+            // The usual case: hand the array over instead of copying it.
+            inFlight.append(Batch(writes: queued, commandsLeft: encoder.commandEnds.count))
+            queued = spareArrays.popLast() ?? []
+        } else {
+            inFlight.append(Batch(writes: Array(queued[0..<count]), commandsLeft: encoder.commandEnds.count))
+            queued.removeFirst(count)
+        }
         // Write now rather than on the next iteration's writable event: one loop turn less
         // per round trip. hiredis keeps write interest for whatever the socket did not take.
         redisAsyncHandleWrite(context)

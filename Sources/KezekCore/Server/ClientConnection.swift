@@ -88,7 +88,7 @@ public final class ClientConnection {
             case .needMore:
                 return offset
             case .failure(let error):
-                thread.noteProtocolError()
+                thread.noteProtocolError(error)
                 reply(.error(error.message))
                 closeAfterReplies()
                 return bytes.count

@@ -65,6 +65,8 @@ public final class KezekServer {
                 let redis = try RedisSyncConnection(endpoint: settings.redis)
                 let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: catalog)
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
+                // Loading parsed every reply into short-lived objects: give that memory back.
+                kz_release_free_memory()
                 state.ready.store(true, ordering: .releasing)
                 log.info("state loaded from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",

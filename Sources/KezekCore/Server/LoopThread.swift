@@ -45,6 +45,7 @@ public final class LoopThread {
     private var stoppedReading = false
     private var drainDeadline: UInt64 = 0
     private var pthread: pthread_t?
+    private var limitLog = LimitLog()
 
     init(index: Int, server: KezekServer, log: Logger) {
         self.index = index
@@ -124,6 +125,7 @@ public final class LoopThread {
         metrics.connectionsAccepted.add()
         if open > settings.maxClients {
             metrics.connectionsRejected.add()
+            limitLog.note(.maxClients, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
             connection.reply(.error("ERR max number of clients reached"))
             connection.closeAfterReplies()
             return
@@ -205,8 +207,15 @@ public final class LoopThread {
         metrics.mirrorWrites.add(writes)
     }
 
-    func noteProtocolError() { metrics.protocolErrors.add() }
-    func noteBackpressure() { metrics.backpressurePauses.add() }
+    func noteProtocolError(_ error: ProtocolError) {
+        metrics.protocolErrors.add()
+        limitLog.note(.protocolError, now: now, log: log, detail: error.message)
+    }
+
+    func noteBackpressure() {
+        metrics.backpressurePauses.add()
+        limitLog.note(.backpressure, now: now, log: log)
+    }
 
     /// Asks for one more loop iteration (the check handle runs after it).
     func requestCheck() { wake() }
@@ -269,6 +278,7 @@ public final class LoopThread {
         if settings.idleTimeout > 0 {
             let limit = UInt64(settings.idleTimeout * 1e9)
             for connection in clients.values where connection.isIdle && now &- connection.lastActivity >= limit {
+                limitLog.note(.idleTimeout, now: now, log: log)
                 connection.close()
             }
         }

@@ -1,6 +1,7 @@
-// Socket helpers libuv 1.44 does not offer (see CKezekShims.h).
+// Socket and memory helpers libuv 1.44 and Swift's Glibc module do not offer (see CKezekShims.h).
 #include "CKezekShims.h"
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -37,3 +38,5 @@ int kz_is_loopback(const struct sockaddr *addr) {
     }
     return 0;
 }
+
+void kz_release_free_memory(void) { malloc_trim(0); }
