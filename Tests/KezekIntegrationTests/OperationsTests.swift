@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+
+/// The operations surface: admin probes and metrics, readiness following Redis, and -LOADING
+/// while the state is not loaded yet.
+final class OperationsTests: IntegrationTestCase {
+    func testProbesAndMetricsCountWhatHappened() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER gym 1", "+OK")
+        try expect(client, "BOOK gym a", "+BOOKED 0")
+        try expect(client, "BOOK gym b", "+FULL gym")
+        try expect(client, "CANCEL gym a", "+CANCELLED 1")
+
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/healthz").status, 200)
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/readyz").status, 200)
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/nope").status, 404)
+        let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        let lines = Set(metrics.body.split(separator: "\n").map(String.init))
+        for expected in [
+            "kezek_bookings_total 1", "kezek_cancellations_total 1", "kezek_refused_total 1",
+            "kezek_requests_total{command=\"book\",reply=\"booked\"} 1",
+            "kezek_requests_total{command=\"book\",reply=\"full\"} 1",
+            "kezek_requests_total{command=\"provider\",reply=\"ok\"} 1",
+            "kezek_mirror_up 1", "kezek_ready 1", "kezek_open_connections 1",
+        ] {
+            XCTAssertTrue(lines.contains(expected), "metrics lack '\(expected)':\n\(metrics.body)")
+        }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("kezek_request_duration_seconds_count ") }, metrics.body)
+        XCTAssertTrue(lines.contains("# TYPE kezek_request_duration_seconds histogram"), metrics.body)
+    }
+
+    func testReadinessFollowsRedisWhileLivenessStays() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER gym 5", "+OK")
+        try expect(client, "BOOK gym a", "+BOOKED 4")
+
+        redis.kill9()
+        let notReady = poll(timeout: 5) { () -> Bool? in
+            (try? adminGet(port: kezekd.adminPort, path: "/readyz").status) == 503 ? true : nil
+        }
+        XCTAssertEqual(notReady, true, "/readyz did not turn 503 within 5 s of Redis dying")
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/healthz").status, 200)
+        try expect(client, "HEALTH", prefix: "-DOWN mirror=down")
+        try expect(client, "BOOK gym b", prefix: "-UNAVAILABLE")
+        try expect(client, "STATUS gym a", "+BOOKED")
+        try expect(client, "SEATS gym", "+SEATS capacity=5 booked=1 free=4 waiting=0 refused=0")
+
+        try redis.start()
+        let ready = poll(timeout: 10) { () -> Bool? in
+            (try? adminGet(port: kezekd.adminPort, path: "/readyz").status) == 200 ? true : nil
+        }
+        XCTAssertEqual(ready, true, "/readyz did not return to 200 after Redis came back")
+        try expect(client, "BOOK gym b", "+BOOKED 3")
+    }
+
+    func testDataCommandsAnswerLoadingUntilRedisAnswers() throws {
+        redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
+        try kezekd.start(waitUntilHealthy: false)
+        let client = try XCTUnwrap(poll(timeout: 10) { try? LineClient(port: kezekd.port, timeout: 1) })
+        try expect(client, "PING", "+PONG")
+        try expect(client, "HEALTH", prefix: "-DOWN ")
+        for request in ["BOOK gym a", "CANCEL gym a", "STATUS gym a", "SEATS gym", "PROVIDER gym 3"] {
+            try expect(client, request, prefix: "-LOADING")
+        }
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/readyz").status, 503)
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/healthz").status, 200)
+
+        try redis.start()
+        try kezekd.waitHealthy(timeout: 15)
+        try expect(client, "PROVIDER gym 3", "+OK")
+        try expect(client, "BOOK gym a", "+BOOKED 2")
+    }
+}
