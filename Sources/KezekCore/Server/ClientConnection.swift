@@ -28,6 +28,8 @@ public final class ClientConnection {
     private var closeWhenFlushed = false
     private var readsPaused = false
     private var writeInProgress = false
+    /// Bytes handed to a uv_write that has not completed yet.
+    private var bytesBeingWritten = 0
     private(set) var isDirty = false
     var lastActivity: UInt64
     var affinity = ConnectionAffinity()
@@ -225,6 +227,7 @@ public final class ClientConnection {
         let request = PendingWrite.make(bytes: output[sent...], connection: handle.pointee.data)
         output.removeAll(keepingCapacity: output.capacity <= 65536)
         writeInProgress = true
+        bytesBeingWritten = rest
         var buffer = uv_buf_init(request.pointee.bytes.assumingMemoryBound(to: CChar.self), UInt32(rest))
         let status = uv_write(&request.pointee.request, stream, &buffer, 1, UVCallbacks.onWrite)
         if status != 0 {
@@ -236,6 +239,7 @@ public final class ClientConnection {
 
     func writeCompleted(status: Int32) {
         writeInProgress = false
+        bytesBeingWritten = 0
         guard !isClosed else { return }
         if status < 0 {
             close()
@@ -248,7 +252,7 @@ public final class ClientConnection {
     private func applyBackpressure() {
         guard !isClosed, !closeWhenFlushed, !thread.isDraining else { return }
         let limits = thread.settings
-        let pendingBytes = output.count + (writeInProgress ? limits.maxOutputBytes / 2 : 0)
+        let pendingBytes = output.count + bytesBeingWritten
         if !readsPaused {
             if openSlots >= limits.maxPendingReplies || pendingBytes >= limits.maxOutputBytes {
                 uv_read_stop(stream)
