@@ -8,15 +8,15 @@ final class BackpressureTests: IntegrationTestCase {
         try startStack(["--max-output-bytes", "65536", "--max-pending-replies", "256"])
         let pid = try XCTUnwrap(kezekd.process?.processIdentifier)
         let rssBefore = try residentKilobytes(pid)
-        let client = try connect()
+        // A plain blocking socket: one thread only writes, the other only reads.
+        let socket = try BlockingSocket(port: kezekd.port)
         let requests = 1_000_000
-        let line = "SEATS-NOPE\r\n"  // unknown command: a reply of ~35 bytes each, from memory
-        let payload = String(repeating: line, count: requests)
+        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: requests).utf8)  // ~35-byte error replies
 
         // The sender blocks once kezekd stops reading; it finishes when we read below.
         let sent = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            try? client.send(payload, timeout: 60)
+            socket.sendAll(payload)
             sent.signal()
         }
         let paused = poll(timeout: 10) { () -> Bool? in
@@ -27,13 +27,12 @@ final class BackpressureTests: IntegrationTestCase {
         let rssPaused = try residentKilobytes(pid)
         XCTAssertLessThan(rssPaused - rssBefore, 16 * 1024, "kezekd grew by \(rssPaused - rssBefore) kB for one slow client")
 
-        var received = 0
-        while received < requests {
-            let reply = try client.readLine(timeout: 30)
-            XCTAssertEqual(reply, "-ERR unknown command 'SEATS-NOPE'")
-            received += 1
-        }
+        let expected = Array("-ERR unknown command 'SEATS-NOPE'\r\n".utf8)
+        let received = socket.receive(bytes: expected.count * requests, timeout: 60)
+        XCTAssertEqual(received.count, expected.count * requests, "replies missing")
+        XCTAssertTrue(received.elementsEqual(repeatElement(expected, count: requests).joined()), "replies garbled or out of order")
         XCTAssertEqual(sent.wait(timeout: .now() + 30), .success)
+        let client = try connect()
         try expect(client, "PING", "+PONG")
     }
 
@@ -41,5 +40,48 @@ final class BackpressureTests: IntegrationTestCase {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
         return try XCTUnwrap(Int(line.split(separator: " ").dropFirst().first ?? ""))
+    }
+}
+
+/// A blocking TCP socket with send and receive timeouts, safe to write from one thread while
+/// another reads (unlike LineClient, which reads while it writes).
+final class BlockingSocket: @unchecked Sendable {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = loopbackAddress(port: port)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw LineClientError.connectFailed(port: port, errno: errno) }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func sendAll(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    /// Reads until `count` bytes arrived, the peer closed, or `timeout` seconds passed.
+    func receive(bytes count: Int, timeout: Double) -> [UInt8] {
+        var received: [UInt8] = []
+        received.reserveCapacity(count)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let deadline = monotonicNow() + timeout
+        while received.count < count && monotonicNow() < deadline {
+            let got = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, $0.count, 0) }
+            guard got > 0 else { break }
+            received += chunk[0..<got]
+        }
+        return received
     }
 }
