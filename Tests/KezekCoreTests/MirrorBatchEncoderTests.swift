@@ -118,6 +118,21 @@ final class MirrorBatchEncoderTests: XCTestCase {
         ])
     }
 
+    func testRefusedWriteSetsTheAbsoluteCount() {
+        XCTAssertEqual(commands([write(p, .book(holder: "a")), write(p, .refused(7)), write(p, .book(holder: "b"))]), [
+            ["SADD", "kz:{P}:booked", "a"],
+            ["SET", "kz:{P}:refused", "7"],
+            ["SADD", "kz:{P}:booked", "b"],
+        ])
+    }
+
+    func testRefusedWriteOnlyWhenTheCountChanged() {
+        XCTAssertNil(p.refusedWriteIfChanged())
+        p.refused.add(2, ordering: .relaxed)
+        XCTAssertEqual(p.refusedWriteIfChanged()?.op, .refused(2))
+        XCTAssertNil(p.refusedWriteIfChanged())
+    }
+
     func testEnqueue() {
         let writes = [write(p, .enqueue(holder: "w1", score: 7)), write(p, .enqueue(holder: "w2", score: 12)),
                       write(q, .enqueue(holder: "w3", score: 0))]

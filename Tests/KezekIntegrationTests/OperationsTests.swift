@@ -75,3 +75,25 @@ final class OperationsTests: IntegrationTestCase {
         try expect(client, "BOOK gym a", "+BOOKED 2")
     }
 }
+
+/// Unmet demand is part of the record: it survives a restart.
+final class RefusedCountTests: IntegrationTestCase {
+    func testRefusedCountSurvivesRestart() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER tiny 1", "+OK")
+        try expect(client, "BOOK tiny a", "+BOOKED 0")
+        for holder in ["b", "c", "d"] { try expect(client, "BOOK tiny \(holder)", "+FULL tiny") }
+        // The owner thread mirrors refused counts every 100 ms.
+        let mirrored = poll(timeout: 5) { () -> Bool? in
+            (try? redis.cli(["GET", "kezek:{tiny}:refused"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "3" ? true : nil
+        }
+        XCTAssertEqual(mirrored, true, "refused count never reached Redis")
+        kezekd.kill9()
+        try kezekd.start()
+        let again = try connect()
+        try expect(again, "SEATS tiny", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=3")
+        try expect(again, "BOOK tiny e", "+FULL tiny")
+        try expect(again, "SEATS tiny", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=4")
+    }
+}

@@ -5,6 +5,7 @@
 ///     <prefix>:{<P>}:capacity       STRING the provider's capacity
 ///     <prefix>:{<P>}:booked         SET    holders with a seat
 ///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
+///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
 public struct KeyLayout: Sendable {
     public let prefix: String
 
@@ -14,4 +15,5 @@ public struct KeyLayout: Sendable {
     public func capacity(_ provider: String) -> String { "\(prefix):{\(provider)}:capacity" }
     public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
     public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }
+    public func refused(_ provider: String) -> String { "\(prefix):{\(provider)}:refused" }
 }

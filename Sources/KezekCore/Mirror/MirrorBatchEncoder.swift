@@ -26,6 +26,11 @@ public struct MirrorBatchEncoder {
                 index += 1
                 continue
             }
+            if case .refused(let total) = writes[index].op {
+                command(["SET", keys.refused(provider.id), String(total)])
+                index += 1
+                continue
+            }
             var end = index + 1
             while end < writes.endIndex, end - index < Self.maxMembersPerCommand,
                   writes[end].provider === provider, Self.sameKind(writes[end].op, writes[index].op) {
@@ -48,7 +53,7 @@ public struct MirrorBatchEncoder {
                     bulk(holder)
                 }
                 commandEnds.append(bytes.count)
-            case .capacity:
+            case .capacity, .refused:
                 break
             }
             index = end

@@ -6,6 +6,8 @@ public enum MirrorOp: Sendable, Equatable {
     case enqueue(holder: String, score: Int)
     case dequeue(holder: String)
     case capacity(Int)
+    /// The provider's refused count so far (an absolute value: resending it is harmless).
+    case refused(Int)
 }
 
 /// Where the reply of a request waiting for Redis goes: a slot of a client connection, which

@@ -29,11 +29,13 @@ struct Recovery {
                 redis.append(["GET", keys.capacity(id)])
                 redis.append(["SMEMBERS", keys.booked(id)])
                 redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
+                redis.append(["GET", keys.refused(id)])
             }
             for id in chunk {
                 let capacityValue = try redis.reply()
                 let holders = try redis.reply().strings
                 let scored = try redis.reply().strings
+                let refused = try redis.reply().string.flatMap { Int($0) } ?? 0
                 var capacity = capacityValue.string.flatMap { Int($0) } ?? holders.count
                 if capacity < holders.count {
                     // Never drop an acknowledged booking: keep them all and say so.
@@ -48,7 +50,7 @@ struct Recovery {
                     index += 2
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
-                settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, rules: table.rules)
+                settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused, rules: table.rules)
                 figures.providers += 1
                 figures.bookings += holders.count
                 figures.waiting += waiting.count

@@ -16,6 +16,8 @@ public final class Provider: @unchecked Sendable {
     public let freeSeats = Atomic<Int>(0)
     /// BOOKs answered +FULL: unmet demand.
     public let refused = Atomic<Int>(0)
+    /// The refused count Redis was last sent; read and written by the owner thread only.
+    nonisolated(unsafe) var refusedMirrored = 0
     private let state: Mutex<State>
 
     struct State {
@@ -157,8 +159,11 @@ public final class Provider: @unchecked Sendable {
 
     /// Replaces the state with what recovery read from Redis. Returns the writes that settle
     /// it (a holder both booked and waiting keeps the seat; free seats go to the waitlist).
-    func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], rules: BookingRules) -> [MirrorWrite] {
-        state.withLock { state in
+    func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
+                 rules: BookingRules) -> [MirrorWrite] {
+        refused.store(refusedSoFar, ordering: .relaxed)
+        refusedMirrored = refusedSoFar
+        return state.withLock { state in
             state.capacity = capacity
             state.holders = Set(holders)
             for holder in state.holders { rules.limits.restore(holder) }
@@ -178,6 +183,14 @@ public final class Provider: @unchecked Sendable {
             publishFree(state)
             return writes.all
         }
+    }
+
+    /// A write of the refused count when it changed since the last one (owner thread only).
+    func refusedWriteIfChanged() -> MirrorWrite? {
+        let total = refused.load(ordering: .relaxed)
+        guard total != refusedMirrored else { return nil }
+        refusedMirrored = total
+        return MirrorWrite(provider: self, op: .refused(total), ticket: nil, madeAt: MonotonicClock.nanoseconds())
     }
 
     /// Holders in the waitlist, head first (for tests and tools).

@@ -271,9 +271,10 @@ public final class LoopThread {
         if stoppedReading { finishDrainingIfDone() }
     }
 
-    /// Every tick: write timeouts, idle clients, drain deadline.
+    /// Every tick: refused counts to Redis, write timeouts, idle clients, drain deadline.
     func tick() {
         now = MonotonicClock.nanoseconds()
+        mirrorRefusedCounts()
         mirror.expireOverdue(now: now)
         if settings.idleTimeout > 0 {
             let limit = UInt64(settings.idleTimeout * 1e9)
@@ -283,6 +284,24 @@ public final class LoopThread {
             }
         }
         if stoppedReading { finishDrainingIfDone() }
+    }
+
+    /// This thread's providers, refreshed when the table grows.
+    private var ownedProviders: [Provider] = []
+    private var ownedProvidersSeen = -1
+
+    /// Sends the refused counts that changed since the last tick (not on the booking path:
+    /// a sold-out answer only bumps an atomic).
+    private func mirrorRefusedCounts() {
+        guard server.state.ready.load(ordering: .acquiring), mirror.isUp else { return }
+        let count = server.table.providerCount
+        if count != ownedProvidersSeen {
+            ownedProviders = server.table.providers(ownedBy: index)
+            ownedProvidersSeen = count
+        }
+        for provider in ownedProviders {
+            if let write = provider.refusedWriteIfChanged() { outbox.append(write) }
+        }
     }
 
     // MARK: Graceful shutdown
