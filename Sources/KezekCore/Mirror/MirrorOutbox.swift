@@ -19,7 +19,7 @@ public final class MirrorOutbox: Sendable {
     }
 
     /// Swaps the queued writes out into `into` (which must be empty), keeping both capacities.
-    func drain(into: inout [MirrorWrite]) {
+    public func drain(into: inout [MirrorWrite]) {
         writes.withLock { swap(&$0, &into) }
     }
 }

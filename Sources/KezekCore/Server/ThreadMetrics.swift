@@ -74,7 +74,7 @@ public final class ThreadMetrics: Sendable {
         requests = (0..<((Verb.allCases.count + 1) * ReplyKind.allCases.count)).map { _ in Counter() }
     }
 
-    @inline(__always) func count(_ verb: Verb?, _ kind: ReplyKind) {
+    @inline(__always) public func count(_ verb: Verb?, _ kind: ReplyKind) {
         let verbIndex = verb?.rawValue ?? Verb.allCases.count
         requests[verbIndex * ReplyKind.allCases.count + kind.rawValue].add()
     }
@@ -104,7 +104,7 @@ public final class LatencyHistogram: Sendable {
     private let buckets: [Counter] = (0...LatencyBuckets.bounds.count).map { _ in Counter() }
     private let sumNanos = Counter()
 
-    @inline(__always) func observe(nanos: UInt64) {
+    @inline(__always) public func observe(nanos: UInt64) {
         var index = 0
         while index < LatencyBuckets.boundsNanos.count && nanos > LatencyBuckets.boundsNanos[index] { index += 1 }
         buckets[index].add()
