@@ -69,6 +69,26 @@ final class SeatTableTests: XCTestCase {
 
     // MARK: Table
 
+    /// PROVIDER's capacity write must reach Redis before any booking at the new provider,
+    /// even when another thread books the instant the provider appears.
+    func testAnnouncementPrecedesBookingsFromOtherThreads() {
+        let found = DispatchSemaphore(value: 0)
+        let booker = Thread { [table = table!] in
+            while table.provider("race") == nil { sched_yield() }
+            let provider = table.provider("race")!
+            _ = provider.book("early", wait: false, rules: table.rules, mirrorUp: true, ticket: nil)
+            found.signal()
+        }
+        booker.start()
+        let (provider, created) = table.providerCreatingIfNeeded("race", capacity: 5) { provider in
+            usleep(50_000)  // a slow announcement: the booker must still wait for it
+            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(5), ticket: nil, madeAt: 0))
+        }
+        XCTAssertTrue(created)
+        XCTAssertEqual(found.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(drainWrites(provider), [.capacity(5), .book(holder: "early")])
+    }
+
     func testProviderLookupAndOwner() {
         XCTAssertNil(table.provider("P"))
         let p = provider(capacity: 2)

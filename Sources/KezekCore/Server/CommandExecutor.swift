@@ -102,13 +102,12 @@ final class CommandExecutor {
 
     private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> Outcome {
         guard server.state.mirrorUp[table.ownerOf(id)].isSet else { return .now(.unavailable) }
-        let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity)
-        lastProvider = provider
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
-        if created {
+        let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity) { provider in
             provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: ticket, madeAt: MonotonicClock.nanoseconds()))
-            return .afterMirror(.ok)
         }
+        lastProvider = provider
+        if created { return .afterMirror(.ok) }
         return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
     }
 
