@@ -5,6 +5,7 @@
 SWIFT  ?= swift
 REDIS  ?= 127.0.0.1:6379
 LISTEN ?= 127.0.0.1:7379
+FUZZ_SECONDS ?= 60
 
 # The toolchain lives in /opt/swift on the dev and CI machines; use it when swift is not on PATH.
 ifeq ($(shell command -v $(SWIFT) 2>/dev/null),)
@@ -12,7 +13,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test redis stop-redis clean
+.PHONY: help deps build run test fuzz sanitize bench redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -32,6 +33,16 @@ run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	$(SWIFT) build -c release --product kezekd
 	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test --disable-swift-testing
+
+fuzz: ## libFuzzer+ASan on the request parser for $(FUZZ_SECONDS)s (FUZZ_SECONDS=…); build in .build-fuzz
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+sanitize: ## all tests under TSan, then ASan (.build-tsan, .build-asan; one: scripts/sanitize.sh thread)
+	bash scripts/sanitize.sh thread; t=$$?; bash scripts/sanitize.sh address; a=$$?; \
+	echo "sanitize: thread exit $$t, address exit $$a"; test $$t = 0 -a $$a = 0
+
+bench: deps ## microbenchmarks in Benchmarks/ (own package and .build; BENCH_ARGS="--target ParserBench" to pick)
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress $(BENCH_ARGS) </dev/null
 
 redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
 	bash scripts/ensure-redis.sh $(REDIS)

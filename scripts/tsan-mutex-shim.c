@@ -23,7 +23,8 @@ extern void __tsan_acquire(void *addr) __attribute__((weak));
 extern void __tsan_release(void *addr) __attribute__((weak));
 
 #define SWIFTCALL __attribute__((swiftcall))
-#define SWIFTSELF __attribute__((swift_self))
+// clang lowers swift_context to LLVM swiftself (r13 on x86-64), where Swift passes self.
+#define SWIFTSELF __attribute__((swift_context))
 
 // _MutexHandle is address-only (it holds an Atomic), so `borrowing self` arrives as its
 // address in the swift_self register.

@@ -204,6 +204,24 @@ final class RequestParserTests: XCTestCase {
         }
     }
 
+    /// Found by the fuzzer: near the request limit, a bad bulk header used to be "request too
+    /// large" when it arrived byte by byte and "invalid bulk length" when it arrived whole. A
+    /// header that does not end within the limit is now too large either way.
+    func testErrorKindDoesNotDependOnHowBytesArrive() {
+        let bytes = Array(("*2\r\n$50\r\n" + String(repeating: "x", count: 50) + "\r\n$abc\r\n").utf8)
+        let (whole, _) = parseOnce(bytes, maxRequestBytes: 64)
+        XCTAssertEqual(whole, .failure(.requestTooLarge))
+        var parser = RequestParser(maxRequestBytes: 64)
+        var outcome = RequestParser.Outcome.needMore
+        bytes.withUnsafeBytes { all in
+            for size in 1...all.count {
+                outcome = parser.parse(UnsafeRawBufferPointer(rebasing: all[0..<size]))
+                if outcome != .needMore { break }
+            }
+        }
+        XCTAssertEqual(outcome, .failure(.requestTooLarge))
+    }
+
     /// The same over a pipelined stream: each request's view grows one byte at a time.
     func testPipelineFedByteByByte() {
         let text = "BOOK p1 h1\r\n" + resp(["CANCEL", "p1", "h1"]) + "\n*0\r\n" + resp(["SEATS", "p9"]) + "PING\n"

@@ -55,9 +55,9 @@ public struct RequestParser {
             case .inline:
                 return parseInline(bytes)
             case .arrayHeader:
-                guard let (value, next) = readNumberLine(bytes, from: 1) else {
-                    return lineOverflow(bytes) ?? .needMore
-                }
+                guard let (value, next) = readNumberLine(bytes, from: 1) else { return waitForHeader(bytes) }
+                // A header that does not end within the limit is too large however it arrived.
+                guard next <= maxRequestBytes else { return fail(.requestTooLarge) }
                 guard let count = value else { return fail(.invalidMultibulkLength) }
                 if count <= 0 {
                     phase = .start
@@ -71,9 +71,8 @@ public struct RequestParser {
             case .bulkHeader:
                 guard cursor < bytes.count else { return .needMore }
                 guard bytes[cursor] == UInt8(ascii: "$") else { return fail(.expectedBulk(got: bytes[cursor])) }
-                guard let (value, next) = readNumberLine(bytes, from: cursor + 1) else {
-                    return lineOverflow(bytes) ?? .needMore
-                }
+                guard let (value, next) = readNumberLine(bytes, from: cursor + 1) else { return waitForHeader(bytes) }
+                guard next <= maxRequestBytes else { return fail(.requestTooLarge) }
                 guard let length = value, length >= 0 else { return fail(.invalidBulkLength) }
                 guard next + length + 2 <= maxRequestBytes else { return fail(.requestTooLarge) }
                 cursor = next
@@ -165,9 +164,10 @@ public struct RequestParser {
         return (negative ? -value : value, index + 1)
     }
 
-    /// A header line with no newline in sight: too large once the request passes the limit.
-    private mutating func lineOverflow(_ bytes: UnsafeRawBufferPointer) -> Outcome? {
-        bytes.count > maxRequestBytes ? fail(.requestTooLarge) : nil
+    /// A header line without its newline yet: too large once the request passes the limit
+    /// (its end can then only fall past the limit too), else wait for more bytes.
+    private mutating func waitForHeader(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        bytes.count > maxRequestBytes ? fail(.requestTooLarge) : .needMore
     }
 
     private mutating func fail(_ error: ProtocolError) -> Outcome {
