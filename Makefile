@@ -13,7 +13,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test fuzz sanitize bench redis stop-redis clean
+.PHONY: help deps build run test fuzz sanitize bench compare redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -43,6 +43,9 @@ sanitize: ## all tests under TSan, then ASan (.build-tsan, .build-asan; one: scr
 
 bench: deps ## microbenchmarks in Benchmarks/ (own package and .build; BENCH_ARGS="--target ParserBench" to pick)
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress $(BENCH_ARGS) </dev/null
+
+compare: build ## kezekd vs a Lua booking script in Redis, same redis-benchmark load, A B A B (ROUNDS=…)
+	bash scripts/compare.sh $(or $(ROUNDS),3)
 
 redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
 	bash scripts/ensure-redis.sh $(REDIS)
