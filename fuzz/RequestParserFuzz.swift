@@ -39,14 +39,14 @@ let maxReadChoices = [1, 2, 3, 7, 16, 64, 512, 1 << 20]
 
 enum Event: Equatable, CustomStringConvertible {
     case request(length: Int, tokenCount: Int, tokens: [[UInt8]])
-    case skip(length: Int)
+    case empty(length: Int)
     case failure(ProtocolError)
 
     var description: String {
         switch self {
         case .request(let length, let count, let tokens):
             "request(length: \(length), tokenCount: \(count), tokens: \(tokens.map { String(decoding: $0, as: UTF8.self).debugDescription }))"
-        case .skip(let length): "skip(length: \(length))"
+        case .empty(let length): "skip(length: \(length))"
         case .failure(let error): "failure(\(error))"
         }
     }
@@ -150,13 +150,13 @@ func checkOutcome(_ outcome: RequestParser.Outcome, parser: RequestParser, view:
             check(Array(reference.prefix(kept)) == tokens, "inline tokens \(tokens) differ from reference \(reference); \(where_)")
         }
         return .request(length: length, tokenCount: parser.tokenCount, tokens: tokens)
-    case .skip(let length):
+    case .empty(let length):
         check(length > 0 && length <= view.count, "skip length \(length) not in 1...\(view.count); \(where_)")
         if view[0] != UInt8(ascii: "*") {
             check(view[length - 1] == 10, "inline skip does not end at a newline; \(where_)")
             check(referenceInlineTokens(view, length: length).isEmpty, "skipped an inline line with tokens; \(where_)")
         }
-        return .skip(length: length)
+        return .empty(length: length)
     case .needMore:
         // Bounded buffering: a request that can no longer fit must have failed by now.
         check(view.count <= maxBytes + 1, "needMore with \(view.count) bytes buffered; \(where_)")
@@ -175,7 +175,7 @@ func process(_ bytes: UnsafeRawBufferPointer, parser: inout RequestParser, feed:
         let outcome = parser.parse(view)
         let event = checkOutcome(outcome, parser: parser, view: view, absoluteStart: feed.consumed)
         switch outcome {
-        case .complete(let length), .skip(let length):
+        case .complete(let length), .empty(let length):
             feed.events.append(event!)
             offset += length
             feed.consumed += length

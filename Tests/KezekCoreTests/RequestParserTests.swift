@@ -40,7 +40,7 @@ private func parseAll(_ input: [UInt8], maxRequestBytes: Int = 4096) -> Run {
             case .complete(let length):
                 found.append(tokens(of: parser, in: view))
                 offset += length
-            case .skip(let length):
+            case .empty(let length):
                 offset += length
             case .needMore:
                 return .incomplete(found)
@@ -64,7 +64,7 @@ private func parseOnce(_ bytes: [UInt8], maxRequestBytes: Int = 4096) -> (Reques
         switch outcome {
         case .complete(let length):
             return (outcome, Parsed(tokens: tokens(of: parser, in: view), tokenCount: parser.tokenCount, length: length, skipped: false))
-        case .skip(let length):
+        case .empty(let length):
             return (outcome, Parsed(tokens: [], tokenCount: 0, length: length, skipped: true))
         default:
             return (outcome, nil)
@@ -100,12 +100,12 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testEmptyLineSkips() {
-        XCTAssertEqual(parseOnce(Array("\n".utf8)).0, .skip(length: 1))
-        XCTAssertEqual(parseOnce(Array("\r\n".utf8)).0, .skip(length: 2))
+        XCTAssertEqual(parseOnce(Array("\n".utf8)).0, .empty(length: 1))
+        XCTAssertEqual(parseOnce(Array("\r\n".utf8)).0, .empty(length: 2))
     }
 
     func testWhitespaceOnlyLineSkips() {
-        XCTAssertEqual(parseOnce(Array(" \t  \r\n".utf8)).0, .skip(length: 6))
+        XCTAssertEqual(parseOnce(Array(" \t  \r\n".utf8)).0, .empty(length: 6))
     }
 
     func testInlineWithoutNewlineNeedsMore() {
@@ -131,12 +131,12 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testRespEmptyArraySkips() {
-        XCTAssertEqual(parseOnce(Array("*0\r\n".utf8)).0, .skip(length: 4))
+        XCTAssertEqual(parseOnce(Array("*0\r\n".utf8)).0, .empty(length: 4))
     }
 
     func testRespNullArraySkips() {
         // Redis ignores a multibulk count <= 0.
-        XCTAssertEqual(parseOnce(Array("*-1\r\nPING\r\n".utf8)).0, .skip(length: 5))
+        XCTAssertEqual(parseOnce(Array("*-1\r\nPING\r\n".utf8)).0, .empty(length: 5))
     }
 
     // MARK: Pipelining
@@ -240,7 +240,7 @@ final class RequestParserTests: XCTestCase {
                     found.append(tokens(of: parser, in: view))
                     start += length
                     end = start + 1
-                case .skip(let length):
+                case .empty(let length):
                     start += length
                     end = start + 1
                 case .failure(let error):

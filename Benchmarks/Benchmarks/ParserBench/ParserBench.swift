@@ -38,7 +38,7 @@ private final class ParseRig {
                 tokens &+= parser.tokenCount &+ parser.tokenLengths[2]
                 offset += length
                 done += 1
-            case .skip(let length):
+            case .empty(let length):
                 offset += length
             case .needMore, .failure:
                 fatalError("unexpected parse outcome at offset \(offset)")

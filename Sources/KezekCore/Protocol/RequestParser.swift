@@ -5,13 +5,13 @@
 /// `tokens`, relative to the first byte), skips an empty request, asks for more bytes, or
 /// fails. On `.needMore` it remembers how far it has checked, so the next call with a longer
 /// view of the same request continues there: no byte is scanned twice. After `.complete` or
-/// `.skip` the caller drops `length` bytes and calls again for the next request.
+/// `.empty` the caller drops `length` bytes and calls again for the next request.
 public struct RequestParser {
     public enum Outcome: Equatable {
         /// A request of `length` bytes; its tokens are in `tokens`.
         case complete(length: Int)
         /// An empty line or empty array of `length` bytes: no reply.
-        case skip(length: Int)
+        case empty(length: Int)
         case needMore
         case failure(ProtocolError)
     }
@@ -61,7 +61,7 @@ public struct RequestParser {
                 guard let count = value else { return fail(.invalidMultibulkLength) }
                 if count <= 0 {
                     phase = .start
-                    return .skip(length: next)
+                    return .empty(length: next)
                 }
                 // Every element takes at least "$0\r\n\r\n": refuse counts that cannot fit.
                 guard count <= maxRequestBytes / 6 else { return fail(.requestTooLarge) }
@@ -128,7 +128,7 @@ public struct RequestParser {
             addToken(start: start, length: position - start)
         }
         phase = .start
-        return tokenCount == 0 ? .skip(length: newline + 1) : .complete(length: newline + 1)
+        return tokenCount == 0 ? .empty(length: newline + 1) : .complete(length: newline + 1)
     }
 
     /// Reads an integer ended by "\r\n" (or "\n") starting at `from`. Returns nil when the line

@@ -85,7 +85,7 @@ public final class ClientConnection {
             case .complete(let length):
                 thread.executor.execute(view, parser: parser, on: self)
                 offset += length
-            case .skip(let length):
+            case .empty(let length):
                 offset += length
             case .needMore:
                 return offset

@@ -91,7 +91,7 @@ public final class LoopThread {
             uv_run(loopThread.loop, UV_RUN_DEFAULT)
             return nil
         }, box)
-        precondition(status == 0, "pthread_create failed: \(status)")
+        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
         pthread = thread
     }
 
