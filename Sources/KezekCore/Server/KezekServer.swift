@@ -103,5 +103,4 @@ public final class KezekServer {
         return ready && up ? .simple("OK " + detail) : .error("DOWN " + detail)
     }
 
-    public var isReady: Bool { state.ready.load(ordering: .acquiring) && state.allMirrorsUp }
 }
