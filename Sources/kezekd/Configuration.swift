@@ -12,7 +12,7 @@ struct Configuration {
     /// Every key, in the order of docs/SETTINGS.md.
     static let keys = [
         "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "key-prefix",
-        "max-clients", "max-request-bytes", "max-pending-replies", "max-output-bytes", "waitlist-limit", "max-capacity",
+        "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "waitlist-limit", "max-capacity",
         "write-timeout", "drain-timeout", "idle-timeout", "log-level",
     ]
 
@@ -61,6 +61,7 @@ struct Configuration {
             settings.keyPrefix = value
         case "max-clients": settings.maxClients = try Self.integer(source, 1...1_000_000)
         case "max-request-bytes": settings.maxRequestBytes = try Self.integer(source, 64...1_048_576)
+        case "max-unauthenticated-request-bytes": settings.unauthenticatedMaxRequestBytes = try Self.integer(source, 16...1_048_576)
         case "max-pending-replies": settings.maxPendingReplies = try Self.integer(source, 1...1_000_000)
         case "max-output-bytes": settings.maxOutputBytes = try Self.integer(source, 1024...1_073_741_824)
         case "waitlist-limit": settings.waitlistLimit = try Self.integer(source, 0...10_000_000)
@@ -86,6 +87,7 @@ struct Configuration {
             "admin_token": "\(settings.adminToken == nil ? "none" : "***")", "holder_limit": "\(settings.holderLimit)",
             "catalog": "\(settings.catalog ?? "none")", "key_prefix": "\(settings.keyPrefix)",
             "max_clients": "\(settings.maxClients)", "max_request_bytes": "\(settings.maxRequestBytes)",
+            "max_unauthenticated_request_bytes": "\(settings.unauthenticatedMaxRequestBytes)",
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",
             "waitlist_limit": "\(settings.waitlistLimit)", "max_capacity": "\(settings.maxCapacity)",
             "write_timeout": "\(settings.writeTimeout)", "drain_timeout": "\(settings.drainTimeout)",

@@ -17,6 +17,7 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("key-prefix"), help: "Prefix of every Redis key (default kezek).") var keyPrefix: String?
     @Option(name: .customLong("max-clients"), help: "Open client connections at most (default 10000).") var maxClients: String?
     @Option(name: .customLong("max-request-bytes"), help: "Longest inline line or RESP request (default 4096).") var maxRequestBytes: String?
+    @Option(name: .customLong("max-unauthenticated-request-bytes"), help: "Longest request before AUTH when a token is set (default 256).") var maxUnauthenticatedRequestBytes: String?
     @Option(name: .customLong("max-pending-replies"), help: "Queued replies per connection before reads pause (default 1024).") var maxPendingReplies: String?
     @Option(name: .customLong("max-output-bytes"), help: "Unsent bytes per connection before reads pause (default 1048576).") var maxOutputBytes: String?
     @Option(name: .customLong("waitlist-limit"), help: "Waitlist places per provider (default 100000).") var waitlistLimit: String?
@@ -32,7 +33,8 @@ struct Options: ParsableArguments {
         let pairs: [(String, String?)] = [
             ("listen", listen), ("redis", redis), ("threads", threads), ("token", token), ("admin-token", adminToken),
             ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("key-prefix", keyPrefix),
-            ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes), ("max-pending-replies", maxPendingReplies),
+            ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
+            ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
             ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout), ("log-level", logLevel),
         ]

@@ -115,7 +115,7 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(book(p, "d"), .now(.full(provider: "P")))
         XCTAssertEqual(drainWrites(p), [.book(holder: "a"), .book(holder: "b"), .book(holder: "c")])
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 3, booked: 3, waiting: 0, refused: 1))
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 0)
+        XCTAssertEqual(p.seats().free, 0)
         XCTAssertEqual(p.status(of: "a"), .bookedStatus)
         XCTAssertEqual(p.status(of: "d"), Reply.none)
     }
@@ -194,7 +194,7 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(p.status(of: "w1"), .bookedStatus)
         XCTAssertEqual(p.status(of: "w2"), .waiting(position: 1))
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 2, booked: 2, waiting: 1, refused: 0))
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 0)
+        XCTAssertEqual(p.seats().free, 0)
     }
 
     func testCancelWithEmptyWaitlistFreesSeat() {
@@ -203,7 +203,7 @@ final class SeatTableTests: XCTestCase {
         _ = drainWrites(p)
         XCTAssertEqual(cancel(p, "a"), .afterMirror(.cancelled(free: 2)))
         XCTAssertEqual(drainWrites(p), [.unbook(holder: "a")])
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 2)
+        XCTAssertEqual(p.seats().free, 2)
     }
 
     func testCancelWaitingHolderDequeues() {
@@ -281,7 +281,7 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(drainWrites(p), [])
         XCTAssertEqual(setCapacity(p, 2), .afterMirror(.ok))
         XCTAssertEqual(drainWrites(p), [.capacity(2)])
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 0)
+        XCTAssertEqual(p.seats().free, 0)
     }
 
     func testCapacityIncreasePromotesWaiters() {
@@ -341,7 +341,7 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(p.status(of: "c"), .bookedStatus)
         XCTAssertEqual(p.status(of: "d"), .waiting(position: 1))
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 3, booked: 3, waiting: 1, refused: 0))
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 0)
+        XCTAssertEqual(p.seats().free, 0)
         // New waiters score above everything already in Redis.
         XCTAssertEqual(book(p, "e", wait: true), .afterMirror(.waiting(position: 2)))
         XCTAssertEqual(drainWrites(p), [.enqueue(holder: "e", score: 8)])
@@ -378,7 +378,7 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(seats(p).booked, 1_000)
         XCTAssertEqual(seats(p).free, 0)
         XCTAssertEqual(seats(p).refused, 19_000)
-        XCTAssertEqual(p.freeSeats.load(ordering: .relaxed), 0)
+        XCTAssertEqual(p.seats().free, 0)
         let writes = drainWrites(p)
         XCTAssertEqual(writes.count, 1_000)
         XCTAssertEqual(Set(writes.map { op -> String in

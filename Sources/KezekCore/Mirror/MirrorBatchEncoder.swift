@@ -81,25 +81,11 @@ public struct MirrorBatchEncoder {
     }
 
     private mutating func command(_ arguments: [String]) {
-        header(count: arguments.count)
-        for argument in arguments { bulk(argument) }
+        RESP.appendCommand(arguments, into: &bytes)
         commandEnds.append(bytes.count)
     }
 
-    private mutating func header(count: Int) {
-        bytes.append(UInt8(ascii: "*"))
-        Reply.appendDecimal(count, into: &bytes)
-        bytes.append(13)
-        bytes.append(10)
-    }
+    private mutating func header(count: Int) { RESP.appendHeader(count: count, into: &bytes) }
 
-    private mutating func bulk(_ text: String) {
-        bytes.append(UInt8(ascii: "$"))
-        Reply.appendDecimal(text.utf8.count, into: &bytes)
-        bytes.append(13)
-        bytes.append(10)
-        bytes.append(contentsOf: text.utf8)
-        bytes.append(13)
-        bytes.append(10)
-    }
+    private mutating func bulk(_ text: String) { RESP.appendBulk(text, into: &bytes) }
 }

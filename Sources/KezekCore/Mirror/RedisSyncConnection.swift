@@ -10,8 +10,13 @@ final class RedisSyncConnection {
         let description: String
     }
 
-    init(endpoint: ServerSettings.Endpoint, timeoutSeconds: Int = 5) throws {
-        let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+    /// Seconds to connect; a Redis that does not answer by then is retried with backoff.
+    static let connectTimeoutSeconds = 5
+    /// Seconds one reply may take while loading (a large SMEMBERS is read in one reply).
+    static let replyTimeoutSeconds = 30
+
+    init(endpoint: ServerSettings.Endpoint) throws {
+        let timeout = timeval(tv_sec: Self.connectTimeoutSeconds, tv_usec: 0)
         guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else {
             throw Failure(description: "cannot allocate a redis context")
         }
@@ -20,7 +25,7 @@ final class RedisSyncConnection {
             redisFree(context)
             throw Failure(description: message)
         }
-        redisSetTimeout(context, timeval(tv_sec: 30, tv_usec: 0))
+        redisSetTimeout(context, timeval(tv_sec: Self.replyTimeoutSeconds, tv_usec: 0))
         self.context = context
     }
 
@@ -108,23 +113,5 @@ enum RedisValue {
     var strings: [String] {
         guard case .array(let values) = self else { return [] }
         return values.compactMap(\.string)
-    }
-}
-
-/// RESP encoding of one command.
-enum RESP {
-    static func command(_ arguments: [String]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.append(UInt8(ascii: "*"))
-        Reply.appendDecimal(arguments.count, into: &bytes)
-        bytes += [13, 10]
-        for argument in arguments {
-            bytes.append(UInt8(ascii: "$"))
-            Reply.appendDecimal(argument.utf8.count, into: &bytes)
-            bytes += [13, 10]
-            bytes += argument.utf8
-            bytes += [13, 10]
-        }
-        return bytes
     }
 }

@@ -4,16 +4,12 @@ import Synchronization
 ///
 /// One lock per provider guards them, so unrelated providers never serialise. The lock is
 /// needed on every BOOK, even at a sold-out provider: a holder who already has a seat must get
-/// `+BOOKED` again (retries are safe), which takes a look at the holders. The free-seat count
-/// is also kept in an atomic, written under the lock and read without it by SEATS-like readers
-/// (metrics, HEALTH) and by the sold-out fast path of BOOK, which skips the holder-limit work.
+/// `+BOOKED` again (retries are safe), which takes a look at the holders.
 public final class Provider: @unchecked Sendable {
     public let id: String
     /// The loop thread whose Redis connection carries this provider's writes.
     public let owner: Int
     let outbox: MirrorOutbox
-    /// Free seats: capacity less booked, published for lock-free readers.
-    public let freeSeats = Atomic<Int>(0)
     /// BOOKs answered +FULL: unmet demand.
     public let refused = Atomic<Int>(0)
     /// The refused count Redis was last sent; read and written by the owner thread only.
@@ -34,7 +30,6 @@ public final class Provider: @unchecked Sendable {
         self.owner = owner
         self.outbox = outbox
         state = Mutex(State(capacity: capacity))
-        freeSeats.store(capacity, ordering: .relaxed)
     }
 
     /// The rules a BOOK runs under.
@@ -48,9 +43,12 @@ public final class Provider: @unchecked Sendable {
     }
 
     /// BOOK. `mirrorUp` false means no write may be made: the request fails closed instead.
-    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
+    /// `now` stamps the writes for the write timeout: the loop passes the time it read the
+    /// request, so the booking path reads no clock of its own.
+    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+                     now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
-            var writes = WriteList()
+            var writes = WriteList(madeAt: now)
             if state.holders.contains(holder) {
                 // Already held: resend the fact so the reply waits until Redis surely has it.
                 guard mirrorUp else { return .now(.unavailable) }
@@ -65,7 +63,6 @@ public final class Provider: @unchecked Sendable {
                 guard mirrorUp else { return .now(.unavailable) }
                 guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
                 state.holders.insert(holder)
-                publishFree(state)
                 writes.add(self, .book(holder: holder))
                 writes.flush(to: outbox, ticket: ticket)
                 return .afterMirror(.booked(free: state.free))
@@ -85,12 +82,13 @@ public final class Provider: @unchecked Sendable {
     }
 
     /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
-    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
+    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+                       now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
             let booked = state.holders.contains(holder)
             guard booked || state.waitlist.contains(holder) else { return .now(.notFound(holder: holder)) }
             guard mirrorUp else { return .now(.unavailable) }
-            var writes = WriteList()
+            var writes = WriteList(madeAt: now)
             if booked {
                 state.holders.remove(holder)
                 rules.limits.release(holder)
@@ -100,22 +98,21 @@ public final class Provider: @unchecked Sendable {
                 _ = state.waitlist.remove(holder)
                 writes.add(self, .dequeue(holder: holder))
             }
-            publishFree(state)
             writes.flush(to: outbox, ticket: ticket)
             return .afterMirror(.cancelled(free: state.free))
         }
     }
 
     /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
-    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?) -> Outcome {
+    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+                            now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
             guard capacity >= state.holders.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
             state.capacity = capacity
-            var writes = WriteList()
+            var writes = WriteList(madeAt: now)
             writes.add(self, .capacity(capacity))
             promote(&state, rules: rules, writes: &writes)
-            publishFree(state)
             writes.flush(to: outbox, ticket: ticket)
             return .afterMirror(.ok)
         }
@@ -151,10 +148,6 @@ public final class Provider: @unchecked Sendable {
         }
     }
 
-    private func publishFree(_ state: State) {
-        freeSeats.store(state.free, ordering: .relaxed)
-    }
-
     // MARK: Recovery
 
     /// Replaces the state with what recovery read from Redis. Returns the writes that settle
@@ -168,7 +161,7 @@ public final class Provider: @unchecked Sendable {
             state.holders = Set(holders)
             for holder in state.holders { rules.limits.restore(holder) }
             state.waitlist = Waitlist()
-            var writes = WriteList()
+            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             var maxScore = -1
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
@@ -180,7 +173,6 @@ public final class Provider: @unchecked Sendable {
             }
             state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
             promote(&state, rules: rules, writes: &writes)
-            publishFree(state)
             return writes.all
         }
     }
@@ -201,11 +193,15 @@ public final class Provider: @unchecked Sendable {
 
 /// The writes of one request, without an allocation for the common single write.
 struct WriteList {
+    /// When the request that makes these writes was read.
+    let madeAt: UInt64
     private var first: MirrorWrite?
     private var rest: [MirrorWrite] = []
 
+    init(madeAt: UInt64) { self.madeAt = madeAt }
+
     mutating func add(_ provider: Provider, _ op: MirrorOp) {
-        let write = MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: MonotonicClock.nanoseconds())
+        let write = MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: madeAt)
         if first == nil { first = write } else { rest.append(write) }
     }
 

@@ -15,6 +15,8 @@ public final class AdminHTTPServer {
     private let listener = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
     /// Largest request head accepted; probes send a few hundred bytes.
     static let maxRequestBytes = 8192
+    /// Pending probe connections; probes come one at a time.
+    static let listenBacklog: Int32 = 64
 
     private init(server: KezekServer) {
         self.server = server
@@ -35,7 +37,7 @@ public final class AdminHTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_bind(admin.listener, $0, 0) }
         }
         let stream = UnsafeMutableRawPointer(admin.listener).assumingMemoryBound(to: uv_stream_t.self)
-        guard status == 0, uv_listen(stream, 64, AdminCallbacks.onConnection) == 0 else {
+        guard status == 0, uv_listen(stream, Self.listenBacklog, AdminCallbacks.onConnection) == 0 else {
             throw KezekServer.StartFailure(description: "cannot listen on admin address \(endpoint): \(String(cString: uv_strerror(status)))")
         }
         var thread = pthread_t()
@@ -70,10 +72,8 @@ public final class AdminHTTPServer {
         case "/healthz":
             return ("200 OK", "text/plain", "ok\n")
         case "/readyz":
-            let ready = server.state.ready.load(ordering: .acquiring)
-            let mirror = server.state.allMirrorsUp
-            let body = "state=\(ready ? "ready" : "loading") mirror=\(mirror ? "up" : "down")\n"
-            return (ready && mirror ? "200 OK" : "503 Service Unavailable", "text/plain", body)
+            let (isReady, detail) = server.readiness
+            return (isReady ? "200 OK" : "503 Service Unavailable", "text/plain", detail + "\n")
         case "/metrics":
             return ("200 OK", "text/plain; version=0.0.4", MetricsPage(server: server).render())
         default:

@@ -68,11 +68,11 @@ final class CommandExecutor {
                 wait = true
             }
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+                provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .cancel:
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+                provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .status:
             return withProviderAndHolder(tokens, connection) { provider, holder, _ in .now(provider.status(of: holder)) }
@@ -104,11 +104,11 @@ final class CommandExecutor {
         guard server.state.mirrorUp[table.ownerOf(id)].isSet else { return .now(.unavailable) }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
         let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity) { provider in
-            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: ticket, madeAt: MonotonicClock.nanoseconds()))
+            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: ticket, madeAt: connection.lastActivity))
         }
         lastProvider = provider
         if created { return .afterMirror(.ok) }
-        return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket)
+        return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
     }
 
     private func authenticate(_ token: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {

@@ -95,12 +95,19 @@ public final class KezekServer {
         for thread in threads { thread.join() }
     }
 
-    /// HEALTH: ready and every Redis connection takes writes.
-    func health() -> Reply {
-        let ready = state.ready.load(ordering: .acquiring)
+    /// Ready for data: the state is loaded and every Redis connection takes writes. The one
+    /// rule behind HEALTH and /readyz; `detail` names both halves.
+    var readiness: (isReady: Bool, detail: String) {
+        let loaded = state.ready.load(ordering: .acquiring)
         let up = state.allMirrorsUp
-        let detail = "mirror=\(up ? "up" : "down") state=\(ready ? "ready" : "loading") threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
-        return ready && up ? .simple("OK " + detail) : .error("DOWN " + detail)
+        return (loaded && up, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading")")
+    }
+
+    /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts.
+    func health() -> Reply {
+        let (isReady, detail) = readiness
+        let line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        return isReady ? .simple("OK " + line) : .error("DOWN " + line)
     }
 
 }

@@ -75,7 +75,7 @@ public final class LoopThread {
     /// Binds this thread's listener. Returns a libuv error code or 0.
     func listen(on address: UnsafePointer<sockaddr>) -> Int32 {
         listener.pointee.data = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
-        let status = kz_tcp_listen_reuseport(loop, listener, address, 511, UVCallbacks.onConnection)
+        let status = kz_tcp_listen_reuseport(loop, listener, address, Self.listenBacklog, UVCallbacks.onConnection)
         listening = status == 0
         return status
     }
@@ -103,6 +103,8 @@ public final class LoopThread {
     func wake() { uv_async_send(wakeHandle) }
 
     static let tickMillis: UInt64 = 100
+    /// Pending connections per listener (the kernel caps it at net.core.somaxconn).
+    static let listenBacklog: Int32 = 511
 
     // MARK: Clients
 

@@ -28,7 +28,7 @@ struct MetricsPage {
         header("kezek_refused_total", "counter", "BOOK requests answered +FULL (unmet demand), all providers.")
         page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) })\n"
         header("kezek_free_seats", "gauge", "Free seats, all providers.")
-        page += "kezek_free_seats \(providers.reduce(0) { $0 + $1.freeSeats.load(ordering: .relaxed) })\n"
+        page += "kezek_free_seats \(providers.reduce(0) { $0 + $1.seats().free })\n"
         header("kezek_providers", "gauge", "Providers known.")
         page += "kezek_providers \(providers.count)\n"
         header("kezek_open_connections", "gauge", "Open client connections.")

@@ -28,8 +28,8 @@ public struct ServerSettings: Sendable {
     public var writeTimeout = 2.0
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
-    /// Requests a connection may send before AUTH when a token is set: small, so an
-    /// unauthenticated peer cannot make the daemon buffer much.
+    /// Longest request before AUTH when a token is set (`max-unauthenticated-request-bytes`):
+    /// small, so an unauthenticated peer cannot make the daemon buffer much.
     public var unauthenticatedMaxRequestBytes = 256
 
     public init() {}

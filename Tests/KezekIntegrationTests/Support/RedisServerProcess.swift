@@ -54,6 +54,12 @@ final class RedisServerProcess {
         process.waitForExit(timeout: 10)
     }
 
+    /// SIGSTOP: the server keeps its connections but answers nothing, as a stalled Redis.
+    func pause() { process?.send(signal: SIGSTOP) }
+
+    /// SIGCONT after `pause()`.
+    func resume() { process?.send(signal: SIGCONT) }
+
     /// SIGTERM, then SIGKILL after 5 s.
     func stop() {
         process?.stop(grace: 5)
