@@ -13,7 +13,7 @@ struct Configuration {
     static let keys = [
         "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "key-prefix",
         "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "waitlist-limit", "max-capacity",
-        "write-timeout", "drain-timeout", "idle-timeout", "log-level",
+        "write-timeout", "drain-timeout", "idle-timeout", "admin-max-connections", "admin-request-timeout", "log-level",
     ]
 
     static func environmentName(_ key: String) -> String {
@@ -69,6 +69,8 @@ struct Configuration {
         case "write-timeout": settings.writeTimeout = try Self.seconds(source, 0.01...3600)
         case "drain-timeout": settings.drainTimeout = try Self.seconds(source, 0...3600)
         case "idle-timeout": settings.idleTimeout = try Self.seconds(source, 0...86400)
+        case "admin-max-connections": settings.adminMaxConnections = try Self.integer(source, 1...10_000)
+        case "admin-request-timeout": settings.adminRequestTimeout = try Self.seconds(source, 0.1...3600)
         case "log-level":
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw ConfigurationError(source, "expected trace, debug, info, notice, warning, error or critical")
@@ -91,7 +93,8 @@ struct Configuration {
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",
             "waitlist_limit": "\(settings.waitlistLimit)", "max_capacity": "\(settings.maxCapacity)",
             "write_timeout": "\(settings.writeTimeout)", "drain_timeout": "\(settings.drainTimeout)",
-            "idle_timeout": "\(settings.idleTimeout)", "log_level": "\(logLevel)",
+            "idle_timeout": "\(settings.idleTimeout)", "admin_max_connections": "\(settings.adminMaxConnections)",
+            "admin_request_timeout": "\(settings.adminRequestTimeout)", "log_level": "\(logLevel)",
         ]
     }
 

@@ -25,6 +25,8 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("write-timeout"), help: "Seconds BOOK/CANCEL wait for Redis before -UNAVAILABLE (default 2).") var writeTimeout: String?
     @Option(name: .customLong("drain-timeout"), help: "Seconds SIGTERM waits for Redis confirmations (default 10).") var drainTimeout: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds of silence before a client is closed (0: never).") var idleTimeout: String?
+    @Option(name: .customLong("admin-max-connections"), help: "Open admin HTTP connections at most (default 64).") var adminMaxConnections: String?
+    @Option(name: .customLong("admin-request-timeout"), help: "Seconds an admin HTTP exchange may take (default 5).") var adminRequestTimeout: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
 
     /// The flag values by settings key.
@@ -36,7 +38,8 @@ struct Options: ParsableArguments {
             ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
-            ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout), ("log-level", logLevel),
+            ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout),
+            ("admin-max-connections", adminMaxConnections), ("admin-request-timeout", adminRequestTimeout), ("log-level", logLevel),
         ]
         for (key, value) in pairs { if let value { values[key] = value } }
         return values

@@ -97,3 +97,49 @@ final class RefusedCountTests: IntegrationTestCase {
         try expect(again, "SEATS tiny", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=4")
     }
 }
+
+/// Hostile clients on the admin port (issue 8, findings 1 and 2): nothing they send takes the
+/// daemon down or starves the booking port.
+final class AdminHostileInputTests: IntegrationTestCase {
+    /// A head over the limit got 431 and then crashed the daemon (a second reply reused the
+    /// write request of the first).
+    func testOversizedHeadsGet431AndTheDaemonLives() throws {
+        try startStack()
+        let heads = [8193, 13_000, 65_536, 300_000].map { "GET /healthz HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: $0) + "\r\n\r\n" }
+            + ["GET /healthz HTTP/1.1\r\n" + String(repeating: "X-A: b\r\n", count: 3000) + "\r\n"]
+        for head in heads {
+            let client = try LineClient(port: kezekd.adminPort)
+            try client.send(head, timeout: 10)
+            let (lines, _) = client.readUntilClosed(timeout: 5)
+            XCTAssertEqual(lines.first, "HTTP/1.1 431 Request Header Fields Too Large", "head of \(head.utf8.count) bytes")
+            client.close()
+        }
+        XCTAssertTrue(kezekd.isRunning, "kezekd died")
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/healthz").status, 200)
+        let client = try connect()
+        try expect(client, "PING", "+PONG")
+    }
+
+    func testBareLineFeedRequestIsAnswered() throws {
+        try startStack()
+        let client = try LineClient(port: kezekd.adminPort)
+        try client.send("GET /healthz HTTP/1.0\n\n")
+        XCTAssertEqual(client.readUntilClosed(timeout: 5).lines.first, "HTTP/1.1 200 OK")
+    }
+
+    /// Idle admin connections are bounded and time out; the booking port keeps working.
+    func testAdminConnectionsAreBoundedAndTimeOut() throws {
+        try startStack(["--admin-max-connections", "8", "--admin-request-timeout", "1"])
+        var idle: [LineClient] = []
+        for _ in 0..<40 { idle.append(try LineClient(port: kezekd.adminPort)) }
+        // Half-sent requests: the head never ends.
+        for client in idle.prefix(4) { try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n") }
+        let client = try connect()
+        try expect(client, "PING", "+PONG")
+        // Beyond the limit connections are closed at once; within it, after the timeout.
+        let closed = poll(timeout: 5) { () -> Bool? in idle.allSatisfy { $0.isClosedByPeer(timeout: 0.05) } ? true : nil }
+        XCTAssertEqual(closed, true, "idle admin connections were not all closed within the timeout")
+        XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/readyz").status, 200)
+        try expect(client, "PING", "+PONG")
+    }
+}

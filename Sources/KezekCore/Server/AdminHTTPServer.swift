@@ -17,10 +17,18 @@ public final class AdminHTTPServer {
     static let maxRequestBytes = 8192
     /// Pending probe connections; probes come one at a time.
     static let listenBacklog: Int32 = 64
+    /// How often open exchanges are checked against `admin-request-timeout`.
+    static let sweepMillis: UInt64 = 250
+
+    /// Open exchanges, oldest first (admin loop thread only).
+    private var open: [AdminExchange] = []
+    private let sweepTimer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+    var settings: ServerSettings { server.settings }
 
     private init(server: KezekServer) {
         self.server = server
         uv_loop_init(loop)
+        uv_timer_init(loop, sweepTimer)
     }
 
     /// Binds the admin address and serves it on a thread of its own.
@@ -40,6 +48,8 @@ public final class AdminHTTPServer {
         guard status == 0, uv_listen(stream, Self.listenBacklog, AdminCallbacks.onConnection) == 0 else {
             throw KezekServer.StartFailure(description: "cannot listen on admin address \(endpoint): \(String(cString: uv_strerror(status)))")
         }
+        admin.sweepTimer.pointee.data = Unmanaged.passUnretained(admin).toOpaque()
+        uv_timer_start(admin.sweepTimer, AdminCallbacks.onSweep, Self.sweepMillis, Self.sweepMillis)
         var thread = pthread_t()
         pthread_create(&thread, nil, { argument in
             let admin = Unmanaged<AdminHTTPServer>.fromOpaque(argument!).takeUnretainedValue()
@@ -50,7 +60,7 @@ public final class AdminHTTPServer {
     }
 
     func accept() {
-        let exchange = AdminExchange(server: self)
+        let exchange = AdminExchange(server: self, openedAt: MonotonicClock.nanoseconds())
         uv_tcp_init(loop, exchange.handle)
         exchange.handle.pointee.data = Unmanaged.passRetained(exchange).toOpaque()
         let stream = UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_stream_t.self)
@@ -58,12 +68,32 @@ public final class AdminHTTPServer {
             exchange.close()
             return
         }
+        // Past the limit a connection is closed at once: probes must never use up the
+        // process's file descriptors, which the booking port needs.
+        guard open.count < settings.adminMaxConnections else {
+            exchange.close()
+            return
+        }
+        open.append(exchange)
         uv_read_start(exchange.stream, AdminCallbacks.onAlloc, AdminCallbacks.onRead)
+    }
+
+    func exchangeClosed(_ exchange: AdminExchange) {
+        if let index = open.firstIndex(where: { $0 === exchange }) { open.remove(at: index) }
+    }
+
+    /// Closes exchanges that have not been answered within `admin-request-timeout`
+    /// (silent or half-sent requests, clients that never read the response).
+    func sweep() {
+        let limit = UInt64(settings.adminRequestTimeout * 1e9)
+        let now = MonotonicClock.nanoseconds()
+        let overdue = open.prefix { now &- $0.openedAt >= limit }
+        for exchange in overdue { exchange.close() }
     }
 
     /// Status line and body for a request head.
     func respond(to head: String) -> (status: String, contentType: String, body: String) {
-        let requestLine = head.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
+        let requestLine = head.split(maxSplits: 1, whereSeparator: \.isNewline).first.map(String.init) ?? ""
         let parts = requestLine.split(separator: " ")
         guard parts.count >= 2 else { return ("400 Bad Request", "text/plain", "bad request\n") }
         guard parts[0] == "GET" || parts[0] == "HEAD" else { return ("405 Method Not Allowed", "text/plain", "only GET\n") }
@@ -85,6 +115,7 @@ public final class AdminHTTPServer {
 /// One HTTP request and its response, then close.
 final class AdminExchange {
     unowned let server: AdminHTTPServer
+    let openedAt: UInt64
     let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
     var received: [UInt8] = []
     static let readSize = 4096
@@ -92,25 +123,39 @@ final class AdminExchange {
     /// The response bytes, alive until the write callback.
     private var response: UnsafeMutableRawBufferPointer?
     let writeRequest = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    let shutdownRequest = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
     private var closed = false
+    /// A response is being written: nothing more is read or sent on this connection.
+    private var responded = false
 
-    init(server: AdminHTTPServer) { self.server = server }
+    init(server: AdminHTTPServer, openedAt: UInt64) {
+        self.server = server
+        self.openedAt = openedAt
+    }
 
     var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }
 
     func received(_ bytes: UnsafeRawBufferPointer) {
+        guard !responded else { return }
         received += bytes
-        guard let end = received.firstRange(of: [13, 10, 13, 10]) else {
-            if received.count > AdminHTTPServer.maxRequestBytes { send("431 Request Header Fields Too Large", "text/plain", "too large\n", head: false) }
+        // The head ends at an empty line: CR LF CR LF, or bare LF LF from lenient clients.
+        let end = received.firstRange(of: [13, 10, 13, 10]) ?? received.firstRange(of: [10, 10])
+        guard (end?.lowerBound ?? received.count) <= AdminHTTPServer.maxRequestBytes else {
+            send("431 Request Header Fields Too Large", "text/plain", "too large\n", head: false)
             return
         }
-        uv_read_stop(stream)
+        guard let end else { return }
         let head = String(decoding: received[..<end.lowerBound], as: UTF8.self)
         let (status, type, body) = server.respond(to: head)
         send(status, type, body, head: head.hasPrefix("HEAD "))
     }
 
+    /// Writes the one response of this connection, then shuts the sending side. Reading goes
+    /// on (discarding) until the client closes, so unread request bytes never make the kernel
+    /// reset the connection before the client has read the response (a lingering close).
     private func send(_ status: String, _ type: String, _ body: String, head: Bool) {
+        responded = true
+        received = []
         let text = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + (head ? "" : body)
         let bytes = Array(text.utf8)
         let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
@@ -121,9 +166,17 @@ final class AdminExchange {
         if uv_write(writeRequest, stream, &buffer, 1, AdminCallbacks.onWrite) != 0 { close() }
     }
 
+    func writeCompleted(status: Int32) {
+        guard !closed else { return }
+        guard status == 0 else { return close() }
+        shutdownRequest.pointee.data = handle.pointee.data
+        if uv_shutdown(shutdownRequest, stream, AdminCallbacks.onShutdown) != 0 { close() }
+    }
+
     func close() {
         guard !closed else { return }
         closed = true
+        server.exchangeClosed(self)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), AdminCallbacks.onClose)
     }
 
@@ -132,6 +185,7 @@ final class AdminExchange {
         response?.deallocate()
         handle.deallocate()
         writeRequest.deallocate()
+        shutdownRequest.deallocate()
     }
 }
 
@@ -160,8 +214,16 @@ enum AdminCallbacks {
         }
     }
 
-    static let onWrite: @convention(c) (UnsafeMutablePointer<uv_write_t>?, Int32) -> Void = { request, _ in
-        exchange(request!.pointee.data).close()
+    static let onWrite: @convention(c) (UnsafeMutablePointer<uv_write_t>?, Int32) -> Void = { request, status in
+        exchange(request!.pointee.data).writeCompleted(status: status)
+    }
+
+    static let onShutdown: @convention(c) (UnsafeMutablePointer<uv_shutdown_t>?, Int32) -> Void = { _, _ in
+        // The client closes next; its EOF (or the request timeout) closes the handle.
+    }
+
+    static let onSweep: @convention(c) (UnsafeMutablePointer<uv_timer_t>?) -> Void = { timer in
+        Unmanaged<AdminHTTPServer>.fromOpaque(timer!.pointee.data!).takeUnretainedValue().sweep()
     }
 
     static let onClose: @convention(c) (UnsafeMutablePointer<uv_handle_t>?) -> Void = { handle in

@@ -28,6 +28,11 @@ public struct ServerSettings: Sendable {
     public var writeTimeout = 2.0
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
+    /// Open connections on the admin listener (`admin-max-connections`); more are closed at once.
+    public var adminMaxConnections = 64
+    /// Seconds an admin connection may take to send its request and read the response
+    /// (`admin-request-timeout`).
+    public var adminRequestTimeout = 5.0
     /// Longest request before AUTH when a token is set (`max-unauthenticated-request-bytes`):
     /// small, so an unauthenticated peer cannot make the daemon buffer much.
     public var unauthenticatedMaxRequestBytes = 256
