@@ -2,6 +2,7 @@
 #include "CKezekShims.h"
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -35,6 +36,24 @@ int kz_is_loopback(const struct sockaddr *addr) {
     if (addr->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
         return memcmp(&a->sin6_addr, &in6addr_loopback, sizeof(struct in6_addr)) == 0;
+    }
+    return 0;
+}
+
+int kz_peer_name(const uv_tcp_t *handle, char *out, size_t size) {
+    struct sockaddr_storage peer;
+    int length = sizeof(peer);
+    int status = uv_tcp_getpeername(handle, (struct sockaddr *)&peer, &length);
+    if (status != 0) return status;
+    char host[INET6_ADDRSTRLEN] = {0};
+    if (peer.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&peer;
+        uv_ip6_name(a, host, sizeof(host));
+        snprintf(out, size, "[%s]:%d", host, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&peer;
+        uv_ip4_name(a, host, sizeof(host));
+        snprintf(out, size, "%s:%d", host, ntohs(a->sin_port));
     }
     return 0;
 }

@@ -13,7 +13,7 @@ struct Configuration {
     static let keys = [
         "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "key-prefix",
         "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "waitlist-limit", "max-capacity",
-        "write-timeout", "drain-timeout", "idle-timeout", "admin-max-connections", "admin-request-timeout", "log-level",
+        "write-timeout", "drain-timeout", "idle-timeout", "request-timeout", "auth-max-failures", "auth-failure-delay", "admin-max-connections", "admin-request-timeout", "log-level",
     ]
 
     static func environmentName(_ key: String) -> String {
@@ -69,6 +69,9 @@ struct Configuration {
         case "write-timeout": settings.writeTimeout = try Self.seconds(source, 0.01...3600)
         case "drain-timeout": settings.drainTimeout = try Self.seconds(source, 0...3600)
         case "idle-timeout": settings.idleTimeout = try Self.seconds(source, 0...86400)
+        case "request-timeout": settings.requestTimeout = try Self.seconds(source, 0...3600)
+        case "auth-max-failures": settings.authMaxFailures = try Self.integer(source, 1...1_000_000)
+        case "auth-failure-delay": settings.authFailureDelay = try Self.seconds(source, 0...60)
         case "admin-max-connections": settings.adminMaxConnections = try Self.integer(source, 1...10_000)
         case "admin-request-timeout": settings.adminRequestTimeout = try Self.seconds(source, 0.1...3600)
         case "log-level":
@@ -93,7 +96,9 @@ struct Configuration {
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",
             "waitlist_limit": "\(settings.waitlistLimit)", "max_capacity": "\(settings.maxCapacity)",
             "write_timeout": "\(settings.writeTimeout)", "drain_timeout": "\(settings.drainTimeout)",
-            "idle_timeout": "\(settings.idleTimeout)", "admin_max_connections": "\(settings.adminMaxConnections)",
+            "idle_timeout": "\(settings.idleTimeout)", "request_timeout": "\(settings.requestTimeout)",
+            "auth_max_failures": "\(settings.authMaxFailures)", "auth_failure_delay": "\(settings.authFailureDelay)",
+            "admin_max_connections": "\(settings.adminMaxConnections)",
             "admin_request_timeout": "\(settings.adminRequestTimeout)", "log_level": "\(logLevel)",
         ]
     }

@@ -25,6 +25,9 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("write-timeout"), help: "Seconds BOOK/CANCEL wait for Redis before -UNAVAILABLE (default 2).") var writeTimeout: String?
     @Option(name: .customLong("drain-timeout"), help: "Seconds SIGTERM waits for Redis confirmations (default 10).") var drainTimeout: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds of silence before a client is closed (0: never).") var idleTimeout: String?
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request may take from first to last byte (default 10; 0: no limit).") var requestTimeout: String?
+    @Option(name: .customLong("auth-max-failures"), help: "Failed AUTHs before a connection is closed (default 10).") var authMaxFailures: String?
+    @Option(name: .customLong("auth-failure-delay"), help: "Seconds a failed AUTH's reply is held back (default 0.1).") var authFailureDelay: String?
     @Option(name: .customLong("admin-max-connections"), help: "Open admin HTTP connections at most (default 64).") var adminMaxConnections: String?
     @Option(name: .customLong("admin-request-timeout"), help: "Seconds an admin HTTP exchange may take (default 5).") var adminRequestTimeout: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
@@ -39,6 +42,7 @@ struct Options: ParsableArguments {
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
             ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout),
+            ("request-timeout", requestTimeout), ("auth-max-failures", authMaxFailures), ("auth-failure-delay", authFailureDelay),
             ("admin-max-connections", adminMaxConnections), ("admin-request-timeout", adminRequestTimeout), ("log-level", logLevel),
         ]
         for (key, value) in pairs { if let value { values[key] = value } }

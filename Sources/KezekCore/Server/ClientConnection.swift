@@ -17,6 +17,10 @@ public final class ClientConnection {
 
     /// Bytes of a request that has not fully arrived yet.
     private var input: [UInt8] = []
+    /// When the request in `input` began to arrive (0: no partial request). A request that
+    /// does not complete within `request-timeout` closes the connection, however slowly
+    /// its bytes keep trickling in.
+    private(set) var partialSince: UInt64 = 0
     /// Encoded replies ready to send.
     private var output: [UInt8] = []
     private var slots: [Slot] = []
@@ -33,6 +37,8 @@ public final class ClientConnection {
     private(set) var isDirty = false
     var lastActivity: UInt64
     var affinity = ConnectionAffinity()
+    /// Failed AUTHs so far (see `AuthThrottle`).
+    var authFailures = 0
 
     enum AuthLevel { case none, client, admin }
 
@@ -63,15 +69,22 @@ public final class ClientConnection {
     /// Parses and executes every complete request in `bytes` (just read from the socket).
     func received(_ bytes: UnsafeRawBufferPointer) {
         lastActivity = thread.refreshNow()
+        let used: Int
         if input.isEmpty {
-            let used = process(bytes)
+            used = process(bytes)
             if used < bytes.count && !closeWhenFlushed {
                 input.append(contentsOf: bytes[used...])
             }
         } else {
             input.append(contentsOf: bytes)
-            let used = input.withUnsafeBytes { process($0) }
+            used = input.withUnsafeBytes { process($0) }
             if closeWhenFlushed { input.removeAll() } else { input.removeFirst(used) }
+        }
+        if input.isEmpty {
+            partialSince = 0
+        } else if partialSince == 0 || used > 0 {
+            // What is left began a new request in this read.
+            partialSince = lastActivity
         }
         applyBackpressure()
     }
@@ -125,6 +138,14 @@ public final class ClientConnection {
         slots[index].ready = true
         if failed { slots[index].reply = .unavailable }
         markDirty()
+    }
+
+    /// The partial request took longer than `request-timeout`: say so, then close.
+    func requestTimedOut() {
+        partialSince = 0
+        input = []
+        reply(.error("ERR request timeout"))
+        closeAfterReplies()
     }
 
     func closeAfterReplies() {

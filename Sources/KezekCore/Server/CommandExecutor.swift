@@ -60,7 +60,9 @@ final class CommandExecutor {
         case .health:
             return .now(server.health())
         case .auth:
-            return .now(authenticate(tokens[1], connection))
+            let reply = authenticate(tokens[1], connection)
+            guard case .error(let text) = reply, text.hasPrefix("WRONGPASS") else { return .now(reply) }
+            return throttledFailure(reply, connection)
         case .book:
             var wait = false
             if tokens.count == 4 {
@@ -124,6 +126,18 @@ final class CommandExecutor {
         }
         connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
         return .ok
+    }
+
+    /// A failed AUTH: logged, its reply held back, the connection closed at the limit.
+    private func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> Outcome {
+        connection.authFailures += 1
+        let thread = connection.thread
+        thread.noteAuthFailure(connection)
+        if connection.authFailures >= settings.authMaxFailures { connection.closeAfterReplies() }
+        guard settings.authFailureDelay > 0 else { return .now(reply) }
+        let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
+        thread.authThrottle.hold(ticket, until: thread.now + UInt64(settings.authFailureDelay * 1e9))
+        return .afterMirror(reply)
     }
 
     private func mirrorUp(_ provider: Provider) -> Bool {

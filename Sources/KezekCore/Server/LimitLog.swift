@@ -5,7 +5,7 @@ import Logging
 /// flood of bad clients cannot flood the log.
 struct LimitLog {
     enum Kind: Int, CaseIterable {
-        case maxClients, protocolError, backpressure, idleTimeout
+        case maxClients, protocolError, backpressure, idleTimeout, requestTimeout, authFailure
 
         var message: Logger.Message {
             switch self {
@@ -13,6 +13,8 @@ struct LimitLog {
             case .protocolError: "malformed request: connection closed"
             case .backpressure: "client not reading its replies: reads paused (max-pending-replies / max-output-bytes)"
             case .idleTimeout: "idle client closed (idle-timeout)"
+            case .requestTimeout: "request not completed in time: connection closed (request-timeout)"
+            case .authFailure: "failed AUTH"
             }
         }
     }

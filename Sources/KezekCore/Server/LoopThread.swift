@@ -46,6 +46,7 @@ public final class LoopThread {
     private var drainDeadline: UInt64 = 0
     private var pthread: pthread_t?
     private var limitLog = LimitLog()
+    var authThrottle = AuthThrottle()
 
     init(index: Int, server: KezekServer, log: Logger) {
         self.index = index
@@ -214,6 +215,11 @@ public final class LoopThread {
         limitLog.note(.protocolError, now: now, log: log, detail: error.message)
     }
 
+    func noteAuthFailure(_ connection: ClientConnection) {
+        metrics.authFailures.add()
+        limitLog.note(.authFailure, now: now, log: log, detail: "peer \(connection.peerName), failures on it \(connection.authFailures)")
+    }
+
     func noteBackpressure() {
         metrics.backpressurePauses.add()
         limitLog.note(.backpressure, now: now, log: log)
@@ -276,6 +282,7 @@ public final class LoopThread {
     /// Every tick: refused counts to Redis, write timeouts, idle clients, drain deadline.
     func tick() {
         now = MonotonicClock.nanoseconds()
+        if !authThrottle.isEmpty { authThrottle.releaseDue(now: now) }
         mirrorRefusedCounts()
         mirror.expireOverdue(now: now)
         if settings.idleTimeout > 0 {
@@ -283,6 +290,13 @@ public final class LoopThread {
             for connection in clients.values where connection.isIdle && now &- connection.lastActivity >= limit {
                 limitLog.note(.idleTimeout, now: now, log: log)
                 connection.close()
+            }
+        }
+        if settings.requestTimeout > 0 {
+            let limit = UInt64(settings.requestTimeout * 1e9)
+            for connection in clients.values where connection.partialSince != 0 && now &- connection.partialSince >= limit {
+                limitLog.note(.requestTimeout, now: now, log: log)
+                connection.requestTimedOut()
             }
         }
         if stoppedReading { finishDrainingIfDone() }

@@ -39,6 +39,7 @@ struct MetricsPage {
         page += "kezek_protocol_errors_total \(sum { $0.protocolErrors.load() })\n"
         header("kezek_backpressure_pauses_total", "counter", "Times a client's reads paused for backpressure.")
         page += "kezek_backpressure_pauses_total \(sum { $0.backpressurePauses.load() })\n"
+        page += "kezek_auth_failures_total \(sum { $0.authFailures.load() })\n"
         header("kezek_connections_moved_total", "counter", "Connections moved to the loop thread owning their providers.")
         page += "kezek_connections_moved_total \(sum { $0.connectionsMoved.load() })\n"
         header("kezek_mirror_up", "gauge", "1 when every Redis connection takes writes.")

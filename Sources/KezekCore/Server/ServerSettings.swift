@@ -28,6 +28,13 @@ public struct ServerSettings: Sendable {
     public var writeTimeout = 2.0
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
+    /// Seconds a request may take from its first byte to its last (`request-timeout`; 0: no
+    /// limit), so a client trickling bytes cannot hold a connection forever.
+    public var requestTimeout = 10.0
+    /// Failed AUTHs one connection may make before it is closed (`auth-max-failures`).
+    public var authMaxFailures = 10
+    /// Seconds each failed AUTH's reply is held back (`auth-failure-delay`): guessing is slow.
+    public var authFailureDelay = 0.1
     /// Open connections on the admin listener (`admin-max-connections`); more are closed at once.
     public var adminMaxConnections = 64
     /// Seconds an admin connection may take to send its request and read the response

@@ -63,6 +63,7 @@ public final class ThreadMetrics: Sendable {
     public let connectionsRejected = Counter()
     public let protocolErrors = Counter()
     public let backpressurePauses = Counter()
+    public let authFailures = Counter()
     public let connectionsMoved = Counter()
     public let mirrorBatches = Counter()
     public let mirrorWrites = Counter()

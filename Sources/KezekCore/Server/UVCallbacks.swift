@@ -27,8 +27,11 @@ enum UVCallbacks {
         let client = connection(stream!.pointee.data)
         if count > 0 {
             client.received(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count))
+        } else if count == Int(UV_EOF.rawValue) {
+            // The peer half-closed (shutdown SHUT_WR): answer what it sent, then close.
+            client.closeAfterReplies()
         } else if count < 0 {
-            // EOF or a reset: the peer is gone; its unsent replies go with it.
+            // A reset or a read error: the peer is gone; its unsent replies go with it.
             client.close()
         }
     }

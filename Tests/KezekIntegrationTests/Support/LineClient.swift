@@ -71,6 +71,11 @@ final class LineClient {
         close()
     }
 
+    /// Half-closes: the server sees end of input while this side can still read.
+    func shutdownWrite() {
+        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+    }
+
     /// Sends `text` as raw bytes: nothing is added.
     func send(_ text: String, timeout: Double = 60) throws {
         try send(bytes: Array(text.utf8), timeout: timeout)
