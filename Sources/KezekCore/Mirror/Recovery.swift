@@ -15,6 +15,8 @@ struct Recovery {
         var waiting = 0
         var settlingWrites = 0
         var createdFromCatalog = 0
+        /// Provider entries skipped for bad data.
+        var skipped = 0
     }
 
     func load(from redis: RedisSyncConnection, catalog: [CatalogEntry]) throws -> Figures {
@@ -32,25 +34,31 @@ struct Recovery {
                 redis.append(["GET", keys.refused(id)])
             }
             for id in chunk {
-                let capacityValue = try redis.reply()
-                let holders = try redis.reply().strings
-                let scored = try redis.reply().strings
-                let refused = try redis.reply().string.flatMap { Int($0) } ?? 0
-                var capacity = capacityValue.string.flatMap { Int($0) } ?? holders.count
+                let capacityValue = try redis.replyOrError()
+                let bookedValue = try redis.replyOrError()
+                let waitingValue = try redis.replyOrError()
+                let refusedValue = try redis.replyOrError()
+                guard Identifier.isValid(id) else {
+                    log.error("bad data in redis: provider id is not a valid id; skipped", metadata: ["key": "\(keys.providers)", "member": "\(id)"])
+                    figures.skipped += 1
+                    continue
+                }
+                let holders = checkedMembers(bookedValue, key: keys.booked(id))
+                var (waiting, rescore) = checkedWaitlist(waitingValue, key: keys.waiting(id))
+                let refused = checkedCount(refusedValue, key: keys.refused(id)) ?? 0
+                var capacity = checkedCount(capacityValue, key: keys.capacity(id)) ?? holders.count
                 if capacity < holders.count {
                     // Never drop an acknowledged booking: keep them all and say so.
                     log.error("provider holds more bookings than its capacity", metadata: ["provider": "\(id)", "capacity": "\(capacity)", "booked": "\(holders.count)"])
                     capacity = holders.count
                 }
-                var waiting: [(holder: String, score: Int)] = []
-                waiting.reserveCapacity(scored.count / 2)
-                var index = 0
-                while index + 1 < scored.count {
-                    waiting.append((scored[index], Int(Double(scored[index + 1]) ?? 0)))
-                    index += 2
+                if rescore {
+                    // Scores that are not whole numbers in range: keep Redis's order, number it afresh.
+                    for index in waiting.indices { waiting[index].score = index }
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
-                settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused, rules: table.rules)
+                settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused,
+                                             rewriteWaitlist: rescore, rules: table.rules)
                 figures.providers += 1
                 figures.bookings += holders.count
                 figures.waiting += waiting.count
@@ -70,6 +78,78 @@ struct Recovery {
             for _ in encoder.commandEnds { _ = try redis.reply() }
         }
         return figures
+    }
+
+    // MARK: Checking what Redis holds
+
+    /// Set members that are valid holder ids; anything else is logged and left out.
+    private func checkedMembers(_ value: RedisValue, key: String) -> [String] {
+        guard case .array(let items) = value else {
+            if case .null = value { return [] }
+            log.error("bad data in redis: expected a set; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
+            return []
+        }
+        var members: [String] = []
+        members.reserveCapacity(items.count)
+        for item in items {
+            guard let member = item.string, Identifier.isValid(member) else {
+                log.error("bad data in redis: member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
+                continue
+            }
+            members.append(member)
+        }
+        return members
+    }
+
+    /// Waiting holders in Redis's order with their scores. `rescore` is true when a score is
+    /// not a whole number that fits (inf, nan, 1e19, text): the caller numbers them afresh.
+    private func checkedWaitlist(_ value: RedisValue, key: String) -> (waiting: [(holder: String, score: Int)], rescore: Bool) {
+        let flat = checkedMembersAndScores(value, key: key)
+        var waiting: [(holder: String, score: Int)] = []
+        waiting.reserveCapacity(flat.count / 2)
+        var rescore = false
+        var index = 0
+        while index + 1 < flat.count {
+            let holder = flat[index]
+            let text = flat[index + 1]
+            index += 2
+            guard Identifier.isValid(holder) else {
+                log.error("bad data in redis: waiting member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
+                continue
+            }
+            if let score = Double(text), score.isFinite, abs(score) < Self.largestScore, score == score.rounded() {
+                waiting.append((holder, Int(score)))
+            } else {
+                log.error("bad data in redis: waitlist score out of range; order kept, scores renumbered",
+                          metadata: ["key": "\(key)", "member": "\(holder)", "score": "\(text)"])
+                rescore = true
+                waiting.append((holder, 0))
+            }
+        }
+        return (waiting, rescore)
+    }
+
+    /// Scores stay below 2^53, where a double still counts every whole number.
+    static let largestScore = 9_007_199_254_740_992.0
+
+    private func checkedMembersAndScores(_ value: RedisValue, key: String) -> [String] {
+        switch value {
+        case .array(let items): return items.compactMap(\.string)
+        case .null: return []
+        default:
+            log.error("bad data in redis: expected a sorted set; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
+            return []
+        }
+    }
+
+    /// A count kept as a string: a whole number from 0 up, else nil (logged unless absent).
+    private func checkedCount(_ value: RedisValue, key: String) -> Int? {
+        if case .null = value { return nil }
+        guard let text = value.string, let count = Int(text), count >= 0 else {
+            log.error("bad data in redis: expected a whole number from 0; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
+            return nil
+        }
+        return count
     }
 
     /// A crash of Redis itself loses acknowledged bookings unless every write is fsynced.

@@ -53,15 +53,20 @@ final class RedisSyncConnection {
 
     /// The next reply, converted; throws on a connection error or an error reply.
     func reply() throws -> RedisValue {
+        let value = try replyOrError()
+        if case .error(let text) = value { throw Failure(description: text) }
+        return value
+    }
+
+    /// The next reply, an error reply included (for pipelines where one key's error, such as
+    /// WRONGTYPE, must not lose the replies after it); throws on a connection error only.
+    func replyOrError() throws -> RedisValue {
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
             throw Failure(description: Self.errorText(context))
         }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
         defer { freeReplyObject(raw) }
-        let value = RedisValue(reply)
-        if case .error(let text) = value { throw Failure(description: text) }
-        return value
+        return RedisValue(raw.assumingMemoryBound(to: redisReply.self))
     }
 
     func command(_ arguments: [String]) throws -> RedisValue {
@@ -102,6 +107,17 @@ enum RedisValue {
             self = .error(reply.pointee.str.map { String(cString: $0) } ?? "error")
         default:
             self = .null
+        }
+    }
+
+    /// A short description for log lines.
+    var summary: String {
+        switch self {
+        case .string(let text): String(text.prefix(64))
+        case .integer(let value): String(value)
+        case .array(let values): "array of \(values.count)"
+        case .null: "nil"
+        case .error(let text): String(text.prefix(64))
         }
     }
 

@@ -152,8 +152,10 @@ public final class Provider: @unchecked Sendable {
 
     /// Replaces the state with what recovery read from Redis. Returns the writes that settle
     /// it (a holder both booked and waiting keeps the seat; free seats go to the waitlist).
+    /// `rewriteWaitlist` writes every waiting holder's score again (recovery found scores it
+    /// could not use and numbered them afresh in Redis's order).
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
-                 rules: BookingRules) -> [MirrorWrite] {
+                 rewriteWaitlist: Bool = false, rules: BookingRules) -> [MirrorWrite] {
         refused.store(refusedSoFar, ordering: .relaxed)
         refusedMirrored = refusedSoFar
         return state.withLock { state in
@@ -172,6 +174,11 @@ public final class Provider: @unchecked Sendable {
                 }
             }
             state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
+            if rewriteWaitlist {
+                for (ticket, holder) in state.waitlist.holders.enumerated() {
+                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticket))
+                }
+            }
             promote(&state, rules: rules, writes: &writes)
             return writes.all
         }

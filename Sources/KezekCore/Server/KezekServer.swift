@@ -71,6 +71,7 @@ public final class KezekServer {
                 log.info("state loaded from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
                     "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
+                    "skipped_bad_data": "\(figures.skipped)",
                     "millis": "\(Int(seconds * 1000))",
                 ])
                 return
