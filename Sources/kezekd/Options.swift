@@ -14,6 +14,7 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("holder-limit"), help: "Seats one holder may have across providers (0: no limit).") var holderLimit: String?
     @Option(name: .customLong("admin-listen"), help: "HTTP /healthz /readyz /metrics address (default 127.0.0.1:7380).") var adminListen: String?
     @Option(help: "Catalog CSV of providers created at start when Redis lacks them.") var catalog: String?
+    @Option(name: .customLong("max-catalog-bytes"), help: "Largest catalog file read (default 67108864).") var maxCatalogBytes: String?
     @Option(name: .customLong("key-prefix"), help: "Prefix of every Redis key (default kezek).") var keyPrefix: String?
     @Option(name: .customLong("max-clients"), help: "Open client connections at most (default 10000).") var maxClients: String?
     @Option(name: .customLong("max-request-bytes"), help: "Longest inline line or RESP request (default 4096).") var maxRequestBytes: String?
@@ -37,7 +38,7 @@ struct Options: ParsableArguments {
         var values: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("listen", listen), ("redis", redis), ("threads", threads), ("token", token), ("admin-token", adminToken),
-            ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("key-prefix", keyPrefix),
+            ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("max-catalog-bytes", maxCatalogBytes), ("key-prefix", keyPrefix),
             ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),

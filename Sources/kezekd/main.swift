@@ -22,7 +22,7 @@ let catalog: [CatalogEntry]
 do {
     configuration = try Configuration.resolve(options: options, environment: ProcessInfo.processInfo.environment)
     let settings = configuration.settings
-    catalog = try settings.catalog.map { try Catalog.load(path: $0, maxCapacity: settings.maxCapacity) } ?? []
+    catalog = try settings.catalog.map { try Catalog.load(path: $0, maxCapacity: settings.maxCapacity, maxBytes: settings.maxCatalogBytes) } ?? []
 } catch {
     FileHandle.standardError.write(Data("kezekd: \(error)\n".utf8))
     exit(2)

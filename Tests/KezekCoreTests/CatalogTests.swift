@@ -76,7 +76,7 @@ final class CatalogTests: XCTestCase {
     }
 
     func testLoadMissingFileFails() {
-        XCTAssertThrowsError(try Catalog.load(path: "/nonexistent/kezek-catalog.csv", maxCapacity: 10)) { error in
+        XCTAssertThrowsError(try Catalog.load(path: "/nonexistent/kezek-catalog.csv", maxCapacity: 10, maxBytes: 1 << 20)) { error in
             XCTAssertTrue(String(describing: error).hasPrefix("cannot read catalog '/nonexistent/kezek-catalog.csv'"))
         }
     }
@@ -85,10 +85,32 @@ final class CatalogTests: XCTestCase {
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = packageRoot.appendingPathComponent("config/demo-providers.csv").path
-        let entries = try Catalog.load(path: path, maxCapacity: 10_000_000)
+        let entries = try Catalog.load(path: path, maxCapacity: 10_000_000, maxBytes: 1 << 20)
         XCTAssertEqual(entries.count, 1_000)
         XCTAssertEqual(entries.reduce(0) { $0 + $1.capacity }, 65_739)
         XCTAssertEqual(Set(entries.map(\.provider)).count, 1_000)
         XCTAssertEqual(entries.first, CatalogEntry(provider: "alatau.sportschool-01", capacity: 701))
+    }
+
+    // Issue 8, finding 6: a directory started with 0 providers, /dev/zero ate 1.8 GB, a BOM
+    // became part of the first id.
+
+    func testDirectoryIsRefused() {
+        XCTAssertThrowsError(try Catalog.load(path: NSTemporaryDirectory(), maxCapacity: 10, maxBytes: 1 << 20)) { error in
+            XCTAssertTrue(String(describing: error).contains("is a directory"), "\(error)")
+        }
+    }
+
+    func testEndlessFileStopsAtTheLimit() {
+        XCTAssertThrowsError(try Catalog.load(path: "/dev/zero", maxCapacity: 10, maxBytes: 1 << 20)) { error in
+            XCTAssertTrue(String(describing: error).contains("larger than max-catalog-bytes (1048576)"), "\(error)")
+        }
+    }
+
+    func testByteOrderMarkIsAccepted() throws {
+        let path = NSTemporaryDirectory() + "kezek-bom-\(UUID().uuidString).csv"
+        FileManager.default.createFile(atPath: path, contents: Data([0xEF, 0xBB, 0xBF]) + Data("provider,capacity\np1,5\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try Catalog.load(path: path, maxCapacity: 10, maxBytes: 1 << 20), [CatalogEntry(provider: "p1", capacity: 5)])
     }
 }

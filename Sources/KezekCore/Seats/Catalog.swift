@@ -12,18 +12,33 @@ public enum Catalog {
         public let description: String
     }
 
-    public static func load(path: String, maxCapacity: Int) throws -> [CatalogEntry] {
+    /// Reads and parses the catalog at `path`: a regular file (or a pipe) of at most
+    /// `maxBytes` bytes (`max-catalog-bytes`); a directory or anything larger is an error,
+    /// so `--catalog /dev/zero` fails at the limit instead of eating memory.
+    public static func load(path: String, maxCapacity: Int, maxBytes: Int) throws -> [CatalogEntry] {
         guard let file = fopen(path, "r") else {
             throw Failure(description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
+        var status = stat()
+        if fstat(fileno(file), &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR {
+            throw Failure(description: "cannot read catalog '\(path)': it is a directory")
+        }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = fread(&chunk, 1, chunk.count, file)
             if count <= 0 { break }
             text += chunk[0..<count]
+            guard text.count <= maxBytes else {
+                throw Failure(description: "catalog '\(path)' is larger than max-catalog-bytes (\(maxBytes))")
+            }
         }
+        if ferror(file) != 0 {
+            throw Failure(description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
+        }
+        // A UTF-8 byte order mark (spreadsheet exports write one) is not part of the first id.
+        if text.starts(with: [0xEF, 0xBB, 0xBF]) { text.removeFirst(3) }
         return try parse(String(decoding: text, as: UTF8.self), maxCapacity: maxCapacity, source: path)
     }
 

@@ -18,6 +18,8 @@ public struct ServerSettings: Sendable {
     public var adminToken: String?
     public var holderLimit = 0
     public var catalog: String?
+    /// Largest catalog file read (`max-catalog-bytes`).
+    public var maxCatalogBytes = 64 << 20
     public var keyPrefix = "kezek"
     public var maxClients = 10_000
     public var maxRequestBytes = 4096
