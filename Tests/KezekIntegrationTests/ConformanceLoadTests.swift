@@ -29,7 +29,7 @@ final class ConformanceLoadTests: IntegrationTestCase {
         var bookings = 0
         for (index, reply) in replies.enumerated() {
             if index % 2 == 0 {
-                XCTAssertEqual(reply, "+m\(index)", "reply \(index) out of order")
+                XCTAssertEqual(reply, "$m\(index)", "reply \(index) out of order")
             } else if bookings < 1000 {
                 bookings += 1
                 XCTAssertEqual(reply, "+BOOKED \(1000 - bookings)", "reply \(index)")

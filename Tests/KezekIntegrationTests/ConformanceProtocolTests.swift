@@ -7,10 +7,10 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         try startStack()
         let client = try connect()
         try expect(client, "PING", "+PONG")
-        try expect(client, "PING hello", "+hello")
+        try expect(client, "PING hello", "$hello")
         try expect(client, "ping", "+PONG")
         try client.send(LineClient.resp(["PING", "hello world"]))
-        XCTAssertEqual(try client.readLine(), "+hello world")
+        XCTAssertEqual(try client.readReply(), "$hello world")
     }
 
     func testHealth() throws {
@@ -27,7 +27,7 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         let second = try connect()
         try second.send("PING a\r\nQUIT\r\nPING b\r\n")
         let (lines, closed) = second.readUntilClosed(timeout: 5)
-        XCTAssertEqual(lines, ["+a", "+BYE"])
+        XCTAssertEqual(lines, ["$1", "a", "+BYE"])
         XCTAssertTrue(closed)
     }
 
@@ -79,13 +79,13 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         try startStack()
         let client = try connect()
         try client.send("\r\n\n\r\n\nPING a\r\n\n\r\nPING b\n")
-        XCTAssertEqual(try client.readLine(), "+a")
-        XCTAssertEqual(try client.readLine(), "+b")
+        XCTAssertEqual(try client.readReply(), "$a")
+        XCTAssertEqual(try client.readReply(), "$b")
         // Nothing more is pending: the next reply is the next request's.
-        try expect(client, "PING c", "+c")
+        try expect(client, "PING c", "$c")
         // An empty RESP array is an empty request too.
         try client.send("*0\r\nPING d\r\n")
-        XCTAssertEqual(try client.readLine(), "+d")
+        XCTAssertEqual(try client.readReply(), "$d")
     }
 
     func testLineEndingsTabsAndSpaces() throws {
@@ -149,7 +149,7 @@ final class ConformanceProtocolTests: IntegrationTestCase {
     func testOverlongInlineLineAnswersErrorThenCloses() throws {
         try startStack()
         let client = try connect()
-        try expect(client, "PING first", "+first")
+        try expect(client, "PING first", "$first")
         try client.send("PING " + String(repeating: "a", count: 4993) + "\r\n")
         XCTAssertEqual(try client.readLine(), "-ERR line too long")
         XCTAssertTrue(client.isClosedByPeer(timeout: 5), "connection left open after a line too long")
@@ -160,7 +160,7 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         XCTAssertTrue(second.isClosedByPeer(timeout: 5))
         // A long line within the limit is still served.
         let third = try connect()
-        try expect(third, "PING " + String(repeating: "c", count: 4000), "+" + String(repeating: "c", count: 4000))
+        try expect(third, "PING " + String(repeating: "c", count: 4000), "$" + String(repeating: "c", count: 4000))
     }
 
     func testOverlongRESPRequestAnswersErrorThenCloses() throws {
@@ -182,7 +182,7 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         var clients: [LineClient] = []
         for index in 0..<5 {
             let client = try connect()
-            try expect(client, "PING c\(index)", "+c\(index)")
+            try expect(client, "PING c\(index)", "$c\(index)")
             clients.append(client)
         }
         let sixth = try connect()
@@ -194,7 +194,7 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         let admitted = poll(timeout: 10, interval: 0.1) { () -> Bool? in
             guard let client = try? LineClient(port: kezekd.port),
                   let reply = try? client.request("PING again", timeout: 2) else { return nil }
-            if reply == "+again" { clients.append(client); return true }
+            if reply == "$again" { clients.append(client); return true }
             return nil
         }
         XCTAssertEqual(admitted, true, "no new client admitted after one of five left")

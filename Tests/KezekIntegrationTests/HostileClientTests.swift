@@ -54,4 +54,16 @@ extension HostileClientTests {
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics")
         XCTAssertTrue(metrics.body.contains("kezek_auth_failures_total 5"), metrics.body)
     }
+
+    /// PING's argument came back as a `+` line, so CR LF inside a RESP bulk argument forged a
+    /// reply (finding 10). Now it is a bulk string whose length covers every byte.
+    func testPingCannotForgeAReply() throws {
+        try startStack()
+        let client = try connect()
+        try client.send(LineClient.resp(["PING", "x\r\n+BOOKED 0"]))
+        XCTAssertEqual(try client.readLine(), "$12", "a + line would let the argument forge a reply")
+        XCTAssertEqual(try client.readLine(), "x")
+        XCTAssertEqual(try client.readLine(), "+BOOKED 0", "the bulk string's body, read line by line")
+        try expect(client, "PING", "+PONG")
+    }
 }

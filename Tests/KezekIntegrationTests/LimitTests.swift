@@ -59,6 +59,6 @@ final class LimitTests: IntegrationTestCase {
         let member = try connect()
         try expect(member, "AUTH secret", "+OK")
         let text = String(repeating: "x", count: 100)
-        try expect(member, "PING \(text)", "+\(text)")
+        try expect(member, "PING \(text)", "$\(text)")
     }
 }

@@ -53,7 +53,9 @@ final class CommandExecutor {
         }
         switch verb {
         case .ping:
-            return .now(tokens.count == 2 ? .simple(String(decoding: tokens[1], as: UTF8.self)) : .simple("PONG"))
+            // With an argument, PING echoes it as a bulk string, as Redis does: a `+` line
+            // would let CR LF in the argument forge a reply such as `+BOOKED`.
+            return .now(tokens.count == 2 ? .bulk(String(decoding: tokens[1], as: UTF8.self)) : .simple("PONG"))
         case .quit:
             connection.closeAfterReplies()
             return .now(.bye)

@@ -120,10 +120,18 @@ final class LineClient {
         }
     }
 
-    /// Sends `line` with CRLF and reads one reply line.
+    /// One reply: a line, or a bulk string (`$<length>` then its text) returned as `$` and
+    /// its text on one line (`PING hi` answers `$hi`); a null bulk string is `$-1`.
+    func readReply(timeout: Double = 10) throws -> String {
+        let line = try readLine(timeout: timeout)
+        guard line.hasPrefix("$"), let length = Int(line.dropFirst()), length >= 0 else { return line }
+        return "$" + (try readLine(timeout: timeout))
+    }
+
+    /// Sends `line` with CRLF and reads one reply.
     func request(_ line: String, timeout: Double = 10) throws -> String {
         try send(line + "\r\n", timeout: timeout)
-        return try readLine(timeout: timeout)
+        return try readReply(timeout: timeout)
     }
 
     /// Sends every line (with CRLF) in one go, then reads one reply per line, in order.
@@ -140,7 +148,7 @@ final class LineClient {
         var replies: [String] = []
         replies.reserveCapacity(lines.count)
         for _ in lines {
-            replies.append(try readLine(timeout: max(0.001, deadline - monotonicNow())))
+            replies.append(try readReply(timeout: max(0.001, deadline - monotonicNow())))
         }
         return replies
     }
