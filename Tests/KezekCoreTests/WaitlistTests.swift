@@ -228,4 +228,25 @@ final class WaitlistTests: XCTestCase {
         }
         XCTAssertEqual(list.holders, model)
     }
+
+    /// Issue 8, finding 3: with a stuck head, holders joining and leaving behind it grew the
+    /// queue by one entry per cycle and made the next removal O(cycles). Slots stay within
+    /// twice the live holders (plus a little slack) however many cycles pass.
+    func testStuckHeadWithChurnKeepsMemoryProportionalToLiveHolders() {
+        var list = waitlist(["stuck", "second"])
+        for cycle in 0..<100_000 {
+            list.append("c\(cycle)")
+            XCTAssertTrue(list.remove("c\(cycle)"))
+            if cycle % 1_000 == 0 {
+                XCTAssertLessThanOrEqual(list.slotCount, 2 * list.count + Waitlist.packingSlack + 1, "after \(cycle) cycles")
+            }
+        }
+        XCTAssertLessThanOrEqual(list.slotCount, 2 * list.count + Waitlist.packingSlack + 1)
+        XCTAssertEqual(list.nextTicket, 100_002, "tickets keep growing: they are Redis scores")
+        XCTAssertTrue(list.remove("second"))
+        list.append("late")
+        assertPositions(list, ["stuck", "late"])
+        XCTAssertEqual(list.popFirst(), "stuck")
+        assertPositions(list, ["late"])
+    }
 }
