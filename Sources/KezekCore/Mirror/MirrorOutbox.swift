@@ -7,6 +7,10 @@ import Synchronization
 /// made them, whichever thread made them. The owner drains it once per loop iteration.
 public final class MirrorOutbox: Sendable {
     private let writes = Mutex<[MirrorWrite]>([])
+    /// Providers whose refused count changed since the owner last mirrored it; each is here
+    /// at most once (see `Provider.State.refusedQueued`), so the owner's tick visits only
+    /// these, never the whole catalog.
+    private let refusedChanged = Mutex<[Provider]>([])
 
     public init() {}
 
@@ -16,6 +20,17 @@ public final class MirrorOutbox: Sendable {
 
     func append(_ write: MirrorWrite) {
         writes.withLock { $0.append(write) }
+    }
+
+    func noteRefusedChanged(_ provider: Provider) {
+        refusedChanged.withLock { $0.append(provider) }
+    }
+
+    func drainRefusedChanged() -> [Provider] {
+        refusedChanged.withLock { providers in
+            defer { providers.removeAll() }
+            return providers
+        }
     }
 
     /// Swaps the queued writes out into `into` (which must be empty), keeping both capacities.

@@ -22,6 +22,8 @@ public final class Provider: @unchecked Sendable {
         var waitlist = Waitlist()
         /// Redis score of waitlist ticket 0; scores must grow across restarts.
         var scoreBase = 0
+        /// The owner has been told the refused count changed and has not mirrored it yet.
+        var refusedQueued = false
         var free: Int { capacity - holders.count }
     }
 
@@ -69,6 +71,10 @@ public final class Provider: @unchecked Sendable {
             }
             guard wait, state.waitlist.count < rules.waitlistLimit else {
                 refused.add(1, ordering: .relaxed)
+                if !state.refusedQueued {
+                    state.refusedQueued = true
+                    outbox.noteRefusedChanged(self)
+                }
                 return .now(.full(provider: id))
             }
             // A holder already at the limit could never take the seat it would wait for.
@@ -186,6 +192,7 @@ public final class Provider: @unchecked Sendable {
 
     /// A write of the refused count when it changed since the last one (owner thread only).
     func refusedWriteIfChanged() -> MirrorWrite? {
+        state.withLock { $0.refusedQueued = false }
         let total = refused.load(ordering: .relaxed)
         guard total != refusedMirrored else { return nil }
         refusedMirrored = total

@@ -48,11 +48,6 @@ public final class SeatTable: Sendable {
         shards.flatMap { shard in shard.withLock { Array($0.values) } }
     }
 
-    /// The providers thread `owner` mirrors.
-    public func providers(ownedBy owner: Int) -> [Provider] {
-        allProviders.filter { $0.owner == owner }
-    }
-
     public var providerCount: Int {
         shards.reduce(0) { sum, shard in sum + shard.withLock { $0.count } }
     }

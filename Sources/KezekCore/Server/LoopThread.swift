@@ -302,20 +302,12 @@ public final class LoopThread {
         if stoppedReading { finishDrainingIfDone() }
     }
 
-    /// This thread's providers, refreshed when the table grows.
-    private var ownedProviders: [Provider] = []
-    private var ownedProvidersSeen = -1
-
     /// Sends the refused counts that changed since the last tick (not on the booking path:
-    /// a sold-out answer only bumps an atomic).
+    /// a sold-out answer only bumps an atomic, and the first one since the last tick queues
+    /// its provider). Idle, this costs nothing, whatever the size of the catalog.
     private func mirrorRefusedCounts() {
         guard server.state.ready.load(ordering: .acquiring), mirror.isUp else { return }
-        let count = server.table.providerCount
-        if count != ownedProvidersSeen {
-            ownedProviders = server.table.providers(ownedBy: index)
-            ownedProvidersSeen = count
-        }
-        for provider in ownedProviders {
+        for provider in outbox.drainRefusedChanged() {
             if let write = provider.refusedWriteIfChanged() { outbox.append(write) }
         }
     }
