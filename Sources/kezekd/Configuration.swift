@@ -12,7 +12,7 @@ struct Configuration {
     /// Every key, in the order of docs/SETTINGS.md.
     static let keys = [
         "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "max-catalog-bytes", "key-prefix",
-        "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "waitlist-limit", "max-capacity",
+        "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "max-total-output-bytes", "waitlist-limit", "max-capacity",
         "write-timeout", "drain-timeout", "idle-timeout", "request-timeout", "auth-max-failures", "auth-failure-delay", "admin-max-connections", "admin-request-timeout", "log-level",
     ]
 
@@ -65,6 +65,7 @@ struct Configuration {
         case "max-unauthenticated-request-bytes": settings.unauthenticatedMaxRequestBytes = try Self.integer(source, 16...1_048_576)
         case "max-pending-replies": settings.maxPendingReplies = try Self.integer(source, 1...1_000_000)
         case "max-output-bytes": settings.maxOutputBytes = try Self.integer(source, 1024...1_073_741_824)
+        case "max-total-output-bytes": settings.maxTotalOutputBytes = try Self.integer(source, 65536...68_719_476_736)
         case "waitlist-limit": settings.waitlistLimit = try Self.integer(source, 0...10_000_000)
         case "max-capacity": settings.maxCapacity = try Self.integer(source, 1...1_000_000_000)
         case "write-timeout": settings.writeTimeout = try Self.seconds(source, 0.01...3600)
@@ -95,6 +96,7 @@ struct Configuration {
             "max_clients": "\(settings.maxClients)", "max_request_bytes": "\(settings.maxRequestBytes)",
             "max_unauthenticated_request_bytes": "\(settings.unauthenticatedMaxRequestBytes)",
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",
+            "max_total_output_bytes": "\(settings.maxTotalOutputBytes)",
             "waitlist_limit": "\(settings.waitlistLimit)", "max_capacity": "\(settings.maxCapacity)",
             "write_timeout": "\(settings.writeTimeout)", "drain_timeout": "\(settings.drainTimeout)",
             "idle_timeout": "\(settings.idleTimeout)", "request_timeout": "\(settings.requestTimeout)",

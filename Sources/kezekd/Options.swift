@@ -21,6 +21,7 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("max-unauthenticated-request-bytes"), help: "Longest request before AUTH when a token is set (default 256).") var maxUnauthenticatedRequestBytes: String?
     @Option(name: .customLong("max-pending-replies"), help: "Queued replies per connection before reads pause (default 1024).") var maxPendingReplies: String?
     @Option(name: .customLong("max-output-bytes"), help: "Unsent bytes per connection before reads pause (default 1048576).") var maxOutputBytes: String?
+    @Option(name: .customLong("max-total-output-bytes"), help: "Unsent bytes of all connections together before reads pause (default 268435456).") var maxTotalOutputBytes: String?
     @Option(name: .customLong("waitlist-limit"), help: "Waitlist places per provider (default 100000).") var waitlistLimit: String?
     @Option(name: .customLong("max-capacity"), help: "Largest capacity PROVIDER accepts (default 10000000).") var maxCapacity: String?
     @Option(name: .customLong("write-timeout"), help: "Seconds BOOK/CANCEL wait for Redis before -UNAVAILABLE (default 2).") var writeTimeout: String?
@@ -41,7 +42,7 @@ struct Options: ParsableArguments {
             ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("max-catalog-bytes", maxCatalogBytes), ("key-prefix", keyPrefix),
             ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
-            ("max-output-bytes", maxOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
+            ("max-output-bytes", maxOutputBytes), ("max-total-output-bytes", maxTotalOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
             ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout),
             ("request-timeout", requestTimeout), ("auth-max-failures", authMaxFailures), ("auth-failure-delay", authFailureDelay),
             ("admin-max-connections", adminMaxConnections), ("admin-request-timeout", adminRequestTimeout), ("log-level", logLevel),

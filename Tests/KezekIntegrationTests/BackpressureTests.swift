@@ -36,11 +36,6 @@ final class BackpressureTests: IntegrationTestCase {
         try expect(client, "PING", "+PONG")
     }
 
-    private func residentKilobytes(_ pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
-        return try XCTUnwrap(Int(line.split(separator: " ").dropFirst().first ?? ""))
-    }
 }
 
 /// A blocking TCP socket with send and receive timeouts, safe to write from one thread while
@@ -48,8 +43,13 @@ final class BackpressureTests: IntegrationTestCase {
 final class BlockingSocket: @unchecked Sendable {
     private let fd: Int32
 
-    init(port: Int) throws {
+    /// `receiveBuffer` fixes the kernel's receive buffer (no autotuning up to tens of MB), so
+    /// what the client does not read stays in the daemon instead of the kernel.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -84,4 +84,44 @@ final class BlockingSocket: @unchecked Sendable {
         }
         return received
     }
+}
+
+/// Issue 8, finding 4: the output limits were per connection only, so 300 connections that
+/// pipeline and never read grew the daemon by 252 MB. max-total-output-bytes bounds them all.
+final class GlobalOutputCapTests: IntegrationTestCase {
+    func testManyClientsThatDoNotReadShareOneBound() throws {
+        // Per connection 8 MiB would allow 60 clients 480 MB; together they get 4 MiB. (Measured
+        // with the total cap lifted: 444,636 kB of growth.)
+        try startStack(["--max-output-bytes", "8388608", "--max-pending-replies", "1000000",
+                        "--max-total-output-bytes", "4194304"])
+        let pid = try XCTUnwrap(kezekd.process?.processIdentifier)
+        let rssBefore = try residentKilobytes(pid)
+        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: 400_000).utf8)  // ~14 MB of replies each
+        var sockets: [BlockingSocket] = []
+        for _ in 0..<60 {
+            let socket = try BlockingSocket(port: kezekd.port, receiveBuffer: 4096)
+            sockets.append(socket)
+            Thread.detachNewThread { socket.sendAll(payload) }
+        }
+        let paused = poll(timeout: 20) { () -> Bool? in
+            let metrics = try? adminGet(port: self.kezekd.adminPort, path: "/metrics").body
+            return metrics?.contains("kezek_backpressure_pauses_total 0") == false ? true : nil
+        }
+        XCTAssertEqual(paused, true, "reads were never paused")
+        Thread.sleep(forTimeInterval: 1)
+        let grown = try residentKilobytes(pid) - rssBefore
+        XCTAssertLessThan(grown, 32 * 1024, "kezekd grew by \(grown) kB for 60 clients that do not read")
+        // Others are still served, and a stuck client that reads gets everything in order.
+        let client = try connect()
+        try expect(client, "PING", "+PONG")
+        let expected = Array("-ERR unknown command 'SEATS-NOPE'\r\n".utf8)
+        let received = sockets[0].receive(bytes: expected.count * 400_000, timeout: 60)
+        XCTAssertEqual(received.count, expected.count * 400_000, "replies missing")
+    }
+}
+
+func residentKilobytes(_ pid: Int32) throws -> Int {
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+    return try XCTUnwrap(Int(line.split(separator: " ").dropFirst().first ?? ""))
 }

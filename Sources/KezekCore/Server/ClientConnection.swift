@@ -213,6 +213,7 @@ public final class ClientConnection {
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
         let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity)
+        updateSharedOutput(0)
         isClosed = true
         input = []
         thread.connectionMoved(self)
@@ -269,21 +270,43 @@ public final class ClientConnection {
         markDirty()
     }
 
-    /// Pauses reading while too much is queued for this client; resumes at half.
+    /// Pauses reading while too much is queued for this client, or for all clients together
+    /// (max-total-output-bytes) while this one holds some of it; resumes at half.
     private func applyBackpressure() {
-        guard !isClosed, !closeWhenFlushed, !thread.isDraining else { return }
-        let limits = thread.settings
+        guard !isClosed else { return }  // close() gave its share back
         let pendingBytes = output.count + bytesBeingWritten
+        let total = updateSharedOutput(pendingBytes + openSlots * Self.bytesPerOpenSlot)
+        guard !closeWhenFlushed, !thread.isDraining else { return }
+        let limits = thread.settings
+        let holdsSome = sharedOutput > 0
         if !readsPaused {
-            if openSlots >= limits.maxPendingReplies || pendingBytes >= limits.maxOutputBytes {
+            if openSlots >= limits.maxPendingReplies || pendingBytes >= limits.maxOutputBytes
+                || (holdsSome && total >= limits.maxTotalOutputBytes) {
                 uv_read_stop(stream)
                 readsPaused = true
                 thread.noteBackpressure()
             }
-        } else if openSlots <= limits.maxPendingReplies / 2 && pendingBytes <= limits.maxOutputBytes / 2 {
+        } else if openSlots <= limits.maxPendingReplies / 2 && pendingBytes <= limits.maxOutputBytes / 2
+                    && !(holdsSome && total > limits.maxTotalOutputBytes / 2) {
             readsPaused = false
             uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
         }
+    }
+
+    /// Memory an undecided reply is counted as in the shared output total.
+    static let bytesPerOpenSlot = 64
+    /// This connection's share of `ServerState.outputBytes`.
+    private var sharedOutput = 0
+
+    /// Sets this connection's share of the shared output total; returns the new total. One
+    /// atomic add when the share changed, none otherwise.
+    @discardableResult
+    private func updateSharedOutput(_ share: Int) -> Int {
+        let state = thread.server.state
+        guard share != sharedOutput else { return state.outputBytes.load(ordering: .relaxed) }
+        let delta = share - sharedOutput
+        sharedOutput = share
+        return state.outputBytes.add(delta, ordering: .relaxed).newValue
     }
 
     /// Stops reading for a graceful shutdown; what was read is still answered.
@@ -301,6 +324,7 @@ public final class ClientConnection {
         input = []
         output = []
         slots = []
+        updateSharedOutput(0)
         thread.connectionClosed(self)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
     }

@@ -25,6 +25,9 @@ public struct ServerSettings: Sendable {
     public var maxRequestBytes = 4096
     public var maxPendingReplies = 1024
     public var maxOutputBytes = 1 << 20
+    /// Unsent reply bytes (and undecided replies, 64 bytes each) of all connections together
+    /// before the connections holding some stop being read (`max-total-output-bytes`).
+    public var maxTotalOutputBytes = 256 << 20
     public var waitlistLimit = 100_000
     public var maxCapacity = 10_000_000
     public var writeTimeout = 2.0

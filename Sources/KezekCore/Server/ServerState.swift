@@ -10,6 +10,10 @@ public final class ServerState: Sendable {
     public let threadsStoppedReading = Atomic<Int>(0)
     /// Open client connections on all threads (for max-clients).
     public let clients = Atomic<Int>(0)
+    /// What all connections hold for their clients: unsent reply bytes plus a nominal
+    /// `ClientConnection.bytesPerOpenSlot` per reply not yet decided (for
+    /// max-total-output-bytes). Each connection adds the change of its own share.
+    public let outputBytes = Atomic<Int>(0)
     /// Per loop thread: its Redis connection takes writes (connected and not stalled).
     public let mirrorUp: [AtomicFlag]
 
