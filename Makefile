@@ -13,7 +13,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test fuzz sanitize bench compare redis stop-redis clean
+.PHONY: help deps build run test fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -46,6 +46,9 @@ bench: deps ## microbenchmarks in Benchmarks/ (own package and .build; BENCH_ARG
 
 compare: build ## kezekd vs a Lua booking script in Redis, same redis-benchmark load, A B A B (ROUNDS=…)
 	bash scripts/compare.sh $(or $(ROUNDS),3)
+
+soak: build ## bounded soak on loopback: mixed load, churn, Redis restarts, hostile clients (SOAK_SECONDS=1800)
+	bash scripts/soak.sh
 
 redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
 	bash scripts/ensure-redis.sh $(REDIS)
