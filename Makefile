@@ -31,6 +31,7 @@ run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd
 	exec .build/release/kezekd --config config/kezek.yaml --redis $(REDIS) --listen $(LISTEN)
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
+	bash scripts/ensure-pyclients.sh
 	$(SWIFT) build -c release --product kezekd
 	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test --disable-swift-testing
 

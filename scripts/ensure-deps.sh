@@ -6,7 +6,8 @@
 # otherwise it prints the exact command to run and exits 1.
 set -euo pipefail
 
-pkgs=(libuv1-dev libhiredis-dev redis-server redis-tools pkg-config)
+# libredis-perl: a real client library for the compatibility tests (Tests/clients).
+pkgs=(libuv1-dev libhiredis-dev redis-server redis-tools pkg-config libredis-perl)
 missing=()
 for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -12,9 +12,11 @@ public enum Reply: Equatable, Sendable {
     case seats(SeatsSnapshot)
     case ok
     case simple(String)
-    /// A bulk string (`$<length>` then the bytes): for text a client chose, which may hold
-    /// CR LF and so must never travel as a `+` line.
-    case bulk(String)
+    /// A bulk string (`$<length>` then the bytes, as they came): for text a client chose,
+    /// which may hold CR LF or any byte and so must never travel as a `+` line.
+    case bulk([UInt8])
+    /// Bytes already encoded (by `RESPWriter`, for the Redis-compatibility commands).
+    case raw([UInt8])
     case bye
     case error(String)
 
@@ -32,14 +34,15 @@ public enum Reply: Equatable, Sendable {
             Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)", into: &out)
         case .ok: Self.append("+OK\r\n", into: &out)
         case .simple(let text): Self.appendLine("+", text, into: &out)
-        case .bulk(let text):
+        case .bulk(let bytes):
             out.append(UInt8(ascii: "$"))
-            Self.appendDecimal(text.utf8.count, into: &out)
+            Self.appendDecimal(bytes.count, into: &out)
             out.append(13)
             out.append(10)
-            out.append(contentsOf: text.utf8)
+            out.append(contentsOf: bytes)
             out.append(13)
             out.append(10)
+        case .raw(let bytes): out.append(contentsOf: bytes)
         case .bye: Self.append("+BYE\r\n", into: &out)
         case .error(let text): Self.appendLine("-", text, into: &out)
         }

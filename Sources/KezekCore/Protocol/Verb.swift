@@ -1,6 +1,9 @@
 /// The commands of the protocol, matched case-insensitively without building a String.
 public enum Verb: Int, CaseIterable, Sendable {
+    // The booking verbs come first: the lookup tries them in this order.
     case book, cancel, status, seats, provider, ping, health, auth, quit
+    // Redis compatibility, so every client library connects with its defaults.
+    case hello, client, select, echo, info, command, config, multi, exec, discard
 
     public var name: String {
         switch self {
@@ -13,6 +16,16 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .health: "HEALTH"
         case .auth: "AUTH"
         case .quit: "QUIT"
+        case .hello: "HELLO"
+        case .client: "CLIENT"
+        case .select: "SELECT"
+        case .echo: "ECHO"
+        case .info: "INFO"
+        case .command: "COMMAND"
+        case .config: "CONFIG"
+        case .multi: "MULTI"
+        case .exec: "EXEC"
+        case .discard: "DISCARD"
         }
     }
 
@@ -20,14 +33,14 @@ public enum Verb: Int, CaseIterable, Sendable {
     public var needsState: Bool {
         switch self {
         case .book, .cancel, .status, .seats, .provider: true
-        case .ping, .health, .auth, .quit: false
+        default: false
         }
     }
 
     /// Commands allowed before AUTH when a token is configured.
     public var allowedBeforeAuth: Bool {
         switch self {
-        case .auth, .ping, .quit, .health: true
+        case .auth, .ping, .quit, .health, .hello: true
         default: false
         }
     }

@@ -39,6 +39,8 @@ public final class ClientConnection {
     var affinity = ConnectionAffinity()
     /// Failed AUTHs so far (see `AuthThrottle`).
     var authFailures = 0
+    /// What the client said of itself, for Redis compatibility (HELLO, CLIENT, MULTI).
+    var session: ClientSession
 
     enum AuthLevel { case none, client, admin }
 
@@ -54,6 +56,7 @@ public final class ClientConnection {
         self.threadIndex = thread.index
         self.handle = handle
         self.authLevel = authLevel
+        session = ClientSession(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue)
         parser = RequestParser(maxRequestBytes: maxRequestBytes)
         lastActivity = MonotonicClock.nanoseconds()
     }
@@ -103,7 +106,7 @@ public final class ClientConnection {
             case .needMore:
                 return offset
             case .failure(let error):
-                thread.noteProtocolError(error)
+                thread.noteProtocolError(error, on: self)
                 reply(.error(error.message))
                 closeAfterReplies()
                 return bytes.count
@@ -203,6 +206,7 @@ public final class ClientConnection {
         let parser: RequestParser
         let input: [UInt8]
         let lastActivity: UInt64
+        let session: ClientSession
     }
 
     /// Hands the socket over for a move: a duplicate of it goes along, this handle closes.
@@ -212,7 +216,8 @@ public final class ClientConnection {
         guard isIdle, !isClosed, uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return nil }
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
-        let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity)
+        let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity,
+                                session: session)
         updateSharedOutput(0)
         isClosed = true
         input = []
@@ -227,6 +232,7 @@ public final class ClientConnection {
         input = transfer.input
         authLevel = transfer.authLevel
         lastActivity = transfer.lastActivity
+        session = transfer.session
     }
 
     private func writeOutput() {

@@ -1,11 +1,11 @@
 /// Runs one parsed request for a connection: checks the verb, arity, ids and permissions,
 /// then asks the seat table. Replies in the words of the contract (docs/PROTOCOL.md).
 final class CommandExecutor {
-    private unowned let server: KezekServer
+    unowned let server: KezekServer
     private let threadIndex: Int
     private let cache: ProviderCache
-    private let table: SeatTable
-    private let settings: ServerSettings
+    let table: SeatTable
+    let settings: ServerSettings
 
     init(server: KezekServer, threadIndex: Int) {
         self.server = server
@@ -23,7 +23,7 @@ final class CommandExecutor {
             connection.reply(.error("ERR unknown command '\(Self.printable(tokens[0]))'"))
             return
         }
-        let reply = run(verb, tokens, connection)
+        let reply = connection.inTransaction ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
         metrics.count(verb, ReplyKind(reply))
         switch reply {
         case .now(let reply):
@@ -46,7 +46,7 @@ final class CommandExecutor {
             return .now(.error("NOAUTH Authentication required."))
         }
         guard verb.arity.contains(tokens.count - 1) else {
-            return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())'"))
+            return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
         }
         if verb.needsState && !server.state.ready.load(ordering: .acquiring) {
             return .now(.loading)
@@ -55,14 +55,15 @@ final class CommandExecutor {
         case .ping:
             // With an argument, PING echoes it as a bulk string, as Redis does: a `+` line
             // would let CR LF in the argument forge a reply such as `+BOOKED`.
-            return .now(tokens.count == 2 ? .bulk(String(decoding: tokens[1], as: UTF8.self)) : .simple("PONG"))
+            return .now(tokens.count == 2 ? .bulk(Array(tokens[1])) : .simple("PONG"))
         case .quit:
             connection.closeAfterReplies()
             return .now(.bye)
         case .health:
             return .now(server.health())
         case .auth:
-            let reply = authenticate(tokens[1], connection)
+            // `AUTH <user> <token>`: the user name is ignored (`default` is usual).
+            let reply = authenticate(tokens[tokens.count - 1], connection)
             guard case .error(let text) = reply, text.hasPrefix("WRONGPASS") else { return .now(reply) }
             return throttledFailure(reply, connection)
         case .book:
@@ -84,6 +85,28 @@ final class CommandExecutor {
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
             guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
             return .now(.seats(provider.seats()))
+        case .hello:
+            return hello(tokens, connection)
+        case .client:
+            return .now(client(tokens, connection))
+        case .select:
+            return .now(select(tokens[1]))
+        case .echo:
+            // Binary-safe: redis-cli --pipe's marker is 20 random bytes.
+            return .now(.bulk(Array(tokens[1])))
+        case .info:
+            return .now(info(tokens, connection))
+        case .command:
+            return .now(command(tokens, connection))
+        case .config:
+            return .now(config(tokens, connection))
+        case .multi:
+            connection.inTransaction = true
+            return .now(.error("ERR MULTI is not supported"))
+        case .exec:
+            return .now(.error("ERR EXEC without MULTI"))
+        case .discard:
+            return .now(.error("ERR DISCARD without MULTI"))
         case .provider:
             guard connection.authLevel == .admin else {
                 return .now(.error("NOPERM this connection is not allowed to run 'provider'"))
@@ -115,7 +138,26 @@ final class CommandExecutor {
         return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
     }
 
-    private func authenticate(_ token: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
+    /// After MULTI nothing runs until EXEC or DISCARD, so a transaction is never half applied.
+    private func refuseInTransaction(_ verb: Verb, _ connection: ClientConnection) -> Outcome {
+        switch verb {
+        case .exec:
+            connection.inTransaction = false
+            return .now(.error("EXECABORT Transaction discarded because of previous errors."))
+        case .discard:
+            connection.inTransaction = false
+            return .now(.ok)
+        case .multi:
+            return .now(.error("ERR MULTI calls can not be nested"))
+        case .quit:
+            connection.closeAfterReplies()
+            return .now(.bye)
+        default:
+            return .now(.error("ERR command not run: MULTI is not supported; send DISCARD or EXEC"))
+        }
+    }
+
+    func authenticate(_ token: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
         if let admin = settings.adminToken, Self.constantTimeEquals(token, admin) {
             connection.authLevel = .admin
         } else if let client = settings.token, Self.constantTimeEquals(token, client) {
@@ -131,7 +173,7 @@ final class CommandExecutor {
     }
 
     /// A failed AUTH: logged, its reply held back, the connection closed at the limit.
-    private func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> Outcome {
+    func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> Outcome {
         connection.authFailures += 1
         let thread = connection.thread
         thread.noteAuthFailure(connection)
@@ -209,9 +251,13 @@ extension Verb {
         switch self {
         case .book: 2...3
         case .cancel, .status, .provider: 2...2
-        case .seats, .auth: 1...1
+        case .seats, .select, .echo: 1...1
+        case .auth: 1...2
         case .ping: 0...1
-        case .health, .quit: 0...0
+        case .health, .quit, .multi, .exec, .discard: 0...0
+        case .hello: 0...6
+        case .client, .config: 1...Int.max
+        case .info, .command: 0...Int.max
         }
     }
 }

@@ -210,14 +210,14 @@ public final class LoopThread {
         metrics.mirrorWrites.add(writes)
     }
 
-    func noteProtocolError(_ error: ProtocolError) {
+    func noteProtocolError(_ error: ProtocolError, on connection: ClientConnection) {
         metrics.protocolErrors.add()
-        limitLog.note(.protocolError, now: now, log: log, detail: error.message)
+        limitLog.note(.protocolError, now: now, log: log, detail: "\(error.message) from \(connection.logName)")
     }
 
     func noteAuthFailure(_ connection: ClientConnection) {
         metrics.authFailures.add()
-        limitLog.note(.authFailure, now: now, log: log, detail: "peer \(connection.peerName), failures on it \(connection.authFailures)")
+        limitLog.note(.authFailure, now: now, log: log, detail: "peer \(connection.logName), failures on it \(connection.authFailures)")
     }
 
     func noteBackpressure() {

@@ -8,6 +8,10 @@ public final class ServerState: Sendable {
     public let draining = Atomic<Bool>(false)
     /// Loop threads that have stopped reading from their clients while draining.
     public let threadsStoppedReading = Atomic<Int>(0)
+    /// The last client id handed out (CLIENT ID, HELLO's `id`).
+    public let nextClientID = Atomic<Int>(0)
+    /// When the daemon started (INFO's uptime).
+    public let startedAt = MonotonicClock.nanoseconds()
     /// Open client connections on all threads (for max-clients).
     public let clients = Atomic<Int>(0)
     /// What all connections hold for their clients: unsent reply bytes plus a nominal

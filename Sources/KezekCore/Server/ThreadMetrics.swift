@@ -48,7 +48,7 @@ public enum ReplyKind: Int, CaseIterable, Sendable {
         case .cancelled: self = .cancelled
         case .notFound: self = .notFound
         case .ok: self = .ok
-        case .bookedStatus, .none, .seats, .simple, .bulk, .bye: self = .value
+        case .bookedStatus, .none, .seats, .simple, .bulk, .raw, .bye: self = .value
         case .error(let text):
             if text.hasPrefix("UNAVAILABLE") { self = .unavailable } else if text.hasPrefix("LOADING") { self = .loading } else { self = .error }
         }
@@ -79,6 +79,9 @@ public final class ThreadMetrics: Sendable {
         let verbIndex = verb?.rawValue ?? Verb.allCases.count
         requests[verbIndex * ReplyKind.allCases.count + kind.rawValue].add()
     }
+
+    /// Every request this thread answered (INFO's total_commands_processed).
+    public var totalRequests: Int { requests.reduce(0) { $0 + $1.load() } }
 
     public func requests(verb: Verb?, kind: ReplyKind) -> Int {
         let verbIndex = verb?.rawValue ?? Verb.allCases.count

@@ -1,0 +1,77 @@
+"""Drives kezekd with redis-py at its defaults (RESP3 via HELLO 3 in redis-py 8), the way a
+gateway written in Python would. Run by RedisClientTests with the virtual environment's
+Python: redis_py_check.py PORT TOKEN. Prints one line per check; exits 1 on any failure."""
+import sys
+
+import redis
+
+port, token = int(sys.argv[1]), sys.argv[2]
+failures = []
+
+
+def check(name, got, expected):
+    ok = got == expected
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (expected {expected!r})"))
+    if not ok:
+        failures.append(name)
+
+
+def raises(name, call, error_type, text):
+    try:
+        call()
+    except error_type as error:
+        check(name, text in str(error), True)
+        return
+    except Exception as error:  # the wrong kind of error
+        check(name, f"{type(error).__name__}: {error}", error_type.__name__)
+        return
+    check(name, "no exception", error_type.__name__)
+
+
+print(f"redis-py {redis.__version__}")
+# Defaults: protocol 3 in redis-py 8, username 'default', a client name and db 0.
+r = redis.Redis(port=port, username="default", password=token, client_name="gateway-py", db=0,
+                decode_responses=True)
+check("ping", r.ping(), True)
+check("provider", r.execute_command("PROVIDER", "py-club", 2), "OK")
+check("book", r.execute_command("BOOK", "py-club", "aigerim"), "BOOKED 1")
+check("book again", r.execute_command("BOOK", "py-club", "aigerim"), "BOOKED 1")
+check("book last seat", r.execute_command("BOOK", "py-club", "daniyar"), "BOOKED 0")
+check("full is a value", r.execute_command("BOOK", "py-club", "timur"), "FULL py-club")
+check("wait", r.execute_command("BOOK", "py-club", "timur", "WAIT"), "WAITING 1")
+check("status", r.execute_command("STATUS", "py-club", "aigerim"), "BOOKED")
+check("client name", r.client_getname(), "gateway-py")
+check("client id is an int", isinstance(r.client_id(), int), True)
+check("echo", r.echo("marker"), "marker")
+info = r.info()
+check("info redis_mode", info.get("redis_mode"), "standalone")
+check("info role", info.get("role"), "master")
+check("info loading", info.get("loading"), 0)
+check("config get", r.config_get("maxclients").get("maxclients") is not None, True)
+raises("unknown provider is an error", lambda: r.execute_command("BOOK", "nowhere", "x"), redis.ResponseError, "NOPROVIDER")
+
+# The default pipeline is a MULTI/EXEC transaction: never half applied.
+pipe = r.pipeline()
+pipe.execute_command("BOOK", "py-club", "tx-holder-1")
+pipe.execute_command("CANCEL", "py-club", "aigerim")
+raises("transaction refused", pipe.execute, redis.ResponseError, "")
+check("nothing of the transaction ran", r.execute_command("STATUS", "py-club", "aigerim"), "BOOKED")
+check("nothing of the transaction ran (2)", r.execute_command("STATUS", "py-club", "tx-holder-1"), "NONE")
+# A pipeline without a transaction works.
+pipe = r.pipeline(transaction=False)
+pipe.execute_command("SEATS", "py-club")
+pipe.execute_command("STATUS", "py-club", "timur")
+check("plain pipeline", pipe.execute(), ["SEATS capacity=2 booked=2 free=0 waiting=1 refused=1", "WAITING 1"])
+check("connection still usable", r.execute_command("STATUS", "py-club", "daniyar"), "BOOKED")
+
+# RESP2 explicitly, as older gateways do.
+r2 = redis.Redis(port=port, password=token, protocol=2, decode_responses=True)
+check("resp2 book", r2.execute_command("BOOK", "py-club", "aigerim"), "BOOKED 0")
+
+# Errors come back as the library's exceptions.
+raises("no auth", lambda: redis.Redis(port=port, protocol=2).execute_command("SEATS", "py-club"),
+       redis.exceptions.AuthenticationError, "")
+raises("wrong password", lambda: redis.Redis(port=port, password="wrong").ping(),
+       redis.exceptions.AuthenticationError, "")
+
+sys.exit(1 if failures else 0)
