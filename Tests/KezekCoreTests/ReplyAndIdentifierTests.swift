@@ -152,7 +152,8 @@ final class ReplyAndIdentifierTests: XCTestCase {
     func testVerbProperties() {
         XCTAssertTrue(Verb.book.needsState)
         XCTAssertFalse(Verb.ping.needsState)
-        XCTAssertEqual(Verb.allCases.filter(\.allowedBeforeAuth), [.ping, .health, .auth, .quit])
+        // HELLO too: clients send `HELLO 3 AUTH user token` as their first command.
+        XCTAssertEqual(Verb.allCases.filter(\.allowedBeforeAuth), [.ping, .health, .auth, .quit, .hello])
         XCTAssertEqual(Verb.allCases.filter(\.needsState), [.book, .cancel, .status, .seats, .provider])
     }
 }
