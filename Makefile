@@ -5,6 +5,8 @@
 SWIFT  ?= swift
 REDIS  ?= 127.0.0.1:6379
 LISTEN ?= 127.0.0.1:7379
+LISTEN2 ?= 127.0.0.1:7389
+ADMIN2 ?= 127.0.0.1:7390
 FUZZ_SECONDS ?= 60
 
 # The toolchain lives in /opt/swift on the dev and CI machines; use it when swift is not on PATH.
@@ -13,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby test fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -29,6 +31,10 @@ build: deps ## release build of kezekd and kezek-bench into .build/release
 run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd on $(LISTEN)
 	bash scripts/ensure-redis.sh $(REDIS)
 	exec .build/release/kezekd --config config/kezek.yaml --redis $(REDIS) --listen $(LISTEN)
+
+run-standby: build ## a second kezekd on the same Redis and prefix ($(LISTEN2)): a standby that takes over when `make run` dies
+	bash scripts/ensure-redis.sh $(REDIS)
+	exec .build/release/kezekd --config config/kezek.yaml --redis $(REDIS) --listen $(LISTEN2) --admin-listen $(ADMIN2)
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh

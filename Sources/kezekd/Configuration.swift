@@ -11,7 +11,7 @@ struct Configuration {
 
     /// Every key, in the order of docs/SETTINGS.md.
     static let keys = [
-        "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "max-catalog-bytes", "key-prefix",
+        "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "max-catalog-bytes", "key-prefix", "lease-ttl", "node-id", "redis-user", "redis-password",
         "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "max-total-output-bytes", "waitlist-limit", "max-capacity",
         "write-timeout", "drain-timeout", "idle-timeout", "request-timeout", "auth-max-failures", "auth-failure-delay", "admin-max-connections", "admin-request-timeout", "log-level",
     ]
@@ -54,6 +54,14 @@ struct Configuration {
         case "admin-token": settings.adminToken = try Self.secret(source)
         case "holder-limit": settings.holderLimit = try Self.integer(source, 0...1_000_000)
         case "catalog": settings.catalog = value.isEmpty ? nil : value
+        case "lease-ttl": settings.leaseTTL = try Self.seconds(source, 0.5...3600)
+        case "node-id":
+            guard !value.isEmpty, value.count <= 128, !value.contains(where: { $0.isWhitespace }) else {
+                throw ConfigurationError(source, "expected 1 to 128 characters without spaces")
+            }
+            settings.nodeID = value
+        case "redis-user": settings.redisUser = try Self.secret(source)
+        case "redis-password": settings.redisPassword = try Self.secret(source)
         case "max-catalog-bytes": settings.maxCatalogBytes = try Self.integer(source, 1024...1_073_741_824)
         case "key-prefix":
             guard !value.isEmpty, value.count <= 64, !value.contains(where: { $0.isWhitespace || $0 == "{" || $0 == "}" }) else {
@@ -92,7 +100,8 @@ struct Configuration {
             "listen": "\(settings.listen)", "redis": "\(settings.redis)", "admin_listen": "\(settings.adminListen)",
             "threads": "\(settings.threads)", "token": "\(settings.token == nil ? "none" : "***")",
             "admin_token": "\(settings.adminToken == nil ? "none" : "***")", "holder_limit": "\(settings.holderLimit)",
-            "catalog": "\(settings.catalog ?? "none")", "max_catalog_bytes": "\(settings.maxCatalogBytes)", "key_prefix": "\(settings.keyPrefix)",
+            "catalog": "\(settings.catalog ?? "none")", "max_catalog_bytes": "\(settings.maxCatalogBytes)", "key_prefix": "\(settings.keyPrefix)", "lease_ttl": "\(settings.leaseTTL)", "node_id": "\(settings.nodeID)",
+            "redis_user": "\(settings.redisUser ?? "none")", "redis_password": "\(settings.redisPassword == nil ? "none" : "***")",
             "max_clients": "\(settings.maxClients)", "max_request_bytes": "\(settings.maxRequestBytes)",
             "max_unauthenticated_request_bytes": "\(settings.unauthenticatedMaxRequestBytes)",
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",

@@ -14,6 +14,10 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("holder-limit"), help: "Seats one holder may have across providers (0: no limit).") var holderLimit: String?
     @Option(name: .customLong("admin-listen"), help: "HTTP /healthz /readyz /metrics address (default 127.0.0.1:7380).") var adminListen: String?
     @Option(help: "Catalog CSV of providers created at start when Redis lacks them.") var catalog: String?
+    @Option(name: .customLong("lease-ttl"), help: "Seconds the ownership lease lasts without renewal (default 5).") var leaseTTL: String?
+    @Option(name: .customLong("node-id"), help: "This daemon's name in the lease (default the host name).") var nodeID: String?
+    @Option(name: .customLong("redis-user"), help: "Redis ACL user (default none: the default user).") var redisUser: String?
+    @Option(name: .customLong("redis-password"), help: "Redis password (requirepass or the ACL user's).") var redisPassword: String?
     @Option(name: .customLong("max-catalog-bytes"), help: "Largest catalog file read (default 67108864).") var maxCatalogBytes: String?
     @Option(name: .customLong("key-prefix"), help: "Prefix of every Redis key (default kezek).") var keyPrefix: String?
     @Option(name: .customLong("max-clients"), help: "Open client connections at most (default 10000).") var maxClients: String?
@@ -39,7 +43,8 @@ struct Options: ParsableArguments {
         var values: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("listen", listen), ("redis", redis), ("threads", threads), ("token", token), ("admin-token", adminToken),
-            ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("max-catalog-bytes", maxCatalogBytes), ("key-prefix", keyPrefix),
+            ("holder-limit", holderLimit), ("admin-listen", adminListen), ("catalog", catalog), ("max-catalog-bytes", maxCatalogBytes), ("lease-ttl", leaseTTL), ("node-id", nodeID),
+            ("redis-user", redisUser), ("redis-password", redisPassword), ("key-prefix", keyPrefix),
             ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("max-total-output-bytes", maxTotalOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),

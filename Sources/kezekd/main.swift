@@ -64,6 +64,6 @@ let signalThread = Thread {
 signalThread.start()
 
 server.recover(catalog: catalog)
-server.wait()
-log.info("stopped")
-exit(0)
+let status = server.wait()
+log.info("stopped", metadata: ["status": "\(status)"])
+exit(status)

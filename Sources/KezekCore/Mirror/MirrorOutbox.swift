@@ -14,6 +14,7 @@ public final class MirrorOutbox: Sendable {
 
     public init() {}
 
+    /// Appends writes; call with the provider's lock held (see the type's comment).
     func append(_ batch: [MirrorWrite]) {
         writes.withLock { $0.append(contentsOf: batch) }
     }

@@ -8,6 +8,25 @@ public enum MirrorOp: Sendable, Equatable {
     case capacity(Int)
     /// The provider's refused count so far (an absolute value: resending it is harmless).
     case refused(Int)
+    /// Writes nothing: its ticket is released once every earlier write of the provider is
+    /// confirmed (a read that must not reveal an unconfirmed change waits on it).
+    case barrier
+
+    /// The holder the write names, if any.
+    var holder: String? {
+        switch self {
+        case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _): holder
+        case .capacity, .refused, .barrier: nil
+        }
+    }
+
+    /// Counted in `Provider.State.unconfirmed`: a change a reply could reveal.
+    var changesState: Bool {
+        switch self {
+        case .refused, .barrier: false
+        default: true
+        }
+    }
 }
 
 /// Where the reply of a request waiting for Redis goes: a slot of a client connection, which

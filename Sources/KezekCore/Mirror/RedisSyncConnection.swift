@@ -15,7 +15,10 @@ final class RedisSyncConnection {
     /// Seconds one reply may take while loading (a large SMEMBERS is read in one reply).
     static let replyTimeoutSeconds = 30
 
-    init(endpoint: ServerSettings.Endpoint) throws {
+    /// Connects and, with a password, authenticates (`AUTH [user] password`).
+    /// `replyTimeoutMillis` bounds each reply (the lease keeper uses a short one).
+    init(endpoint: ServerSettings.Endpoint, user: String? = nil, password: String? = nil,
+         replyTimeoutMillis: Int = RedisSyncConnection.replyTimeoutSeconds * 1000) throws {
         let timeout = timeval(tv_sec: Self.connectTimeoutSeconds, tv_usec: 0)
         guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else {
             throw Failure(description: "cannot allocate a redis context")
@@ -25,8 +28,15 @@ final class RedisSyncConnection {
             redisFree(context)
             throw Failure(description: message)
         }
-        redisSetTimeout(context, timeval(tv_sec: Self.replyTimeoutSeconds, tv_usec: 0))
+        redisSetTimeout(context, timeval(tv_sec: replyTimeoutMillis / 1000, tv_usec: (replyTimeoutMillis % 1000) * 1000))
         self.context = context
+        if let password {
+            do {
+                _ = try command(["AUTH"] + (user.map { [$0] } ?? []) + [password])
+            } catch {
+                throw Failure(description: "redis refused the credentials (redis-user/redis-password): \(error)")
+            }
+        }
     }
 
     deinit { redisFree(context) }

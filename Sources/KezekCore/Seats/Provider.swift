@@ -24,6 +24,10 @@ public final class Provider: @unchecked Sendable {
         var scoreBase = 0
         /// The owner has been told the refused count changed and has not mirrored it yet.
         var refusedQueued = false
+        /// Writes handed to the mirror and not yet confirmed by Redis, in all and per holder
+        /// they name. A reply that would reveal one of them waits for it (no dirty reads).
+        var unconfirmed = 0
+        var unconfirmedByHolder: [String: Int] = [:]
         var free: Int { capacity - holders.count }
     }
 
@@ -55,18 +59,18 @@ public final class Provider: @unchecked Sendable {
                 // Already held: resend the fact so the reply waits until Redis surely has it.
                 guard mirrorUp else { return .now(.unavailable) }
                 writes.add(self, .book(holder: holder))
-                writes.flush(to: outbox, ticket: ticket)
+                writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
             }
             if let position = state.waitlist.position(of: holder) {
-                return .now(.waiting(position: position))
+                return settled(.waiting(position: position), state, ticket: ticket, now: now)
             }
             if state.free > 0 {
                 guard mirrorUp else { return .now(.unavailable) }
                 guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
                 state.holders.insert(holder)
                 writes.add(self, .book(holder: holder))
-                writes.flush(to: outbox, ticket: ticket)
+                writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
             }
             guard wait, state.waitlist.count < rules.waitlistLimit else {
@@ -75,14 +79,14 @@ public final class Provider: @unchecked Sendable {
                     state.refusedQueued = true
                     outbox.noteRefusedChanged(self)
                 }
-                return .now(.full(provider: id))
+                return settled(.full(provider: id), state, ticket: ticket, now: now)
             }
             // A holder already at the limit could never take the seat it would wait for.
             guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
             guard mirrorUp else { return .now(.unavailable) }
             let ticketNumber = state.waitlist.append(holder)
             writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
-            writes.flush(to: outbox, ticket: ticket)
+            writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.waiting(position: state.waitlist.count))
         }
     }
@@ -92,7 +96,7 @@ public final class Provider: @unchecked Sendable {
                        now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
             let booked = state.holders.contains(holder)
-            guard booked || state.waitlist.contains(holder) else { return .now(.notFound(holder: holder)) }
+            guard booked || state.waitlist.contains(holder) else { return settled(.notFound(holder: holder), state, holder: holder, ticket: ticket, now: now) }
             guard mirrorUp else { return .now(.unavailable) }
             var writes = WriteList(madeAt: now)
             if booked {
@@ -104,7 +108,7 @@ public final class Provider: @unchecked Sendable {
                 _ = state.waitlist.remove(holder)
                 writes.add(self, .dequeue(holder: holder))
             }
-            writes.flush(to: outbox, ticket: ticket)
+            writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.cancelled(free: state.free))
         }
     }
@@ -119,25 +123,85 @@ public final class Provider: @unchecked Sendable {
             var writes = WriteList(madeAt: now)
             writes.add(self, .capacity(capacity))
             promote(&state, rules: rules, writes: &writes)
-            writes.flush(to: outbox, ticket: ticket)
+            writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.ok)
         }
     }
 
-    /// STATUS.
-    public func status(of holder: String) -> Reply {
+    /// The capacity write of a provider PROVIDER just created, with the reply's ticket.
+    func mirrorCreation(capacity: Int, ticket: ReplyTicket, now: UInt64) {
         state.withLock { state in
-            if state.holders.contains(holder) { return .bookedStatus }
-            if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
-            return .none
+            var writes = WriteList(madeAt: now)
+            writes.add(self, .capacity(capacity))
+            writes.flush(to: outbox, ticket: ticket, state: &state)
         }
     }
 
-    /// SEATS.
-    public func seats() -> SeatsSnapshot {
+    /// STATUS, as memory has it now (unconfirmed changes included).
+    public func status(of holder: String) -> Reply {
+        state.withLock { Self.status(of: holder, in: $0) }
+    }
+
+    /// STATUS for a client: held until Redis has every change it reveals.
+    func statusReply(of holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
         state.withLock { state in
-            SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
-                          waiting: state.waitlist.count, refused: refused.load(ordering: .relaxed))
+            let reply = Self.status(of: holder, in: state)
+            // A position also depends on the holders ahead; booked or absent, only on this one.
+            if case .waiting = reply { return settled(reply, state, ticket: ticket, now: now) }
+            return settled(reply, state, holder: holder, ticket: ticket, now: now)
+        }
+    }
+
+    private static func status(of holder: String, in state: State) -> Reply {
+        if state.holders.contains(holder) { return .bookedStatus }
+        if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
+        return .none
+    }
+
+    /// SEATS, as memory has it now (unconfirmed changes included).
+    public func seats() -> SeatsSnapshot {
+        state.withLock { snapshot(of: $0) }
+    }
+
+    /// SEATS for a client: held until Redis has every change it reveals.
+    func seatsReply(ticket: ReplyTicket, now: UInt64) -> Outcome {
+        state.withLock { state in settled(.seats(snapshot(of: state)), state, ticket: ticket, now: now) }
+    }
+
+    private func snapshot(of state: State) -> SeatsSnapshot {
+        SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
+                      waiting: state.waitlist.count, refused: refused.load(ordering: .relaxed))
+    }
+
+    /// A reply that reads the state: sent at once when Redis has every write it depends on
+    /// (every write of this provider, or with `holder` only those naming the holder), else
+    /// held until it has them. A barrier after those writes carries the ticket; it is
+    /// confirmed with the batch that confirms them (a provider's writes travel in order).
+    /// Called with the lock held, so no write can slip in between the read and the barrier.
+    private func settled(_ reply: Reply, _ state: State, holder: String? = nil, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+        let pending = holder.map { state.unconfirmedByHolder[$0] != nil } ?? (state.unconfirmed > 0)
+        guard let ticket, pending else { return .now(reply) }
+        outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: now))
+        return .afterMirror(reply)
+    }
+
+    /// Redis confirmed these writes of this provider (the owner thread calls this).
+    func confirmed(_ writes: ArraySlice<MirrorWrite>) {
+        state.withLock { state in
+            for write in writes {
+                guard write.op.changesState else { continue }
+                state.unconfirmed -= 1
+                guard let holder = write.op.holder, let count = state.unconfirmedByHolder[holder] else { continue }
+                state.unconfirmedByHolder[holder] = count > 1 ? count - 1 : nil
+            }
+        }
+    }
+
+    /// The state as Redis should hold it, to write it all back after Redis lost data.
+    func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int) {
+        state.withLock { state in
+            let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
+            return (state.capacity, Array(state.holders), waiting, refused.load(ordering: .relaxed))
         }
     }
 
@@ -221,9 +285,14 @@ struct WriteList {
 
     var all: [MirrorWrite] { (first.map { [$0] } ?? []) + rest }
 
-    /// Hands the writes to the owner's outbox, the reply's ticket on the last one.
-    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?) {
+    /// Hands the writes to the owner's outbox, the reply's ticket on the last one, and counts
+    /// them as unconfirmed in `state` (whose lock the caller holds).
+    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
         guard var last = first else { return }
+        for write in CollectionOfOne(last) + rest {
+            state.unconfirmed += 1
+            if let holder = write.op.holder { state.unconfirmedByHolder[holder, default: 0] += 1 }
+        }
         if rest.isEmpty {
             last.ticket = ticket
             outbox.append(last)

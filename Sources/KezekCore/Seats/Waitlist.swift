@@ -76,6 +76,11 @@ public struct Waitlist {
         slots[head...].compactMap { $0 }
     }
 
+    /// Holders in order with their tickets (to write the whole waitlist back to Redis).
+    public var entries: [(holder: String, ticket: Int)] {
+        (head..<slots.count).compactMap { slot in slots[slot].map { ($0, slotTickets[slot]) } }
+    }
+
     /// The slot of a live ticket: slot tickets ascend, so a binary search finds it.
     private func slot(of ticket: Int) -> Int {
         var low = 0

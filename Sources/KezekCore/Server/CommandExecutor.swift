@@ -39,17 +39,25 @@ final class CommandExecutor {
 
     /// The provider the last command touched (for waking its owner thread).
     private var lastProvider: Provider?
+    /// When the connection read the current request.
+    private var lastActivity: UInt64 = 0
 
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
         lastProvider = nil
+        lastActivity = connection.lastActivity
         guard connection.authLevel != .none || verb.allowedBeforeAuth else {
             return .now(.error("NOAUTH Authentication required."))
         }
         guard verb.arity.contains(tokens.count - 1) else {
             return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
         }
-        if verb.needsState && !server.state.ready.load(ordering: .acquiring) {
-            return .now(.loading)
+        if verb.needsState {
+            switch server.state.currentRole {
+            case .standby: return .now(.error("UNAVAILABLE standby: another daemon holds the lease of this key prefix"))
+            case .fenced: return .now(.error("UNAVAILABLE fenced: another daemon took over this key prefix"))
+            case .starting, .primary, .repairing: break
+            }
+            if !server.state.ready.load(ordering: .acquiring) { return .now(.loading) }
         }
         switch verb {
         case .ping:
@@ -80,11 +88,14 @@ final class CommandExecutor {
                 provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .status:
-            return withProviderAndHolder(tokens, connection) { provider, holder, _ in .now(provider.status(of: holder)) }
+            return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
+                provider.statusReply(of: holder, ticket: ticket, now: connection.lastActivity)
+            }
         case .seats:
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
             guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
-            return .now(.seats(provider.seats()))
+            lastProvider = provider
+            return provider.seatsReply(ticket: ReplyTicket(connection: connection, slot: connection.nextSlot), now: connection.lastActivity)
         case .hello:
             return hello(tokens, connection)
         case .client:
@@ -128,10 +139,12 @@ final class CommandExecutor {
     }
 
     private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> Outcome {
-        guard server.state.mirrorUp[table.ownerOf(id)].isSet else { return .now(.unavailable) }
+        guard server.state.mirrorUp[table.ownerOf(id)].isSet, server.state.mayWrite(now: connection.lastActivity) else {
+            return .now(.unavailable)
+        }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
         let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity) { provider in
-            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: ticket, madeAt: connection.lastActivity))
+            provider.mirrorCreation(capacity: capacity, ticket: ticket, now: connection.lastActivity)
         }
         lastProvider = provider
         if created { return .afterMirror(.ok) }
@@ -184,8 +197,10 @@ final class CommandExecutor {
         return .afterMirror(reply)
     }
 
+    /// Writes to the provider may be made: its thread's Redis connection takes them and this
+    /// daemon holds the lease.
     private func mirrorUp(_ provider: Provider) -> Bool {
-        server.state.mirrorUp[provider.owner].isSet
+        server.state.mirrorUp[provider.owner].isSet && server.state.mayWrite(now: lastActivity)
     }
 
     // MARK: Token helpers

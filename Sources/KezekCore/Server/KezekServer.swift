@@ -2,6 +2,7 @@ import CKezekShims
 import CLibUV
 import Glibc
 import Logging
+import Synchronization
 
 /// The daemon: loop threads around one seat table, state loaded from and mirrored to Redis.
 ///
@@ -17,6 +18,9 @@ public final class KezekServer {
     let keys: KeyLayout
     let log: Logger
     private(set) var threads: [LoopThread] = []
+    private(set) var lease: LeaseKeeper!
+    /// The process's exit status once the loops stop: 0, or 75 when the lease was lost.
+    public let exitStatus = Atomic<Int32>(0)
 
     public struct StartFailure: Error, CustomStringConvertible {
         public let description: String
@@ -31,6 +35,7 @@ public final class KezekServer {
         state = ServerState(threads: settings.threads)
         metrics = ServerMetrics(threads: settings.threads)
         keys = KeyLayout(prefix: settings.keyPrefix)
+        lease = LeaseKeeper(server: self)
     }
 
     /// Binds the client port on every thread and starts the loops.
@@ -55,19 +60,32 @@ public final class KezekServer {
         for thread in threads { thread.start() }
     }
 
-    /// Loads the state from Redis (retrying with backoff until Redis answers or a shutdown
-    /// begins), creates catalog providers Redis lacks, then serves data commands.
+    /// Takes the lease of the key prefix (waiting as a standby while another live daemon
+    /// holds it), loads the state from Redis (retrying with backoff until Redis answers or a
+    /// shutdown begins), creates catalog providers Redis lacks, then serves data commands.
     public func recover(catalog: [CatalogEntry]) {
         var delayMillis: UInt32 = 100
+        var keeping = false
         while !state.draining.load(ordering: .acquiring) {
-            let started = MonotonicClock.nanoseconds()
             do {
-                let redis = try RedisSyncConnection(endpoint: settings.redis)
+                if !keeping {
+                    guard try lease.acquire() else { return }
+                    lease.startKeeping()
+                    keeping = true
+                }
+                let started = MonotonicClock.nanoseconds()
+                let redis = try RedisSyncConnection(endpoint: settings.redis, user: settings.redisUser, password: settings.redisPassword)
                 let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: catalog)
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
+                // A repair may have begun while loading (Redis emptied meanwhile): it sets the role.
+                _ = state.role.compareExchange(expected: ServerState.Role.starting.rawValue, desired: ServerState.Role.primary.rawValue,
+                                               ordering: .acquiringAndReleasing)
+                _ = state.role.compareExchange(expected: ServerState.Role.standby.rawValue, desired: ServerState.Role.primary.rawValue,
+                                               ordering: .acquiringAndReleasing)
                 state.ready.store(true, ordering: .releasing)
+                for thread in threads { thread.wake() }
                 log.info("state loaded from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
                     "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
@@ -76,7 +94,9 @@ public final class KezekServer {
                 ])
                 return
             } catch {
-                log.warning("cannot load state from redis yet; retrying", metadata: ["redis": "\(settings.redis)", "error": "\(error)"])
+                var metadata: Logger.Metadata = ["redis": "\(settings.redis)", "error": "\(error)"]
+                if "\(error)".contains("NOAUTH") { metadata["hint"] = "this Redis requires a password: set redis-password (and redis-user for an ACL user)" }
+                log.warning("cannot load state from redis yet; retrying", metadata: metadata)
                 usleep(delayMillis * 1000)
                 delayMillis = min(delayMillis * 2, 2000)
             }
@@ -91,17 +111,28 @@ public final class KezekServer {
         for thread in threads { thread.wake() }
     }
 
-    /// Returns once every loop thread has stopped.
-    public func wait() {
+    /// Returns once every loop thread has stopped, then gives the lease up (a standby takes
+    /// over at once). Returns the process's exit status.
+    public func wait() -> Int32 {
         for thread in threads { thread.join() }
+        lease.release()
+        return exitStatus.load(ordering: .acquiring)
     }
 
-    /// Ready for data: the state is loaded and every Redis connection takes writes. The one
-    /// rule behind HEALTH and /readyz; `detail` names both halves.
+    /// A loop found Redis refusing its batch for its epoch or sequence (fenced, or data lost):
+    /// the lease keeper looks at the lease and repairs. `epoch` is the batch's.
+    func requestRepair(epoch: Int) {
+        state.repairRequested.store(epoch, ordering: .releasing)
+    }
+
+    /// Ready for data: this daemon holds the lease, the state is loaded and every Redis
+    /// connection takes writes. The one rule behind HEALTH and /readyz; `detail` names each.
     var readiness: (isReady: Bool, detail: String) {
         let loaded = state.ready.load(ordering: .acquiring)
         let up = state.allMirrorsUp
-        return (loaded && up, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading")")
+        let role = state.currentRole
+        let leased = state.mayWrite(now: MonotonicClock.nanoseconds())
+        return (loaded && up && leased, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")")
     }
 
     /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts.

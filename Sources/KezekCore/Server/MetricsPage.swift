@@ -46,6 +46,17 @@ struct MetricsPage {
         page += "kezek_mirror_up \(server.state.allMirrorsUp ? 1 : 0)\n"
         header("kezek_ready", "gauge", "1 once the state is loaded from Redis.")
         page += "kezek_ready \(server.state.ready.load(ordering: .acquiring) ? 1 : 0)\n"
+        let role = server.state.currentRole
+        header("kezek_role", "gauge", "1 for this daemon's role on its key prefix (starting, standby, primary, repairing, fenced).")
+        for candidate in [ServerState.Role.starting, .standby, .primary, .repairing, .fenced] {
+            page += "kezek_role{role=\"\(candidate.name)\"} \(candidate == role ? 1 : 0)\n"
+        }
+        header("kezek_lease_epoch", "gauge", "The fencing epoch this daemon writes under (0 before it first held the lease).")
+        page += "kezek_lease_epoch \(server.state.epoch.load(ordering: .relaxed))\n"
+        header("kezek_repairs_total", "counter", "Times the whole state was written back after Redis lost data.")
+        page += "kezek_repairs_total \(server.metrics.repairs.load(ordering: .relaxed))\n"
+        header("kezek_mirror_refused_batches_total", "counter", "Batches Redis refused with an error (out of memory, read-only, fenced).")
+        page += "kezek_mirror_refused_batches_total \(server.metrics.refusedBatches.load(ordering: .relaxed))\n"
         header("kezek_mirror_pending_writes", "gauge", "Writes not yet confirmed by Redis.")
         page += "kezek_mirror_pending_writes \(sum { $0.mirrorPending.load() })\n"
         header("kezek_mirror_batches_total", "counter", "Batches Redis confirmed (one round trip each).")

@@ -21,6 +21,14 @@ public struct ServerSettings: Sendable {
     /// Largest catalog file read (`max-catalog-bytes`).
     public var maxCatalogBytes = 64 << 20
     public var keyPrefix = "kezek"
+    /// Seconds the ownership lease of the key prefix lasts without renewal (`lease-ttl`); a
+    /// standby takes over this long after the holder stopped renewing it.
+    public var leaseTTL = 5.0
+    /// This daemon's name in the lease (`node-id`); empty: the host name.
+    public var nodeID = ""
+    /// Credentials for a Redis with requirepass or ACLs (`redis-user`, `redis-password`).
+    public var redisUser: String?
+    public var redisPassword: String?
     public var maxClients = 10_000
     public var maxRequestBytes = 4096
     public var maxPendingReplies = 1024

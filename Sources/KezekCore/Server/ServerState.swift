@@ -20,6 +20,42 @@ public final class ServerState: Sendable {
     public let outputBytes = Atomic<Int>(0)
     /// Per loop thread: its Redis connection takes writes (connected and not stalled).
     public let mirrorUp: [AtomicFlag]
+    /// What this daemon is for its key prefix (a `Role` raw value).
+    public let role = Atomic<Int>(Role.starting.rawValue)
+    /// The fencing epoch every mirror batch carries; 0 until the lease is first taken. A new
+    /// epoch (after a repair) tells the loops to start their batch sequences afresh.
+    public let epoch = Atomic<Int>(0)
+    /// Monotonic nanoseconds until which the lease surely still holds (it was renewed at or
+    /// after `this - lease-ttl` by Redis's clock, less a safety margin). Writes are refused
+    /// after it, so a daemon that lost its lease stops before another can take over.
+    public let leaseValidUntil = Atomic<UInt64>(0)
+    /// A loop found Redis missing what it confirmed (or its epoch fenced): the lease keeper
+    /// checks the lease and repairs.
+    /// The epoch of the batch that found it, 0 when none.
+    public let repairRequested = Atomic<Int>(0)
+
+    public enum Role: Int, Sendable {
+        /// Not yet holding the lease (trying for it, or loading).
+        case starting
+        /// Another live daemon holds the lease: wait and take over when it lapses.
+        case standby
+        /// Holds the lease and serves.
+        case primary
+        /// Holds the lease and is writing its whole state back after Redis lost data.
+        case repairing
+        /// Lost the lease to another daemon: serves nothing, exits.
+        case fenced
+
+        var name: String {
+            switch self {
+            case .starting: "starting"
+            case .standby: "standby"
+            case .primary: "primary"
+            case .repairing: "repairing"
+            case .fenced: "fenced"
+            }
+        }
+    }
 
     public init(threads: Int) {
         mirrorUp = (0..<threads).map { _ in AtomicFlag(false) }
@@ -28,5 +64,12 @@ public final class ServerState: Sendable {
     /// Every mirror connection takes writes.
     public var allMirrorsUp: Bool {
         mirrorUp.allSatisfy(\.isSet)
+    }
+
+    public var currentRole: Role { Role(rawValue: role.load(ordering: .acquiring)) ?? .starting }
+
+    /// Writes may be made now: this daemon is the primary and its lease has not lapsed.
+    public func mayWrite(now: UInt64) -> Bool {
+        role.load(ordering: .acquiring) == Role.primary.rawValue && now < leaseValidUntil.load(ordering: .acquiring)
     }
 }

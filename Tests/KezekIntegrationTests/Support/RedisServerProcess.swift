@@ -9,6 +9,10 @@ final class RedisServerProcess {
 
     let port: Int
     let directory: URL
+    /// Flags added to every start (e.g. `--requirepass`).
+    var extraArguments: [String] = []
+    /// The password `cli` and the readiness probe use, when the server requires one.
+    var password: String?
     private var process: Process?
 
     init(directory: URL, port: Int = freePort()) throws {
@@ -28,7 +32,7 @@ final class RedisServerProcess {
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--daemonize", "no", "--protected-mode", "no", "--logfile", logPath,
-        ]
+        ] + extraArguments
         process.environment = cleanEnvironment()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -39,6 +43,7 @@ final class RedisServerProcess {
         let ready = poll(timeout: timeout) { () -> Bool? in
             if !process.isRunning { return false }
             guard let client = try? LineClient(port: port, timeout: 1),
+                  (self.password.map { (try? client.request("AUTH \($0)", timeout: 1)) == "+OK" } ?? true),
                   let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1) else { return nil }
             return reply.hasPrefix(":") ? true : nil
         }
@@ -65,6 +70,16 @@ final class RedisServerProcess {
         process?.stop(grace: 5)
     }
 
+    /// SIGKILL, then its data is deleted: it comes back empty, as a Redis restarted without
+    /// persistence.
+    func restartEmpty(timeout: Double = 10) throws {
+        kill9()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name != "redis.log" {
+            try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+        try start(timeout: timeout)
+    }
+
     /// Starts it again on the same port with the same data directory.
     func restart(timeout: Double = 10) throws {
         stop()
@@ -73,7 +88,8 @@ final class RedisServerProcess {
 
     /// Runs `redis-cli` against this server; returns its standard output.
     func cli(_ arguments: [String], timeout: Double = 20) throws -> String {
-        let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)"] + arguments, timeout: timeout)
+        let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)", "--no-auth-warning"]
+            + (password.map { ["-a", $0] } ?? []) + arguments, timeout: timeout)
         guard result.status == 0 else {
             throw TestSetupError("redis-cli \(arguments) ended with \(String(describing: result.status)): \(result.stderr)")
         }

@@ -1,0 +1,80 @@
+/// The Lua scripts that make Redis itself enforce "one writer" and "each decision atomic".
+///
+/// Every group-commit batch runs as one script (`batch`): Redis applies it only when the
+/// writer's fencing epoch is still current and Redis still holds every batch this loop
+/// thread had confirmed (its sequence number); then all of its writes or none. The `#!lua`
+/// header makes Redis 7 refuse the whole script up front when it is out of memory, instead
+/// of failing at a write half way through.
+enum FencingScripts {
+    /// KEYS[1] epoch key, KEYS[2] this thread's sequence key.
+    /// ARGV[1] epoch, ARGV[2] sequence confirmed so far, ARGV[3] sequence after this batch,
+    /// then groups of: verb code, key, item count, items.
+    /// A sequence already at ARGV[3] means this batch was applied before its reply was lost:
+    /// it is applied again (its writes are idempotent facts).
+    static let batch = """
+    #!lua
+    local epoch = redis.call('GET', KEYS[1])
+    if epoch ~= ARGV[1] then
+      if not epoch then return redis.error_reply('KZLOST epoch missing') end
+      return redis.error_reply('KZFENCED epoch is ' .. epoch)
+    end
+    local seq = redis.call('GET', KEYS[2])
+    if seq ~= ARGV[2] and seq ~= ARGV[3] then
+      return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
+    end
+    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET'}
+    local i = 4
+    while i <= #ARGV do
+      local count = tonumber(ARGV[i + 2])
+      redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+      i = i + 3 + count
+    end
+    redis.call('SET', KEYS[2], ARGV[3])
+    return 1
+    """
+
+    /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
+    /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] sequence keys of every loop thread.
+    /// ARGV[1] this daemon's lease value, ARGV[2] lease milliseconds, ARGV[3] the smallest
+    /// epoch to take, ARGV[4] '1' when the epoch key must exist (a standby does not take an
+    /// emptied Redis at once: the holder, if alive, writes its state back first), ARGV[5] a
+    /// holder value known to be a dead process ('' when none).
+    /// Returns {1, epoch} when taken (sequences reset to 0), {0, holder} when held,
+    /// {0, ''} when the epoch key is missing and was required.
+    static let acquire = """
+    #!lua
+    local holder = redis.call('GET', KEYS[1])
+    if holder and holder ~= ARGV[1] and holder ~= ARGV[5] then return {0, holder} end
+    local current = redis.call('GET', KEYS[2])
+    if ARGV[4] == '1' and not current then return {0, ''} end
+    local epoch = math.max((tonumber(current) or 0) + 1, tonumber(ARGV[3]))
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    redis.call('SET', KEYS[2], tostring(epoch))
+    for i = 3, #KEYS do redis.call('SET', KEYS[i], '0') end
+    return {1, epoch}
+    """
+
+    /// Extends the lease. KEYS[1] owner, KEYS[2] epoch; ARGV[1] this daemon's lease value,
+    /// ARGV[2] lease milliseconds, ARGV[3] its epoch. Returns 1 when extended (also when the
+    /// owner key had lapsed but nobody took over: the epoch is still ours), 0 when another
+    /// daemon took over, -1 when the epoch key is gone (Redis lost data).
+    /// `allow-oom`: the lease must outlive a Redis that refuses writes for lack of memory.
+    static let renew = """
+    #!lua flags=allow-oom
+    local epoch = redis.call('GET', KEYS[2])
+    if not epoch then return -1 end
+    if epoch ~= ARGV[3] then return 0 end
+    local holder = redis.call('GET', KEYS[1])
+    if holder and holder ~= ARGV[1] then return 0 end
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+    """
+
+    /// Gives the lease up at a clean shutdown, so a standby takes over at once.
+    /// KEYS[1] owner; ARGV[1] this daemon's lease value.
+    static let release = """
+    #!lua
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+    return 0
+    """
+}

@@ -1,0 +1,273 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// The ownership lease of the key prefix: at most one daemon writes it at a time.
+///
+/// The holder's lease value sits in `<prefix>:{lease}:owner` with a TTL of `lease-ttl`, and
+/// every takeover raises `<prefix>:{lease}:epoch`. Every mirror batch carries the epoch and
+/// Redis applies it only while the epoch is current (FencingScripts.batch), so a daemon that
+/// lost its lease cannot write, whatever its clock says. It also stops answering writes by
+/// itself, before its lease could have lapsed (`ServerState.leaseValidUntil`).
+///
+/// On its own thread, with its own blocking connection: waits as a standby while another live
+/// daemon holds the lease, renews it every third of the TTL, writes the whole state back when
+/// Redis lost what this daemon confirmed, and gives the lease up at a clean stop.
+final class LeaseKeeper: @unchecked Sendable {
+    private unowned let server: KezekServer
+    private let settings: ServerSettings
+    private let keys: KeyLayout
+    private let log: Logger
+    /// This process in the lease: `<node-id>@<machine>/<pid>`, unique per process.
+    let value: String
+    private let machine: String
+    private let ttlMillis: Int
+    /// The epoch this daemon holds (only this thread and `acquire` touch it).
+    private var epoch = 0
+    private var redis: RedisSyncConnection?
+    private let stopped = Atomic<Bool>(false)
+    private var thread: pthread_t?
+
+    init(server: KezekServer) {
+        self.server = server
+        settings = server.settings
+        keys = server.keys
+        log = server.log
+        machine = Self.machineIdentity()
+        value = "\(settings.nodeID.isEmpty ? Self.hostName() : settings.nodeID)@\(machine)/\(getpid())"
+        ttlMillis = Int(settings.leaseTTL * 1000)
+    }
+
+    /// Renewal period: three chances per TTL.
+    private var renewNanos: UInt64 { UInt64(ttlMillis) * 1_000_000 / 3 }
+    /// How often a standby looks at the lease.
+    private var standbyPollMillis: Int { min(max(ttlMillis / 10, 50), 500) }
+    /// The lease counts as held for this share of the TTL after a renewal was sent: the rest
+    /// covers clock rate differences and the time the reply took to arrive.
+    static let validShare = 0.8
+
+    // MARK: Taking the lease
+
+    /// Blocks until this daemon holds the lease (waiting as a standby while another live
+    /// daemon holds it). Returns false when a shutdown began first. Throws on Redis errors.
+    func acquire() throws -> Bool {
+        var sawHolder = false
+        var epochMissingSince: UInt64?
+        var announcedHolder = ""
+        while !server.state.draining.load(ordering: .acquiring) {
+            let redis = try connection()
+            let holder = try redis.command(["GET", keys.leaseOwner]).string
+            let now = MonotonicClock.nanoseconds()
+            // A standby that saw a holder gives it 2 TTLs to write back an emptied Redis.
+            var requireEpoch = false
+            if sawHolder, holder == nil {
+                let since = epochMissingSince ?? now
+                epochMissingSince = since
+                requireEpoch = now - since < 2 * UInt64(ttlMillis) * 1_000_000
+            }
+            let gone = holder.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
+            let sent = MonotonicClock.nanoseconds()
+            let reply = try redis.command(["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
+                + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
+                + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone])
+            guard case .array(let items) = reply, items.count == 2 else {
+                throw RedisSyncConnection.Failure(description: "unexpected reply to the lease script: \(reply.summary)")
+            }
+            if case .integer(1) = items[0], case .integer(let taken) = items[1] {
+                if !gone.isEmpty {
+                    log.warning("the lease holder's process is gone from this machine: taking over at once", metadata: ["holder": "\(gone)"])
+                }
+                took(epoch: taken, sentAt: sent)
+                return true
+            }
+            let current = items[1].string ?? ""
+            if !current.isEmpty {
+                sawHolder = true
+                epochMissingSince = nil
+                server.state.role.store(ServerState.Role.standby.rawValue, ordering: .releasing)
+                if current != announcedHolder {
+                    announcedHolder = current
+                    log.notice("standby: another daemon holds the lease of this key prefix; taking over when it lapses",
+                               metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
+                }
+            }
+            usleep(UInt32(standbyPollMillis * 1000))
+        }
+        return false
+    }
+
+    private func took(epoch taken: Int, sentAt: UInt64) {
+        epoch = taken
+        server.state.leaseValidUntil.store(sentAt + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+        server.state.epoch.store(taken, ordering: .releasing)
+        log.info("lease taken", metadata: ["epoch": "\(taken)", "lease": "\(value)"])
+    }
+
+    // MARK: Keeping it
+
+    /// Starts the thread that renews the lease and repairs after data loss.
+    func startKeeping() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { argument in
+            let keeper = Unmanaged<LeaseKeeper>.fromOpaque(argument!).takeRetainedValue()
+            keeper.keep()
+            return nil
+        }, box)
+        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
+        self.thread = thread
+    }
+
+    private func keep() {
+        var nextRenewal: UInt64 = 0
+        while !stopped.load(ordering: .acquiring) {
+            let now = MonotonicClock.nanoseconds()
+            let requested = server.state.repairRequested.load(ordering: .acquiring)
+            let repairWanted = requested != 0 && requested == epoch
+            if repairWanted || now >= nextRenewal {
+                nextRenewal = now + renewNanos
+                renew(repairWanted: repairWanted)
+            }
+            usleep(20_000)
+        }
+    }
+
+    private func renew(repairWanted: Bool) {
+        guard server.state.currentRole != .fenced else { return }
+        do {
+            let redis = try connection()
+            let sent = MonotonicClock.nanoseconds()
+            let reply = try redis.command(["EVAL", FencingScripts.renew, "2", keys.leaseOwner, keys.leaseEpoch,
+                                           value, String(ttlMillis), String(epoch)])
+            guard case .integer(let result) = reply else { return }
+            switch result {
+            case 1:
+                server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+                // The epoch is ours but a loop's sequence did not match: Redis is older than
+                // what this daemon confirmed (a failover to a lagging replica).
+                if repairWanted { try repair(redis, finding: "batch sequence behind what this daemon confirmed") }
+            case -1:
+                try repair(redis, finding: "lease keys missing (emptied or restarted without persistence)")
+            default:
+                lost(redis)
+            }
+        } catch {
+            log.warning("cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(error)"])
+            self.redis = nil
+        }
+    }
+
+    /// Another daemon took the lease: this one must not write again. It stops serving and
+    /// exits (status 75), so a supervisor starts it afresh, as a standby.
+    private func lost(_ redis: RedisSyncConnection) {
+        let holder = (try? redis.command(["GET", keys.leaseOwner]).string) ?? nil
+        server.state.role.store(ServerState.Role.fenced.rawValue, ordering: .releasing)
+        server.state.leaseValidUntil.store(0, ordering: .releasing)
+        log.critical("lease lost: another daemon took over this key prefix; stopping",
+                     metadata: ["holder": "\(holder ?? "none")", "epoch": "\(epoch)"])
+        server.exitStatus.store(75, ordering: .releasing)
+        server.shutdown()
+    }
+
+    // MARK: Repair after data loss
+
+    /// Redis no longer has what this daemon confirmed. Writes stop (fail closed); a new epoch
+    /// is taken, which also fences any batch still in flight; the whole state is written
+    /// back; then the loops resend what they had not confirmed, under the new epoch.
+    private func repair(_ redis: RedisSyncConnection, finding: String) throws {
+        let started = MonotonicClock.nanoseconds()
+        server.state.role.store(ServerState.Role.repairing.rawValue, ordering: .releasing)
+        server.metrics.repairs.add(1, ordering: .relaxed)
+        log.error("redis lost data this daemon had confirmed: writing the whole state back", metadata: ["finding": "\(finding)"])
+        let reply = try redis.command(["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
+            + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
+            + [value, String(ttlMillis), String(epoch + 1), "0", ""])
+        guard case .array(let items) = reply, items.count == 2, case .integer(1) = items[0], case .integer(let taken) = items[1] else {
+            lost(redis)
+            return
+        }
+        let sent = MonotonicClock.nanoseconds()
+        let figures = try StateWriteBack(keys: keys, log: log).write(server.table.allProviders, to: redis) {
+            // Keep the lease while a large state is written.
+            _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
+        }
+        epoch = taken
+        server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+        server.state.repairRequested.store(0, ordering: .releasing)
+        server.state.epoch.store(taken, ordering: .releasing)
+        server.state.role.store(ServerState.Role.primary.rawValue, ordering: .releasing)
+        for thread in server.threads { thread.wake() }
+        log.notice("state written back to redis; serving again", metadata: [
+            "epoch": "\(taken)", "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
+            "waiting": "\(figures.waiting)", "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
+        ])
+    }
+
+    // MARK: Stopping
+
+    /// Stops renewing and, when this daemon still holds the lease, gives it up so a standby
+    /// takes over at once instead of after the TTL.
+    func release() {
+        stopped.store(true, ordering: .releasing)
+        if let thread { pthread_join(thread, nil) }
+        guard epoch > 0, server.state.currentRole != .fenced, let redis = try? connection() else { return }
+        if case .integer(1)? = try? redis.command(["EVAL", FencingScripts.release, "1", keys.leaseOwner, value]) {
+            log.info("lease released")
+        }
+    }
+
+    // MARK: Helpers
+
+    private func connection() throws -> RedisSyncConnection {
+        if let redis { return redis }
+        let redis = try RedisSyncConnection(endpoint: settings.redis, user: settings.redisUser, password: settings.redisPassword,
+                                            replyTimeoutMillis: max(ttlMillis / 3, 100))
+        self.redis = redis
+        return redis
+    }
+
+    /// A lease value written by another process of this machine (same boot and pid
+    /// namespace) that no longer exists: a daemon restarted after a crash need not wait.
+    private func isDeadProcessOnThisMachine(_ holder: String) -> Bool {
+        guard let at = holder.lastIndex(of: "@") else { return false }
+        let rest = holder[holder.index(after: at)...]
+        guard let slash = rest.lastIndex(of: "/"), rest[..<slash] == machine[...],
+              let pid = Int32(rest[rest.index(after: slash)...]), pid > 0, pid != getpid() else { return false }
+        if kill(pid, 0) == -1 { return errno == ESRCH }
+        return Self.isZombie(pid)
+    }
+
+    /// A process that exited but was not yet reaped by its parent (state Z in /proc).
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return false }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return false }
+        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // "pid (comm) S ...": the state follows the last ')'.
+        guard let close = line.lastIndex(of: ")") else { return false }
+        return line[line.index(after: close)...].trimmingPrefix(" ").first == "Z"
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "kezekd" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The boot id and pid namespace: process ids are comparable only within both.
+    private static func machineIdentity() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        var boot = "unknown"
+        if let file = fopen("/proc/sys/kernel/random/boot_id", "r") {
+            if fgets(&buffer, Int32(buffer.count), file) != nil {
+                boot = String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            fclose(file)
+        }
+        buffer = [CChar](repeating: 0, count: 256)
+        let length = readlink("/proc/self/ns/pid", &buffer, buffer.count - 1)
+        let namespace = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "pid:[?]"
+        return "\(boot)/\(namespace.filter(\.isNumber))"
+    }
+}

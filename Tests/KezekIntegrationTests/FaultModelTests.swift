@@ -1,0 +1,262 @@
+import Foundation
+import XCTest
+
+/// The durability promise under the faults of real deployments (docs/PROTOCOL.md, "Durability
+/// promise"): a second daemon, a crashed or frozen primary, Redis losing data, Redis refusing
+/// writes, a stalled Redis, and a Redis that requires a password. Real processes throughout.
+final class FaultModelTests: IntegrationTestCase {
+    private var others: [KezekdProcess] = []
+
+    override func tearDown() {
+        for other in others { other.terminate(grace: 2) }
+        others = []
+        super.tearDown()
+    }
+
+    /// A second kezekd on the same Redis and prefix (here also on the same port, as in an
+    /// overlapping deploy).
+    private func second(port: Int? = nil, arguments: [String] = []) throws -> KezekdProcess {
+        let logs = directory.appendingPathComponent("second-\(others.count)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let other = KezekdProcess(redisPort: redis.port, logDirectory: logs, extraArguments: arguments, port: port ?? freePort())
+        others.append(other)
+        try other.start(waitUntilHealthy: false)
+        return other
+    }
+
+    private func waitForStandby(_ other: KezekdProcess, file: StaticString = #filePath, line: UInt = #line) {
+        let standby = poll(timeout: 10) { () -> Bool? in
+            (try? adminGet(port: other.adminPort, path: "/readyz"))?.status == 503
+                && (try? String(contentsOfFile: other.stderrPath, encoding: .utf8))?.contains("standby:") == true ? true : nil
+        }
+        XCTAssertEqual(standby, true, "the second daemon did not report itself a standby", file: file, line: line)
+    }
+
+    func testSecondDaemonOnTheSamePortSellsNothingAndWaitsAsStandby() throws {
+        try startStack()
+        try expect(try connect(), "PROVIDER solo 1", "+OK")
+        let other = try second(port: kezekd.port)
+        waitForStandby(other)
+
+        // SO_REUSEPORT spreads new connections over both daemons' listeners.
+        var booked: [String] = []
+        var standbyReplies = 0
+        var healthOfStandby: String?
+        for index in 0..<40 {
+            let client = try LineClient(port: kezekd.port)
+            let health = try client.request("HEALTH")
+            if health.contains("role=standby") { healthOfStandby = health }
+            let reply = try client.request("BOOK solo h\(index)")
+            if reply.hasPrefix("+BOOKED") { booked.append("h\(index)") }
+            if reply == "-UNAVAILABLE standby: another daemon holds the lease of this key prefix" { standbyReplies += 1 }
+            if reply.hasPrefix("+BOOKED") == false && reply != "+FULL solo" && !reply.hasPrefix("-UNAVAILABLE standby") {
+                XCTFail("unexpected reply \(reply)")
+            }
+        }
+        XCTAssertEqual(booked.count, 1, "exactly one seat sold: \(booked)")
+        XCTAssertGreaterThan(standbyReplies, 0, "no connection reached the standby")
+        XCTAssertTrue(healthOfStandby?.hasPrefix("-DOWN ") == true, "standby HEALTH: \(healthOfStandby ?? "never reached")")
+
+        // The first dies; the standby takes over with the one booking.
+        kezekd.kill9()
+        try other.waitHealthy(timeout: 15)
+        let client = try LineClient(port: kezekd.port)
+        let fields = try seats(client, "solo")
+        XCTAssertEqual(fields["capacity"], 1)
+        XCTAssertEqual(fields["booked"], 1, "after the takeover: \(fields)")
+        try expect(client, "STATUS solo \(booked.first ?? "?")", "+BOOKED")
+    }
+
+    func testStandbyTakesOverAfterSigkillWithEveryAcknowledgedBooking() throws {
+        try startStack(["--lease-ttl", "2"])
+        let primary = try connect()
+        try expect(primary, "PROVIDER hall 1000", "+OK")
+        let other = try second(arguments: ["--lease-ttl", "2"])
+        waitForStandby(other)
+        let replies = try primary.pipeline((0..<300).map { "BOOK hall h\($0)" })
+        let acknowledged = replies.indices.filter { replies[$0].hasPrefix("+BOOKED") }
+        XCTAssertEqual(acknowledged.count, 300)
+
+        kezekd.kill9()
+        let killed = monotonicNow()
+        try other.waitHealthy(timeout: 15)
+        let takeover = monotonicNow() - killed
+        XCTAssertLessThan(takeover, 2 + 3, "takeover took \(takeover) s with lease-ttl 2")
+        let standby = try LineClient(port: other.port)
+        let statuses = try standby.pipeline(acknowledged.map { "STATUS hall h\($0)" })
+        XCTAssertEqual(Set(statuses), ["+BOOKED"])
+        XCTAssertEqual(try seats(standby, "hall")["booked"], 300)
+    }
+
+    /// A primary frozen past its lease (SIGSTOP: alive, so nobody may assume it dead) loses
+    /// the lease to the standby; woken, it answers no write and exits, and Redis refuses
+    /// whatever it had in flight.
+    func testFrozenPrimaryIsFencedWhenItWakes() throws {
+        try startStack(["--lease-ttl", "1"])
+        let primary = try connect()
+        try expect(primary, "PROVIDER solo 1", "+OK")
+        let other = try second(arguments: ["--lease-ttl", "1"])
+        waitForStandby(other)
+
+        kezekd.process?.send(signal: SIGSTOP)
+        try other.waitHealthy(timeout: 10)
+        let standby = try LineClient(port: other.port)
+        try expect(standby, "BOOK solo new", "+BOOKED 0")
+        try send(primary, "BOOK solo old")
+        kezekd.process?.send(signal: SIGCONT)
+        let reply = try primary.readLine()
+        XCTAssertTrue(reply.hasPrefix("-UNAVAILABLE"), "the woken primary answered \(reply)")
+        let exited = poll(timeout: 10) { () -> Int32? in
+            guard let process = self.kezekd.process, !process.isRunning else { return nil }
+            return process.terminationStatus
+        }
+        XCTAssertEqual(exited, 75, "the fenced primary should exit with status 75")
+        try expect(standby, "SEATS solo", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
+        XCTAssertEqual(try redis.cli(["SMEMBERS", "kezek:{solo}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines), "new")
+    }
+
+    func testFlushallIsNoticedAndTheStateWrittenBack() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER gym 3", "+OK")
+        try expect(client, "BOOK gym a", "+BOOKED 2")
+        try expect(client, "BOOK gym b", "+BOOKED 1")
+        try expect(client, "BOOK gym c", "+BOOKED 0")
+        try expect(client, "BOOK gym d WAIT", "+WAITING 1")
+        _ = try redis.cli(["FLUSHALL"])
+        // The next write finds the loss before it is confirmed, and waits for the repair.
+        try expect(client, "CANCEL gym a", "+CANCELLED 0")
+        try expect(client, "BOOK gym e WAIT", "+WAITING 1")
+        XCTAssertEqual(try redisMembers("kezek:{gym}:booked"), ["b", "c", "d"])
+        let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
+        XCTAssertTrue(metrics.contains("kezek_repairs_total 1"), "metrics: repairs")
+        XCTAssertTrue(try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8).contains("redis lost data this daemon had confirmed"))
+
+        kezekd.kill9()
+        try kezekd.start()
+        let after = try connect()
+        try expect(after, "SEATS gym", "+SEATS capacity=3 booked=3 free=0 waiting=1 refused=0")
+        try expect(after, "STATUS gym e", "+WAITING 1")
+    }
+
+    func testRedisRestartedEmptyIsRepairedWhileIdle() throws {
+        try startStack(["--lease-ttl", "1"])
+        let client = try connect()
+        try expect(client, "PROVIDER gym 2", "+OK")
+        try expect(client, "BOOK gym a", "+BOOKED 1")
+        try redis.restartEmpty()
+        // No request needed: the lease renewal finds the keys gone and writes the state back.
+        let repaired = poll(timeout: 10) { () -> Bool? in
+            (try? self.redisMembers("kezek:{gym}:booked")) == ["a"] ? true : nil
+        }
+        XCTAssertEqual(repaired, true, "the state was not written back to the emptied Redis")
+        kezekd.kill9()
+        try kezekd.start()
+        try expect(try connect(), "STATUS gym a", "+BOOKED")
+    }
+
+    /// With Redis refusing writes (maxmemory), a cancellation and the promotion it causes are
+    /// applied together or not at all, and the daemon backs off instead of hammering Redis.
+    func testPromotionUnderMaxmemoryIsAllOrNothing() throws {
+        try startStack(["--write-timeout", "0.5"])
+        let client = try connect()
+        try expect(client, "PROVIDER club 1", "+OK")
+        try expect(client, "BOOK club a", "+BOOKED 0")
+        try expect(client, "BOOK club b WAIT", "+WAITING 1")
+        _ = try redis.cli(["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+        _ = try redis.cli(["CONFIG", "SET", "maxmemory", "1"])
+        try expect(client, "CANCEL club a", prefix: "-UNAVAILABLE")
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertEqual(try redisMembers("kezek:{club}:booked"), ["a"], "part of the decision reached Redis")
+        XCTAssertEqual(try redis.cli(["ZRANGE", "kezek:{club}:waiting", "0", "-1"]).trimmingCharacters(in: .whitespacesAndNewlines), "b")
+        let refusals = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
+            .components(separatedBy: "redis refused a mirror batch").count - 1
+        XCTAssertLessThanOrEqual(refusals, 2, "refusals should be logged at most every 10 s, found \(refusals) lines")
+        let refusedBatches = try adminGet(port: kezekd.adminPort, path: "/metrics").body
+            .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
+        let count = refusedBatches.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        XCTAssertLessThan(count, 12, "backoff: \(count) refused batches in about 2 s")
+
+        // Crash now: the decision never reached Redis, so it never happened.
+        kezekd.kill9()
+        _ = try redis.cli(["CONFIG", "SET", "maxmemory", "0"])
+        try kezekd.start()
+        let after = try connect()
+        try expect(after, "STATUS club a", "+BOOKED")
+        try expect(after, "STATUS club b", "+WAITING 1")
+        try expect(after, "BOOK club newcomer", "+FULL club")
+        try expect(after, "CANCEL club a", "+CANCELLED 0")
+        try expect(after, "STATUS club b", "+BOOKED")
+    }
+
+    /// With Redis stalled, no reply reveals a change Redis does not have: STATUS and SEATS of
+    /// an unconfirmed booking wait (and fail at the write timeout); a holder whose state is
+    /// confirmed still gets its answer at once.
+    func testStalledRedisDoesNotLeakUnconfirmedChangesToReaders() throws {
+        try startStack(["--write-timeout", "1"])
+        let writer = try connect()
+        let reader = try connect()
+        try expect(writer, "PROVIDER room 2", "+OK")
+        try expect(writer, "BOOK room a", "+BOOKED 1")
+        redis.pause()
+        defer { redis.resume() }
+        try send(writer, "BOOK room b")
+        Thread.sleep(forTimeInterval: 0.1)
+        try expect(reader, "STATUS room a", "+BOOKED")
+        let started = monotonicNow()
+        let status = try reader.request("STATUS room b")
+        XCTAssertNotEqual(status, "+BOOKED", "STATUS revealed an unconfirmed booking")
+        XCTAssertTrue(status.hasPrefix("-UNAVAILABLE"), "STATUS room b: \(status)")
+        XCTAssertGreaterThan(monotonicNow() - started, 0.3, "STATUS should have waited for Redis")
+        let seats = try reader.request("SEATS room")
+        XCTAssertFalse(seats.contains("booked=2"), "SEATS revealed an unconfirmed booking: \(seats)")
+        XCTAssertTrue(try writer.readLine().hasPrefix("-UNAVAILABLE"))
+
+        // Crash while Redis is stalled, then let Redis go on: whatever b's fate, no reader
+        // was told more than Redis held.
+        kezekd.kill9()
+        redis.resume()
+        try kezekd.start()
+        let after = try connect()
+        try expect(after, "STATUS room a", "+BOOKED")
+    }
+
+    func testRedisWithAPasswordAndAnACLUser() throws {
+        redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        redis.extraArguments = ["--requirepass", "s3cret"]
+        redis.password = "s3cret"
+        try redis.start()
+        _ = try redis.cli(["ACL", "SETUSER", "kezek", "on", ">userpw", "~*", "&*", "+@all"])
+
+        // Without credentials: not ready, and the log says what to set.
+        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
+        try kezekd.start(waitUntilHealthy: false)
+        let hinted = poll(timeout: 10) { () -> Bool? in
+            (try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8))?.contains("set redis-password") == true ? true : nil
+        }
+        XCTAssertEqual(hinted, true, "no hint about redis-password in the log")
+        kezekd.terminate()
+
+        for credentials in [["--redis-password", "s3cret"], ["--redis-user", "kezek", "--redis-password", "userpw"]] {
+            kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory, extraArguments: credentials)
+            try kezekd.start()
+            let client = try connect()
+            try expect(client, "PROVIDER p\(credentials.count) 1", "+OK")
+            try expect(client, "BOOK p\(credentials.count) h", "+BOOKED 0")
+            kezekd.kill9()
+            try kezekd.start()
+            try expect(try connect(), "STATUS p\(credentials.count) h", "+BOOKED")
+            kezekd.terminate()
+        }
+    }
+
+    // MARK: Helpers
+
+    private func send(_ client: LineClient, _ line: String) throws {
+        try client.send(line + "\r\n")
+    }
+
+    private func redisMembers(_ key: String) throws -> [String] {
+        try redis.cli(["SMEMBERS", key]).split(separator: "\n").map(String.init).sorted()
+    }
+}
