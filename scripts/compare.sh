@@ -64,3 +64,17 @@ for case in p1 p16 soldout; do
   l=$(echo "${results[$case.lua]}" | tr ' ' '\n' | grep . | median)
   printf '%-8s median kezekd %10.0f/s  lua %10.0f/s  ratio %.2fx\n' "$case" "$k" "$l" "$(awk -v k="$k" -v l="$l" 'BEGIN { print (l > 0 ? k / l : 0) }')"
 done
+
+# What the mirror costs Redis: commands per 1,000 bookings at -P 16 (INFO commandstats counts
+# the commands a script runs as well as the script call itself).
+redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+reset_open
+redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+kezek_open 16 "$REQUESTS_P1" >/dev/null
+redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$REQUESTS_P1" '
+  /^cmdstat_/ { name = substr($1, 9); calls[name] = $3; total += $3 }
+  END {
+    printf "redis commands per 1000 bookings at -P 16: %.1f (", total * 1000 / n
+    sep = ""; for (name in calls) { printf "%s%s %.1f", sep, name, calls[name] * 1000 / n; sep = ", " }
+    print ")"
+  }'

@@ -13,7 +13,7 @@ struct Configuration {
     static let keys = [
         "listen", "redis", "threads", "token", "admin-token", "holder-limit", "admin-listen", "catalog", "max-catalog-bytes", "key-prefix", "lease-ttl", "node-id", "redis-user", "redis-password",
         "max-clients", "max-request-bytes", "max-unauthenticated-request-bytes", "max-pending-replies", "max-output-bytes", "max-total-output-bytes", "waitlist-limit", "max-capacity",
-        "write-timeout", "drain-timeout", "idle-timeout", "request-timeout", "auth-max-failures", "auth-failure-delay", "admin-max-connections", "admin-request-timeout", "log-level",
+        "write-timeout", "redis-replicas", "drain-timeout", "idle-timeout", "request-timeout", "auth-max-failures", "auth-failure-delay", "admin-max-connections", "admin-request-timeout", "log-level",
     ]
 
     static func environmentName(_ key: String) -> String {
@@ -77,6 +77,7 @@ struct Configuration {
         case "waitlist-limit": settings.waitlistLimit = try Self.integer(source, 0...10_000_000)
         case "max-capacity": settings.maxCapacity = try Self.integer(source, 1...1_000_000_000)
         case "write-timeout": settings.writeTimeout = try Self.seconds(source, 0.01...3600)
+        case "redis-replicas": settings.redisReplicas = try Self.integer(source, 0...64)
         case "drain-timeout": settings.drainTimeout = try Self.seconds(source, 0...3600)
         case "idle-timeout": settings.idleTimeout = try Self.seconds(source, 0...86400)
         case "request-timeout": settings.requestTimeout = try Self.seconds(source, 0...3600)
@@ -107,7 +108,7 @@ struct Configuration {
             "max_pending_replies": "\(settings.maxPendingReplies)", "max_output_bytes": "\(settings.maxOutputBytes)",
             "max_total_output_bytes": "\(settings.maxTotalOutputBytes)",
             "waitlist_limit": "\(settings.waitlistLimit)", "max_capacity": "\(settings.maxCapacity)",
-            "write_timeout": "\(settings.writeTimeout)", "drain_timeout": "\(settings.drainTimeout)",
+            "write_timeout": "\(settings.writeTimeout)", "redis_replicas": "\(settings.redisReplicas)", "drain_timeout": "\(settings.drainTimeout)",
             "idle_timeout": "\(settings.idleTimeout)", "request_timeout": "\(settings.requestTimeout)",
             "auth_max_failures": "\(settings.authMaxFailures)", "auth_failure_delay": "\(settings.authFailureDelay)",
             "admin_max_connections": "\(settings.adminMaxConnections)",

@@ -28,6 +28,7 @@ struct Options: ParsableArguments {
     @Option(name: .customLong("max-total-output-bytes"), help: "Unsent bytes of all connections together before reads pause (default 268435456).") var maxTotalOutputBytes: String?
     @Option(name: .customLong("waitlist-limit"), help: "Waitlist places per provider (default 100000).") var waitlistLimit: String?
     @Option(name: .customLong("max-capacity"), help: "Largest capacity PROVIDER accepts (default 10000000).") var maxCapacity: String?
+    @Option(name: .customLong("redis-replicas"), help: "Replicas that must have each batch before a reply (Redis WAIT; default 0).") var redisReplicas: String?
     @Option(name: .customLong("write-timeout"), help: "Seconds BOOK/CANCEL wait for Redis before -UNAVAILABLE (default 2).") var writeTimeout: String?
     @Option(name: .customLong("drain-timeout"), help: "Seconds SIGTERM waits for Redis confirmations (default 10).") var drainTimeout: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds of silence before a client is closed (0: never).") var idleTimeout: String?
@@ -48,7 +49,7 @@ struct Options: ParsableArguments {
             ("max-clients", maxClients), ("max-request-bytes", maxRequestBytes),
             ("max-unauthenticated-request-bytes", maxUnauthenticatedRequestBytes), ("max-pending-replies", maxPendingReplies),
             ("max-output-bytes", maxOutputBytes), ("max-total-output-bytes", maxTotalOutputBytes), ("waitlist-limit", waitlistLimit), ("max-capacity", maxCapacity),
-            ("write-timeout", writeTimeout), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout),
+            ("write-timeout", writeTimeout), ("redis-replicas", redisReplicas), ("drain-timeout", drainTimeout), ("idle-timeout", idleTimeout),
             ("request-timeout", requestTimeout), ("auth-max-failures", authMaxFailures), ("auth-failure-delay", authFailureDelay),
             ("admin-max-connections", adminMaxConnections), ("admin-request-timeout", adminRequestTimeout), ("log-level", logLevel),
         ]

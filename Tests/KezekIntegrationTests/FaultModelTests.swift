@@ -250,6 +250,51 @@ final class FaultModelTests: IntegrationTestCase {
         }
     }
 
+    /// `redis-replicas 1`: a reply waits until a replica has the batch (without one, writes
+    /// fail closed), so a failover to the replica loses nothing acknowledged.
+    func testReplicaFailoverLosesNothingAcknowledgedWithRedisReplicas() throws {
+        redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        try redis.start()
+        let replica = try RedisServerProcess(directory: directory.appendingPathComponent("replica"))
+        replica.extraArguments = ["--replicaof", "127.0.0.1", "\(redis.port)"]
+        defer { replica.stop() }
+        try startReplica(replica)
+        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory,
+                               extraArguments: ["--redis-replicas", "1", "--write-timeout", "1"])
+        try kezekd.start()
+        let client = try connect()
+        try expect(client, "PROVIDER hall 1000", "+OK")
+        let replies = try client.pipeline((0..<200).map { "BOOK hall h\($0)" })
+        XCTAssertEqual(replies.filter { $0.hasPrefix("+BOOKED") }.count, 200)
+
+        // No replica: the booking is not acknowledged.
+        replica.kill9()
+        try expect(client, "BOOK hall late", prefix: "-UNAVAILABLE")
+        try startReplica(replica)
+        let settled = poll(timeout: 15, interval: 0.2) { () -> Bool? in
+            (try? client.request("BOOK hall late"))?.hasPrefix("+BOOKED") == true ? true : nil
+        }
+        XCTAssertEqual(settled, true, "BOOK did not succeed once the replica was back")
+
+        // Failover: the primary dies, the replica is promoted, kezekd restarts against it.
+        redis.kill9()
+        _ = try replica.cli(["REPLICAOF", "NO", "ONE"])
+        kezekd.kill9()
+        kezekd.redisPort = replica.port
+        try kezekd.start()
+        let after = try connect()
+        let statuses = try after.pipeline((0..<200).map { "STATUS hall h\($0)" } + ["STATUS hall late"])
+        XCTAssertEqual(Set(statuses), ["+BOOKED"], "acknowledged bookings missing after the failover")
+    }
+
+    private func startReplica(_ replica: RedisServerProcess) throws {
+        try replica.start()
+        let linked = poll(timeout: 15, interval: 0.1) { () -> Bool? in
+            (try? replica.cli(["INFO", "replication"]))?.contains("master_link_status:up") == true ? true : nil
+        }
+        guard linked == true else { throw TestSetupError("the replica did not link to its primary") }
+    }
+
     // MARK: Helpers
 
     private func send(_ client: LineClient, _ line: String) throws {

@@ -47,7 +47,13 @@ final class MirrorConnection {
     private var refusalsSinceLog = 0
 
     /// What each outstanding command on the connection is, in the order Redis answers.
-    private enum Expected { case auth, scriptLoad, batch }
+    private enum Expected {
+        case auth, scriptLoad, batch
+        /// WAIT after batch number `n` (`redis-replicas`).
+        case replicas(Int)
+    }
+    /// Batches sent on this thread so far: tells a WAIT reply which batch it is about.
+    private var batchesSent = 0
     private var expected: [Expected] = []
     private var expectedHead = 0
 
@@ -67,6 +73,9 @@ final class MirrorConnection {
         var writes: [MirrorWrite]
         let epoch: Int
         let nextSequence: Int
+        let number: Int
+        /// The primary applied it; with `redis-replicas`, the replicas' WAIT is still due.
+        var applied = false
     }
 
     init(thread: LoopThread, endpoint: ServerSettings.Endpoint, keys: KeyLayout, writeTimeout: Double, log: Logger) {
@@ -213,12 +222,19 @@ final class MirrorConnection {
             redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil, base, bytes.count)
         }
         expected.append(.batch)
+        batchesSent += 1
+        let replicas = thread.settings.redisReplicas
+        if replicas > 0 {
+            // Redis answers WAIT once that many replicas have everything before it, or at the
+            // timeout with how many do.
+            send(["WAIT", String(replicas), String(max(Int(thread.settings.writeTimeout * 1000), 1))], expecting: .replicas(batchesSent))
+        }
         if count == queued.count {
             // The usual case: hand the array over instead of copying it.
-            inFlight = Batch(writes: queued, epoch: epoch, nextSequence: sequence + 1)
+            inFlight = Batch(writes: queued, epoch: epoch, nextSequence: sequence + 1, number: batchesSent)
             queued = spareArrays.popLast() ?? []
         } else {
-            inFlight = Batch(writes: Array(queued[0..<count]), epoch: epoch, nextSequence: sequence + 1)
+            inFlight = Batch(writes: Array(queued[0..<count]), epoch: epoch, nextSequence: sequence + 1, number: batchesSent)
             queued.removeFirst(count)
         }
         // Write now rather than on the next iteration's writable event: one loop turn less
@@ -258,22 +274,44 @@ final class MirrorConnection {
                 return
             }
             if batch.epoch == epoch { sequence = batch.nextSequence }
-            backoffMillis = 0
-            if refusing {
-                refusing = false
-                log.notice("redis takes mirror writes again", metadata: ["thread": "\(thread.index)"])
-                updateHealth()
+            if thread.settings.redisReplicas > 0 {
+                batch.applied = true
+                inFlight = batch
+                return
             }
-            Self.forEachProviderRun(batch.writes[...]) { $0.confirmed($1) }
-            for index in batch.writes.indices {
-                if let ticket = batch.writes[index].ticket { thread.complete(ticket, failed: false) }
+            confirm(batch)
+        case .replicas(let number):
+            guard let batch = inFlight, batch.number == number, batch.applied else { return }
+            inFlight = nil
+            let acknowledged = reply.pointee.type == REDIS_REPLY_INTEGER ? Int(reply.pointee.integer) : -1
+            guard acknowledged >= thread.settings.redisReplicas else {
+                // Resent whole after a backoff, as a new batch: its facts are applied again,
+                // harmlessly, and WAIT asks the replicas once more.
+                refused(batch, errorText ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch")
+                return
             }
-            thread.noteBatchConfirmed(writes: batch.writes.count)
-            batch.writes.removeAll(keepingCapacity: true)
-            if spareArrays.count < 4 { spareArrays.append(batch.writes) }
-            if stalled { updateStall(now: MonotonicClock.nanoseconds()) }
-            thread.requestCheck()
+            confirm(batch)
         }
+    }
+
+    /// Redis (and the replicas asked for) have the batch: release its replies.
+    private func confirm(_ batch: Batch) {
+        var writes = batch.writes
+        backoffMillis = 0
+        if refusing {
+            refusing = false
+            log.notice("redis takes mirror writes again", metadata: ["thread": "\(thread.index)"])
+            updateHealth()
+        }
+        Self.forEachProviderRun(writes[...]) { $0.confirmed($1) }
+        for index in writes.indices {
+            if let ticket = writes[index].ticket { thread.complete(ticket, failed: false) }
+        }
+        thread.noteBatchConfirmed(writes: writes.count)
+        writes.removeAll(keepingCapacity: true)
+        if spareArrays.count < 4 { spareArrays.append(writes) }
+        if stalled { updateStall(now: MonotonicClock.nanoseconds()) }
+        thread.requestCheck()
     }
 
     /// Redis refused a whole batch (the script applies all or nothing, so nothing of it

@@ -18,16 +18,20 @@ public final class Provider: @unchecked Sendable {
 
     struct State {
         var capacity: Int
-        var holders = Set<String>()
+        /// Holders with a seat, each with the number of the write that last booked it (see
+        /// `made`): it is in Redis once `confirmed` reached that number.
+        var holders: [String: Int] = [:]
         var waitlist = Waitlist()
         /// Redis score of waitlist ticket 0; scores must grow across restarts.
         var scoreBase = 0
         /// The owner has been told the refused count changed and has not mirrored it yet.
         var refusedQueued = false
-        /// Writes handed to the mirror and not yet confirmed by Redis, in all and per holder
-        /// they name. A reply that would reveal one of them waits for it (no dirty reads).
-        var unconfirmed = 0
-        var unconfirmedByHolder: [String: Int] = [:]
+        /// Writes handed to the mirror so far, and how many of them Redis confirmed (a
+        /// provider's writes are confirmed in the order made). A reply that would reveal an
+        /// unconfirmed change waits for it (no dirty reads).
+        var made = 0
+        var confirmed = 0
+        var hasUnconfirmed: Bool { made > confirmed }
         var free: Int { capacity - holders.count }
     }
 
@@ -55,9 +59,10 @@ public final class Provider: @unchecked Sendable {
                      now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
             var writes = WriteList(madeAt: now)
-            if state.holders.contains(holder) {
+            if state.holders[holder] != nil {
                 // Already held: resend the fact so the reply waits until Redis surely has it.
                 guard mirrorUp else { return .now(.unavailable) }
+                state.holders[holder] = state.made + 1
                 writes.add(self, .book(holder: holder))
                 writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
@@ -68,7 +73,7 @@ public final class Provider: @unchecked Sendable {
             if state.free > 0 {
                 guard mirrorUp else { return .now(.unavailable) }
                 guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
-                state.holders.insert(holder)
+                state.holders[holder] = state.made + 1
                 writes.add(self, .book(holder: holder))
                 writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
@@ -95,12 +100,12 @@ public final class Provider: @unchecked Sendable {
     public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                        now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         state.withLock { state in
-            let booked = state.holders.contains(holder)
-            guard booked || state.waitlist.contains(holder) else { return settled(.notFound(holder: holder), state, holder: holder, ticket: ticket, now: now) }
+            let booked = state.holders[holder] != nil
+            guard booked || state.waitlist.contains(holder) else { return settled(.notFound(holder: holder), state, ticket: ticket, now: now) }
             guard mirrorUp else { return .now(.unavailable) }
             var writes = WriteList(madeAt: now)
             if booked {
-                state.holders.remove(holder)
+                state.holders[holder] = nil
                 rules.limits.release(holder)
                 writes.add(self, .unbook(holder: holder))
                 promote(&state, rules: rules, writes: &writes)
@@ -146,14 +151,17 @@ public final class Provider: @unchecked Sendable {
     func statusReply(of holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
         state.withLock { state in
             let reply = Self.status(of: holder, in: state)
-            // A position also depends on the holders ahead; booked or absent, only on this one.
-            if case .waiting = reply { return settled(reply, state, ticket: ticket, now: now) }
-            return settled(reply, state, holder: holder, ticket: ticket, now: now)
+            // A booked holder's answer depends only on its own booking; a position (the holders
+            // ahead) or an absence (a cancellation) on every write of the provider.
+            if let booking = state.holders[holder] {
+                return booking <= state.confirmed ? .now(reply) : settled(reply, state, ticket: ticket, now: now)
+            }
+            return settled(reply, state, ticket: ticket, now: now)
         }
     }
 
     private static func status(of holder: String, in state: State) -> Reply {
-        if state.holders.contains(holder) { return .bookedStatus }
+        if state.holders[holder] != nil { return .bookedStatus }
         if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
         return .none
     }
@@ -173,35 +181,29 @@ public final class Provider: @unchecked Sendable {
                       waiting: state.waitlist.count, refused: refused.load(ordering: .relaxed))
     }
 
-    /// A reply that reads the state: sent at once when Redis has every write it depends on
-    /// (every write of this provider, or with `holder` only those naming the holder), else
-    /// held until it has them. A barrier after those writes carries the ticket; it is
+    /// A reply that reads the state: sent at once when Redis has every write of this provider,
+    /// else held until it has them. A barrier after those writes carries the ticket; it is
     /// confirmed with the batch that confirms them (a provider's writes travel in order).
     /// Called with the lock held, so no write can slip in between the read and the barrier.
-    private func settled(_ reply: Reply, _ state: State, holder: String? = nil, ticket: ReplyTicket?, now: UInt64) -> Outcome {
-        let pending = holder.map { state.unconfirmedByHolder[$0] != nil } ?? (state.unconfirmed > 0)
-        guard let ticket, pending else { return .now(reply) }
+    private func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+        guard let ticket, state.hasUnconfirmed else { return .now(reply) }
         outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: now))
         return .afterMirror(reply)
     }
 
     /// Redis confirmed these writes of this provider (the owner thread calls this).
     func confirmed(_ writes: ArraySlice<MirrorWrite>) {
-        state.withLock { state in
-            for write in writes {
-                guard write.op.changesState else { continue }
-                state.unconfirmed -= 1
-                guard let holder = write.op.holder, let count = state.unconfirmedByHolder[holder] else { continue }
-                state.unconfirmedByHolder[holder] = count > 1 ? count - 1 : nil
-            }
-        }
+        var count = 0
+        for write in writes where write.op.changesState { count += 1 }
+        guard count > 0 else { return }
+        state.withLock { $0.confirmed += count }
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
     func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int) {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
-            return (state.capacity, Array(state.holders), waiting, refused.load(ordering: .relaxed))
+            return (state.capacity, Array(state.holders.keys), waiting, refused.load(ordering: .relaxed))
         }
     }
 
@@ -211,7 +213,8 @@ public final class Provider: @unchecked Sendable {
     private func promote(_ state: inout State, rules: BookingRules, writes: inout WriteList) {
         while state.free > 0, let next = state.waitlist.popFirst() {
             if rules.limits.reserve(next) {
-                state.holders.insert(next)
+                // The number this booking write will get once the request's writes are counted.
+                state.holders[next] = state.made + writes.count + 1
                 writes.add(self, .book(holder: next))
             }
             writes.add(self, .dequeue(holder: next))
@@ -230,14 +233,15 @@ public final class Provider: @unchecked Sendable {
         refusedMirrored = refusedSoFar
         return state.withLock { state in
             state.capacity = capacity
-            state.holders = Set(holders)
-            for holder in state.holders { rules.limits.restore(holder) }
+            // What recovery read is in Redis: confirmed.
+            state.holders = Dictionary(holders.map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
+            for holder in state.holders.keys { rules.limits.restore(holder) }
             state.waitlist = Waitlist()
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             var maxScore = -1
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
-                if state.holders.contains(entry.holder) || state.waitlist.contains(entry.holder) {
+                if state.holders[entry.holder] != nil || state.waitlist.contains(entry.holder) {
                     writes.add(self, .dequeue(holder: entry.holder))
                 } else {
                     state.waitlist.append(entry.holder)
@@ -284,15 +288,14 @@ struct WriteList {
     }
 
     var all: [MirrorWrite] { (first.map { [$0] } ?? []) + rest }
+    var count: Int { first == nil ? 0 : 1 + rest.count }
 
     /// Hands the writes to the owner's outbox, the reply's ticket on the last one, and counts
-    /// them as unconfirmed in `state` (whose lock the caller holds).
+    /// them as made in `state` (whose lock the caller holds). Every write of a list changes
+    /// state (barriers never go through one).
     func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
         guard var last = first else { return }
-        for write in CollectionOfOne(last) + rest {
-            state.unconfirmed += 1
-            if let holder = write.op.holder { state.unconfirmedByHolder[holder, default: 0] += 1 }
-        }
+        state.made += count
         if rest.isEmpty {
             last.ticket = ticket
             outbox.append(last)

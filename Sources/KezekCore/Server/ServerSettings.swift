@@ -39,6 +39,9 @@ public struct ServerSettings: Sendable {
     public var waitlistLimit = 100_000
     public var maxCapacity = 10_000_000
     public var writeTimeout = 2.0
+    /// Replicas that must have each batch before it counts as confirmed (`redis-replicas`,
+    /// Redis WAIT); 0: the primary's word is enough.
+    public var redisReplicas = 0
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
     /// Seconds a request may take from its first byte to its last (`request-timeout`; 0: no
