@@ -3,10 +3,23 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
-/// A loopback TCP port that was free a moment ago: bind port 0, read the port back, close.
+/// Ports `freePort` handed out in this process: the kernel may offer a just-closed port
+/// again (it gave one port to both --listen and --admin-listen once), so none repeats.
+private let handedOut = Mutex<Set<Int>>([])
+
+/// A loopback TCP port that was free a moment ago and not handed out before in this process.
 /// Another process could take it before we use it; on loopback in a test run that is rare.
 func freePort() -> Int {
+    while true {
+        let port = kernelFreePort()
+        if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    }
+}
+
+/// Bind port 0, read the port back, close.
+private func kernelFreePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     precondition(fd >= 0, "socket() failed: \(errno)")
     defer { close(fd) }
