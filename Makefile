@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby test fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby test settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -56,6 +56,9 @@ compare: build ## kezekd vs a Lua booking script in Redis, same redis-benchmark 
 
 soak: build ## bounded soak on loopback: mixed load, churn, Redis restarts, hostile clients (SOAK_SECONDS=1800)
 	bash scripts/soak.sh
+
+settings-doc: build ## rewrite the settings table of docs/SETTINGS.md from the declarations in Sources/kezekd
+	bash scripts/settings-doc.sh .build/release/kezekd
 
 redis: ## start the private Redis at $(REDIS) (data under var/redis) unless one answers
 	bash scripts/ensure-redis.sh $(REDIS)

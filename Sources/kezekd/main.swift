@@ -1,26 +1,24 @@
-import ArgumentParser
 import Foundation
 import KezekCore
 import Logging
 
 /// kezekd: parse the settings, serve, load state, and drain on SIGTERM/SIGINT.
 
-let options: Options
-do {
-    options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
-} catch {
-    if Options.exitCode(for: error) == .success {
-        print(Options.helpMessage())
-        exit(0)
-    }
-    FileHandle.standardError.write(Data("kezekd: \(Options.message(for: error).split(separator: "\n").first ?? "bad arguments")\n".utf8))
-    exit(2)
-}
-
+let arguments = CommandLine.arguments
 let configuration: Configuration
 let catalog: [CatalogEntry]
 do {
-    configuration = try Configuration.resolve(options: options, environment: ProcessInfo.processInfo.environment)
+    switch try CommandLineCheck(arguments: arguments).action {
+    case .help:
+        print(CommandLineCheck.helpText)
+        exit(0)
+    case .settingsDoc:
+        print(CommandLineCheck.settingsTable)
+        exit(0)
+    case .run:
+        break
+    }
+    configuration = try Configuration.resolve(arguments: arguments, environment: ProcessInfo.processInfo.environment)
     let settings = configuration.settings
     catalog = try settings.catalog.map { try Catalog.load(path: $0, maxCapacity: settings.maxCapacity, maxBytes: settings.maxCatalogBytes) } ?? []
 } catch {

@@ -33,6 +33,44 @@ final class ConfigurationTests: IntegrationTestCase {
         try expectRefused(["--config", second], naming: "threads")
     }
 
+    func testUnknownFlagIsRefused() throws {
+        try expectRefused(["--thread", "2"], naming: "thread")
+    }
+
+    func testFlagWithoutValueIsRefused() throws {
+        try expectRefused(["--holder-limit"], naming: "holder-limit")
+    }
+
+    func testUnknownKeyInConfigFileIsRefused() throws {
+        let file = try writeConfig("threads: 2\nthread-count: 4\n")
+        try expectRefused(["--config", file], naming: "thread-count")
+    }
+
+    /// The command-line provider splits values at commas; a token with commas stays whole.
+    func testTokenWithCommasIsKeptWhole() throws {
+        try startRedis()
+        try startKezekd(listenFlag: true, arguments: ["--token", "a,b,c"], on: freePort())
+        let client = try connect()
+        try expect(client, "AUTH a", "-WRONGPASS invalid token")
+        try expect(client, "AUTH a,b,c", "+OK")
+    }
+
+    // MARK: Generated docs
+
+    /// docs/SETTINGS.md's table is what `kezekd --settings-doc` prints from the declarations.
+    func testSettingsDocMatchesDeclarations() throws {
+        let result = try runProgram(KezekdProcess.binaryPath, ["--settings-doc"], environment: cleanEnvironment(adding: [:]), timeout: 5)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/SETTINGS.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        guard let begin = text.range(of: "<!-- settings:begin -->\n"), let end = text.range(of: "\n<!-- settings:end -->") else {
+            return XCTFail("docs/SETTINGS.md lacks the settings markers")
+        }
+        XCTAssertEqual(String(text[begin.upperBound..<end.lowerBound]), result.stdout.trimmingCharacters(in: .newlines),
+                       "docs/SETTINGS.md drifted from the declarations: run `make settings-doc`")
+    }
+
     // MARK: Precedence
 
     func testEnvironmentListenIsUsedWithoutFlag() throws {

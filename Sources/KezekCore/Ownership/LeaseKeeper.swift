@@ -13,6 +13,11 @@ import Synchronization
 /// On its own thread, with its own blocking connection: waits as a standby while another live
 /// daemon holds the lease, renews it every third of the TTL, writes the whole state back when
 /// Redis lost what this daemon confirmed, and gives the lease up at a clean stop.
+///
+/// Unchecked Sendable: its mutable fields (`epoch`, `redis`, `thread`) are used by one thread
+/// at a time, in sequence: `acquire` on the thread that runs `recover`, then the keeper thread
+/// (started after `acquire` returned), then `release` after joining it. pthread_create and
+/// pthread_join order those hand-overs.
 final class LeaseKeeper: @unchecked Sendable {
     private unowned let server: KezekServer
     private let settings: ServerSettings

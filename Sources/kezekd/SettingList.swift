@@ -1,0 +1,83 @@
+import Logging
+
+extension Setting {
+    /// Every setting of kezekd, in the order of docs/SETTINGS.md. Adding a setting is one
+    /// entry here (and its field in `ServerSettings`); `make settings-doc` rewrites the docs.
+    static let all: [Setting] = [
+        .endpoint("listen", \.listen, default: "127.0.0.1:7379", "client protocol address (HOST:PORT, [V6]:PORT)"),
+        .endpoint("redis", \.redis, default: "127.0.0.1:6379", "Redis server that mirrors all state"),
+        .integer("threads", \.threads, 1...256, default: "cores", "event-loop threads"),
+        .secret("token", \.token, "client token for AUTH"),
+        .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),
+        .integer("holder-limit", \.holderLimit, 0...1_000_000, default: "0 (no limit)",
+                 "most seats one holder may have across all providers"),
+        .endpoint("admin-listen", \.adminListen, default: "127.0.0.1:7380", "HTTP /healthz, /readyz, /metrics"),
+        .custom("catalog", default: "none",
+                "CSV of providers (`provider,capacity[,...]`) created at start when Redis lacks them",
+                apply: { configuration, source in configuration.settings.catalog = source.value.isEmpty ? nil : source.value },
+                current: { $0.settings.catalog ?? "none" }),
+        .integer("max-catalog-bytes", \.maxCatalogBytes, 1024...1_073_741_824, default: "67108864",
+                 "largest catalog file read; a larger one (or a directory) stops kezekd with exit 2"),
+        .custom("key-prefix", default: "kezek", "prefix of every Redis key (1 to 64 characters, no spaces or braces)",
+                apply: { configuration, source in
+                    let value = source.value
+                    guard !value.isEmpty, value.count <= 64, !value.contains(where: { $0.isWhitespace || $0 == "{" || $0 == "}" }) else {
+                        throw ConfigurationError(source, "expected 1 to 64 characters without spaces or braces")
+                    }
+                    configuration.settings.keyPrefix = value
+                },
+                current: { $0.settings.keyPrefix }),
+        .seconds("lease-ttl", \.leaseTTL, 0.5...3600, default: "5",
+                 "seconds the ownership lease of the key prefix lasts without renewal; a standby takes over this long after the holder stops"),
+        .custom("node-id", default: "host name",
+                "this daemon's name in the lease (1 to 128 characters, no spaces); the lease value adds the boot id, pid namespace and pid, so two processes never share one",
+                apply: { configuration, source in
+                    let value = source.value
+                    guard !value.isEmpty, value.count <= 128, !value.contains(where: { $0.isWhitespace }) else {
+                        throw ConfigurationError(source, "expected 1 to 128 characters without spaces")
+                    }
+                    configuration.settings.nodeID = value
+                },
+                current: { $0.settings.nodeID.isEmpty ? "host name" : $0.settings.nodeID }),
+        .custom("redis-user", default: "none", "Redis ACL user name",
+                apply: { configuration, source in configuration.settings.redisUser = try Setting.parseSecret(source) },
+                current: { $0.settings.redisUser ?? "none" }),
+        .secret("redis-password", \.redisPassword, "Redis password (requirepass, or the ACL user's)"),
+        .integer("max-clients", \.maxClients, 1...1_000_000, default: "10000", "open client connections, all threads together"),
+        .integer("max-request-bytes", \.maxRequestBytes, 64...1_048_576, default: "4096", "longest inline line or whole RESP request"),
+        .integer("max-unauthenticated-request-bytes", \.unauthenticatedMaxRequestBytes, 16...1_048_576, default: "256",
+                 "longest request before AUTH when a token is set (capped at max-request-bytes)"),
+        .integer("max-pending-replies", \.maxPendingReplies, 1...1_000_000, default: "1024",
+                 "replies queued on one connection before its reads pause"),
+        .integer("max-output-bytes", \.maxOutputBytes, 1024...1_073_741_824, default: "1048576",
+                 "unsent reply bytes on one connection before its reads pause"),
+        .integer("max-total-output-bytes", \.maxTotalOutputBytes, 65536...68_719_476_736, default: "268435456",
+                 "unsent reply bytes of all connections together (an undecided reply counts 64) before every connection holding some stops being read"),
+        .integer("waitlist-limit", \.waitlistLimit, 0...10_000_000, default: "100000",
+                 "waitlist places per provider; past it BOOK WAIT answers +FULL"),
+        .integer("max-capacity", \.maxCapacity, 1...1_000_000_000, default: "10000000", "largest capacity PROVIDER accepts"),
+        .seconds("write-timeout", \.writeTimeout, 0.01...3600, default: "2", "seconds a BOOK/CANCEL waits for Redis before -UNAVAILABLE"),
+        .integer("redis-replicas", \.redisReplicas, 0...64, default: "0",
+                 "replicas that must have each batch (Redis `WAIT`) before its replies are sent, so a failover to one of them loses nothing acknowledged"),
+        .seconds("drain-timeout", \.drainTimeout, 0...3600, default: "10", "seconds SIGTERM waits for Redis to confirm before exiting"),
+        .seconds("idle-timeout", \.idleTimeout, 0...86400, default: "0 (off)", "seconds of silence after which a client is closed"),
+        .seconds("request-timeout", \.requestTimeout, 0...3600, default: "10",
+                 "seconds a request may take from its first byte to its last; then `-ERR request timeout` and close (0: no limit)"),
+        .integer("auth-max-failures", \.authMaxFailures, 1...1_000_000, default: "10", "failed AUTHs after which a connection is closed"),
+        .seconds("auth-failure-delay", \.authFailureDelay, 0...60, default: "0.1", "seconds each failed AUTH's reply is held back"),
+        .integer("admin-max-connections", \.adminMaxConnections, 1...10_000, default: "64",
+                 "open connections on the admin listener; more are closed at once"),
+        .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",
+                 "seconds an admin connection may take to send its request and read the answer"),
+        .custom("log-level", default: "info", "trace, debug, info, notice, warning, error, critical",
+                apply: { configuration, source in
+                    guard let level = Logger.Level(rawValue: source.value.lowercased()) else {
+                        throw ConfigurationError(source, "expected trace, debug, info, notice, warning, error or critical")
+                    }
+                    configuration.logLevel = level
+                },
+                current: { "\($0.logLevel)" }),
+    ]
+
+    static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+}
