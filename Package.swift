@@ -57,5 +57,5 @@ let package = Package(
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore"]),
         .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

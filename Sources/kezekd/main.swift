@@ -37,11 +37,7 @@ log.info("starting", metadata: configuration.summary)
 
 // Signals are taken by one thread with sigwait; every other thread has them blocked.
 signal(SIGPIPE, SIG_IGN)
-var stopSignals = sigset_t()
-sigemptyset(&stopSignals)
-sigaddset(&stopSignals, SIGTERM)
-sigaddset(&stopSignals, SIGINT)
-pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+KezekServer.blockStopSignals()
 
 let server = KezekServer(settings: configuration.settings, log: log)
 do {
@@ -53,13 +49,7 @@ do {
 }
 log.info("listening", metadata: ["listen": "\(configuration.settings.listen)", "admin_listen": "\(configuration.settings.adminListen)"])
 
-let signalThread = Thread {
-    var received: Int32 = 0
-    sigwait(&stopSignals, &received)
-    log.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
-    server.shutdown()
-}
-signalThread.start()
+server.shutdownOnStopSignals()
 
 server.recover(catalog: catalog)
 let status = server.wait()

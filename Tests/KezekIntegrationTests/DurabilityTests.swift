@@ -176,13 +176,14 @@ final class DurabilityTests: IntegrationTestCase {
         let created = try setup.pipeline((0..<providers).map { "PROVIDER prov-\($0) \(capacity)" })
         XCTAssertEqual(created, Array(repeating: "+OK", count: providers))
         setup.close()
-        func request(_ connection: Int, _ number: Int) -> (provider: String, holder: String) {
+        @Sendable func request(_ connection: Int, _ number: Int) -> (provider: String, holder: String) {
             let holder = connection * perConnection + number
             return ("prov-\(holder % providers)", "holder-\(holder)")
         }
         let clients = try (0..<connections).map { _ in try connect() }
         let sent = Locked((count: 0, signalled: false))
         let replies = Locked([Int: [String]]())
+        let daemon = kezekd!
         let finished = runConcurrently(connections, timeout: 120) { connection in
             let client = clients[connection]
             for start in stride(from: 0, to: perConnection, by: 100) {
@@ -196,7 +197,7 @@ final class DurabilityTests: IntegrationTestCase {
                     }
                     return false
                 }
-                if signal { self.kezekd.sendTerm() }
+                if signal { daemon.sendTerm() }
             }
             let (lines, _) = client.readUntilClosed(timeout: 60)
             replies.withLock { $0[connection] = lines }

@@ -37,7 +37,7 @@ public struct ReplyTicket: @unchecked Sendable {
     var thread: Int { connection.threadIndex }
 }
 
-public struct MirrorWrite: @unchecked Sendable {
+public struct MirrorWrite: Sendable {
     public let provider: Provider
     public let op: MirrorOp
     /// Set on the last write of a request: once Redis confirms it, every earlier write of the

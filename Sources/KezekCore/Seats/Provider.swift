@@ -5,15 +5,13 @@ import Synchronization
 /// One lock per provider guards them, so unrelated providers never serialise. The lock is
 /// needed on every BOOK, even at a sold-out provider: a holder who already has a seat must get
 /// `+BOOKED` again (retries are safe), which takes a look at the holders.
-public final class Provider: @unchecked Sendable {
+public final class Provider: Sendable {
     public let id: String
     /// The loop thread whose Redis connection carries this provider's writes.
     public let owner: Int
     let outbox: MirrorOutbox
     /// BOOKs answered +FULL: unmet demand.
     public let refused = Atomic<Int>(0)
-    /// The refused count Redis was last sent; read and written by the owner thread only.
-    nonisolated(unsafe) var refusedMirrored = 0
     private let state: Mutex<State>
 
     struct State {
@@ -26,6 +24,8 @@ public final class Provider: @unchecked Sendable {
         var scoreBase = 0
         /// The owner has been told the refused count changed and has not mirrored it yet.
         var refusedQueued = false
+        /// The refused count Redis was last sent.
+        var refusedMirrored = 0
         /// Writes handed to the mirror so far, and how many of them Redis confirmed (a
         /// provider's writes are confirmed in the order made). A reply that would reveal an
         /// unconfirmed change waits for it (no dirty reads).
@@ -230,8 +230,8 @@ public final class Provider: @unchecked Sendable {
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
                  rewriteWaitlist: Bool = false, rules: BookingRules) -> [MirrorWrite] {
         refused.store(refusedSoFar, ordering: .relaxed)
-        refusedMirrored = refusedSoFar
         return state.withLock { state in
+            state.refusedMirrored = refusedSoFar
             state.capacity = capacity
             // What recovery read is in Redis: confirmed.
             state.holders = Dictionary(holders.map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
@@ -260,10 +260,15 @@ public final class Provider: @unchecked Sendable {
 
     /// A write of the refused count when it changed since the last one (owner thread only).
     func refusedWriteIfChanged() -> MirrorWrite? {
-        state.withLock { $0.refusedQueued = false }
-        let total = refused.load(ordering: .relaxed)
-        guard total != refusedMirrored else { return nil }
-        refusedMirrored = total
+        // Unqueued before the count is read: a refusal after this queues the provider again.
+        let total = state.withLock { state -> Int? in
+            state.refusedQueued = false
+            let total = refused.load(ordering: .relaxed)
+            guard total != state.refusedMirrored else { return nil }
+            state.refusedMirrored = total
+            return total
+        }
+        guard let total else { return nil }
         return MirrorWrite(provider: self, op: .refused(total), ticket: nil, madeAt: MonotonicClock.nanoseconds())
     }
 

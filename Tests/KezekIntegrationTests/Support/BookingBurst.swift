@@ -5,7 +5,10 @@ import Foundation
 /// answer (`+BOOKED`, `+FULL`, or anything unexpected, which is recorded). Survives the
 /// daemon going away: a broken connection is dropped, reconnected, and its unanswered
 /// requests are sent again.
-final class BookingBurst {
+///
+/// Unchecked Sendable: `thresholds` and `onThreshold` are set before `run` and only read
+/// during it; everything the worker threads change sits behind a `Locked`.
+final class BookingBurst: @unchecked Sendable {
     struct Outcome {
         /// Holders (indexes into `requests`) answered `+BOOKED`.
         var booked = Set<Int>()

@@ -3,7 +3,7 @@ import Foundation
 /// Runs `body(0..<count)` on `count` threads at once and waits for all (at most `timeout`
 /// seconds). Returns false if some did not finish in time.
 @discardableResult
-func runConcurrently(_ count: Int, timeout: Double = 120, _ body: @escaping (Int) -> Void) -> Bool {
+func runConcurrently(_ count: Int, timeout: Double = 120, _ body: @escaping @Sendable (Int) -> Void) -> Bool {
     let group = DispatchGroup()
     for index in 0..<count {
         group.enter()
@@ -17,8 +17,9 @@ func runConcurrently(_ count: Int, timeout: Double = 120, _ body: @escaping (Int
     return group.wait(timeout: .now() + timeout) == .success
 }
 
-/// A lock-protected value shared by worker threads.
-final class Locked<Value> {
+/// A lock-protected value shared by worker threads. Unchecked Sendable: every access to
+/// `value` goes through `lock`.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
     init(_ value: Value) { self.value = value }

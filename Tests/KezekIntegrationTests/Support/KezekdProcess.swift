@@ -2,7 +2,9 @@ import Foundation
 
 /// A real `kezekd` process on fixed loopback ports. `restart` reuses the same ports, so
 /// clients reconnect to the same address after a crash.
-final class KezekdProcess {
+/// Unchecked Sendable: configured before it starts; afterwards a worker thread only sends
+/// it signals, which Process allows from any thread.
+final class KezekdProcess: @unchecked Sendable {
     /// `KEZEKD_BIN`, else `kezekd` next to the test bundle's executable.
     static var binaryPath: String {
         if let path = ProcessInfo.processInfo.environment["KEZEKD_BIN"], !path.isEmpty { return path }

@@ -20,7 +20,8 @@ enum LineClientError: Error, CustomStringConvertible {
 /// is non-blocking underneath and waits with poll(2), so nothing can hang a test forever.
 /// Writing also drains incoming bytes, so a huge pipeline cannot deadlock against a server
 /// that stops reading until its replies are read.
-final class LineClient {
+/// Unchecked Sendable: tests hand a client to one worker thread, which alone uses it.
+final class LineClient: @unchecked Sendable {
     let port: Int
     private var fd: Int32
     /// Received bytes not yet returned; `consumed` of them are already taken.

@@ -1,0 +1,37 @@
+import Glibc
+
+/// SIGTERM and SIGINT start the drain. They are blocked in every thread (the caller blocks
+/// them before any thread starts) and taken by one thread with sigwait, so no handler runs
+/// in the middle of a loop.
+extension KezekServer {
+    /// Blocks SIGTERM and SIGINT in the calling thread (and the threads it starts later).
+    public static func blockStopSignals() {
+        var signals = stopSignals
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+    }
+
+    /// Starts the thread that waits for SIGTERM or SIGINT and then calls `shutdown()`.
+    public func shutdownOnStopSignals() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { argument in
+            let server = Unmanaged<KezekServer>.fromOpaque(argument!).takeRetainedValue()
+            var signals = KezekServer.stopSignals
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            server.log.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            server.shutdown()
+            return nil
+        }, box)
+        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
+        pthread_detach(thread)
+    }
+
+    private static var stopSignals: sigset_t {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        return signals
+    }
+}
