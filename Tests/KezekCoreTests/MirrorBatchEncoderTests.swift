@@ -49,6 +49,28 @@ final class MirrorBatchEncoderTests: XCTestCase {
         return decoded
     }
 
+    /// The fenced form: one EVALSHA whose arguments carry the epoch, the sequence and the
+    /// groups (code, key, count, items); barriers add nothing.
+    func testFencedBatchIsOneScriptCallWithEveryGroup() {
+        var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
+        let writes = [write(p, .book(holder: "h1")), write(p, .book(holder: "h2")), write(p, .barrier),
+                      write(q, .enqueue(holder: "w", score: 7)), write(q, .capacity(3))]
+        encoder.encodeFenced(writes[...], script: "abc", thread: 1, epoch: 4, sequence: 9)
+        XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
+        let text = String(decoding: encoder.bytes, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }
+        XCTAssertEqual(parts, ["*26", "EVALSHA", "abc", "2", "kz:{lease}:epoch", "kz:{lease}:seq:1", "4", "9", "10",
+                               "S", "kz:{P}:booked", "2", "h1", "h2",
+                               "Z", "kz:{Q}:waiting", "2", "7", "w",
+                               "T", "kz:{Q}:capacity", "1", "3",
+                               "S", "kz:providers", "1", "Q"])
+    }
+
+    func testBarriersEncodeNothing() {
+        XCTAssertEqual(commands([write(p, .barrier), write(p, .book(holder: "h")), write(p, .barrier)]),
+                       [["SADD", "kz:{P}:booked", "h"]])
+    }
+
     func testKeyLayout() {
         let keys = KeyLayout(prefix: "kezek")
         XCTAssertEqual(keys.providers, "kezek:providers")
