@@ -1,5 +1,5 @@
 # Makefile: build, run and test kezekd (GNU make). `make` alone lists the targets.
-# Needs Debian packages libuv1-dev libhiredis-dev redis-server redis-tools pkg-config
+# Needs Debian packages libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config
 # (`make deps` checks them, installs them as root) and Swift 6.1+.
 
 SWIFT  ?= swift

@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "kezekd", targets: ["kezekd"]),
         .executable(name: "kezek-bench", targets: ["kezek-bench"]),
         .library(name: "KezekCore", targets: ["KezekCore"]),
+        .library(name: "KezekDraw", targets: ["KezekDraw"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,7 +27,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CKezekShims", dependencies: ["CLibUV", "CHiredis"]),
+        // The fair-round draw: lottery numbers and deferred acceptance, no I/O.
+        .target(name: "KezekDraw", dependencies: ["CLibCrypto"], swiftSettings: fastSettings),
         .target(
             name: "KezekCore",
             dependencies: [
@@ -48,13 +52,14 @@ let package = Package(
         .executableTarget(
             name: "kezek-bench",
             dependencies: [
-                "CLibUV",
+                "CLibUV", "KezekDraw",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: fastSettings
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore"]),
+        .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw"]),
         .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore"]),
     ],
     swiftLanguageModes: [.v6]

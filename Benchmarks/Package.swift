@@ -17,12 +17,12 @@ let package = Package(
     swiftLanguageModes: [.v5]
 )
 
-func benchmarkTarget(_ name: String, extra: [Target.Dependency] = []) -> Target {
+func benchmarkTarget(_ name: String, core: String = "KezekCore", extra: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
-            .product(name: "KezekCore", package: "Kezek"),
+            .product(name: core, package: "Kezek"),
         ] + extra,
         path: "Benchmarks/\(name)",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -35,4 +35,5 @@ package.targets += [
     benchmarkTarget("MetricsBench"),
     benchmarkTarget("MirrorEncoderBench"),
     benchmarkTarget("RecoveryBench", extra: [.product(name: "Logging", package: "swift-log")]),
+    benchmarkTarget("DrawBench", core: "KezekDraw"),
 ]

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # libredis-perl: a real client library for the compatibility tests (Tests/clients).
-pkgs=(libuv1-dev libhiredis-dev redis-server redis-tools pkg-config libredis-perl)
+pkgs=(libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config libredis-perl)
 missing=()
 for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -23,6 +23,10 @@ struct DamubalaWorkload {
     let preProvider: [Int]
     /// Provider each applicant ("a:<n>") asks for.
     let applicantProvider: [Int]
+    /// Providers from most to least popular, and the popularity (Zipf) over that ranking:
+    /// for drawing further choices from the same model (`round-model`).
+    let popularityRanking: [Int]
+    let popularity: ZipfSampler
 
     var providers: Int { capacity.count }
 
@@ -68,7 +72,7 @@ struct DamubalaWorkload {
         let applicantProvider = (0..<applicants).map { _ in ranking[zipf.sample(using: &rng)] }
 
         return DamubalaWorkload(ids: ids, capacity: capacity, held: held, preProvider: preProvider,
-                                applicantProvider: applicantProvider)
+                                applicantProvider: applicantProvider, popularityRanking: ranking, popularity: zipf)
     }
 
     func providersBatch() -> RequestBatch {
