@@ -17,6 +17,11 @@ KEZEKD=${KEZEKD:-.build/release/kezekd}
 
 work=$(mktemp -d)
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then  # say why a run stopped before its work directory goes
+    echo "compare: stopped with status $status; kezekd $(kill -0 "${kezek_pid:-0}" 2>/dev/null && echo running || echo 'not running')" >&2
+    tail -n 20 "$work/kezekd.log" "$work/redis.log" >&2 2>/dev/null || true
+  fi
   [ -n "${kezek_pid:-}" ] && kill "$kezek_pid" 2>/dev/null || true
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$work"
