@@ -2,9 +2,9 @@ import Synchronization
 
 /// One provider's seats, holders and waitlist.
 ///
-/// One lock per provider guards them, so unrelated providers never serialise. The lock is
-/// needed on every BOOK, even at a sold-out provider: a holder who already has a seat must get
-/// `+BOOKED` again (retries are safe), which takes a look at the holders.
+/// One lock per provider guards them, so unrelated providers never serialise. A BOOK at a
+/// sold-out provider whose holder is surely not a member is answered `+FULL` without the lock
+/// (`SoldOutGate`); a member (a retry must get `+BOOKED` again) goes through the lock.
 public final class Provider: Sendable {
     public let id: String
     /// The loop thread whose Redis connection carries this provider's writes.
@@ -12,6 +12,10 @@ public final class Provider: Sendable {
     let outbox: MirrorOutbox
     /// BOOKs answered +FULL: unmet demand.
     public let refused = Atomic<Int>(0)
+    /// The owner has been told the refused count changed and has not mirrored it yet.
+    private let refusedQueued = Atomic<Bool>(false)
+    /// Sold-out BOOKs answered without the lock.
+    private let soldOut = SoldOutGate()
     private let state: Mutex<State>
 
     struct State {
@@ -22,8 +26,11 @@ public final class Provider: Sendable {
         var waitlist = Waitlist()
         /// Redis score of waitlist ticket 0; scores must grow across restarts.
         var scoreBase = 0
-        /// The owner has been told the refused count changed and has not mirrored it yet.
-        var refusedQueued = false
+        /// Counts of the holders and waiting holders, made when the provider first sells out
+        /// and kept from then on; `retired` are earlier, smaller ones (freed with the provider:
+        /// a lock-free reader may still read one).
+        var members: MemberCounts?
+        var retired: [MemberCounts] = []
         /// The refused count Redis was last sent.
         var refusedMirrored = 0
         /// Writes handed to the mirror so far, and how many of them Redis confirmed (a
@@ -33,6 +40,11 @@ public final class Provider: Sendable {
         var confirmed = 0
         var hasUnconfirmed: Bool { made > confirmed }
         var free: Int { capacity - holders.count }
+
+        /// A holder joined the members (booked or waiting).
+        func joined(_ holder: String) { members?.insert(holder) }
+        /// A holder left the members.
+        func left(_ holder: String) { members?.remove(holder) }
     }
 
     init(id: String, owner: Int, outbox: MirrorOutbox, capacity: Int) {
@@ -40,6 +52,53 @@ public final class Provider: Sendable {
         self.owner = owner
         self.outbox = outbox
         state = Mutex(State(capacity: capacity))
+    }
+
+    deinit {
+        state.withLock { state in
+            state.members?.deallocate()
+            for members in state.retired { members.deallocate() }
+        }
+    }
+
+    /// Every change of the state goes through here: the lock-free sold-out answer is closed
+    /// before it and opened again after it when the provider is sold out and Redis has every
+    /// write (the members counted first).
+    private func changing<Result>(_ body: (inout State) -> Result) -> Result {
+        state.withLock { state in
+            soldOut.close()
+            let result = body(&state)
+            if state.free <= 0 && !state.hasUnconfirmed {
+                soldOut.open(members: Self.countedMembers(&state))
+            }
+            return result
+        }
+    }
+
+    /// The members' counts, made or made larger (room for 16 counters a member) when fewer
+    /// than 8 counters a member are left: a false "maybe" then stays under 5%.
+    private static func countedMembers(_ state: inout State) -> MemberCounts {
+        let members = state.holders.count + state.waitlist.count
+        if let counts = state.members, counts.counters >= 8 * members { return counts }
+        var counters = 1024
+        while counters < 16 * members { counters *= 2 }
+        let counts = MemberCounts(counters: counters)
+        for holder in state.holders.keys { counts.insert(holder) }
+        for holder in state.waitlist.holders { counts.insert(holder) }
+        if let old = state.members { state.retired.append(old) }
+        state.members = counts
+        return counts
+    }
+
+    /// One more BOOK answered +FULL. The owner is told once per mirror of the count. The add
+    /// and the flag are sequentially consistent, as in `refusedWriteIfChanged`: either its
+    /// read of the count sees this add, or this read of the flag sees it cleared.
+    private func countRefusal() {
+        refused.add(1, ordering: .sequentiallyConsistent)
+        guard !refusedQueued.load(ordering: .sequentiallyConsistent) else { return }
+        if refusedQueued.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged {
+            outbox.noteRefusedChanged(self)
+        }
     }
 
     /// The rules a BOOK runs under.
@@ -57,7 +116,11 @@ public final class Provider: Sendable {
     /// request, so the booking path reads no clock of its own.
     public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                      now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
-        state.withLock { state in
+        if !wait && soldOut.refuses(holder) {
+            countRefusal()
+            return .now(.full(provider: id))
+        }
+        return changing { state in
             var writes = WriteList(madeAt: now)
             if state.holders[holder] != nil {
                 // Already held: resend the fact so the reply waits until Redis surely has it.
@@ -74,22 +137,20 @@ public final class Provider: Sendable {
                 guard mirrorUp else { return .now(.unavailable) }
                 guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
                 state.holders[holder] = state.made + 1
+                state.joined(holder)
                 writes.add(self, .book(holder: holder))
                 writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
             }
             guard wait, state.waitlist.count < rules.waitlistLimit else {
-                refused.add(1, ordering: .relaxed)
-                if !state.refusedQueued {
-                    state.refusedQueued = true
-                    outbox.noteRefusedChanged(self)
-                }
+                countRefusal()
                 return settled(.full(provider: id), state, ticket: ticket, now: now)
             }
             // A holder already at the limit could never take the seat it would wait for.
             guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
             guard mirrorUp else { return .now(.unavailable) }
             let ticketNumber = state.waitlist.append(holder)
+            state.joined(holder)
             writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
             writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.waiting(position: state.waitlist.count))
@@ -99,18 +160,20 @@ public final class Provider: Sendable {
     /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
     public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                        now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
-        state.withLock { state in
+        changing { state in
             let booked = state.holders[holder] != nil
             guard booked || state.waitlist.contains(holder) else { return settled(.notFound(holder: holder), state, ticket: ticket, now: now) }
             guard mirrorUp else { return .now(.unavailable) }
             var writes = WriteList(madeAt: now)
             if booked {
                 state.holders[holder] = nil
+                state.left(holder)
                 rules.limits.release(holder)
                 writes.add(self, .unbook(holder: holder))
                 promote(&state, rules: rules, writes: &writes)
             } else {
                 _ = state.waitlist.remove(holder)
+                state.left(holder)
                 writes.add(self, .dequeue(holder: holder))
             }
             writes.flush(to: outbox, ticket: ticket, state: &state)
@@ -121,7 +184,7 @@ public final class Provider: Sendable {
     /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
     public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                             now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
-        state.withLock { state in
+        changing { state in
             guard capacity >= state.holders.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
             state.capacity = capacity
@@ -135,7 +198,7 @@ public final class Provider: Sendable {
 
     /// The capacity write of a provider PROVIDER just created, with the reply's ticket.
     func mirrorCreation(capacity: Int, ticket: ReplyTicket, now: UInt64) {
-        state.withLock { state in
+        changing { state in
             var writes = WriteList(madeAt: now)
             writes.add(self, .capacity(capacity))
             writes.flush(to: outbox, ticket: ticket, state: &state)
@@ -196,7 +259,7 @@ public final class Provider: Sendable {
         var count = 0
         for write in writes where write.op.changesState { count += 1 }
         guard count > 0 else { return }
-        state.withLock { $0.confirmed += count }
+        changing { $0.confirmed += count }
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
@@ -214,8 +277,11 @@ public final class Provider: Sendable {
         while state.free > 0, let next = state.waitlist.popFirst() {
             if rules.limits.reserve(next) {
                 // The number this booking write will get once the request's writes are counted.
+                // (A member still: it waited, now it holds a seat.)
                 state.holders[next] = state.made + writes.count + 1
                 writes.add(self, .book(holder: next))
+            } else {
+                state.left(next)
             }
             writes.add(self, .dequeue(holder: next))
         }
@@ -230,7 +296,10 @@ public final class Provider: Sendable {
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
                  rewriteWaitlist: Bool = false, rules: BookingRules) -> [MirrorWrite] {
         refused.store(refusedSoFar, ordering: .relaxed)
-        return state.withLock { state in
+        return changing { state in
+            // The counts are made afresh from the restored members when next needed.
+            if let old = state.members { state.retired.append(old) }
+            state.members = nil
             state.refusedMirrored = refusedSoFar
             state.capacity = capacity
             // What recovery read is in Redis: confirmed.
@@ -262,14 +331,28 @@ public final class Provider: Sendable {
     func refusedWriteIfChanged() -> MirrorWrite? {
         // Unqueued before the count is read: a refusal after this queues the provider again.
         let total = state.withLock { state -> Int? in
-            state.refusedQueued = false
-            let total = refused.load(ordering: .relaxed)
+            refusedQueued.store(false, ordering: .sequentiallyConsistent)
+            let total = refused.load(ordering: .sequentiallyConsistent)
             guard total != state.refusedMirrored else { return nil }
             state.refusedMirrored = total
             return total
         }
         guard let total else { return nil }
         return MirrorWrite(provider: self, op: .refused(total), ticket: nil, madeAt: MonotonicClock.nanoseconds())
+    }
+
+    /// Runs `body` while holding the provider's lock (for tests: what needs no lock goes on).
+    func whileLocked(_ body: () -> Void) {
+        state.withLock { _ in body() }
+    }
+
+    /// Whether sold-out BOOKs of non-members are answered without the lock now (for tests).
+    var answersSoldOutWithoutLock: Bool { soldOut.isOpen }
+
+    /// Whether a BOOK of `holder` would be answered `+FULL` without the lock now (for tests;
+    /// `whileLooking` runs between the gate's first version read and its look-up).
+    func refusesWithoutLock(_ holder: String, whileLooking: () -> Void = {}) -> Bool {
+        soldOut.refuses(holder, whileLooking: whileLooking)
     }
 
     /// Holders in the waitlist, head first (for tests and tools).

@@ -1,0 +1,76 @@
+import CKezekShims
+
+/// A counting filter of a provider's members (holders with a seat and holders waiting): each
+/// member adds one to two one-byte counters picked by its hash. `mightContain` is false only
+/// for a holder that is surely not a member; it reads relaxed atomics and takes no lock, so
+/// sold-out BOOKs can ask it (`SoldOutGate`). Changes are made under the provider's lock only,
+/// one writer at a time, so a plain load and store per counter is enough.
+///
+/// A counter that reaches 255 stays there (it no longer knows how many members share it); that
+/// only turns more answers into "maybe". One allocation: the mask, then the counters; it is
+/// never moved, and the provider frees it only when it is itself freed, so a reader holding an
+/// old address always reads valid memory.
+struct MemberCounts {
+    private let block: UnsafeMutableRawPointer
+
+    /// A filter with `counters` counters (a power of two), all zero.
+    init(counters: Int) {
+        precondition(counters > 0 && counters & (counters - 1) == 0, "counters must be a power of two")
+        block = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Int>.stride + counters, alignment: MemoryLayout<Int>.alignment)
+        block.storeBytes(of: counters - 1, as: Int.self)
+        (block + MemoryLayout<Int>.stride).initializeMemory(as: UInt8.self, repeating: 0, count: counters)
+    }
+
+    /// The filter at an address from `address` (see `SoldOutGate`).
+    init(address: UInt) {
+        block = UnsafeMutableRawPointer(bitPattern: address)!
+    }
+
+    var address: UInt { UInt(bitPattern: block) }
+    var counters: Int { mask + 1 }
+    private var mask: Int { block.load(as: Int.self) }
+    private var bytes: UnsafeMutablePointer<UInt8> {
+        (block + MemoryLayout<Int>.stride).assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// The two counters of a holder: the halves of its hash (Swift's hash is seeded per
+    /// process, so ids cannot be chosen to pile onto one counter).
+    @inline(__always)
+    private func slots(_ holder: String) -> (Int, Int) {
+        let hash = UInt64(bitPattern: Int64(holder.hashValue))
+        let mask = self.mask
+        return (Int(truncatingIfNeeded: hash) & mask, Int(truncatingIfNeeded: hash >> 32) & mask)
+    }
+
+    func insert(_ holder: String) {
+        let (first, second) = slots(holder)
+        increment(first)
+        increment(second)
+    }
+
+    func remove(_ holder: String) {
+        let (first, second) = slots(holder)
+        decrement(first)
+        decrement(second)
+    }
+
+    @inline(__always)
+    func mightContain(_ holder: String) -> Bool {
+        let (first, second) = slots(holder)
+        return kz_byte_load_relaxed(bytes + first) != 0 && kz_byte_load_relaxed(bytes + second) != 0
+    }
+
+    private func increment(_ slot: Int) {
+        let count = kz_byte_load_relaxed(bytes + slot)
+        if count < UInt8.max { kz_byte_store_relaxed(bytes + slot, count + 1) }
+    }
+
+    private func decrement(_ slot: Int) {
+        let count = kz_byte_load_relaxed(bytes + slot)
+        if count > 0 && count < UInt8.max { kz_byte_store_relaxed(bytes + slot, count - 1) }
+    }
+
+    func deallocate() {
+        block.deallocate()
+    }
+}

@@ -1,0 +1,300 @@
+import Dispatch
+import Foundation
+import XCTest
+@testable import KezekCore
+
+/// Sold-out BOOKs answered without the provider's lock (issue 14): non-members get `+FULL`
+/// while another thread holds the lock; members (holders, waiting holders) always go through
+/// the lock and get their own answer; the shortcut is open only while the provider is sold out
+/// and Redis has every write.
+final class SoldOutWithoutLockTests: XCTestCase {
+    private var outboxes: [MirrorOutbox] = []
+    private var table: SeatTable!
+
+    override func setUp() {
+        super.setUp()
+        outboxes = [MirrorOutbox()]
+        table = SeatTable(outboxes: outboxes, rules: Provider.BookingRules(waitlistLimit: 1_000, limits: HolderLimits(limit: 0)))
+    }
+
+    private func provider(capacity: Int) -> Provider {
+        table.providerCreatingIfNeeded("P", capacity: capacity).provider
+    }
+
+    private func book(_ p: Provider, _ holder: String, wait: Bool = false) -> Outcome {
+        p.book(holder, wait: wait, rules: table.rules, mirrorUp: true, ticket: nil)
+    }
+
+    private func cancel(_ p: Provider, _ holder: String) -> Outcome {
+        p.cancel(holder, rules: table.rules, mirrorUp: true, ticket: nil)
+    }
+
+    /// Redis confirms every write queued so far (what the owner's mirror connection does).
+    private func confirmAll(_ p: Provider) {
+        var writes: [MirrorWrite] = []
+        outboxes[0].drain(into: &writes)
+        p.confirmed(writes[...])
+    }
+
+    /// A BOOK made on another thread while this one holds the provider's lock: its outcome if
+    /// it finished while the lock was held, else nil (and the outcome once the lock is gone).
+    private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (whileLocked: Outcome?, after: Outcome) {
+        let done = DispatchSemaphore(value: 0)
+        let result = Shared<Outcome?>(nil)
+        var whileLocked: Outcome?
+        p.whileLocked {
+            Thread.detachNewThread { [rules = table.rules] in
+                result.set(p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))
+                done.signal()
+            }
+            if done.wait(timeout: .now() + 0.3) == .success { whileLocked = result.get() }
+        }
+        if whileLocked == nil { XCTAssertEqual(done.wait(timeout: .now() + 5), .success) }
+        return (whileLocked, result.get()!)
+    }
+
+    func testNonMemberIsRefusedWhileTheLockIsHeld() {
+        let p = provider(capacity: 2)
+        _ = book(p, "a")
+        _ = book(p, "b")
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "open before Redis confirmed the bookings")
+        confirmAll(p)
+        XCTAssertTrue(p.answersSoldOutWithoutLock)
+        let (whileLocked, _) = bookAgainstTheLock(p, "z")
+        XCTAssertEqual(whileLocked.map(describe), "now +FULL P", "a non-member waited for the lock")
+        XCTAssertEqual(p.seats().refused, 1)
+    }
+
+    func testMembersGoThroughTheLockAndGetTheirOwnAnswer() {
+        let p = provider(capacity: 1)
+        _ = book(p, "a")
+        _ = book(p, "w", wait: true)
+        confirmAll(p)
+        XCTAssertTrue(p.answersSoldOutWithoutLock)
+        let holder = bookAgainstTheLock(p, "a")
+        XCTAssertNil(holder.whileLocked.map(describe), "a holder was answered without the lock")
+        XCTAssertEqual(describe(holder.after), "afterMirror +BOOKED 0")
+        confirmAll(p)
+        let waiting = bookAgainstTheLock(p, "w")
+        XCTAssertNil(waiting.whileLocked.map(describe), "a waiting holder was answered without the lock")
+        XCTAssertEqual(describe(waiting.after), "now +WAITING 1")
+        XCTAssertEqual(p.seats().refused, 0)
+    }
+
+    /// Holders who took a seat after the counts were made (after a cancellation) are members too.
+    func testShortcutClosesWhileSeatsAreFreeAndCountsLaterHolders() {
+        let p = provider(capacity: 2)
+        _ = book(p, "a")
+        _ = book(p, "b")
+        confirmAll(p)
+        _ = cancel(p, "b")
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "open with a seat free")
+        confirmAll(p)
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "open with a seat free")
+        XCTAssertEqual(describe(book(p, "c")), "afterMirror +BOOKED 0")
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "open before Redis confirmed the booking")
+        confirmAll(p)
+        XCTAssertTrue(p.answersSoldOutWithoutLock)
+        XCTAssertFalse(p.refusesWithoutLock("c"))
+        XCTAssertFalse(p.refusesWithoutLock("a"))
+        XCTAssertEqual(describe(book(p, "c")), "afterMirror +BOOKED 0")
+    }
+
+    /// Random histories of BOOK, BOOK WAIT, CANCEL, capacity changes and confirmations: after
+    /// every step, while the shortcut is open the provider is sold out, Redis has every write,
+    /// and no member would be refused by it.
+    func testRandomHistoriesNeverRefuseAMember() {
+        var generator = XorShift(seed: 14)
+        let universe = (0..<40).map { "h\($0)" }
+        var opened = 0
+        for _ in 0..<200 {
+            setUp()
+            let p = provider(capacity: Int(generator.next() % 6) + 1)
+            for _ in 0..<150 {
+                let holder = universe[Int(generator.next() % UInt64(universe.count))]
+                switch generator.next() % 10 {
+                case 0...3: _ = book(p, holder)
+                case 4...5: _ = book(p, holder, wait: true)
+                case 6...7: _ = cancel(p, holder)
+                case 8: _ = p.setCapacity(p.seats().booked + Int(generator.next() % 2), rules: table.rules, mirrorUp: true, ticket: nil)
+                default: confirmAll(p)
+                }
+                guard p.answersSoldOutWithoutLock else { continue }
+                opened += 1
+                XCTAssertEqual(p.seats().free, 0, "open with a seat free")
+                for member in universe where p.status(of: member) != .none {
+                    XCTAssertFalse(p.refusesWithoutLock(member), "\(member) is a member (\(p.status(of: member)))")
+                }
+            }
+        }
+        XCTAssertGreaterThan(opened, 1_000, "the histories hardly ever opened the shortcut")
+    }
+
+    /// Threads retrying BOOK for holders who keep their seats while another thread cancels and
+    /// books other holders (and confirms, as the mirror does): no retry is ever refused.
+    func testRetriesAreNeverRefusedWhileOthersChurn() {
+        let p = provider(capacity: 64)
+        for index in 0..<64 { _ = book(p, "h\(index)") }
+        confirmAll(p)
+        let stop = Shared(false)
+        let wrongFulls = Shared(0)
+        let retries = Shared(0)
+        let group = DispatchGroup()
+        for reader in 0..<2 {
+            DispatchQueue.global().async(group: group) { [rules = table.rules] in
+                var index = reader
+                var count = 0
+                while !stop.get() {
+                    let outcome = p.book("h\(index % 32)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
+                    if case .now(.full) = outcome { wrongFulls.add(1) }
+                    index += 1
+                    count += 1
+                }
+                retries.add(count)
+            }
+        }
+        let deadline = Date().addingTimeInterval(1.0)
+        var round = 0
+        while Date() < deadline {
+            let holder = "h\(32 + round % 32)"
+            _ = cancel(p, holder)
+            confirmAll(p)
+            _ = book(p, holder)
+            _ = book(p, "newcomer\(round)")  // refused: sold out again once confirmed
+            confirmAll(p)
+            round += 1
+        }
+        stop.set(true)
+        group.wait()
+        XCTAssertEqual(wrongFulls.get(), 0, "holders with a seat were answered +FULL")
+        XCTAssertGreaterThan(retries.get(), 1_000)
+        XCTAssertGreaterThan(round, 100)
+    }
+
+    /// A look-up that overlapped a change is not trusted: here the holder cancels between the
+    /// gate's version read and its look-up, so its counts read zero while a seat is free.
+    func testALookUpOverlappingAChangeIsNotTrusted() {
+        let p = provider(capacity: 2)
+        _ = book(p, "a")
+        _ = book(p, "h")
+        confirmAll(p)
+        XCTAssertTrue(p.answersSoldOutWithoutLock)
+        XCTAssertFalse(p.refusesWithoutLock("h", whileLooking: { _ = cancel(p, "h") }), "trusted a look-up that a cancellation overlapped")
+        confirmAll(p)
+        _ = book(p, "h")
+        confirmAll(p)
+        XCTAssertFalse(p.refusesWithoutLock("h", whileLooking: { _ = cancel(p, "h"); _ = book(p, "h"); confirmAll(p) }),
+                       "trusted a look-up that a cancellation and a new booking overlapped")
+    }
+
+    /// A holder cancelling and booking again while its own retries run: it is a member in every
+    /// state but the instant between the two, when a seat is free, so +FULL is never right.
+    func testRetriesRacingTheirOwnCancellationAreNeverRefused() {
+        let h = "h"
+        let p = provider(capacity: 4)
+        for holder in ["a", "b", "c", h] { _ = book(p, holder) }
+        confirmAll(p)
+        let stop = Shared(false)
+        let wrongFulls = Shared(0)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { [rules = table.rules] in
+            var wrong = 0
+            while !stop.get() {
+                if case .now(.full) = p.book(h, wait: false, rules: rules, mirrorUp: true, ticket: nil) { wrong += 1 }
+            }
+            wrongFulls.add(wrong)
+        }
+        let deadline = Date().addingTimeInterval(1.0)
+        var rounds = 0
+        while Date() < deadline {
+            _ = cancel(p, h)
+            _ = book(p, h)
+            confirmAll(p)
+            rounds += 1
+        }
+        stop.set(true)
+        group.wait()
+        XCTAssertEqual(wrongFulls.get(), 0, "a holder's retry was answered +FULL")
+        XCTAssertGreaterThan(rounds, 100)
+    }
+
+    private func describe(_ outcome: Outcome) -> String {
+        func text(_ reply: Reply) -> String {
+            var bytes: [UInt8] = []
+            reply.encode(into: &bytes)
+            return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
+        }
+        switch outcome {
+        case .now(let reply): return "now " + text(reply)
+        case .afterMirror(let reply): return "afterMirror " + text(reply)
+        }
+    }
+}
+
+/// A value shared by test threads behind a lock.
+private final class Shared<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
+
+extension Shared where Value == Int {
+    func add(_ amount: Int) { lock.withLock { value += amount } }
+}
+
+/// xorshift64*: reproducible random histories.
+private struct XorShift: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 2_685_821_657_736_338_717
+    }
+}
+
+/// MemberCounts on its own: no member is ever reported absent, through inserts, removals and
+/// saturated counters; few non-members are reported as maybe members.
+final class MemberCountsTests: XCTestCase {
+    func testMembersAreNeverReportedAbsent() {
+        let counts = MemberCounts(counters: 1024)
+        defer { counts.deallocate() }
+        var members = Set<String>()
+        var generator = XorShift(seed: 7)
+        for step in 0..<20_000 {
+            let holder = "h\(generator.next() % 300)"
+            if members.contains(holder), step % 3 == 0 {
+                counts.remove(holder)
+                members.remove(holder)
+            } else if !members.contains(holder) {
+                counts.insert(holder)
+                members.insert(holder)
+            }
+            if step % 100 == 0 {
+                for member in members { XCTAssertTrue(counts.mightContain(member), "\(member) reported absent") }
+            }
+        }
+    }
+
+    func testSaturatedCountersStaySet() {
+        let counts = MemberCounts(counters: 1024)
+        defer { counts.deallocate() }
+        for _ in 0..<300 { counts.insert("same") }
+        for _ in 0..<299 { counts.remove("same") }
+        XCTAssertTrue(counts.mightContain("same"))
+        for _ in 0..<10 { counts.remove("same") }
+        XCTAssertTrue(counts.mightContain("same"), "a saturated counter must never fall back to zero")
+    }
+
+    func testFewFalseMaybesAtEightCountersAMember() {
+        let counts = MemberCounts(counters: 8192)
+        defer { counts.deallocate() }
+        for index in 0..<1024 { counts.insert("member\(index)") }
+        let falseMaybes = (0..<100_000).filter { counts.mightContain("other\($0)") }.count
+        XCTAssertLessThan(falseMaybes, 7_000, "expected about 5% false maybes")
+        XCTAssertGreaterThan(falseMaybes, 0)
+    }
+}
