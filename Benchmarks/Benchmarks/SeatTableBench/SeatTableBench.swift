@@ -1,137 +1,156 @@
-// BOOK on the seat table, without the network, replies carrying no ticket (`ReplyTicket?` nil).
-//
-// - Distinct holders at one provider of huge capacity (2^40), from 1 thread and from 2 threads
-//   contending for its lock. One iteration = 1,000 BOOKs (one op each, `.kilo`); a fresh provider
-//   is made every 10 iterations, before the measurement starts, so it holds 0 to 10,000 holders
-//   (the demo catalog's largest provider has 701 seats). With 2 threads each books 500 of the
-//   1,000; handing them to Dispatch's pool is measured too (a few µs per iteration).
-// - Sold-out answers (capacity 0) on 1 and 2 threads: one iteration = 1,000,000 BOOKs (`.mega`).
-//
-// The provider's writes go to its MirrorOutbox; the first booking thread drains it every 256
-// BOOKs, as a loop thread would.
+// BOOK on the seat table, without the network, replies carrying no ticket: how it scales with
+// threads (issue 14). A matrix of
+//   - one hot provider, or 1,000 providers (holder i books provider i mod 1,000);
+//   - no holder limit, or a holder limit of 2 (the limit's own sharded counts are touched);
+//   - seats for everyone (every BOOK takes a seat), or sold out (every BOOK answers +FULL);
+//   - 1, 2, 4 and 8 threads: real threads, started once and woken per iteration, so 8 threads
+//     are 8 even on a 2-core machine (Dispatch's concurrentPerform would use 2).
+// One iteration = 1,000,000 BOOKs of distinct holders (`.mega`), split evenly between the
+// threads, on a fresh table made before the measurement starts. Thread 0 drains every outbox
+// every 256 of its BOOKs, as the loop threads' group commit would; sold-out providers have
+// every write confirmed, as after a burst.
 import Benchmark
 import Dispatch
+import Foundation
 import KezekCore
 
-private let holdersPerProvider = 10_000
+private let booksPerIteration = 1_000_000
 private let drainEvery = 256
 
 /// Distinct small-string holder ids ("holder:0000000": 14 bytes, stored inline, no heap).
-private let holderPool: [String] = (0..<1_000_000).map { number in
+private let holderPool: [String] = (0..<booksPerIteration).map { number in
     let digits = String(number)
     return "holder:" + String(repeating: "0", count: 7 - digits.count) + digits
 }
 
-private final class BookingRig: @unchecked Sendable {
-    let capacity: Int
-    let rules = Provider.BookingRules(waitlistLimit: 100_000, limits: HolderLimits(limit: 0))
-    private(set) var table: SeatTable
-    private(set) var provider: Provider
-    private(set) var outbox: MirrorOutbox
-    /// The next unused holder of `holderPool` for the current provider.
-    private(set) var nextHolder = 0
-    /// Each booking thread's drain target, capacity kept.
-    var drained: [[MirrorWrite]] = [[], []]
+private struct Scenario {
+    let providers: Int
+    let holderLimit: Int
+    let soldOut: Bool
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        (table, provider, outbox) = Self.make(capacity: capacity, rules: rules)
-        for lane in drained.indices { drained[lane].reserveCapacity(4 * drainEvery) }
+    var name: String {
+        let place = providers == 1 ? "one provider" : "\(providers) providers"
+        let limit = holderLimit > 0 ? ", holder limit \(holderLimit)" : ""
+        return (soldOut ? "BOOK sold out, " : "BOOK, ") + place + limit
+    }
+}
+
+private final class Rig: @unchecked Sendable {
+    let scenario: Scenario
+    private(set) var rules: Provider.BookingRules
+    private(set) var outboxes: [MirrorOutbox] = []
+    private(set) var providers: [Provider] = []
+    private var drained: [MirrorWrite] = []
+
+    init(_ scenario: Scenario) {
+        self.scenario = scenario
+        rules = Provider.BookingRules(waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
+        drained.reserveCapacity(16 * drainEvery)
     }
 
-    private static func make(capacity: Int, rules: Provider.BookingRules) -> (SeatTable, Provider, MirrorOutbox) {
-        let outbox = MirrorOutbox()
-        let table = SeatTable(outboxes: [outbox], rules: rules)
-        let provider = table.providerCreatingIfNeeded("provider-17", capacity: capacity).provider
-        return (table, provider, outbox)
-    }
-
-    /// The holders for the next `count` BOOKs; a fresh provider once this one has had its share.
-    func takeHolders(_ count: Int) -> Range<Int> {
-        if nextHolder + count > holdersPerProvider {
-            outbox.drain(into: &drained[0])
-            drained[0].removeAll(keepingCapacity: true)
-            (table, provider, outbox) = Self.make(capacity: capacity, rules: rules)
-            nextHolder = 0
+    /// A fresh table (two outboxes, as with two loop threads), outside the measurement.
+    func reset() {
+        rules = Provider.BookingRules(waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
+        outboxes = [MirrorOutbox(), MirrorOutbox()]
+        let table = SeatTable(outboxes: outboxes, rules: rules)
+        let capacity = scenario.soldOut ? 0 : 1 << 40
+        providers = (0..<scenario.providers).map { table.providerCreatingIfNeeded("provider-\($0)", capacity: capacity).provider }
+        if scenario.soldOut {
+            // One refusal each settles the providers (nothing unconfirmed), as after a burst.
+            for provider in providers { _ = provider.book("warm-up", wait: false, rules: rules, mirrorUp: true, ticket: nil) }
         }
-        defer { nextHolder += count }
-        return nextHolder..<nextHolder + count
+        drainAll()
     }
 
-    /// BOOKs `holderPool[range]`; thread `lane` 0 drains the outbox every `drainEvery` BOOKs.
+    private func drainAll() {
+        for outbox in outboxes {
+            outbox.drain(into: &drained)
+            drained.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// BOOKs `holderPool[range]`; lane 0 drains the outboxes every `drainEvery` BOOKs.
     func book(_ range: Range<Int>, lane: Int) {
-        var booked = 0
+        let expectFull = scenario.soldOut
+        let count = providers.count
+        var wrong = 0
         var sinceDrain = 0
         for index in range {
-            if case .afterMirror = provider.book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil) {
-                booked &+= 1
+            let outcome = providers[index % count].book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil)
+            switch outcome {
+            case .now(.full): if !expectFull { wrong &+= 1 }
+            case .afterMirror: if expectFull { wrong &+= 1 }
+            default: wrong &+= 1
             }
             sinceDrain &+= 1
             if lane == 0 && sinceDrain == drainEvery {
                 sinceDrain = 0
-                outbox.drain(into: &drained[0])
-                drained[0].removeAll(keepingCapacity: true)
+                drainAll()
             }
         }
-        precondition(booked == range.count, "a BOOK of a new holder was not accepted")
-        blackHole(sinceDrain)
-    }
-
-    /// BOOKs at a sold-out provider: every answer is +FULL.
-    func bookSoldOut(_ range: Range<Int>) {
-        var full = 0
-        for index in range {
-            if case .now(.full) = provider.book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil) {
-                full &+= 1
-            }
-        }
-        precondition(full == range.count, "a sold-out provider accepted a booking")
+        precondition(wrong == 0, "\(wrong) unexpected answers in \(scenario.name)")
     }
 }
 
-/// Runs `body` on `range` split between `threads` threads of Dispatch's pool.
-private func onThreads(_ threads: Int, _ range: Range<Int>, _ body: (_ range: Range<Int>, _ lane: Int) -> Void) {
-    if threads == 1 {
-        body(range, 0)
-        return
+/// `count` threads that run one share of a job each time `run` is called, then wait.
+private final class WorkerThreads: @unchecked Sendable {
+    private let count: Int
+    private let start: [DispatchSemaphore]
+    private let finished = DispatchSemaphore(value: 0)
+    private var job: (@Sendable (_ lane: Int) -> Void)?
+
+    init(_ count: Int) {
+        self.count = count
+        start = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+        for lane in 0..<count {
+            let thread = Thread { [self] in
+                while true {
+                    start[lane].wait()
+                    job?(lane)
+                    finished.signal()
+                }
+            }
+            thread.start()
+        }
     }
-    let share = range.count / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { lane in
-        body(range.lowerBound + lane * share..<range.lowerBound + (lane + 1) * share, lane)
+
+    /// Runs `job` on every thread (lane 0..<count) and returns when all are done.
+    func run(_ job: @escaping @Sendable (_ lane: Int) -> Void) {
+        self.job = job
+        for semaphore in start { semaphore.signal() }
+        for _ in 0..<count { finished.wait() }
     }
 }
+
+private let workers: [Int: WorkerThreads] = Dictionary(uniqueKeysWithValues: [1, 2, 4, 8].map { ($0, WorkerThreads($0)) })
 
 let benchmarks: @Sendable () -> Void = {
     _ = holderPool.count
-    let bookingIterations = 20_000
-
-    for threads in [1, 2] {
-        Benchmark(
-            "BOOK distinct holders, one provider, \(threads) thread(s)",
-            configuration: .init(
-                metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
-                warmupIterations: 10, scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: bookingIterations
-            )
-        ) { benchmark, rig in
-            let holders = rig.takeHolders(benchmark.scaledIterations.count)
-            benchmark.startMeasurement()
-            onThreads(threads, holders) { range, lane in rig.book(range, lane: lane) }
-        } setup: {
-            BookingRig(capacity: 1 << 40)
+    var scenarios: [Scenario] = []
+    for soldOut in [false, true] {
+        for providers in [1, 1_000] {
+            for holderLimit in soldOut ? [0] : [0, 2] {
+                scenarios.append(Scenario(providers: providers, holderLimit: holderLimit, soldOut: soldOut))
+            }
         }
     }
-
-    for threads in [1, 2] {
-        Benchmark(
-            "BOOK sold out (capacity 0), \(threads) thread(s)",
-            configuration: .init(
-                metrics: [.throughput, .wallClock, .cpuTotal, .mallocCountTotal],
-                warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(3), maxIterations: 50
-            )
-        ) { benchmark, rig in
-            onThreads(threads, benchmark.scaledIterations) { range, _ in rig.bookSoldOut(range) }
-        } setup: {
-            BookingRig(capacity: 0)
+    for scenario in scenarios {
+        for threads in [1, 2, 4, 8] {
+            Benchmark(
+                "\(scenario.name), \(threads) thread(s)",
+                configuration: .init(
+                    metrics: [.throughput, .wallClock, .cpuTotal],
+                    warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(3), maxIterations: 10
+                )
+            ) { benchmark, rig in
+                rig.reset()
+                let share = booksPerIteration / threads
+                benchmark.startMeasurement()
+                workers[threads]!.run { lane in rig.book(lane * share..<(lane + 1) * share, lane: lane) }
+                benchmark.stopMeasurement()
+            } setup: {
+                Rig(scenario)
+            }
         }
     }
 }
