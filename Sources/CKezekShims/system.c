@@ -59,3 +59,12 @@ int kz_peer_name(const uv_tcp_t *handle, char *out, size_t size) {
 }
 
 void kz_release_free_memory(void) { malloc_trim(0); }
+
+__thread int kz_thread_stripe_plus_one;
+static int kz_stripes_handed_out;
+
+int kz_assign_thread_stripe(void) {
+    int stripe = __atomic_fetch_add(&kz_stripes_handed_out, 1, __ATOMIC_RELAXED) & 7;
+    kz_thread_stripe_plus_one = stripe + 1;
+    return stripe;
+}

@@ -170,7 +170,7 @@ final class SeatTableTests: XCTestCase {
         _ = book(p, "c")
         _ = book(p, "w", wait: true)
         XCTAssertEqual(seats(p).refused, 2)
-        XCTAssertEqual(p.refused.load(ordering: .relaxed), 2)
+        XCTAssertEqual(p.refusedCount, 2)
     }
 
     /// Issue 8, finding 7: the owner's tick walked every provider to find changed refused

@@ -171,6 +171,24 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertGreaterThan(round, 100)
     }
 
+    /// Refusals counted without the lock (striped by thread) add up exactly, and the owner's
+    /// tick is told and mirrors the total.
+    func testRefusalsWithoutTheLockAreAllCountedAndMirrored() {
+        let p = provider(capacity: 1)
+        _ = book(p, "a")
+        confirmAll(p)
+        XCTAssertTrue(p.answersSoldOutWithoutLock)
+        XCTAssertNil(p.refusedWriteIfChanged())
+        let rules = table.rules
+        DispatchQueue.concurrentPerform(iterations: 4) { lane in
+            for index in 0..<25_000 { _ = p.book("x\(lane)-\(index)", wait: false, rules: rules, mirrorUp: true, ticket: nil) }
+        }
+        XCTAssertEqual(p.refusedCount, 100_000)
+        XCTAssertEqual(outboxes[0].drainRefusedChanged().map(\.id), ["P"], "the owner was not told (once)")
+        XCTAssertEqual(p.refusedWriteIfChanged()?.op, .refused(100_000))
+        XCTAssertNil(p.refusedWriteIfChanged())
+    }
+
     /// A look-up that overlapped a change is not trusted: here the holder cancels between the
     /// gate's version read and its look-up, so its counts read zero while a seat is free.
     func testALookUpOverlappingAChangeIsNotTrusted() {

@@ -26,7 +26,7 @@ struct MetricsPage {
         page += "kezek_cancellations_total \(sum { $0.requests(verb: .cancel, kind: .cancelled) })\n"
         let providers = server.table.allProviders
         header("kezek_refused_total", "counter", "BOOK requests answered +FULL (unmet demand), all providers.")
-        page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) })\n"
+        page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refusedCount })\n"
         header("kezek_free_seats", "gauge", "Free seats, all providers.")
         page += "kezek_free_seats \(providers.reduce(0) { $0 + $1.seats().free })\n"
         header("kezek_providers", "gauge", "Providers known.")

@@ -148,7 +148,7 @@ extension CommandExecutor {
                 ("ready", loaded ? "1" : "0"), ("mirror", state.allMirrorsUp ? "up" : "down"),
                 ("threads", "\(settings.threads)"), ("providers", "\(table.providerCount)"),
                 ("bookings_total", "\(metrics.reduce(0) { $0 + $1.requests(verb: .book, kind: .booked) })"),
-                ("refused_total", "\(table.allProviders.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) })"),
+                ("refused_total", "\(table.allProviders.reduce(0) { $0 + $1.refusedCount })"),
                 ("redis", "\(settings.redis)"), ("key_prefix", settings.keyPrefix),
             ]),
         ]

@@ -11,7 +11,7 @@ public final class Provider: Sendable {
     public let owner: Int
     let outbox: MirrorOutbox
     /// BOOKs answered +FULL: unmet demand.
-    public let refused = Atomic<Int>(0)
+    let refusals = RefusalCount()
     /// The owner has been told the refused count changed and has not mirrored it yet.
     private let refusedQueued = Atomic<Bool>(false)
     /// Sold-out BOOKs answered without the lock.
@@ -52,6 +52,7 @@ public final class Provider: Sendable {
         self.owner = owner
         self.outbox = outbox
         state = Mutex(State(capacity: capacity))
+        changing { _ in }  // a provider made with no seats is sold out from the start
     }
 
     deinit {
@@ -63,16 +64,30 @@ public final class Provider: Sendable {
 
     /// Every change of the state goes through here: the lock-free sold-out answer is closed
     /// before it and opened again after it when the provider is sold out and Redis has every
-    /// write (the members counted first).
+    /// write (the members counted first). Answers that change nothing need not close it: a
+    /// closing invalidates every lock-free read in flight, which then takes the lock too.
     private func changing<Result>(_ body: (inout State) -> Result) -> Result {
         state.withLock { state in
             soldOut.close()
             let result = body(&state)
-            if state.free <= 0 && !state.hasUnconfirmed {
-                soldOut.open(members: Self.countedMembers(&state))
-            }
+            openIfSettled(&state)
             return result
         }
+    }
+
+    /// `changing` with the lock already held.
+    private func changing<Result>(_ state: inout State, _ body: (inout State) -> Result) -> Result {
+        soldOut.close()
+        let result = body(&state)
+        openIfSettled(&state)
+        return result
+    }
+
+    /// Opens the gate when the provider is sold out and Redis has every write.
+    private func openIfSettled(_ state: inout State) {
+        guard state.free <= 0 && !state.hasUnconfirmed else { return }
+        refusals.makeStripes()
+        soldOut.open(members: Self.countedMembers(&state))
     }
 
     /// The members' counts, made or made larger (room for 16 counters a member) when fewer
@@ -90,11 +105,15 @@ public final class Provider: Sendable {
         return counts
     }
 
-    /// One more BOOK answered +FULL. The owner is told once per mirror of the count. The add
-    /// and the flag are sequentially consistent, as in `refusedWriteIfChanged`: either its
-    /// read of the count sees this add, or this read of the flag sees it cleared.
-    private func countRefusal() {
-        refused.add(1, ordering: .sequentiallyConsistent)
+    /// BOOKs answered +FULL so far: unmet demand.
+    public var refusedCount: Int { refusals.total }
+
+    /// One more BOOK answered +FULL, `locked` or not. The owner is told once per mirror of the
+    /// count. The add and the flag are sequentially consistent, as in `refusedWriteIfChanged`:
+    /// either its read of the count sees this add, or this read of the flag sees it cleared.
+    @inline(__always)
+    private func countRefusal(locked: Bool) {
+        if locked { refusals.addLocked() } else { refusals.addUnlocked() }
         guard !refusedQueued.load(ordering: .sequentiallyConsistent) else { return }
         if refusedQueued.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged {
             outbox.noteRefusedChanged(self)
@@ -117,43 +136,50 @@ public final class Provider: Sendable {
     public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                      now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         if !wait && soldOut.refuses(holder) {
-            countRefusal()
+            countRefusal(locked: false)
             return .now(.full(provider: id))
         }
-        return changing { state in
-            var writes = WriteList(madeAt: now)
-            if state.holders[holder] != nil {
-                // Already held: resend the fact so the reply waits until Redis surely has it.
-                guard mirrorUp else { return .now(.unavailable) }
-                state.holders[holder] = state.made + 1
-                writes.add(self, .book(holder: holder))
-                writes.flush(to: outbox, ticket: ticket, state: &state)
-                return .afterMirror(.booked(free: state.free))
+        return state.withLock { state in
+            // The answers that change nothing (a position, a refusal) leave the gate open.
+            let held = state.holders[holder] != nil
+            if !held {
+                if let position = state.waitlist.position(of: holder) {
+                    return settled(.waiting(position: position), state, ticket: ticket, now: now)
+                }
+                if state.free <= 0 && !(wait && state.waitlist.count < rules.waitlistLimit) {
+                    countRefusal(locked: true)
+                    return settled(.full(provider: id), state, ticket: ticket, now: now)
+                }
             }
-            if let position = state.waitlist.position(of: holder) {
-                return settled(.waiting(position: position), state, ticket: ticket, now: now)
-            }
-            if state.free > 0 {
+            return changing(&state) { state in
+                var writes = WriteList(madeAt: now)
+                if held {
+                    // Already held: resend the fact so the reply waits until Redis surely has it.
+                    guard mirrorUp else { return .now(.unavailable) }
+                    state.holders[holder] = state.made + 1
+                    writes.add(self, .book(holder: holder))
+                    writes.flush(to: outbox, ticket: ticket, state: &state)
+                    return .afterMirror(.booked(free: state.free))
+                }
+                if state.free > 0 {
+                    guard mirrorUp else { return .now(.unavailable) }
+                    guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
+                    state.holders[holder] = state.made + 1
+                    state.joined(holder)
+                    writes.add(self, .book(holder: holder))
+                    writes.flush(to: outbox, ticket: ticket, state: &state)
+                    return .afterMirror(.booked(free: state.free))
+                }
+                // BOOK WAIT with room in the waitlist. A holder already at the limit could never
+                // take the seat it would wait for.
+                guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
                 guard mirrorUp else { return .now(.unavailable) }
-                guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
-                state.holders[holder] = state.made + 1
+                let ticketNumber = state.waitlist.append(holder)
                 state.joined(holder)
-                writes.add(self, .book(holder: holder))
+                writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
                 writes.flush(to: outbox, ticket: ticket, state: &state)
-                return .afterMirror(.booked(free: state.free))
+                return .afterMirror(.waiting(position: state.waitlist.count))
             }
-            guard wait, state.waitlist.count < rules.waitlistLimit else {
-                countRefusal()
-                return settled(.full(provider: id), state, ticket: ticket, now: now)
-            }
-            // A holder already at the limit could never take the seat it would wait for.
-            guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
-            guard mirrorUp else { return .now(.unavailable) }
-            let ticketNumber = state.waitlist.append(holder)
-            state.joined(holder)
-            writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
-            writes.flush(to: outbox, ticket: ticket, state: &state)
-            return .afterMirror(.waiting(position: state.waitlist.count))
         }
     }
 
@@ -241,7 +267,7 @@ public final class Provider: Sendable {
 
     private func snapshot(of state: State) -> SeatsSnapshot {
         SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
-                      waiting: state.waitlist.count, refused: refused.load(ordering: .relaxed))
+                      waiting: state.waitlist.count, refused: refusals.total)
     }
 
     /// A reply that reads the state: sent at once when Redis has every write of this provider,
@@ -255,7 +281,7 @@ public final class Provider: Sendable {
     }
 
     /// Redis confirmed these writes of this provider (the owner thread calls this).
-    func confirmed(_ writes: ArraySlice<MirrorWrite>) {
+    public func confirmed(_ writes: ArraySlice<MirrorWrite>) {
         var count = 0
         for write in writes where write.op.changesState { count += 1 }
         guard count > 0 else { return }
@@ -266,7 +292,7 @@ public final class Provider: Sendable {
     func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int) {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
-            return (state.capacity, Array(state.holders.keys), waiting, refused.load(ordering: .relaxed))
+            return (state.capacity, Array(state.holders.keys), waiting, refusals.total)
         }
     }
 
@@ -295,7 +321,7 @@ public final class Provider: Sendable {
     /// could not use and numbered them afresh in Redis's order).
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
                  rewriteWaitlist: Bool = false, rules: BookingRules) -> [MirrorWrite] {
-        refused.store(refusedSoFar, ordering: .relaxed)
+        refusals.set(refusedSoFar)
         return changing { state in
             // The counts are made afresh from the restored members when next needed.
             if let old = state.members { state.retired.append(old) }
@@ -332,7 +358,7 @@ public final class Provider: Sendable {
         // Unqueued before the count is read: a refusal after this queues the provider again.
         let total = state.withLock { state -> Int? in
             refusedQueued.store(false, ordering: .sequentiallyConsistent)
-            let total = refused.load(ordering: .sequentiallyConsistent)
+            let total = refusals.total
             guard total != state.refusedMirrored else { return nil }
             state.refusedMirrored = total
             return total
