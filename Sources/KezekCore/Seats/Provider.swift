@@ -75,14 +75,6 @@ public final class Provider: Sendable {
         }
     }
 
-    /// `changing` with the lock already held.
-    private func changing<Result>(_ state: inout State, _ body: (inout State) -> Result) -> Result {
-        soldOut.close()
-        let result = body(&state)
-        openIfSettled(&state)
-        return result
-    }
-
     /// Opens the gate when the provider is sold out and Redis has every write.
     private func openIfSettled(_ state: inout State) {
         guard state.free <= 0 && !state.hasUnconfirmed else { return }
@@ -151,35 +143,35 @@ public final class Provider: Sendable {
                     return settled(.full(provider: id), state, ticket: ticket, now: now)
                 }
             }
-            return changing(&state) { state in
-                var writes = WriteList(madeAt: now)
-                if held {
-                    // Already held: resend the fact so the reply waits until Redis surely has it.
-                    guard mirrorUp else { return .now(.unavailable) }
-                    state.holders[holder] = state.made + 1
-                    writes.add(self, .book(holder: holder))
-                    writes.flush(to: outbox, ticket: ticket, state: &state)
-                    return .afterMirror(.booked(free: state.free))
-                }
-                if state.free > 0 {
-                    guard mirrorUp else { return .now(.unavailable) }
-                    guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
-                    state.holders[holder] = state.made + 1
-                    state.joined(holder)
-                    writes.add(self, .book(holder: holder))
-                    writes.flush(to: outbox, ticket: ticket, state: &state)
-                    return .afterMirror(.booked(free: state.free))
-                }
-                // BOOK WAIT with room in the waitlist. A holder already at the limit could never
-                // take the seat it would wait for.
-                guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
+            soldOut.close()
+            defer { openIfSettled(&state) }
+            var writes = WriteList(madeAt: now)
+            if held {
+                // Already held: resend the fact so the reply waits until Redis surely has it.
                 guard mirrorUp else { return .now(.unavailable) }
-                let ticketNumber = state.waitlist.append(holder)
-                state.joined(holder)
-                writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
+                state.holders[holder] = state.made + 1
+                writes.add(self, .book(holder: holder))
                 writes.flush(to: outbox, ticket: ticket, state: &state)
-                return .afterMirror(.waiting(position: state.waitlist.count))
+                return .afterMirror(.booked(free: state.free))
             }
+            if state.free > 0 {
+                guard mirrorUp else { return .now(.unavailable) }
+                guard rules.limits.reserve(holder) else { return .now(.limit(holder: holder)) }
+                state.holders[holder] = state.made + 1
+                state.joined(holder)
+                writes.add(self, .book(holder: holder))
+                writes.flush(to: outbox, ticket: ticket, state: &state)
+                return .afterMirror(.booked(free: state.free))
+            }
+            // BOOK WAIT with room in the waitlist. A holder already at the limit could never
+            // take the seat it would wait for.
+            guard !rules.limits.isAtLimit(holder) else { return .now(.limit(holder: holder)) }
+            guard mirrorUp else { return .now(.unavailable) }
+            let ticketNumber = state.waitlist.append(holder)
+            state.joined(holder)
+            writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
+            writes.flush(to: outbox, ticket: ticket, state: &state)
+            return .afterMirror(.waiting(position: state.waitlist.count))
         }
     }
 
