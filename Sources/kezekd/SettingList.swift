@@ -66,9 +66,9 @@ extension Setting {
         .integer("auth-max-failures", \.authMaxFailures, 1...1_000_000, default: "10", "failed AUTHs after which a connection is closed"),
         .seconds("auth-failure-delay", \.authFailureDelay, 0...60, default: "0.1", "seconds each failed AUTH's reply is held back"),
         .integer("admin-max-connections", \.adminMaxConnections, 1...10_000, default: "64",
-                 "open connections on the admin listener; more are closed at once"),
+                 "open connections on the admin listener; more wait in its listen backlog"),
         .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",
-                 "seconds an admin connection may take to send its request and read the answer"),
+                 "seconds an admin connection stays open, however far its requests got"),
         .custom("log-level", default: "info", "trace, debug, info, notice, warning, error, critical",
                 apply: { configuration, source in
                     guard let level = Logger.Level(rawValue: source.value.lowercased()) else {

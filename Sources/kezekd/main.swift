@@ -1,5 +1,6 @@
 import Foundation
 import KezekCore
+import KezekHTTP
 import Logging
 
 /// kezekd: parse the settings, serve, load state, and drain on SIGTERM/SIGINT.

@@ -1,10 +1,18 @@
 /// The Prometheus text page of `/metrics`: every thread's counters summed at scrape time, so
 /// the booking path only ever touches its own thread's counters.
-struct MetricsPage {
-    let server: KezekServer
+public struct MetricsPage: Sendable {
+    let metrics: ServerMetrics
+    let table: SeatTable
+    let state: ServerState
 
-    func render() -> String {
-        let threads = server.metrics.threads
+    public init(server: KezekServer) {
+        metrics = server.metrics
+        table = server.table
+        state = server.state
+    }
+
+    public func render() -> String {
+        let threads = metrics.threads
         var page = ""
         func header(_ name: String, _ type: String, _ help: String) {
             page += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -24,7 +32,7 @@ struct MetricsPage {
         page += "kezek_bookings_total \(sum { $0.requests(verb: .book, kind: .booked) })\n"
         header("kezek_cancellations_total", "counter", "CANCEL requests answered +CANCELLED.")
         page += "kezek_cancellations_total \(sum { $0.requests(verb: .cancel, kind: .cancelled) })\n"
-        let providers = server.table.allProviders
+        let providers = table.allProviders
         header("kezek_refused_total", "counter", "BOOK requests answered +FULL (unmet demand), all providers.")
         page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refusedCount })\n"
         header("kezek_free_seats", "gauge", "Free seats, all providers.")
@@ -32,7 +40,7 @@ struct MetricsPage {
         header("kezek_providers", "gauge", "Providers known.")
         page += "kezek_providers \(providers.count)\n"
         header("kezek_open_connections", "gauge", "Open client connections.")
-        page += "kezek_open_connections \(server.state.clients.load(ordering: .relaxed))\n"
+        page += "kezek_open_connections \(state.clients.load(ordering: .relaxed))\n"
         header("kezek_connections_rejected_total", "counter", "Connections refused at max-clients.")
         page += "kezek_connections_rejected_total \(sum { $0.connectionsRejected.load() })\n"
         header("kezek_protocol_errors_total", "counter", "Malformed requests (connection closed).")
@@ -43,20 +51,20 @@ struct MetricsPage {
         header("kezek_connections_moved_total", "counter", "Connections moved to the loop thread owning their providers.")
         page += "kezek_connections_moved_total \(sum { $0.connectionsMoved.load() })\n"
         header("kezek_mirror_up", "gauge", "1 when every Redis connection takes writes.")
-        page += "kezek_mirror_up \(server.state.allMirrorsUp ? 1 : 0)\n"
+        page += "kezek_mirror_up \(state.allMirrorsUp ? 1 : 0)\n"
         header("kezek_ready", "gauge", "1 once the state is loaded from Redis.")
-        page += "kezek_ready \(server.state.ready.load(ordering: .acquiring) ? 1 : 0)\n"
-        let role = server.state.currentRole
+        page += "kezek_ready \(state.ready.load(ordering: .acquiring) ? 1 : 0)\n"
+        let role = state.currentRole
         header("kezek_role", "gauge", "1 for this daemon's role on its key prefix (starting, standby, primary, repairing, fenced).")
         for candidate in [ServerState.Role.starting, .standby, .primary, .repairing, .fenced] {
             page += "kezek_role{role=\"\(candidate.name)\"} \(candidate == role ? 1 : 0)\n"
         }
         header("kezek_lease_epoch", "gauge", "The fencing epoch this daemon writes under (0 before it first held the lease).")
-        page += "kezek_lease_epoch \(server.state.epoch.load(ordering: .relaxed))\n"
+        page += "kezek_lease_epoch \(state.epoch.load(ordering: .relaxed))\n"
         header("kezek_repairs_total", "counter", "Times the whole state was written back after Redis lost data.")
-        page += "kezek_repairs_total \(server.metrics.repairs.load(ordering: .relaxed))\n"
+        page += "kezek_repairs_total \(metrics.repairs.load(ordering: .relaxed))\n"
         header("kezek_mirror_refused_batches_total", "counter", "Batches Redis refused with an error (out of memory, read-only, fenced).")
-        page += "kezek_mirror_refused_batches_total \(server.metrics.refusedBatches.load(ordering: .relaxed))\n"
+        page += "kezek_mirror_refused_batches_total \(metrics.refusedBatches.load(ordering: .relaxed))\n"
         header("kezek_mirror_pending_writes", "gauge", "Writes not yet confirmed by Redis.")
         page += "kezek_mirror_pending_writes \(sum { $0.mirrorPending.load() })\n"
         header("kezek_mirror_batches_total", "counter", "Batches Redis confirmed (one round trip each).")

@@ -24,6 +24,7 @@ public final class KezekServer {
 
     public struct StartFailure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(settings: ServerSettings, log: Logger) {
@@ -125,15 +126,8 @@ public final class KezekServer {
         state.repairRequested.store(epoch, ordering: .releasing)
     }
 
-    /// Ready for data: this daemon holds the lease, the state is loaded and every Redis
-    /// connection takes writes. The one rule behind HEALTH and /readyz; `detail` names each.
-    var readiness: (isReady: Bool, detail: String) {
-        let loaded = state.ready.load(ordering: .acquiring)
-        let up = state.allMirrorsUp
-        let role = state.currentRole
-        let leased = state.mayWrite(now: MonotonicClock.nanoseconds())
-        return (loaded && up && leased, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")")
-    }
+    /// The one readiness rule behind HEALTH and /readyz (see `ServerState.readiness`).
+    public var readiness: (isReady: Bool, detail: String) { state.readiness }
 
     /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts.
     func health() -> Reply {

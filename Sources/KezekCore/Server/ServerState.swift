@@ -72,4 +72,14 @@ public final class ServerState: Sendable {
     public func mayWrite(now: UInt64) -> Bool {
         role.load(ordering: .acquiring) == Role.primary.rawValue && now < leaseValidUntil.load(ordering: .acquiring)
     }
+
+    /// Ready for data: this daemon holds the lease, the state is loaded and every Redis
+    /// connection takes writes. The one rule behind HEALTH and /readyz; `detail` names each.
+    public var readiness: (isReady: Bool, detail: String) {
+        let loaded = ready.load(ordering: .acquiring)
+        let up = allMirrorsUp
+        let role = currentRole
+        let leased = mayWrite(now: MonotonicClock.nanoseconds())
+        return (loaded && up && leased, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")")
+    }
 }

@@ -9,7 +9,7 @@ struct AdminResponse {
 func adminGet(port: Int, path: String, timeout: Double = 5) throws -> AdminResponse {
     let client = try LineClient(port: port, timeout: timeout)
     defer { client.close() }
-    try client.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    try client.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     let (lines, _) = client.readUntilClosed(timeout: timeout)
     guard let statusLine = lines.first else { throw TestSetupError("no HTTP response for \(path)") }
     let parts = statusLine.split(separator: " ")
