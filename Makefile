@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby test settings-doc fuzz sanitize bench compare latency-floor soak redis stop-redis clean
+.PHONY: help deps build run run-standby test settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -53,9 +53,6 @@ bench: deps ## microbenchmarks in Benchmarks/ (own package and .build; BENCH_ARG
 
 compare: build ## kezekd vs a Lua booking script in Redis, same redis-benchmark load, A B A B (ROUNDS=…)
 	bash scripts/compare.sh $(or $(ROUNDS),3)
-
-latency-floor: build ## p99 of durable BOOK at 50,000/s open loop over p99 of PING to Redis, same harness, A B A B (ROUNDS=…)
-	bash scripts/latency-floor.sh $(or $(ROUNDS),3)
 
 soak: build ## bounded soak on loopback: mixed load, churn, Redis restarts, hostile clients (SOAK_SECONDS=1800)
 	bash scripts/soak.sh

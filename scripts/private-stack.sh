@@ -1,4 +1,4 @@
-# Sourced by the measuring scripts (compare.sh, latency-floor.sh): a private redis-server
+# Sourced by the measuring scripts (compare.sh): a private redis-server
 # (appendonly yes, appendfsync everysec) and a kezekd on loopback, in a temporary directory
 # that goes when the script exits. Needs REDIS_PORT, KEZEK_PORT, ADMIN_PORT, THREADS, KEZEKD.
 # Sets `work` and `kezek_pid`. When the script stops with an error it says so and shows the
