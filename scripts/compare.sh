@@ -15,8 +15,25 @@ ADMIN_PORT=${ADMIN_PORT:-7412}
 KEZEKD=${KEZEKD:-.build/release/kezekd}
 [ -x "$KEZEKD" ] || { echo "build first: make build" >&2; exit 1; }
 
-source scripts/private-stack.sh
-private_stack_start compare cmp
+work=$(mktemp -d)
+cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then  # say why a run stopped before its work directory goes
+    echo "compare: stopped with status $status; kezekd $(kill -0 "${kezek_pid:-0}" 2>/dev/null && echo running || echo 'not running')" >&2
+    tail -n 20 "$work/kezekd.log" "$work/redis.log" >&2 2>/dev/null || true
+  fi
+  [ -n "${kezek_pid:-}" ] && kill "$kezek_pid" 2>/dev/null || true
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes \
+  --appendfsync everysec --daemonize yes --logfile "$work/redis.log" >/dev/null
+until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+"$KEZEKD" --listen 127.0.0.1:$KEZEK_PORT --redis 127.0.0.1:$REDIS_PORT --admin-listen 127.0.0.1:$ADMIN_PORT \
+  --threads "$THREADS" --key-prefix cmp --log-level warning 2>"$work/kezekd.log" &
+kezek_pid=$!
+until redis-cli -p "$KEZEK_PORT" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
 sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book.lua)")
 
 # rps of one redis-benchmark run (its last "requests per second" figure).

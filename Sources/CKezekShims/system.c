@@ -64,7 +64,7 @@ __thread int kz_thread_stripe_plus_one;
 static int kz_stripes_handed_out;
 
 int kz_assign_thread_stripe(void) {
-    int stripe = __atomic_fetch_add(&kz_stripes_handed_out, 1, __ATOMIC_RELAXED) & 7;
+    int stripe = __atomic_fetch_add(&kz_stripes_handed_out, 1, __ATOMIC_RELAXED) % KZ_THREAD_STRIPES;
     kz_thread_stripe_plus_one = stripe + 1;
     return stripe;
 }

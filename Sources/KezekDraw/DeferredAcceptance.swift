@@ -18,13 +18,15 @@ public enum DeferredAcceptance {
         let applicants = book.count
         var lotteryRank = [Int32](repeating: -1, count: applicants)
         for (rank, a) in lotteryOrder.enumerated() {
-            precondition(lotteryRank[Int(a)] == -1, "applicant \(a) appears twice in the lottery order")
+            let firstTime = lotteryRank[Int(a)] == -1
+            precondition(firstTime, "applicant \(a) appears twice in the lottery order")
             lotteryRank[Int(a)] = Int32(rank)
         }
         // Heap of provider p: heap[base[p] ..< base[p] + held[p]], at most freeSeats[p] keys.
         var base = [Int](repeating: 0, count: freeSeats.count + 1)
         for (p, seats) in freeSeats.enumerated() {
-            precondition(seats >= 0, "negative free seats")
+            let nonNegative = seats >= 0
+            precondition(nonNegative, "negative free seats")
             base[p + 1] = base[p] + seats
         }
         var heap = [UInt64](repeating: 0, count: base[freeSeats.count])

@@ -23,17 +23,20 @@ public final class SHA256 {
 
     /// Starts a digest; `update` feeds it, `finish` writes the 32 bytes.
     public func start() {
-        precondition(EVP_DigestInit_ex2(context, algorithm, nil) == 1, "libcrypto SHA-256 failed")
+        let started = EVP_DigestInit_ex2(context, algorithm, nil)
+        precondition(started == 1, "libcrypto SHA-256 failed")
     }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "libcrypto SHA-256 failed")
+        let updated = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+        precondition(updated == 1, "libcrypto SHA-256 failed")
     }
 
     public func finish(into out: UnsafeMutableRawPointer) {
         var length: UInt32 = 0
         let ok = EVP_DigestFinal_ex(context, out.assumingMemoryBound(to: UInt8.self), &length)
-        precondition(ok == 1 && length == 32, "libcrypto SHA-256 failed")
+        let complete = ok == 1 && length == 32
+        precondition(complete, "libcrypto SHA-256 failed")
     }
 
     /// The digest of `text`'s UTF-8 bytes.

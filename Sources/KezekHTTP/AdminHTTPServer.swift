@@ -20,6 +20,8 @@ import NIOPosix
 public enum AdminHTTPServer {
     /// Largest request head accepted; probes send a few hundred bytes.
     static let maxRequestHeadBytes = 8192
+    /// Most header fields in one request head; probes send a handful.
+    static let maxRequestHeaderFields = 100
     /// Pending probe connections beyond `admin-max-connections`; probes come one at a time.
     static let listenBacklog = 64
 
@@ -32,7 +34,7 @@ public enum AdminHTTPServer {
             router: AdminRoutes.router(state: server.state, metrics: MetricsPage(server: server)),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [ConnectionDeadline(after: .nanoseconds(Int64(settings.adminRequestTimeout * 1e9)))],
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes, maxHeaderFieldCount: 100)
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes, maxHeaderFieldCount: maxRequestHeaderFields)
             )),
             configuration: .init(
                 address: .hostname(settings.adminListen.host, port: settings.adminListen.port),

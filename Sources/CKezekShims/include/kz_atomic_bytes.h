@@ -24,8 +24,11 @@ static inline uint64_t kz_word_load_seq_cst(const uint64_t *address) {
     return __atomic_load_n(address, __ATOMIC_SEQ_CST);
 }
 
-/// This thread's refusal stripe (0 to 7): handed out round robin at a thread's first use, so
-/// up to 8 threads never share one (the stripe's cache line would pass between them).
+/// Refusal stripes per provider (Seats/RefusalCount.swift).
+#define KZ_THREAD_STRIPES 8
+
+/// This thread's refusal stripe (0 to KZ_THREAD_STRIPES - 1): handed out round robin at a thread's first use, so
+/// up to KZ_THREAD_STRIPES threads never share one (the stripe's cache line would pass between them).
 extern __thread int kz_thread_stripe_plus_one;
 int kz_assign_thread_stripe(void);
 

@@ -82,12 +82,12 @@ public final class Provider: Sendable {
         soldOut.open(members: Self.countedMembers(&state))
     }
 
-    /// The members' counts, made or made larger (room for 16 counters a member) when fewer
-    /// than 8 counters a member are left: a false "maybe" then stays under 5%.
+    /// The members' counts, made or made larger (room for 16 counters a member, at least 64)
+    /// when fewer than 8 counters a member are left: a false "maybe" then stays under 5%.
     private static func countedMembers(_ state: inout State) -> MemberCounts {
         let members = state.holders.count + state.waitlist.count
         if let counts = state.members, counts.counters >= 8 * members { return counts }
-        var counters = 1024
+        var counters = 64
         while counters < 16 * members { counters *= 2 }
         let counts = MemberCounts(counters: counters)
         for holder in state.holders.keys { counts.insert(holder) }

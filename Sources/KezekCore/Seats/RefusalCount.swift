@@ -13,7 +13,7 @@ import Synchronization
 /// (`Provider.refusedWriteIfChanged`): either its read of the total sees an add, or the adder's
 /// read of the "queued" flag sees the tick clear it.
 final class RefusalCount: Sendable {
-    private static let stripeCount = 8
+    private static let stripeCount = Int(KZ_THREAD_STRIPES)
     private static let lineBytes = 64
     private let locked = Atomic<Int>(0)
     /// The stripes' allocation; set once, before the gate first opens.
