@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "KezekCore",
             dependencies: [
-                "CLibUV", "CHiredis", "CKezekShims",
+                "CLibUV", "CHiredis", "CKezekShims", "KezekDraw",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastSettings
@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore"]),
         .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw"]),
-        .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore"]),
+        .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore", "KezekDraw"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,8 @@ public enum RankedChoice {
     public static let maxLevel = 9
     /// The most choices a round may allow (`ROUND OPEN … CHOICES k`, k at most 20).
     public static let maxChoices = 20
+    /// Choices per applicant when `ROUND OPEN` does not say.
+    public static let defaultChoices = 5
 
     /// Splits a choice token into its provider id and level, or nil when the level part is not
     /// one digit 1-9 or the provider part is empty. The provider id itself is checked by the caller.

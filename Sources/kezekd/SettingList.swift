@@ -55,6 +55,8 @@ extension Setting {
                  "unsent reply bytes of all connections together (an undecided reply counts 64) before every connection holding some stops being read"),
         .integer("waitlist-limit", \.waitlistLimit, 0...10_000_000, default: "100000",
                  "waitlist places per provider; past it BOOK WAIT answers +FULL"),
+        .seconds("offer-ttl", \.offerTTL, 0...31_536_000, default: "0 (book at once)",
+                 "seconds an offer (a draw's placement, or a freed seat given to the head of a waitlist) waits for CONFIRM before it expires"),
         .integer("max-capacity", \.maxCapacity, 1...1_000_000_000, default: "10000000", "largest capacity PROVIDER accepts"),
         .seconds("write-timeout", \.writeTimeout, 0.01...3600, default: "2", "seconds a BOOK/CANCEL waits for Redis before -UNAVAILABLE"),
         .integer("redis-replicas", \.redisReplicas, 0...64, default: "0",

@@ -190,4 +190,25 @@ final class MirrorBatchEncoderTests: XCTestCase {
                        "*4\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$1\r\nb\r\n$1\r\nc\r\n")
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
     }
+
+    /// Offers, round tags and round fields become HSET/HDEL; consecutive writes to one key
+    /// share a command, and a different key (or verb) starts a new one.
+    func testRoundWritesBecomeHashCommands() {
+        let writes = [write(p, .offer(holder: "a", expiresAt: 1_000)), write(p, .offer(holder: "b", expiresAt: 2_000)),
+                      write(p, .tag(holder: "a", round: "r1", rank: 2)), write(p, .unoffer(holder: "c")),
+                      write(p, .untag(holder: "c")),
+                      write(q, .field(key: "kz:{round:r1}:apps", field: "h", value: "P Q/2")),
+                      write(q, .field(key: "kz:{round:r1}:apps", field: "i", value: "Q")),
+                      write(q, .field(key: "kz:rounds", field: "r1", value: "open")),
+                      write(q, .unfield(key: "kz:{round:r1}:apps", field: "h"))]
+        XCTAssertEqual(commands(writes), [
+            ["HSET", "kz:{P}:offers", "a", "1000", "b", "2000"],
+            ["HSET", "kz:{P}:rounds", "a", "r1 2"],
+            ["HDEL", "kz:{P}:offers", "c"],
+            ["HDEL", "kz:{P}:rounds", "c"],
+            ["HSET", "kz:{round:r1}:apps", "h", "P Q/2", "i", "Q"],
+            ["HSET", "kz:rounds", "r1", "open"],
+            ["HDEL", "kz:{round:r1}:apps", "h"],
+        ])
+    }
 }

@@ -48,7 +48,7 @@ public enum ReplyKind: Int, CaseIterable, Sendable {
         case .cancelled: self = .cancelled
         case .notFound: self = .notFound
         case .ok: self = .ok
-        case .bookedStatus, .none, .seats, .simple, .bulk, .raw, .bye: self = .value
+        case .bookedStatus, .offeredStatus, .none, .seats, .simple, .bulk, .raw, .bye: self = .value
         case .error(let text):
             if text.hasPrefix("UNAVAILABLE") { self = .unavailable } else if text.hasPrefix("LOADING") { self = .loading } else { self = .error }
         }

@@ -3,7 +3,7 @@
 final class CommandExecutor {
     unowned let server: KezekServer
     private let threadIndex: Int
-    private let cache: ProviderCache
+    let cache: ProviderCache
     let table: SeatTable
     let settings: ServerSettings
 
@@ -38,9 +38,10 @@ final class CommandExecutor {
     }
 
     /// The provider the last command touched (for waking its owner thread).
-    private var lastProvider: Provider?
+    var lastProvider: Provider?
     /// When the connection read the current request.
     private var lastActivity: UInt64 = 0
+    var rounds: RoundRegistry { server.rounds }
 
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
         lastProvider = nil
@@ -81,12 +82,16 @@ final class CommandExecutor {
                 wait = true
             }
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                // While a round is undrawn the lottery is the only way in.
+                if let round = rounds.undrawnRound() { return .now(.simple("ROUND \(round)")) }
+                return provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .cancel:
-            return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
+            let outcome = withProviderAndHolder(tokens, connection) { provider, holder, ticket in
                 provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
+            rounds.runFollowUps(rules: table.rules)
+            return outcome
         case .status:
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
                 provider.statusReply(of: holder, ticket: ticket, now: connection.lastActivity)
@@ -126,11 +131,25 @@ final class CommandExecutor {
             guard let capacity = Self.integer(tokens[2]), capacity >= 0, capacity <= settings.maxCapacity else {
                 return .now(.error("ERR invalid capacity '\(Self.printable(tokens[2]))'"))
             }
-            return defineProvider(id, capacity: capacity, connection)
+            let outcome = defineProvider(id, capacity: capacity, connection)
+            rounds.runFollowUps(rules: table.rules)
+            return outcome
+        case .confirm:
+            return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
+                provider.confirm(holder, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+            }
+        case .round:
+            return roundCommand(tokens, connection)
+        case .apply:
+            return apply(tokens, connection)
+        case .withdraw:
+            return withdraw(tokens, connection)
+        case .result:
+            return result(tokens, connection)
         }
     }
 
-    private func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> Outcome) -> Outcome {
+    func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> Outcome) -> Outcome {
         guard let providerID = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         guard let provider = cache.provider(providerID) else { return .now(.noProvider(providerID)) }
@@ -199,7 +218,7 @@ final class CommandExecutor {
 
     /// Writes to the provider may be made: its thread's Redis connection takes them and this
     /// daemon holds the lease.
-    private func mirrorUp(_ provider: Provider) -> Bool {
+    func mirrorUp(_ provider: Provider) -> Bool {
         server.state.mirrorUp[provider.owner].isSet && server.state.mayWrite(now: lastActivity)
     }
 
@@ -265,7 +284,9 @@ extension Verb {
     var arity: ClosedRange<Int> {
         switch self {
         case .book: 2...3
-        case .cancel, .status, .provider: 2...2
+        case .cancel, .status, .provider, .confirm, .withdraw, .result: 2...2
+        case .round: 2...5
+        case .apply: 3...Int.max
         case .seats, .select, .echo: 1...1
         case .auth: 1...2
         case .ping: 0...1

@@ -6,6 +6,12 @@
 ///     <prefix>:{<P>}:booked         SET    holders with a seat
 ///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
+///     <prefix>:{<P>}:offers         HASH   holder -> expiry of its offer (Unix milliseconds)
+///     <prefix>:{<P>}:rounds         HASH   holder -> "<round> <rank>": the round that placed or queued it here
+///     <prefix>:rounds               HASH   round id -> its state (open, closed, drawing, drawn)
+///     <prefix>:{round:<R>}:meta     HASH   commitment, choices, seed, drawn-at (ms), outcome counts
+///     <prefix>:{round:<R>}:apps     HASH   holder -> its choices, space-separated, `provider[/level]`
+///     <prefix>:{round:<R>}:free     HASH   provider -> seats free at the draw (kept so a re-sent DRAW gives the same result)
 ///     <prefix>:{lease}:owner        STRING node id of the daemon that holds the lease (PX lease-ttl)
 ///     <prefix>:{lease}:epoch        STRING fencing epoch of the current holder; grows on every takeover
 ///     <prefix>:{lease}:seq:<T>      STRING batches loop thread T applied under the epoch (data-loss marker)
@@ -19,6 +25,12 @@ public struct KeyLayout: Sendable {
     public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
     public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }
     public func refused(_ provider: String) -> String { "\(prefix):{\(provider)}:refused" }
+    public func offers(_ provider: String) -> String { "\(prefix):{\(provider)}:offers" }
+    public func roundTags(_ provider: String) -> String { "\(prefix):{\(provider)}:rounds" }
+    public var rounds: String { "\(prefix):rounds" }
+    public func roundMeta(_ round: String) -> String { "\(prefix):{round:\(round)}:meta" }
+    public func roundApplications(_ round: String) -> String { "\(prefix):{round:\(round)}:apps" }
+    public func roundFreeSeats(_ round: String) -> String { "\(prefix):{round:\(round)}:free" }
     public var leaseOwner: String { "\(prefix):{lease}:owner" }
     public var leaseEpoch: String { "\(prefix):{lease}:epoch" }
     public func batchSequence(thread: Int) -> String { "\(prefix):{lease}:seq:\(thread)" }

@@ -15,21 +15,19 @@ public struct MirrorBatchEncoder {
     public private(set) var bytes: [UInt8] = []
     public private(set) var commandEnds: [Int] = []
 
-    /// One Redis command of the batch: a verb, a key and its items (members, or
-    /// score/member pairs for ZADD, or one value for SET), taken from a run of writes.
+    /// One Redis command of the batch: a verb, a key and the items of a run of writes
+    /// (members, score/member pairs, field/value pairs, or one value for SET).
     private struct Group {
         var verb: Verb
         var key: String
         var run: Range<Int>
+        var itemCount: Int
+        /// SET's value, or the member of the `providers` SADD that comes with a capacity.
         var value: String?
-        var itemCount: Int {
-            if value != nil { return 1 }
-            return verb == .zadd ? 2 * run.count : run.count
-        }
     }
 
     private enum Verb {
-        case sadd, srem, zadd, zrem, set
+        case sadd, srem, zadd, zrem, set, hset, hdel
         var name: String {
             switch self {
             case .sadd: "SADD"
@@ -37,6 +35,8 @@ public struct MirrorBatchEncoder {
             case .zadd: "ZADD"
             case .zrem: "ZREM"
             case .set: "SET"
+            case .hset: "HSET"
+            case .hdel: "HDEL"
             }
         }
         /// The script's one-letter code (FencingScripts.batch).
@@ -47,6 +47,8 @@ public struct MirrorBatchEncoder {
             case .zadd: "Z"
             case .zrem: "X"
             case .set: "T"
+            case .hset: "H"
+            case .hdel: "D"
             }
         }
     }
@@ -86,6 +88,24 @@ public struct MirrorBatchEncoder {
         commandEnds.append(bytes.count)
     }
 
+    /// The command a write belongs to, and how many items it adds to it.
+    private func target(_ write: MirrorWrite) -> (verb: Verb, key: String, items: Int) {
+        let id = write.provider.id
+        switch write.op {
+        case .book: return (.sadd, keys.booked(id), 1)
+        case .unbook: return (.srem, keys.booked(id), 1)
+        case .enqueue: return (.zadd, keys.waiting(id), 2)
+        case .dequeue: return (.zrem, keys.waiting(id), 1)
+        case .offer: return (.hset, keys.offers(id), 2)
+        case .unoffer: return (.hdel, keys.offers(id), 1)
+        case .tag: return (.hset, keys.roundTags(id), 2)
+        case .untag: return (.hdel, keys.roundTags(id), 1)
+        case .field(let key, _, _): return (.hset, key, 2)
+        case .unfield(let key, _): return (.hdel, key, 1)
+        case .capacity, .refused, .barrier: preconditionFailure("not a member write")
+        }
+    }
+
     private mutating func reset(_ writes: ArraySlice<MirrorWrite>) {
         bytes.removeAll(keepingCapacity: true)
         commandEnds.removeAll(keepingCapacity: true)
@@ -95,12 +115,12 @@ public struct MirrorBatchEncoder {
             let provider = writes[index].provider
             switch writes[index].op {
             case .capacity(let capacity):
-                groups.append(Group(verb: .set, key: keys.capacity(provider.id), run: index..<index + 1, value: String(capacity)))
-                groups.append(Group(verb: .sadd, key: keys.providers, run: index..<index + 1, value: provider.id))
+                groups.append(Group(verb: .set, key: keys.capacity(provider.id), run: index..<index + 1, itemCount: 1, value: String(capacity)))
+                groups.append(Group(verb: .sadd, key: keys.providers, run: index..<index + 1, itemCount: 1, value: provider.id))
                 index += 1
                 continue
             case .refused(let total):
-                groups.append(Group(verb: .set, key: keys.refused(provider.id), run: index..<index + 1, value: String(total)))
+                groups.append(Group(verb: .set, key: keys.refused(provider.id), run: index..<index + 1, itemCount: 1, value: String(total)))
                 index += 1
                 continue
             case .barrier:
@@ -109,20 +129,18 @@ public struct MirrorBatchEncoder {
             default:
                 break
             }
+            let (verb, key, items) = target(writes[index])
+            var itemCount = items
             var end = index + 1
-            while end < writes.endIndex, end - index < Self.maxMembersPerCommand,
-                  writes[end].provider === provider, Self.sameKind(writes[end].op, writes[index].op) {
+            // Consecutive writes to the same key with the same verb share one command.
+            while end < writes.endIndex, end - index < Self.maxMembersPerCommand, writes[end].provider === provider,
+                  Self.sameKind(writes[end].op, writes[index].op) {
+                let next = target(writes[end])
+                guard next.key == key else { break }
+                itemCount += next.items
                 end += 1
             }
-            let verb: Verb
-            let key: String
-            switch writes[index].op {
-            case .book: (verb, key) = (.sadd, keys.booked(provider.id))
-            case .unbook: (verb, key) = (.srem, keys.booked(provider.id))
-            case .enqueue: (verb, key) = (.zadd, keys.waiting(provider.id))
-            default: (verb, key) = (.zrem, keys.waiting(provider.id))
-            }
-            groups.append(Group(verb: verb, key: key, run: index..<end))
+            groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
             index = end
         }
     }
@@ -134,11 +152,22 @@ public struct MirrorBatchEncoder {
         }
         for position in group.run {
             switch writes[position].op {
-            case .book(let holder), .unbook(let holder), .dequeue(let holder):
+            case .book(let holder), .unbook(let holder), .dequeue(let holder), .unoffer(let holder), .untag(let holder):
                 RESP.appendBulk(holder, into: &bytes)
             case .enqueue(let holder, let score):
                 RESP.appendBulk(String(score), into: &bytes)
                 RESP.appendBulk(holder, into: &bytes)
+            case .offer(let holder, let expiresAt):
+                RESP.appendBulk(holder, into: &bytes)
+                RESP.appendBulk(String(expiresAt), into: &bytes)
+            case .tag(let holder, let round, let rank):
+                RESP.appendBulk(holder, into: &bytes)
+                RESP.appendBulk(RoundTag.encode(round: round, rank: rank), into: &bytes)
+            case .field(_, let field, let value):
+                RESP.appendBulk(field, into: &bytes)
+                RESP.appendBulk(value, into: &bytes)
+            case .unfield(_, let field):
+                RESP.appendBulk(field, into: &bytes)
             case .capacity, .refused, .barrier:
                 break
             }
@@ -147,7 +176,8 @@ public struct MirrorBatchEncoder {
 
     private static func sameKind(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
         switch (a, b) {
-        case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue): true
+        case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue), (.offer, .offer),
+             (.unoffer, .unoffer), (.tag, .tag), (.untag, .untag), (.field, .field), (.unfield, .unfield): true
         default: false
         }
     }

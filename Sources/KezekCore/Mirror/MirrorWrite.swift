@@ -6,6 +6,18 @@ public enum MirrorOp: Sendable, Equatable {
     case enqueue(holder: String, score: Int)
     case dequeue(holder: String)
     case capacity(Int)
+    /// An offer of a seat to `holder` until `expiresAt` (Unix milliseconds: it survives
+    /// restarts); an offer counts as a held seat.
+    case offer(holder: String, expiresAt: Int)
+    case unoffer(holder: String)
+    /// The round (and the rank of this provider among the holder's choices) that placed or
+    /// queued the holder here.
+    case tag(holder: String, round: String, rank: Int)
+    case untag(holder: String)
+    /// A field of a hash that is not a provider's (a round's state and applications), written
+    /// through a round's ledger (see `RoundLedger`).
+    case field(key: String, field: String, value: String)
+    case unfield(key: String, field: String)
     /// The provider's refused count so far (an absolute value: resending it is harmless).
     case refused(Int)
     /// Writes nothing: its ticket is released once every earlier write of the provider is
@@ -15,8 +27,9 @@ public enum MirrorOp: Sendable, Equatable {
     /// The holder the write names, if any.
     var holder: String? {
         switch self {
-        case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _): holder
-        case .capacity, .refused, .barrier: nil
+        case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
+             .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder): holder
+        case .capacity, .refused, .barrier, .field, .unfield: nil
         }
     }
 
@@ -30,10 +43,17 @@ public enum MirrorOp: Sendable, Equatable {
 }
 
 /// Where the reply of a request waiting for Redis goes: a slot of a client connection, which
-/// only its own loop thread may touch.
+/// only its own loop thread may touch. A request whose writes travel on several Redis
+/// connections (a draw) gives each part a ticket sharing one `JointReply`.
 public struct ReplyTicket: @unchecked Sendable {
     let connection: ClientConnection
     let slot: Int
+    var joint: JointReply?
+    init(connection: ClientConnection, slot: Int, joint: JointReply? = nil) {
+        self.connection = connection
+        self.slot = slot
+        self.joint = joint
+    }
     var thread: Int { connection.threadIndex }
 }
 

@@ -14,6 +14,8 @@ struct Recovery {
         var bookings = 0
         var waiting = 0
         var settlingWrites = 0
+        var offers = 0
+        var rounds = 0
         var createdFromCatalog = 0
         /// Provider entries skipped for bad data.
         var skipped = 0
@@ -32,12 +34,16 @@ struct Recovery {
                 redis.append(["SMEMBERS", keys.booked(id)])
                 redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
                 redis.append(["GET", keys.refused(id)])
+                redis.append(["HGETALL", keys.offers(id)])
+                redis.append(["HGETALL", keys.roundTags(id)])
             }
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
                 let bookedValue = try redis.replyOrError()
                 let waitingValue = try redis.replyOrError()
                 let refusedValue = try redis.replyOrError()
+                let offersValue = try redis.replyOrError()
+                let tagsValue = try redis.replyOrError()
                 guard Identifier.isValid(id) else {
                     log.error("bad data in redis: provider id is not a valid id; skipped", metadata: ["key": "\(keys.providers)", "member": "\(id)"])
                     figures.skipped += 1
@@ -57,14 +63,27 @@ struct Recovery {
                     for index in waiting.indices { waiting[index].score = index }
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
+                let offers = checkedOffers(offersValue, key: keys.offers(id))
+                let tags = checkedTags(tagsValue, key: keys.roundTags(id))
+                if capacity < holders.count + offers.count {
+                    log.error("provider holds more bookings and offers than its capacity", metadata: ["provider": "\(id)", "capacity": "\(capacity)"])
+                    capacity = holders.count + offers.count
+                }
                 settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused,
-                                             rewriteWaitlist: rescore, rules: table.rules)
+                                             offers: offers, tags: tags, rewriteWaitlist: rescore, rules: table.rules, promoting: false)
+                figures.offers += offers.count
                 figures.providers += 1
                 figures.bookings += holders.count
                 figures.waiting += waiting.count
             }
             start += chunk.count
         }
+        if let rounds = table.rules.rounds {
+            figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(from: redis)
+            settling += RoundRecovery.settlePlacements(table: table, registry: rounds)
+        }
+        // Seats found free go to the waitlists once every round placement is known.
+        for provider in table.allProviders { settling += provider.promoteAfterRecovery(rules: table.rules) }
         for entry in catalog where table.provider(entry.provider) == nil {
             let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity).provider
             settling.append(MirrorWrite(provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
@@ -81,6 +100,50 @@ struct Recovery {
     }
 
     // MARK: Checking what Redis holds
+
+    /// Offers as a hash of holder -> expiry (Unix milliseconds); anything else is logged and left out.
+    private func checkedOffers(_ value: RedisValue, key: String) -> [(holder: String, expiresAt: Int)] {
+        checkedPairs(value, key: key).compactMap { holder, text in
+            guard let expiresAt = Int(text), expiresAt >= 0 else {
+                log.error("bad data in redis: offer expiry is not a whole number; offer dropped", metadata: ["key": "\(key)", "member": "\(holder)"])
+                return nil
+            }
+            return (holder, expiresAt)
+        }
+    }
+
+    /// Round tags as a hash of holder -> "<round> <rank>".
+    private func checkedTags(_ value: RedisValue, key: String) -> [String: RoundTag] {
+        var tags: [String: RoundTag] = [:]
+        for (holder, text) in checkedPairs(value, key: key) {
+            guard let tag = RoundTag.decode(text) else {
+                log.error("bad data in redis: round tag is not '<round> <rank>'; ignored", metadata: ["key": "\(key)", "member": "\(holder)"])
+                continue
+            }
+            tags[holder] = tag
+        }
+        return tags
+    }
+
+    /// A hash's field/value pairs whose field is a valid id.
+    func checkedPairs(_ value: RedisValue, key: String) -> [(String, String)] {
+        guard case .array(let items) = value else {
+            if case .null = value { return [] }
+            log.error("bad data in redis: expected a hash; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
+            return []
+        }
+        var pairs: [(String, String)] = []
+        var index = 0
+        while index + 1 < items.count {
+            defer { index += 2 }
+            guard let field = items[index].string, let text = items[index + 1].string, Identifier.isValid(field) else {
+                log.error("bad data in redis: hash field is not a valid id; ignored", metadata: ["key": "\(key)"])
+                continue
+            }
+            pairs.append((field, text))
+        }
+        return pairs
+    }
 
     /// Set members that are valid holder ids; anything else is logged and left out.
     private func checkedMembers(_ value: RedisValue, key: String) -> [String] {

@@ -189,6 +189,13 @@ public final class LoopThread {
 
     /// Delivers a confirmed (or failed) reply to its connection, on the connection's thread.
     func complete(_ ticket: ReplyTicket, failed: Bool) {
+        var ticket = ticket
+        var failed = failed
+        if let joint = ticket.joint {
+            guard let decision = joint.arrive(failed: failed), decision.deliver else { return }
+            ticket.joint = nil
+            failed = decision.failed
+        }
         let target = ticket.thread
         if target == index {
             ticket.connection.complete(slot: ticket.slot, failed: failed)
@@ -284,6 +291,7 @@ public final class LoopThread {
         now = MonotonicClock.nanoseconds()
         if !authThrottle.isEmpty { authThrottle.releaseDue(now: now) }
         mirrorRefusedCounts()
+        if index == 0 { server.rounds.expireDueOffers(rules: server.table.rules) }
         mirror.expireOverdue(now: now)
         if settings.idleTimeout > 0 {
             let limit = UInt64(settings.idleTimeout * 1e9)

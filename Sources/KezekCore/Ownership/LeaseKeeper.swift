@@ -192,10 +192,12 @@ final class LeaseKeeper: @unchecked Sendable {
             return
         }
         let sent = MonotonicClock.nanoseconds()
-        let figures = try StateWriteBack(keys: keys, log: log).write(server.table.allProviders, to: redis) {
+        let writeBack = StateWriteBack(keys: keys, log: log)
+        let figures = try writeBack.write(server.table.allProviders, to: redis) {
             // Keep the lease while a large state is written.
             _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
         }
+        try writeBack.write(server.rounds.allRounds, to: redis)
         epoch = taken
         server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
         server.state.repairRequested.store(0, ordering: .releasing)

@@ -30,8 +30,16 @@ struct StateWriteBack {
                 redis.append(["SADD", keys.providers, id])
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
-                redis.append(["DEL", keys.booked(id), keys.waiting(id)])
+                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id)])
                 commands += 5
+                for offer in state.offers {
+                    redis.append(["HSET", keys.offers(id), offer.holder, String(offer.expiresAt)])
+                    commands += 1
+                }
+                for entry in state.tags {
+                    redis.append(["HSET", keys.roundTags(id), entry.holder, RoundTag.encode(round: entry.tag.round, rank: entry.tag.rank)])
+                    commands += 1
+                }
                 for members in stride(from: 0, to: state.holders.count, by: MirrorBatchEncoder.maxMembersPerCommand) {
                     redis.append(["SADD", keys.booked(id)] + state.holders[members..<min(members + MirrorBatchEncoder.maxMembersPerCommand, state.holders.count)])
                     commands += 1
@@ -56,5 +64,32 @@ struct StateWriteBack {
             try between()
         }
         return figures
+    }
+
+    /// Writes every round back (state, record, applications), in one MULTI per round.
+    func write(_ rounds: [Round], to redis: RedisSyncConnection) throws {
+        for round in rounds {
+            let id = round.id
+            var commands: [[String]] = [["MULTI"], ["DEL", keys.roundMeta(id), keys.roundApplications(id), keys.roundFreeSeats(id)]]
+            var meta = ["HSET", keys.roundMeta(id), "commitment", round.commitment, "choices", String(round.choiceLimit)]
+            if let record = round.record, let outcome = round.outcome {
+                meta += ["seed", record.seed, "drawn-at", String(record.drawnAt), "excluded", record.excluded.sorted().joined(separator: " "),
+                         "offered", String(outcome.offered), "waiting", String(outcome.waiting), "unplaced", String(outcome.unplaced)]
+                if !record.freeSeats.isEmpty {
+                    commands.append(["HSET", keys.roundFreeSeats(id)] + record.freeSeats.flatMap { [$0.key, String($0.value)] })
+                }
+            }
+            commands.append(meta)
+            for chunk in stride(from: 0, to: round.applications.count, by: MirrorBatchEncoder.maxMembersPerCommand) {
+                let slice = round.applications.sorted { $0.key < $1.key }[chunk..<min(chunk + MirrorBatchEncoder.maxMembersPerCommand, round.applications.count)]
+                commands.append(["HSET", keys.roundApplications(id)] + slice.flatMap { [$0.key, Round.encode($0.value)] })
+            }
+            // A draw being written is written back as drawing: a re-sent DRAW finishes it.
+            let phase = round.phase == .drawn ? Round.Phase.drawn : round.record != nil ? .drawing : round.phase
+            commands.append(["HSET", keys.rounds, id, phase.rawValue])
+            commands.append(["EXEC"])
+            for command in commands { redis.append(command) }
+            for _ in commands { _ = try redis.reply() }
+        }
     }
 }

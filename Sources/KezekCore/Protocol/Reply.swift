@@ -3,6 +3,8 @@
 public enum Reply: Equatable, Sendable {
     case booked(free: Int)
     case bookedStatus
+    /// STATUS of a holder with an offer: `+OFFERED <seconds-left>`.
+    case offeredStatus(secondsLeft: Int)
     case waiting(position: Int)
     case full(provider: String)
     case limit(holder: String)
@@ -24,6 +26,7 @@ public enum Reply: Equatable, Sendable {
         switch self {
         case .booked(let free): Self.appendSimple("BOOKED ", number: free, into: &out)
         case .bookedStatus: Self.append("+BOOKED\r\n", into: &out)
+        case .offeredStatus(let seconds): Self.appendSimple("OFFERED ", number: seconds, into: &out)
         case .waiting(let position): Self.appendSimple("WAITING ", number: position, into: &out)
         case .full(let provider): Self.appendLine("+FULL ", provider, into: &out)
         case .limit(let holder): Self.appendLine("+LIMIT ", holder, into: &out)
@@ -31,7 +34,8 @@ public enum Reply: Equatable, Sendable {
         case .notFound(let holder): Self.appendLine("+NOTFOUND ", holder, into: &out)
         case .none: Self.append("+NONE\r\n", into: &out)
         case .seats(let seats):
-            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)", into: &out)
+            let offered = seats.offered.map { " offered=\($0)" } ?? ""
+            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)\(offered)", into: &out)
         case .ok: Self.append("+OK\r\n", into: &out)
         case .simple(let text): Self.appendLine("+", text, into: &out)
         case .bulk(let bytes):
@@ -104,7 +108,17 @@ public struct SeatsSnapshot: Equatable, Sendable {
     public var booked: Int
     public var waiting: Int
     public var refused: Int
-    public var free: Int { capacity - booked }
+    /// Seats offered and not yet confirmed; nil until the provider made its first offer
+    /// (SEATS then shows `offered=`).
+    public var offered: Int?
+    public init(capacity: Int, booked: Int, waiting: Int, refused: Int, offered: Int? = nil) {
+        self.capacity = capacity
+        self.booked = booked
+        self.waiting = waiting
+        self.refused = refused
+        self.offered = offered
+    }
+    public var free: Int { capacity - booked - (offered ?? 0) }
 }
 
 extension Reply {

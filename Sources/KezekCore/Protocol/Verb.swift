@@ -2,6 +2,8 @@
 public enum Verb: Int, CaseIterable, Sendable {
     // The booking verbs come first: the lookup tries them in this order.
     case book, cancel, status, seats, provider, ping, health, auth, quit
+    // Fair rounds.
+    case round, apply, withdraw, result, confirm
     // Redis compatibility, so every client library connects with its defaults.
     case hello, client, select, echo, info, command, config, multi, exec, discard
 
@@ -16,6 +18,11 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .health: "HEALTH"
         case .auth: "AUTH"
         case .quit: "QUIT"
+        case .round: "ROUND"
+        case .apply: "APPLY"
+        case .withdraw: "WITHDRAW"
+        case .result: "RESULT"
+        case .confirm: "CONFIRM"
         case .hello: "HELLO"
         case .client: "CLIENT"
         case .select: "SELECT"
@@ -32,7 +39,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     /// Commands that read or change seats: refused with -LOADING until state is loaded.
     public var needsState: Bool {
         switch self {
-        case .book, .cancel, .status, .seats, .provider: true
+        case .book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm: true
         default: false
         }
     }

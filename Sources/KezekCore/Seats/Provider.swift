@@ -16,13 +16,21 @@ public final class Provider: Sendable {
     private let refusedQueued = Atomic<Bool>(false)
     /// Sold-out BOOKs answered without the lock.
     private let soldOut = SoldOutGate()
-    private let state: Mutex<State>
+    /// Internal, not private: the round operations (`ProviderRounds.swift`) share it.
+    let state: Mutex<State>
 
     struct State {
         var capacity: Int
         /// Holders with a seat, each with the number of the write that last booked it (see
         /// `made`): it is in Redis once `confirmed` reached that number.
         var holders: [String: Int] = [:]
+        /// Holders offered a seat (by a round, or by a waitlist when offer-ttl is set): held
+        /// for capacity and the holder limit until confirmed, declined or expired.
+        var offers: [String: Offer] = [:]
+        /// Holders a round placed or queued here (booked, offered or waiting), with its rank.
+        var tags: [String: RoundTag] = [:]
+        /// SEATS shows `offered=` once this provider has made an offer.
+        var hasOffered = false
         var waitlist = Waitlist()
         /// Redis score of waitlist ticket 0; scores must grow across restarts.
         var scoreBase = 0
@@ -39,7 +47,7 @@ public final class Provider: Sendable {
         var made = 0
         var confirmed = 0
         var hasUnconfirmed: Bool { made > confirmed }
-        var free: Int { capacity - holders.count }
+        var free: Int { capacity - holders.count - offers.count }
 
         /// A holder joined the members (booked or waiting).
         func joined(_ holder: String) { members?.insert(holder) }
@@ -66,7 +74,7 @@ public final class Provider: Sendable {
     /// before it and opened again after it when the provider is sold out and Redis has every
     /// write (the members counted first). Answers that change nothing need not close it: a
     /// closing invalidates every lock-free read in flight, which then takes the lock too.
-    private func changing<Result>(_ body: (inout State) -> Result) -> Result {
+    func changing<Result>(_ body: (inout State) -> Result) -> Result {
         state.withLock { state in
             soldOut.close()
             let result = body(&state)
@@ -75,8 +83,12 @@ public final class Provider: Sendable {
         }
     }
 
+    /// Closes the lock-free sold-out answer before a change made under the lock (the caller
+    /// opens it again with `openIfSettled`).
+    func closeSoldOutGate() { soldOut.close() }
+
     /// Opens the gate when the provider is sold out and Redis has every write.
-    private func openIfSettled(_ state: inout State) {
+    func openIfSettled(_ state: inout State) {
         guard state.free <= 0 && !state.hasUnconfirmed else { return }
         refusals.makeStripes()
         soldOut.open(members: Self.countedMembers(&state))
@@ -85,12 +97,13 @@ public final class Provider: Sendable {
     /// The members' counts, made or made larger (room for 16 counters a member, at least 64)
     /// when fewer than 8 counters a member are left: a false "maybe" then stays under 5%.
     private static func countedMembers(_ state: inout State) -> MemberCounts {
-        let members = state.holders.count + state.waitlist.count
+        let members = state.holders.count + state.offers.count + state.waitlist.count
         if let counts = state.members, counts.counters >= 8 * members { return counts }
         var counters = 64
         while counters < 16 * members { counters *= 2 }
         let counts = MemberCounts(counters: counters)
         for holder in state.holders.keys { counts.insert(holder) }
+        for holder in state.offers.keys { counts.insert(holder) }
         for holder in state.waitlist.holders { counts.insert(holder) }
         if let old = state.members { state.retired.append(old) }
         state.members = counts
@@ -116,9 +129,16 @@ public final class Provider: Sendable {
     public struct BookingRules: Sendable {
         public var waitlistLimit: Int
         public var limits: HolderLimits
-        public init(waitlistLimit: Int, limits: HolderLimits) {
+        /// Milliseconds an offer stays open (`offer-ttl`); 0: a seat a waitlist or a draw
+        /// gives is booked at once.
+        public var offerMillis: Int
+        /// The rounds, for promotions of holders a round queued (nil in unit tests of seats).
+        public var rounds: RoundRegistry?
+        public init(waitlistLimit: Int, limits: HolderLimits, offerMillis: Int = 0, rounds: RoundRegistry? = nil) {
             self.waitlistLimit = waitlistLimit
             self.limits = limits
+            self.offerMillis = offerMillis
+            self.rounds = rounds
         }
     }
 
@@ -134,6 +154,10 @@ public final class Provider: Sendable {
         return state.withLock { state in
             // The answers that change nothing (a position, a refusal) leave the gate open.
             let held = state.holders[holder] != nil
+            if !held && !state.offers.isEmpty && state.offers[holder] != nil {
+                // BOOK by a holder with an offer takes the offered seat: it is a CONFIRM.
+                return confirmLocked(holder, &state, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .booked(free: $0) })
+            }
             if !held {
                 if let position = state.waitlist.position(of: holder) {
                     return settled(.waiting(position: position), state, ticket: ticket, now: now)
@@ -180,19 +204,29 @@ public final class Provider: Sendable {
                        now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         changing { state in
             let booked = state.holders[holder] != nil
-            guard booked || state.waitlist.contains(holder) else { return settled(.notFound(holder: holder), state, ticket: ticket, now: now) }
+            let offered = !booked && state.offers[holder] != nil
+            guard booked || offered || state.waitlist.contains(holder) else {
+                return settled(.notFound(holder: holder), state, ticket: ticket, now: now)
+            }
             guard mirrorUp else { return .now(.unavailable) }
             var writes = WriteList(madeAt: now)
-            if booked {
-                state.holders[holder] = nil
+            if booked || offered {
+                if booked {
+                    state.holders[holder] = nil
+                    writes.add(self, .unbook(holder: holder))
+                } else {
+                    state.offers[holder] = nil
+                    writes.add(self, .unoffer(holder: holder))
+                }
                 state.left(holder)
                 rules.limits.release(holder)
-                writes.add(self, .unbook(holder: holder))
+                untag(holder, &state, rules: rules, placed: true, writes: &writes)
                 promote(&state, rules: rules, writes: &writes)
             } else {
                 _ = state.waitlist.remove(holder)
                 state.left(holder)
                 writes.add(self, .dequeue(holder: holder))
+                untag(holder, &state, rules: rules, placed: false, writes: &writes)
             }
             writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.cancelled(free: state.free))
@@ -203,7 +237,7 @@ public final class Provider: Sendable {
     public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                             now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
         changing { state in
-            guard capacity >= state.holders.count else { return .now(.error("ERR capacity below booked seats")) }
+            guard capacity >= state.holders.count + state.offers.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
             state.capacity = capacity
             var writes = WriteList(madeAt: now)
@@ -243,6 +277,7 @@ public final class Provider: Sendable {
 
     private static func status(of holder: String, in state: State) -> Reply {
         if state.holders[holder] != nil { return .bookedStatus }
+        if let offer = state.offers[holder] { return .offeredStatus(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds())) }
         if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
         return .none
     }
@@ -259,14 +294,15 @@ public final class Provider: Sendable {
 
     private func snapshot(of state: State) -> SeatsSnapshot {
         SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
-                      waiting: state.waitlist.count, refused: refusals.total)
+                      waiting: state.waitlist.count, refused: refusals.total,
+                      offered: state.hasOffered ? state.offers.count : nil)
     }
 
     /// A reply that reads the state: sent at once when Redis has every write of this provider,
     /// else held until it has them. A barrier after those writes carries the ticket; it is
     /// confirmed with the batch that confirms them (a provider's writes travel in order).
     /// Called with the lock held, so no write can slip in between the read and the barrier.
-    private func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+    func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
         guard let ticket, state.hasUnconfirmed else { return .now(reply) }
         outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: now))
         return .afterMirror(reply)
@@ -281,27 +317,58 @@ public final class Provider: Sendable {
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
-    func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int) {
+    func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
+                        offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)]) {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
-            return (state.capacity, Array(state.holders.keys), waiting, refusals.total)
+            return (state.capacity, Array(state.holders.keys), waiting, refusals.total,
+                    state.offers.map { ($0.key, $0.value.expiresAt) }, state.tags.map { ($0.key, $0.value) })
         }
     }
 
-    /// Gives free seats to the head of the waitlist. Bookings go to Redis before the dequeue,
-    /// so a crash between the two leaves a holder both booked and waiting, which recovery
-    /// settles in favour of the seat. A holder at the holder limit loses its place instead.
-    private func promote(_ state: inout State, rules: BookingRules, writes: inout WriteList) {
+    /// Gives free seats to the head of the waitlist: a booking, or an offer when offer-ttl is
+    /// set. Bookings go to Redis before the dequeue, so a crash between the two leaves a holder
+    /// both booked and waiting, which recovery settles in favour of the seat. A holder at the
+    /// holder limit loses its place instead; so does one a round already placed as well or better.
+    func promote(_ state: inout State, rules: BookingRules, writes: inout WriteList) {
         while state.free > 0, let next = state.waitlist.popFirst() {
-            if rules.limits.reserve(next) {
-                // The number this booking write will get once the request's writes are counted.
-                // (A member still: it waited, now it holds a seat.)
-                state.holders[next] = state.made + writes.count + 1
-                writes.add(self, .book(holder: next))
+            let tag = state.tags[next]
+            // A holder a round placed elsewhere moves here (its limit seat moves with it).
+            let placedRank = tag.flatMap { rules.rounds?.placedRank(round: $0.round, holder: next) }
+            if let tag, let placedRank, placedRank <= tag.rank {
+                state.left(next)
+                state.tags[next] = nil
+                writes.add(self, .untag(holder: next))
+            } else if placedRank != nil || rules.limits.reserve(next) {
+                // A member still: it waited, now it holds a seat or an offer.
+                give(next, &state, rules: rules, writes: &writes)
+                if let tag {
+                    rules.rounds?.placed(round: tag.round, holder: next, rank: tag.rank, at: id, movedFrom: placedRank)
+                }
             } else {
                 state.left(next)
+                if tag != nil {
+                    state.tags[next] = nil
+                    writes.add(self, .untag(holder: next))
+                }
             }
             writes.add(self, .dequeue(holder: next))
+        }
+    }
+
+    /// A seat for `holder`: an offer when offer-ttl is set, else a booking.
+    func give(_ holder: String, _ state: inout State, rules: BookingRules, writes: inout WriteList,
+              expiresAt: Int? = nil) {
+        if rules.offerMillis > 0 {
+            let expiry = expiresAt ?? WallClock.milliseconds() + rules.offerMillis
+            state.offers[holder] = Offer(expiresAt: expiry)
+            state.hasOffered = true
+            writes.add(self, .offer(holder: holder, expiresAt: expiry))
+            rules.rounds?.offerClock.add(expiresAt: expiry, provider: self, holder: holder)
+        } else {
+            // The number this booking write will get once the request's writes are counted.
+            state.holders[holder] = state.made + writes.count + 1
+            writes.add(self, .book(holder: holder))
         }
     }
 
@@ -310,9 +377,12 @@ public final class Provider: Sendable {
     /// Replaces the state with what recovery read from Redis. Returns the writes that settle
     /// it (a holder both booked and waiting keeps the seat; free seats go to the waitlist).
     /// `rewriteWaitlist` writes every waiting holder's score again (recovery found scores it
-    /// could not use and numbered them afresh in Redis's order).
+    /// could not use and numbered them afresh in Redis's order). A holder both booked and
+    /// offered keeps the booking; offered and waiting, the offer. With `promoting` false the
+    /// free seats wait for `promoteAfterRecovery` (once every round placement is known).
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
-                 rewriteWaitlist: Bool = false, rules: BookingRules) -> [MirrorWrite] {
+                 offers: [(holder: String, expiresAt: Int)] = [], tags: [String: RoundTag] = [:],
+                 rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true) -> [MirrorWrite] {
         refusals.set(refusedSoFar)
         return changing { state in
             // The counts are made afresh from the restored members when next needed.
@@ -325,10 +395,21 @@ public final class Provider: Sendable {
             for holder in state.holders.keys { rules.limits.restore(holder) }
             state.waitlist = Waitlist()
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
+            state.offers = [:]
+            for offer in offers {
+                if state.holders[offer.holder] != nil || state.offers[offer.holder] != nil {
+                    writes.add(self, .unoffer(holder: offer.holder))
+                    continue
+                }
+                state.offers[offer.holder] = Offer(expiresAt: offer.expiresAt)
+                state.hasOffered = true
+                rules.limits.restore(offer.holder)
+                rules.rounds?.offerClock.add(expiresAt: offer.expiresAt, provider: self, holder: offer.holder)
+            }
             var maxScore = -1
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
-                if state.holders[entry.holder] != nil || state.waitlist.contains(entry.holder) {
+                if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil || state.waitlist.contains(entry.holder) {
                     writes.add(self, .dequeue(holder: entry.holder))
                 } else {
                     state.waitlist.append(entry.holder)
@@ -340,6 +421,24 @@ public final class Provider: Sendable {
                     writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticket))
                 }
             }
+            // A tag of a holder no longer here is left over from a crash: dropped.
+            state.tags = [:]
+            for (holder, tag) in tags {
+                if state.holders[holder] != nil || state.offers[holder] != nil || state.waitlist.contains(holder) {
+                    state.tags[holder] = tag
+                } else {
+                    writes.add(self, .untag(holder: holder))
+                }
+            }
+            if promoting { promote(&state, rules: rules, writes: &writes) }
+            return writes.all
+        }
+    }
+
+    /// Gives the seats recovery found free to the waitlist (see `restore`).
+    func promoteAfterRecovery(rules: BookingRules) -> [MirrorWrite] {
+        changing { state in
+            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             promote(&state, rules: rules, writes: &writes)
             return writes.all
         }

@@ -14,6 +14,8 @@ public final class KezekServer {
     public let table: SeatTable
     public let state: ServerState
     public let metrics: ServerMetrics
+    /// Fair rounds: applications, draws, offers and the cascade.
+    public let rounds: RoundRegistry
     let outboxes: [MirrorOutbox]
     let keys: KeyLayout
     let log: Logger
@@ -31,11 +33,14 @@ public final class KezekServer {
         self.settings = settings
         self.log = log
         outboxes = (0..<settings.threads).map { _ in MirrorOutbox() }
+        keys = KeyLayout(prefix: settings.keyPrefix)
+        rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         table = SeatTable(outboxes: outboxes,
-                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit)))
+                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit),
+                                                       offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
+        rounds.table = table
         state = ServerState(threads: settings.threads)
         metrics = ServerMetrics(threads: settings.threads)
-        keys = KeyLayout(prefix: settings.keyPrefix)
         lease = LeaseKeeper(server: self)
     }
 
@@ -46,6 +51,8 @@ public final class KezekServer {
             throw StartFailure(description: "invalid listen address \(settings.listen)")
         }
         threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
+        nonisolated(unsafe) let loops = threads  // fixed once started; wake() is uv_async_send, safe from any thread
+        rounds.wake = { target in loops[target].wake() }
         for thread in threads {
             let status = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }

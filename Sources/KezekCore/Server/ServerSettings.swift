@@ -37,6 +37,9 @@ public struct ServerSettings: Sendable {
     /// before the connections holding some stop being read (`max-total-output-bytes`).
     public var maxTotalOutputBytes = 256 << 20
     public var waitlistLimit = 100_000
+    /// Seconds an offer (a draw's placement, or a freed seat given to a waitlist's head) stays
+    /// open for CONFIRM (`offer-ttl`); 0: such seats are booked at once.
+    public var offerTTL = 0.0
     public var maxCapacity = 10_000_000
     public var writeTimeout = 2.0
     /// Replicas that must have each batch before it counts as confirmed (`redis-replicas`,

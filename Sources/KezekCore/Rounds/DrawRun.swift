@@ -1,0 +1,140 @@
+import KezekDraw
+
+/// ROUND DRAW: the allocation (KezekDraw) over the seats free at the draw, then three steps
+/// in Redis, each begun once the one before is confirmed:
+///  1. the draw record (seed, time, free seats, excluded holders, outcome counts) through
+///     the rounds' ledger;
+///  2. every provider's placements (offers or bookings) and waitlist places, on each
+///     provider's own connection, one part of a joint reply each;
+///  3. the round marked drawn; then memory calls it drawn and `+DRAWN` is sent.
+/// A crash before step 3 leaves the round `drawing`: DRAW sent again reads the stored record,
+/// computes the same allocation, and rewrites what is missing (placements are facts).
+struct DrawRun {
+    let registry: RoundRegistry
+    let table: SeatTable
+    let rules: Provider.BookingRules
+    let roundID: String
+
+    /// What the allocation gives each provider touched.
+    struct ProviderShare {
+        var placements: [(holder: String, rank: Int)] = []
+        var waiters: [(holder: String, rank: Int)] = []
+    }
+
+    struct Computed {
+        var outcome: Round.Outcome
+        var shares: [String: ProviderShare]
+    }
+
+    /// Seats free now at every provider chosen, and the applicants at the holder limit.
+    static func freeSeats(table: SeatTable, rules: Provider.BookingRules, applications: [String: [Round.Choice]]) -> ([String: Int], Set<String>) {
+        var free: [String: Int] = [:]
+        for choices in applications.values {
+            for choice in choices where free[choice.provider] == nil {
+                free[choice.provider] = max(0, table.provider(choice.provider)?.freeSeats ?? 0)
+            }
+        }
+        let excluded = Set(applications.keys.filter { rules.limits.isAtLimit($0) })
+        return (free, excluded)
+    }
+
+    /// The allocation the contract defines, from the record and the applications alone.
+    static func compute(record: Round.DrawRecord, applications: [String: [Round.Choice]]) -> Computed {
+        let holders = applications.keys.sorted()
+        var providerIDs: [String] = []
+        var index: [String: Int] = [:]
+        var book = ApplicationBook()
+        book.reserve(applicants: holders.count, choices: holders.count * 3)
+        for holder in holders {
+            let choices = applications[holder]!
+            book.append(choices.map { choice -> (provider: Int, level: Int) in
+                if index[choice.provider] == nil {
+                    index[choice.provider] = providerIDs.count
+                    providerIDs.append(choice.provider)
+                }
+                return (index[choice.provider]!, choice.level)
+            })
+        }
+        let free = providerIDs.map { record.freeSeats[$0] ?? 0 }
+        let eligible = holders.indices.filter { !record.excluded.contains(holders[$0]) }
+        let order = LotteryOrder.order(seed: record.seed, holders: eligible.map { holders[$0] }).map { Int32(eligible[Int($0)]) }
+        let allocation = DeferredAcceptance.allocate(freeSeats: free, applications: book, lotteryOrder: order)
+
+        var shares: [String: ProviderShare] = [:]
+        var outcome = Round.Outcome()
+        for a in holders.indices {
+            if let rank = allocation.rank(of: a), let p = allocation.provider(of: a) {
+                shares[providerIDs[p], default: ProviderShare()].placements.append((holders[a], rank))
+                outcome.offered += 1
+                if rank > 1 { outcome.waiting += 1 }
+            } else {
+                outcome.unplaced += 1
+                if allocation.lotteryRank[a] >= 0 { outcome.waiting += 1 }
+            }
+        }
+        for (p, waiting) in allocation.waitlists(providers: providerIDs.count).enumerated() {
+            for a in waiting {
+                let choices = book.choices(of: Int(a))
+                let rank = choices.firstIndex { Int(book.provider[$0]) == p }! - choices.lowerBound + 1
+                shares[providerIDs[p], default: ProviderShare()].waiters.append((holders[Int(a)], rank))
+            }
+        }
+        return Computed(outcome: outcome, shares: shares)
+    }
+
+    /// Runs the draw; the reply (`+DRAWN …`) goes to `ticket` once step 3 is confirmed.
+    func run(ticket: ReplyTicket, now: UInt64, seed: String) -> Outcome {
+        let start = registry.beginDraw(roundID, seed: seed) { [table, rules] applications in
+            Self.freeSeats(table: table, rules: rules, applications: applications)
+        }
+        guard case .run(let record, let applications) = start else {
+            if case .reply(let outcome) = start { return outcome }
+            return .now(.error("ERR draw failed"))
+        }
+        let computed = Self.compute(record: record, applications: applications)
+        let registry = registry, table = table, rules = rules, roundID = roundID
+        let expiresAt = record.drawnAt + rules.offerMillis
+        let recorded = JointReply(parts: 1) { failed in
+            guard !failed else {
+                registry.finishDraw(roundID, drawn: false)
+                return true
+            }
+            Self.writePlacements(computed, round: roundID, expiresAt: expiresAt, registry: registry, table: table, rules: rules, ticket: ticket)
+            return false
+        }
+        registry.writeDrawRecord(roundID, record, outcome: computed.outcome,
+                                 ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: recorded), now: now)
+        return .afterMirror(computed.outcome.reply)
+    }
+
+    /// Step 2, then step 3 once every provider's part is confirmed.
+    private static func writePlacements(_ computed: Computed, round: String, expiresAt: Int, registry: RoundRegistry,
+                                        table: SeatTable, rules: Provider.BookingRules, ticket: ReplyTicket) {
+        let providers = computed.shares.keys.sorted().compactMap { table.provider($0) }
+        let markDrawn = { @Sendable (_ failed: Bool) -> Bool in
+            guard !failed else {
+                registry.finishDraw(round, drawn: false)
+                return true
+            }
+            let drawn = JointReply(parts: 1) { failed in
+                registry.finishDraw(round, drawn: !failed)
+                return true
+            }
+            registry.writeDrawn(round, ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: drawn),
+                                now: MonotonicClock.nanoseconds())
+            return false
+        }
+        guard !providers.isEmpty else {
+            _ = markDrawn(false)
+            return
+        }
+        let placed = JointReply(parts: providers.count, then: markDrawn)
+        let part = ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: placed)
+        for provider in providers {
+            let share = computed.shares[provider.id]!
+            provider.applyDraw(round: round, placements: share.placements, waiters: share.waiters,
+                               expiresAt: expiresAt, rules: rules, ticket: part)
+            registry.wake?(provider.owner)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+/// A provider's part in rounds and offers: confirming, declining and expiring offers, the
+/// placements and waitlist places a draw makes, and the moves of the cascade. Every change
+/// goes through `changing` (the sold-out gate) and writes the facts it changes, in order, to
+/// the provider's own Redis connection, like BOOK and CANCEL.
+extension Provider {
+    /// What a round has of one holder here, for RESULT.
+    enum RoundStanding {
+        case offered(secondsLeft: Int)
+        case booked
+        case waiting(position: Int)
+        case absent
+    }
+
+    /// CONFIRM: the holder's offer becomes a booking.
+    func confirm(_ holder: String, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+        state.withLock { state in
+            guard state.offers[holder] != nil else {
+                return settled(.notFound(holder: holder), state, ticket: ticket, now: now)
+            }
+            return confirmLocked(holder, &state, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .simple("CONFIRMED \($0)") })
+        }
+    }
+
+    /// Books the offered seat of `holder` (whose offer exists); the lock is held.
+    func confirmLocked(_ holder: String, _ state: inout State, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64,
+                       reply: (Int) -> Reply) -> Outcome {
+        guard mirrorUp else { return .now(.unavailable) }
+        closeSoldOutGate()
+        defer { openIfSettled(&state) }
+        var writes = WriteList(madeAt: now)
+        state.offers[holder] = nil
+        // Booked before unoffered: a crash between them leaves both, settled as the booking.
+        state.holders[holder] = state.made + 1
+        writes.add(self, .book(holder: holder))
+        writes.add(self, .unoffer(holder: holder))
+        writes.flush(to: outbox, ticket: ticket, state: &state)
+        return .afterMirror(reply(state.free))
+    }
+
+    /// An offer's time ran out: released (if it is still the same offer), and the seat goes
+    /// to the waitlist. Returns false when it is too early to expire it (its round is still
+    /// being drawn).
+    func expire(_ holder: String, expiresAt: Int, rules: BookingRules) -> Bool {
+        changing { state in
+            guard let offer = state.offers[holder], offer.expiresAt == expiresAt else { return true }
+            if let tag = state.tags[holder], let rounds = rules.rounds, !rounds.isDrawn(tag.round) { return false }
+            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
+            state.offers[holder] = nil
+            writes.add(self, .unoffer(holder: holder))
+            state.left(holder)
+            rules.limits.release(holder)
+            untag(holder, &state, rules: rules, placed: true, writes: &writes)
+            promote(&state, rules: rules, writes: &writes)
+            writes.flush(to: outbox, ticket: nil, state: &state)
+            return true
+        }
+    }
+
+    /// Drops the round tag of a holder leaving this provider; `placed` when it held a seat
+    /// or an offer here (the round then no longer counts it as placed here).
+    func untag(_ holder: String, _ state: inout State, rules: BookingRules, placed: Bool, writes: inout WriteList) {
+        guard let tag = state.tags.removeValue(forKey: holder) else { return }
+        writes.add(self, .untag(holder: holder))
+        if placed { rules.rounds?.unplaced(round: tag.round, holder: holder, at: id) }
+    }
+
+    /// The draw's part at this provider: seats for `placements` (offers until `expiresAt`, or
+    /// bookings when offer-ttl is 0) and waitlist places for `waiters`, in the draw's order.
+    /// Re-running it (a DRAW re-sent after a crash) changes nothing already there but resends
+    /// the facts, so the reply waits until Redis surely has them.
+    func applyDraw(round: String, placements: [(holder: String, rank: Int)], waiters: [(holder: String, rank: Int)],
+                   expiresAt: Int, rules: BookingRules, ticket: ReplyTicket?) {
+        changing { state in
+            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
+            for (holder, rank) in placements {
+                if let offer = state.offers[holder] {
+                    writes.add(self, .offer(holder: holder, expiresAt: offer.expiresAt))
+                } else if state.holders[holder] != nil {
+                    state.holders[holder] = state.made + writes.count + 1
+                    writes.add(self, .book(holder: holder))
+                } else {
+                    // Seats were counted at the draw; none can have gone since (BOOK answers
+                    // +ROUND and capacity cannot drop below booked plus offered).
+                    guard state.free > 0, rules.limits.reserve(holder) else { continue }
+                    if state.waitlist.remove(holder) {
+                        writes.add(self, .dequeue(holder: holder))
+                    } else {
+                        state.joined(holder)
+                    }
+                    give(holder, &state, rules: rules, writes: &writes, expiresAt: expiresAt)
+                }
+                state.tags[holder] = RoundTag(round: round, rank: rank)
+                writes.add(self, .tag(holder: holder, round: round, rank: rank))
+                rules.rounds?.recordPlacement(round: round, holder: holder, rank: rank, at: id)
+            }
+            for (holder, rank) in waiters where state.holders[holder] == nil && state.offers[holder] == nil {
+                if !state.waitlist.contains(holder) {
+                    let ticketNumber = state.waitlist.append(holder)
+                    state.joined(holder)
+                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
+                }
+                state.tags[holder] = RoundTag(round: round, rank: rank)
+                writes.add(self, .tag(holder: holder, round: round, rank: rank))
+            }
+            if writes.count == 0, let ticket {
+                // Nothing for this provider: the part is done once earlier writes are in.
+                outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: writes.madeAt))
+                return
+            }
+            writes.flush(to: outbox, ticket: ticket, state: &state)
+        }
+    }
+
+    /// The cascade: `holder` moved to a better-ranked choice of `round`, so its seat or offer
+    /// here (its limit seat moved with it) or its waitlist place here is released, and a freed
+    /// seat goes to this waitlist. Only what that round put here is touched. Recovery passes
+    /// `sending` false (the writes are returned instead of queued) and `releasingLimit` (the
+    /// place it drops was counted in the holder limit on its own).
+    @discardableResult
+    func releaseForRound(_ holder: String, round: String, rules: BookingRules, sending: Bool = true,
+                         releasingLimit: Bool = false) -> [MirrorWrite] {
+        changing { state in
+            guard let tag = state.tags[holder], tag.round == round else { return [] }
+            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
+            state.tags[holder] = nil
+            if releasingLimit && (state.holders[holder] != nil || state.offers[holder] != nil) { rules.limits.release(holder) }
+            if state.holders[holder] != nil {
+                state.holders[holder] = nil
+                state.left(holder)
+                writes.add(self, .unbook(holder: holder))
+                writes.add(self, .untag(holder: holder))
+                promote(&state, rules: rules, writes: &writes)
+            } else if state.offers[holder] != nil {
+                state.offers[holder] = nil
+                state.left(holder)
+                writes.add(self, .unoffer(holder: holder))
+                writes.add(self, .untag(holder: holder))
+                promote(&state, rules: rules, writes: &writes)
+            } else if state.waitlist.remove(holder) {
+                state.left(holder)
+                writes.add(self, .dequeue(holder: holder))
+                writes.add(self, .untag(holder: holder))
+            } else {
+                writes.add(self, .untag(holder: holder))
+            }
+            guard sending else { return writes.all }
+            writes.flush(to: outbox, ticket: nil, state: &state)
+            return []
+        }
+    }
+
+    /// Where `holder` stands here in `round`, as memory has it now (RESULT).
+    func roundStanding(of holder: String, round: String) -> RoundStanding {
+        state.withLock { state in
+            guard let tag = state.tags[holder], tag.round == round else { return .absent }
+            if state.holders[holder] != nil { return .booked }
+            if let offer = state.offers[holder] { return .offered(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds())) }
+            if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
+            return .absent
+        }
+    }
+
+    /// `reply`, sent once Redis has every write of this provider made so far.
+    func settledOutcome(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        state.withLock { settled(reply, $0, ticket: ticket, now: now) }
+    }
+
+    /// Seats free for a draw: capacity - booked - offered.
+    var freeSeats: Int { state.withLock { $0.free } }
+
+    /// The tags here (for recovery's check of placements across providers).
+    var roundTags: [String: RoundTag] { state.withLock { $0.tags } }
+
+    /// Whether `holder` holds a seat or an offer here.
+    func holdsSeatOrOffer(_ holder: String) -> Bool {
+        state.withLock { $0.holders[holder] != nil || $0.offers[holder] != nil }
+    }
+}

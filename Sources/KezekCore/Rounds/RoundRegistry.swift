@@ -1,0 +1,320 @@
+import KezekDraw
+import Synchronization
+
+/// Every round of the daemon: their applications and phases, where each applicant of a drawn
+/// round is placed, the offers' clock, and the cascade's follow-up steps.
+///
+/// Locks, always taken in this order and never the other way: a provider's lock, then
+/// `rounds`, then the ledger's lock; `placements` and `followUps` are leaves. So nothing that
+/// holds `rounds` may call into a provider other than the ledger.
+public final class RoundRegistry: @unchecked Sendable {
+    let keys: KeyLayout
+    let offerClock = OfferClock()
+    /// Carries the rounds' own writes (state, applications, draw record) on loop thread 0's
+    /// Redis connection, with the same fencing, batching and ordering as a provider's. It is
+    /// not in the seat table: no client can book it.
+    let ledger: Provider
+
+    private struct Rounds {
+        var byID: [String: Round] = [:]
+        /// The round that is open or closed and not drawn yet (at most one).
+        var undrawn: String?
+    }
+
+    struct Placement {
+        var rank: Int
+        var provider: String
+    }
+
+    private let rounds = Mutex(Rounds())
+    /// Set while a round is undrawn: BOOK answers `+ROUND` (one atomic load on its path).
+    private let anyUndrawn = Atomic<Bool>(false)
+    private let placements = Mutex<[String: [String: Placement]]>([:])
+    /// Holders moved to a better choice whose worse places are still to release.
+    private let followUps = Mutex<[(round: String, holder: String, rank: Int)]>([])
+    private let hasFollowUps = Atomic<Bool>(false)
+
+    /// Set once, before the loops start: the providers, and how to wake a loop thread so that
+    /// it sends writes queued from another thread.
+    nonisolated(unsafe) var table: SeatTable!
+    nonisolated(unsafe) var wake: (@Sendable (Int) -> Void)?
+
+    init(keys: KeyLayout, ledgerOutbox: MirrorOutbox) {
+        self.keys = keys
+        ledger = Provider(id: "rounds", owner: 0, outbox: ledgerOutbox, capacity: 0)
+    }
+
+    // MARK: Reading
+
+    /// The round that makes BOOK answer `+ROUND`, if any.
+    @inline(__always)
+    func undrawnRound() -> String? {
+        guard anyUndrawn.load(ordering: .acquiring) else { return nil }
+        return rounds.withLock { $0.undrawn }
+    }
+
+    func isDrawn(_ round: String) -> Bool {
+        rounds.withLock { $0.byID[round]?.phase == .drawn }
+    }
+
+    func round(_ id: String) -> Round? {
+        rounds.withLock { $0.byID[id] }
+    }
+
+    var allRounds: [Round] { rounds.withLock { Array($0.byID.values) } }
+
+    // MARK: Changes of a round (each written through the ledger before its reply)
+
+    func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        rounds.withLock { rounds in
+            if rounds.byID[id] != nil { return .now(.error("ERR round exists")) }
+            if let other = rounds.undrawn { return .now(.error("BUSYROUND \(other)")) }
+            rounds.byID[id] = Round(id: id, commitment: commitment, choiceLimit: choices, phase: .open)
+            rounds.undrawn = id
+            anyUndrawn.store(true, ordering: .releasing)
+            writeLedger([
+                .field(key: keys.roundMeta(id), field: "commitment", value: commitment),
+                .field(key: keys.roundMeta(id), field: "choices", value: String(choices)),
+                .field(key: keys.rounds, field: id, value: Round.Phase.open.rawValue),
+            ], ticket: ticket, now: now)
+            return .afterMirror(.ok)
+        }
+    }
+
+    func close(_ id: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            let reply = Reply.simple("CLOSED \(round.applications.count)")
+            guard round.phase == .open else { return ledgerSettled(reply, ticket: ticket, now: now) }
+            round.phase = .closed
+            rounds.byID[id] = round
+            writeLedger([.field(key: keys.rounds, field: id, value: Round.Phase.closed.rawValue)], ticket: ticket, now: now)
+            return .afterMirror(reply)
+        }
+    }
+
+    /// APPLY with choices already checked (ids, providers, duplicates).
+    func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> Outcome {
+        rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
+            guard choices.count <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
+            round.applications[holder] = choices
+            rounds.byID[id] = round
+            writeLedger([.field(key: keys.roundApplications(id), field: holder, value: Round.encode(choices))], ticket: ticket, now: now)
+            return .afterMirror(.simple("APPLIED \(choices.count)"))
+        }
+    }
+
+    func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
+            guard round.applications.removeValue(forKey: holder) != nil else {
+                return ledgerSettled(.notFound(holder: holder), ticket: ticket, now: now)
+            }
+            rounds.byID[id] = round
+            writeLedger([.unfield(key: keys.roundApplications(id), field: holder)], ticket: ticket, now: now)
+            return .afterMirror(.simple("WITHDRAWN"))
+        }
+    }
+
+    func status(_ id: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        rounds.withLock { rounds in
+            guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            var text = "ROUND \(id) state=\(round.publicPhase) applicants=\(round.applications.count) commitment=\(round.commitment)"
+            if round.phase == .drawn, let seed = round.record?.seed { text += " seed=\(seed)" }
+            return ledgerSettled(.simple(text), ticket: ticket, now: now)
+        }
+    }
+
+    // MARK: The draw's steps (see DrawRun)
+
+    enum DrawStart {
+        case reply(Outcome)
+        /// Go on with this record over these applications.
+        case run(Round.DrawRecord, applications: [String: [Round.Choice]])
+    }
+
+    /// Checks a DRAW and reserves the round for it. `freeSeats` reads the providers' free seats
+    /// (called without the rounds lock, for a first draw only).
+    func beginDraw(_ id: String, seed: String, freeSeats: ([String: [Round.Choice]]) -> ([String: Int], Set<String>)) -> DrawStart {
+        let first: (Round, Bool)? = rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return nil }
+            let free = round.phase == .closed && !round.drawing && round.record == nil
+            if free { round.drawing = true }
+            rounds.byID[id] = round
+            return (round, free)
+        }
+        guard let (round, needsRecord) = first else { return .reply(.now(.error("NOROUND \(id)"))) }
+        if round.phase == .open { return .reply(.now(.error("ERR round is open"))) }
+        guard SHA256.hex(seed) == round.commitment else {
+            if needsRecord { finishDraw(id, drawn: false) }
+            return .reply(.now(.error("ERR seed does not match commitment")))
+        }
+        if round.phase == .drawn, let outcome = round.outcome { return .reply(.now(outcome.reply)) }
+        if !needsRecord {
+            // A draw is being written now, or one was cut short: a re-send finishes it.
+            let claimed = rounds.withLock { rounds -> Bool in
+                guard var current = rounds.byID[id], !current.drawing, let record = current.record, record.seed == seed else { return false }
+                current.drawing = true
+                rounds.byID[id] = current
+                return true
+            }
+            guard claimed, let record = round.record else {
+                return .reply(.now(.error("UNAVAILABLE a draw of this round is in progress, retry")))
+            }
+            return .run(record, applications: round.applications)
+        }
+        let (free, excluded) = freeSeats(round.applications)
+        let record = Round.DrawRecord(seed: seed, drawnAt: WallClock.milliseconds(), freeSeats: free, excluded: excluded)
+        return .run(record, applications: round.applications)
+    }
+
+    /// Step 1 of a draw: the record (seed, time, free seats, outcome counts) goes to Redis
+    /// before any placement, so that a re-run after a crash uses the same numbers.
+    func writeDrawRecord(_ id: String, _ record: Round.DrawRecord, outcome: Round.Outcome, ticket: ReplyTicket, now: UInt64) {
+        rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return }
+            round.record = record
+            round.outcome = outcome
+            round.phase = .drawing
+            rounds.byID[id] = round
+            let meta = keys.roundMeta(id)
+            var ops: [MirrorOp] = [
+                .field(key: meta, field: "seed", value: record.seed),
+                .field(key: meta, field: "drawn-at", value: String(record.drawnAt)),
+                .field(key: meta, field: "excluded", value: record.excluded.sorted().joined(separator: " ")),
+                .field(key: meta, field: "offered", value: String(outcome.offered)),
+                .field(key: meta, field: "waiting", value: String(outcome.waiting)),
+                .field(key: meta, field: "unplaced", value: String(outcome.unplaced)),
+            ]
+            for (provider, free) in record.freeSeats.sorted(by: { $0.key < $1.key }) {
+                ops.append(.field(key: keys.roundFreeSeats(id), field: provider, value: String(free)))
+            }
+            ops.append(.field(key: keys.rounds, field: id, value: Round.Phase.drawing.rawValue))
+            writeLedger(ops, ticket: ticket, now: now)
+        }
+    }
+
+    /// Step 3: the round is drawn, once every placement is in Redis.
+    func writeDrawn(_ id: String, ticket: ReplyTicket, now: UInt64) {
+        rounds.withLock { _ in
+            writeLedger([.field(key: keys.rounds, field: id, value: Round.Phase.drawn.rawValue)], ticket: ticket, now: now)
+        }
+    }
+
+    /// The draw's writes ended: `drawn` when Redis has them all (BOOK is first come, first
+    /// served again), else the round stays as it was for a re-send.
+    func finishDraw(_ id: String, drawn: Bool) {
+        rounds.withLock { rounds in
+            guard var round = rounds.byID[id] else { return }
+            round.drawing = false
+            if drawn {
+                round.phase = .drawn
+                if rounds.undrawn == id {
+                    rounds.undrawn = nil
+                    anyUndrawn.store(false, ordering: .releasing)
+                }
+            }
+            rounds.byID[id] = round
+        }
+    }
+
+    // MARK: Placements and the cascade
+
+    /// Where the round placed `holder` now (1-based rank), if anywhere.
+    func placedRank(round: String, holder: String) -> Int? {
+        placements.withLock { $0[round]?[holder]?.rank }
+    }
+
+    func placement(round: String, holder: String) -> Placement? {
+        placements.withLock { $0[round]?[holder] }
+    }
+
+    /// A placement made by the draw (or found by recovery).
+    func recordPlacement(round: String, holder: String, rank: Int, at provider: String) {
+        placements.withLock { $0[round, default: [:]][holder] = Placement(rank: rank, provider: provider) }
+    }
+
+    /// A waitlist gave `holder` a seat or an offer of `round` at rank `rank` (called with that
+    /// provider's lock held). Its worse places (`movedFrom`, and waitlists below `rank`) are
+    /// released by `runFollowUps`, outside every lock.
+    func placed(round: String, holder: String, rank: Int, at provider: String, movedFrom: Int?) {
+        recordPlacement(round: round, holder: holder, rank: rank, at: provider)
+        followUps.withLock { $0.append((round, holder, rank)) }
+        hasFollowUps.store(true, ordering: .releasing)
+    }
+
+    /// `holder` left its placement at `provider` (declined, cancelled, expired).
+    func unplaced(round: String, holder: String, at provider: String) {
+        placements.withLock { placements in
+            if placements[round]?[holder]?.provider == provider { placements[round]?[holder] = nil }
+        }
+    }
+
+    /// Releases the worse places of holders that moved up, and whatever those releases cause.
+    func runFollowUps(rules: Provider.BookingRules) {
+        while hasFollowUps.load(ordering: .acquiring) {
+            let steps = followUps.withLock { steps in
+                defer { steps.removeAll() }
+                hasFollowUps.store(false, ordering: .releasing)
+                return steps
+            }
+            for step in steps {
+                guard let choices = rounds.withLock({ $0.byID[step.round]?.applications[step.holder] }) else { continue }
+                for (index, choice) in choices.enumerated() where index + 1 > step.rank {
+                    guard let provider = table.provider(choice.provider) else { continue }
+                    provider.releaseForRound(step.holder, round: step.round, rules: rules)
+                    wake?(provider.owner)
+                }
+            }
+        }
+    }
+
+    /// Expires the offers that are due (loop thread 0, every tick).
+    func expireDueOffers(rules: Provider.BookingRules) {
+        let now = WallClock.milliseconds()
+        var notYet: [OfferClock.Entry] = []
+        for entry in offerClock.takeDue(now: now) {
+            if entry.provider.expire(entry.holder, expiresAt: entry.expiresAt, rules: rules) {
+                wake?(entry.provider.owner)
+            } else {
+                notYet.append(entry)
+            }
+        }
+        // Offers of a round still being drawn: looked at again a second later.
+        for entry in notYet { offerClock.add(expiresAt: entry.expiresAt, provider: entry.provider, holder: entry.holder) }
+        runFollowUps(rules: rules)
+    }
+
+    // MARK: Recovery
+
+    /// Puts back a round read from Redis.
+    func restore(_ round: Round) {
+        rounds.withLock { rounds in
+            rounds.byID[round.id] = round
+            if round.isUndrawn {
+                rounds.undrawn = round.id
+                anyUndrawn.store(true, ordering: .releasing)
+            }
+        }
+    }
+
+    // MARK: The ledger
+
+    /// Hands round writes to the ledger's Redis connection, the reply's ticket on the last.
+    private func writeLedger(_ ops: [MirrorOp], ticket: ReplyTicket?, now: UInt64) {
+        ledger.state.withLock { state in
+            var writes = WriteList(madeAt: now)
+            for op in ops { writes.add(ledger, op) }
+            writes.flush(to: ledger.outbox, ticket: ticket, state: &state)
+        }
+        wake?(ledger.owner)
+    }
+
+    /// A reply about rounds that waits until Redis has every round write made so far.
+    private func ledgerSettled(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> Outcome {
+        ledger.state.withLock { ledger.settled(reply, $0, ticket: ticket, now: now) }
+    }
+}

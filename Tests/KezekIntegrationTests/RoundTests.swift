@@ -1,0 +1,277 @@
+import Foundation
+import KezekDraw
+import XCTest
+
+/// Fair rounds (PROTOCOL.md "Fair rounds") against a real kezekd and redis-server: the
+/// replies, a draw of thousands checked against an independent re-computation, offers
+/// (confirm, decline, expiry, the cascade) and crashes.
+final class RoundTests: IntegrationTestCase {
+    private func commitment(_ seed: String) -> String { SHA256.hex(seed) }
+
+    func testRoundCommandsAnswerAsTheContractSays() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER a 1", "+OK")
+        try expect(client, "PROVIDER b 1", "+OK")
+        try expect(client, "ROUND OPEN r1 nothex", "-ERR invalid commitment")
+        try expect(client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 2", "+OK")
+        try expect(client, "ROUND OPEN r1 \(commitment("s1"))", "-ERR round exists")
+        try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "-BUSYROUND r1")
+        try expect(client, "ROUND STATUS r1", "+ROUND r1 state=open applicants=0 commitment=\(commitment("s1"))")
+        try expect(client, "ROUND STATUS nope", "-NOROUND nope")
+        // While the round is undrawn the lottery is the only way in.
+        try expect(client, "BOOK a h0", "+ROUND r1")
+        try expect(client, "APPLY nope h1 a", "-NOROUND nope")
+        try expect(client, "APPLY r1 h1 a b a", "-ERR too many choices")
+        try expect(client, "APPLY r1 h1 a a/2", "-ERR duplicate choice 'a'")
+        try expect(client, "APPLY r1 h1 a/0", "-ERR invalid choice 'a/0'")
+        try expect(client, "APPLY r1 h1 zz", "-NOPROVIDER zz")
+        try expect(client, "APPLY r1 h1 a b", "+APPLIED 2")
+        try expect(client, "APPLY r1 h1 b", "+APPLIED 1")  // replaces the earlier one
+        try expect(client, "APPLY r1 h2 a/3 b", "+APPLIED 2")
+        try expect(client, "APPLY r1 h3 a", "+APPLIED 1")
+        try expect(client, "WITHDRAW r1 h3", "+WITHDRAWN")
+        try expect(client, "WITHDRAW r1 h3", "+NOTFOUND h3")
+        try expect(client, "RESULT r1 h1", "+APPLIED 1")
+        try expect(client, "ROUND DRAW r1 s1", "-ERR round is open")
+        try expect(client, "ROUND CLOSE r1", "+CLOSED 2")
+        try expect(client, "ROUND CLOSE r1", "+CLOSED 2")
+        try expect(client, "APPLY r1 h4 a", "+CLOSED r1")
+        try expect(client, "WITHDRAW r1 h1", "+CLOSED r1")
+        try expect(client, "ROUND DRAW r1 wrong", "-ERR seed does not match commitment")
+        try expect(client, "BOOK b h0", "+ROUND r1")
+        try expect(client, "ROUND DRAW r1 s1", "+DRAWN offered=2 waiting=0 unplaced=0")
+        try expect(client, "ROUND DRAW r1 s1", "+DRAWN offered=2 waiting=0 unplaced=0")
+        try expect(client, "ROUND STATUS r1", "+ROUND r1 state=drawn applicants=2 commitment=\(commitment("s1")) seed=s1")
+        // offer-ttl 0: placements are bookings.
+        try expect(client, "RESULT r1 h1", "+BOOKED b 1")
+        try expect(client, "RESULT r1 h2", "+BOOKED a 1")
+        try expect(client, "RESULT r1 h3", "+NONE")
+        try expect(client, "STATUS a h2", "+BOOKED")
+        // First come, first served again.
+        try expect(client, "BOOK a h0", "+FULL a")
+        try expect(client, "BOOK a h0 WAIT", "+WAITING 1")
+        // The next round may open now.
+        try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "+OK")
+    }
+
+    func testRoundCommandsNeedTheAdminToken() throws {
+        try startStack(["--token", "client-secret", "--admin-token", "admin-secret"])
+        let client = try connect()
+        try expect(client, "AUTH client-secret", "+OK")
+        try expect(client, "ROUND OPEN r1 \(commitment("s"))", "-NOPERM this connection is not allowed to run 'round'")
+        let admin = try connect()
+        try expect(admin, "AUTH admin-secret", "+OK")
+        try expect(admin, "ROUND OPEN r1 \(commitment("s"))", "+OK")
+        try expect(client, "ROUND STATUS r1", prefix: "+ROUND r1 state=open")
+        try expect(client, "ROUND CLOSE r1", "-NOPERM this connection is not allowed to run 'round'")
+    }
+
+    /// A seeded draw of thousands of applicants with levels over a few dozen providers.
+    private struct Plan {
+        var providers: [String: Int] = [:]
+        var applications: [String: [ReferenceDraw.Choice]] = [:]
+
+        init(applicants: Int, providers providerCount: Int, choices: Int, seed: UInt64) {
+            var random = SplitMix(seed)
+            for p in 0..<providerCount { providers["club\(p)"] = 1 + Int(random.next() % 12) }
+            for a in 0..<applicants {
+                var picked: [ReferenceDraw.Choice] = []
+                let count = 1 + Int(random.next() % UInt64(choices))
+                while picked.count < count {
+                    // Popular clubs first: a skewed pick.
+                    let p = Int(random.next() % UInt64(providerCount)) * Int(random.next() % 100) / 100
+                    let id = "club\(p)"
+                    guard !picked.contains(where: { $0.provider == id }) else { continue }
+                    let level = random.next() % 10 == 0 ? 1 + Int(random.next() % 3) : 0
+                    picked.append(.init(provider: id, level: level))
+                }
+                applications["child\(a)"] = picked
+            }
+        }
+
+        func applyLines(round: String) -> [String] {
+            applications.keys.sorted().map { holder in
+                "APPLY \(round) \(holder) " + applications[holder]!.map { $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)" }.joined(separator: " ")
+            }
+        }
+    }
+
+    private func openRound(_ client: LineClient, _ plan: Plan, seed: String) throws {
+        let created = try client.pipeline(plan.providers.sorted { $0.key < $1.key }.map { "PROVIDER \($0.key) \($0.value)" })
+        XCTAssertEqual(Set(created), ["+OK"])
+        try expect(client, "ROUND OPEN big \(commitment(seed)) CHOICES 4", "+OK")
+        let applied = try client.pipeline(plan.applyLines(round: "big"))
+        XCTAssertTrue(applied.allSatisfy { $0.hasPrefix("+APPLIED ") }, "\(Set(applied))")
+        try expect(client, "ROUND CLOSE big", "+CLOSED \(plan.applications.count)")
+    }
+
+    private func checkResults(_ client: LineClient, _ plan: Plan, seed: String, offers: Bool,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let reference = ReferenceDraw(seed: seed, applications: plan.applications, freeSeats: plan.providers)
+        let holders = plan.applications.keys.sorted()
+        let replies = try client.pipeline(holders.map { "RESULT big \($0)" })
+        var mismatches: [String] = []
+        for (holder, reply) in zip(holders, replies) {
+            let expected = reference.expectedResult(holder, applications: plan.applications, offers: offers)
+            // An offer's reply ends with its seconds left.
+            let got = offers && reply.hasPrefix("+OFFERED") ? reply.split(separator: " ").dropLast().joined(separator: " ") : reply
+            if got != expected { mismatches.append("\(holder): expected \(expected), got \(reply)") }
+        }
+        XCTAssertEqual(mismatches.count, 0, "first mismatches: \(mismatches.prefix(5))", file: file, line: line)
+        let placed = reference.placements.count
+        let waiting = holders.filter { reference.placements[$0]?.rank != 1 }.count
+        try expect(client, "ROUND DRAW big \(seed)", "+DRAWN offered=\(placed) waiting=\(waiting) unplaced=\(holders.count - placed)",
+                   file: file, line: line)
+        for (provider, capacity) in plan.providers {
+            let fields = try seats(client, provider)
+            let placedHere = reference.placements.values.filter { $0.provider == provider }.count
+            XCTAssertEqual(fields[offers ? "offered" : "booked"] ?? 0, placedHere, provider, file: file, line: line)
+            XCTAssertEqual(fields["waiting"], reference.waitlists[provider]?.count ?? 0, provider, file: file, line: line)
+            XCTAssertEqual(fields["free"], capacity - placedHere, provider, file: file, line: line)
+        }
+    }
+
+    func testDrawOfThousandsMatchesAnIndependentComputation() throws {
+        try startStack(["--offer-ttl", "600"])
+        let client = try connect()
+        let plan = Plan(applicants: 3_000, providers: 40, choices: 4, seed: 42)
+        try openRound(client, plan, seed: "beacon-7f3a")
+        let drawn = try client.request("ROUND DRAW big beacon-7f3a", timeout: 60)
+        XCTAssertTrue(drawn.hasPrefix("+DRAWN offered="), drawn)
+        try checkResults(client, plan, seed: "beacon-7f3a", offers: true)
+        // Everything survives kill -9: the round, the offers, the waitlists.
+        kezekd.kill9()
+        try kezekd.start()
+        try checkResults(try connect(), plan, seed: "beacon-7f3a", offers: true)
+    }
+
+    func testOffersConfirmDeclineExpireAndCascade() throws {
+        try startStack(["--offer-ttl", "2"])
+        let client = try connect()
+        for line in ["PROVIDER top 1", "PROVIDER mid 1", "PROVIDER low 1"] { try expect(client, line, "+OK") }
+        try expect(client, "ROUND OPEN r \(commitment("seed"))", "+OK")
+        // Levels decide the order at "top" and "mid" whatever the lottery: ann/3 > bob/2 > cat/1.
+        try expect(client, "APPLY r ann top/3 mid/1 low", "+APPLIED 3")
+        try expect(client, "APPLY r bob top/2 mid/3 low", "+APPLIED 3")
+        try expect(client, "APPLY r cat top/1 mid/2 low/1", "+APPLIED 3")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 3")
+        try expect(client, "ROUND DRAW r seed", "+DRAWN offered=3 waiting=2 unplaced=0")
+        try expect(client, "RESULT r ann", prefix: "+OFFERED top 1 ")
+        try expect(client, "RESULT r bob", prefix: "+OFFERED mid 2 ")
+        try expect(client, "RESULT r cat", prefix: "+OFFERED low 3 ")
+        try expect(client, "STATUS top ann", prefix: "+OFFERED ")
+        try expect(client, "SEATS top", "+SEATS capacity=1 booked=0 free=0 waiting=2 refused=0 offered=1")
+        // bob waits at top (rank 1), behind cat? No: levels, bob/2 before cat/1.
+        try expect(client, "STATUS top bob", "+WAITING 1")
+        try expect(client, "STATUS top cat", "+WAITING 2")
+        try expect(client, "STATUS mid cat", "+WAITING 1")
+        // bob confirms mid; ann declines top: the seat goes to bob as an offer, and bob's booking
+        // at mid (worse) is released in the same step, which passes mid to cat (its rank 2),
+        // which releases cat's offer at low.
+        try expect(client, "CONFIRM mid bob", "+CONFIRMED 0")
+        try expect(client, "CONFIRM mid bob", "+NOTFOUND bob")
+        try expect(client, "CANCEL top ann", "+CANCELLED 0")
+        let settled = poll(timeout: 5) { () -> Bool? in
+            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED mid 2 ") } == true ? true : nil
+        }
+        XCTAssertEqual(settled, true, "the cascade did not reach cat")
+        try expect(client, "RESULT r ann", "+UNPLACED")
+        try expect(client, "RESULT r bob", prefix: "+OFFERED top 1 ")
+        try expect(client, "STATUS mid bob", "+NONE")
+        try expect(client, "STATUS low cat", "+NONE")
+        try expect(client, "STATUS top cat", "+WAITING 1")
+        try expect(client, "SEATS low", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+        // bob lets its offer expire: top goes to cat (rank 1), whose offer at mid is released.
+        let expired = poll(timeout: 8) { () -> Bool? in
+            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED top 1 ") } == true ? true : nil
+        }
+        XCTAssertEqual(expired, true, "bob's offer did not expire to cat")
+        try expect(client, "RESULT r bob", "+UNPLACED")
+        try expect(client, "SEATS mid", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+        try expect(client, "CONFIRM top cat", "+CONFIRMED 0")
+        try expect(client, "RESULT r cat", "+BOOKED top 1")
+        // Confirmed bookings do not expire.
+        pause(2.5)
+        try expect(client, "STATUS top cat", "+BOOKED")
+    }
+
+    func testOfferExpiryIsKeptAcrossACrash() throws {
+        try startStack(["--offer-ttl", "4"])
+        let client = try connect()
+        try expect(client, "PROVIDER p 1", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("x"))", "+OK")
+        try expect(client, "APPLY r first p/2", "+APPLIED 1")
+        try expect(client, "APPLY r second p", "+APPLIED 1")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 2")
+        try expect(client, "ROUND DRAW r x", "+DRAWN offered=1 waiting=1 unplaced=1")
+        try expect(client, "RESULT r first", prefix: "+OFFERED p 1 ")
+        kezekd.kill9()
+        try kezekd.start()
+        let again = try connect()
+        try expect(again, "RESULT r first", prefix: "+OFFERED p 1 ")
+        try expect(again, "RESULT r second", "+WAITING p 1")
+        // The absolute expiry survived the restart: it passes to "second" about 4 s after the draw.
+        let passed = poll(timeout: 8) { () -> Bool? in
+            (try? again.request("RESULT r second")).map { $0.hasPrefix("+OFFERED p 1 ") } == true ? true : nil
+        }
+        XCTAssertEqual(passed, true)
+        try expect(again, "RESULT r first", "+UNPLACED")
+    }
+
+    /// A crash between the draw's steps: Redis holds the record and part of the placements,
+    /// the round is still `drawing`. DRAW sent again finishes it with the same result.
+    func testDrawCutShortByACrashIsFinishedBySendingItAgain() throws {
+        try startStack(["--offer-ttl", "600"])
+        let client = try connect()
+        let plan = Plan(applicants: 1_500, providers: 25, choices: 3, seed: 7)
+        try openRound(client, plan, seed: "s")
+        try expect(client, "ROUND DRAW big s", prefix: "+DRAWN ")
+        kezekd.kill9()
+        // Put Redis back to the middle of step 2: round `drawing`, half the providers' parts lost.
+        let redisClient = try LineClient(port: redis.port)
+        XCTAssertEqual(try redisClient.request(LineClient.resp(["HSET", "kezek:rounds", "big", "drawing"])), ":0")
+        for provider in plan.providers.keys.sorted().enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
+            let reply = try redisClient.request(LineClient.resp(["DEL", "kezek:{\(provider)}:offers", "kezek:{\(provider)}:rounds", "kezek:{\(provider)}:waiting"]))
+            XCTAssertTrue(reply.hasPrefix(":"), reply)
+        }
+        try kezekd.start()
+        let again = try connect()
+        try expect(again, "BOOK club0 walkin", "+ROUND big")
+        try expect(again, "ROUND STATUS big", prefix: "+ROUND big state=closed")
+        let drawn = try again.request("ROUND DRAW big s", timeout: 60)
+        XCTAssertTrue(drawn.hasPrefix("+DRAWN "), drawn)
+        try checkResults(again, plan, seed: "s", offers: true)
+        try expect(again, "ROUND STATUS big", prefix: "+ROUND big state=drawn")
+    }
+
+    /// kill -9 while a large draw is being written, then DRAW again: the same result as an
+    /// independent computation, whatever instant the crash hit.
+    func testSigkillDuringADrawThenDrawAgain() throws {
+        try startStack(["--offer-ttl", "600"])
+        let client = try connect()
+        let plan = Plan(applicants: 6_000, providers: 60, choices: 4, seed: 99)
+        try openRound(client, plan, seed: "coin")
+        try client.send("ROUND DRAW big coin\r\n")
+        pause(0.02)
+        kezekd.kill9()
+        try kezekd.start(timeout: 20)
+        let again = try connect()
+        let drawn = try again.request("ROUND DRAW big coin", timeout: 60)
+        XCTAssertTrue(drawn.hasPrefix("+DRAWN "), drawn)
+        try checkResults(again, plan, seed: "coin", offers: true)
+    }
+}
+
+/// A small seeded generator, so the plans are the same on every run.
+struct SplitMix {
+    private var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
