@@ -154,6 +154,6 @@ final class ReplyAndIdentifierTests: XCTestCase {
         XCTAssertFalse(Verb.ping.needsState)
         // HELLO too: clients send `HELLO 3 AUTH user token` as their first command.
         XCTAssertEqual(Verb.allCases.filter(\.allowedBeforeAuth), [.ping, .health, .auth, .quit, .hello])
-        XCTAssertEqual(Verb.allCases.filter(\.needsState), [.book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm])
+        XCTAssertEqual(Verb.allCases.filter(\.needsState), [.book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm, .demand])
     }
 }

@@ -177,7 +177,7 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "CLIENT SETINFO lib-name kezek-tests", "+OK")
         try expect(client, "CLIENT ID", prefix: ":")
         try expect(client, "CLIENT KILL x", prefix: "-ERR unknown subcommand 'KILL'")
-        try expect(client, "COMMAND COUNT", ":\(18)")
+        try expect(client, "COMMAND COUNT", ":\(19)")
         try expect(client, "BOOK", "-ERR wrong number of arguments for 'book' command")
         try client.send("CONFIG GET save appendonly\r\n")
         XCTAssertEqual(try client.readLine(), "*4")

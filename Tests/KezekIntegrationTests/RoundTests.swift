@@ -51,6 +51,9 @@ final class RoundTests: IntegrationTestCase {
         // First come, first served again.
         try expect(client, "BOOK a h0", "+FULL a")
         try expect(client, "BOOK a h0 WAIT", "+WAITING 1")
+        try expect(client, "DEMAND a", "+DEMAND first=1 any=1 booked=1 offered=0 waiting=1 refused=1")
+        try expect(client, "DEMAND b", "+DEMAND first=1 any=2 booked=1 offered=0 waiting=0 refused=0")
+        try expect(client, "DEMAND zz", "-NOPROVIDER zz")
         // The next round may open now.
         try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "+OK")
     }
@@ -129,6 +132,11 @@ final class RoundTests: IntegrationTestCase {
             XCTAssertEqual(fields[offers ? "offered" : "booked"] ?? 0, placedHere, provider, file: file, line: line)
             XCTAssertEqual(fields["waiting"], reference.waitlists[provider]?.count ?? 0, provider, file: file, line: line)
             XCTAssertEqual(fields["free"], capacity - placedHere, provider, file: file, line: line)
+            let first = plan.applications.values.filter { $0.first?.provider == provider }.count
+            let any = plan.applications.values.filter { $0.contains { $0.provider == provider } }.count
+            try expect(client, "DEMAND \(provider)",
+                       "+DEMAND first=\(first) any=\(any) booked=\(fields["booked"]!) offered=\(fields["offered"] ?? 0) waiting=\(fields["waiting"]!) refused=0",
+                       file: file, line: line)
         }
     }
 

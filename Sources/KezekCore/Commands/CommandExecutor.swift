@@ -146,6 +146,8 @@ final class CommandExecutor {
             return withdraw(tokens, connection)
         case .result:
             return result(tokens, connection)
+        case .demand:
+            return demand(tokens, connection)
         }
     }
 
@@ -287,7 +289,7 @@ extension Verb {
         case .cancel, .status, .provider, .confirm, .withdraw, .result: 2...2
         case .round: 2...5
         case .apply: 3...Int.max
-        case .seats, .select, .echo: 1...1
+        case .seats, .select, .echo, .demand: 1...1
         case .auth: 1...2
         case .ping: 0...1
         case .health, .quit, .multi, .exec, .discard: 0...0

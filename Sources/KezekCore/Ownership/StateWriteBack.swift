@@ -71,7 +71,8 @@ struct StateWriteBack {
         for round in rounds {
             let id = round.id
             var commands: [[String]] = [["MULTI"], ["DEL", keys.roundMeta(id), keys.roundApplications(id), keys.roundFreeSeats(id)]]
-            var meta = ["HSET", keys.roundMeta(id), "commitment", round.commitment, "choices", String(round.choiceLimit)]
+            var meta = ["HSET", keys.roundMeta(id), "commitment", round.commitment, "choices", String(round.choiceLimit),
+                        "opened-at", String(round.openedAt)]
             if let record = round.record, let outcome = round.outcome {
                 meta += ["seed", record.seed, "drawn-at", String(record.drawnAt), "excluded", record.excluded.sorted().joined(separator: " "),
                          "offered", String(outcome.offered), "waiting", String(outcome.waiting), "unplaced", String(outcome.unplaced)]

@@ -3,7 +3,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     // The booking verbs come first: the lookup tries them in this order.
     case book, cancel, status, seats, provider, ping, health, auth, quit
     // Fair rounds.
-    case round, apply, withdraw, result, confirm
+    case round, apply, withdraw, result, confirm, demand
     // Redis compatibility, so every client library connects with its defaults.
     case hello, client, select, echo, info, command, config, multi, exec, discard
 
@@ -23,6 +23,7 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .withdraw: "WITHDRAW"
         case .result: "RESULT"
         case .confirm: "CONFIRM"
+        case .demand: "DEMAND"
         case .hello: "HELLO"
         case .client: "CLIENT"
         case .select: "SELECT"
@@ -39,7 +40,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     /// Commands that read or change seats: refused with -LOADING until state is loaded.
     public var needsState: Bool {
         switch self {
-        case .book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm: true
+        case .book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm, .demand: true
         default: false
         }
     }

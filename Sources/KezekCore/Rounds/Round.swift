@@ -37,6 +37,8 @@ struct Round {
     let commitment: String
     let choiceLimit: Int
     var phase: Phase
+    /// Unix milliseconds when it opened: the last one opened is the one DEMAND reports.
+    var openedAt = 0
     var applications: [String: [Choice]] = [:]
     var record: DrawRecord?
     var outcome: Outcome?

@@ -107,6 +107,16 @@ extension CommandExecutor {
         return .now(.simple("UNPLACED"))
     }
 
+    /// DEMAND: how many applicants of the last round wanted the provider, and its live figures.
+    func demand(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+        guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
+        guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
+        let wanted = rounds.demand(of: id)
+        let seats = provider.seats()
+        let reply = Reply.simple("DEMAND first=\(wanted.first) any=\(wanted.any) booked=\(seats.booked) offered=\(seats.offered ?? 0) waiting=\(seats.waiting) refused=\(seats.refused)")
+        return settledReply(reply, provider, ReplyTicket(connection: connection, slot: connection.nextSlot), connection.lastActivity)
+    }
+
     /// `reply`, held until Redis has every write of `provider` made so far.
     private func settledReply(_ reply: Reply, _ provider: Provider, _ ticket: ReplyTicket, _ now: UInt64) -> Outcome {
         lastProvider = provider

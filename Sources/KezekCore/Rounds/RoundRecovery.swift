@@ -27,7 +27,8 @@ struct RoundRecovery {
                 log.error("bad data in redis: round without commitment or choices; ignored", metadata: ["round": "\(id)"])
                 continue
             }
-            var round = Round(id: id, commitment: commitment, choiceLimit: choices, phase: phase)
+            var round = Round(id: id, commitment: commitment, choiceLimit: choices, phase: phase,
+                              openedAt: meta["opened-at"].flatMap(Int.init) ?? 0)
             for (holder, text) in pairs(try redis.command(["HGETALL", keys.roundApplications(id)]).strings) {
                 guard Identifier.isValid(holder), let parsed = Round.decode(text) else {
                     log.error("bad data in redis: application ignored", metadata: ["round": "\(id)", "holder": "\(holder)"])

@@ -19,6 +19,20 @@ public final class RoundRegistry: @unchecked Sendable {
         var byID: [String: Round] = [:]
         /// The round that is open or closed and not drawn yet (at most one).
         var undrawn: String?
+        /// The round opened last, and per provider how many of its applicants ranked the
+        /// provider first and at all (DEMAND).
+        var latest: String?
+        var demand: [String: (first: Int, any: Int)] = [:]
+
+        /// Counts `choices` in (`sign` 1) or out (-1) of the demand figures.
+        mutating func count(_ choices: [Round.Choice], _ sign: Int) {
+            for (index, choice) in choices.enumerated() {
+                var figures = demand[choice.provider] ?? (0, 0)
+                figures.any += sign
+                if index == 0 { figures.first += sign }
+                demand[choice.provider] = figures
+            }
+        }
     }
 
     struct Placement {
@@ -63,18 +77,27 @@ public final class RoundRegistry: @unchecked Sendable {
 
     var allRounds: [Round] { rounds.withLock { Array($0.byID.values) } }
 
+    /// Applicants of the last round opened who ranked `provider` first, and at all.
+    func demand(of provider: String) -> (first: Int, any: Int) {
+        rounds.withLock { $0.demand[provider] ?? (0, 0) }
+    }
+
     // MARK: Changes of a round (each written through the ledger before its reply)
 
     func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> Outcome {
         rounds.withLock { rounds in
             if rounds.byID[id] != nil { return .now(.error("ERR round exists")) }
             if let other = rounds.undrawn { return .now(.error("BUSYROUND \(other)")) }
-            rounds.byID[id] = Round(id: id, commitment: commitment, choiceLimit: choices, phase: .open)
+            let openedAt = WallClock.milliseconds()
+            rounds.byID[id] = Round(id: id, commitment: commitment, choiceLimit: choices, phase: .open, openedAt: openedAt)
             rounds.undrawn = id
+            rounds.latest = id
+            rounds.demand = [:]
             anyUndrawn.store(true, ordering: .releasing)
             writeLedger([
                 .field(key: keys.roundMeta(id), field: "commitment", value: commitment),
                 .field(key: keys.roundMeta(id), field: "choices", value: String(choices)),
+                .field(key: keys.roundMeta(id), field: "opened-at", value: String(openedAt)),
                 .field(key: keys.rounds, field: id, value: Round.Phase.open.rawValue),
             ], ticket: ticket, now: now)
             return .afterMirror(.ok)
@@ -99,7 +122,9 @@ public final class RoundRegistry: @unchecked Sendable {
             guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
             guard choices.count <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
+            if let earlier = round.applications[holder] { rounds.count(earlier, -1) }
             round.applications[holder] = choices
+            rounds.count(choices, 1)
             rounds.byID[id] = round
             writeLedger([.field(key: keys.roundApplications(id), field: holder, value: Round.encode(choices))], ticket: ticket, now: now)
             return .afterMirror(.simple("APPLIED \(choices.count)"))
@@ -110,9 +135,10 @@ public final class RoundRegistry: @unchecked Sendable {
         rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
-            guard round.applications.removeValue(forKey: holder) != nil else {
+            guard let earlier = round.applications.removeValue(forKey: holder) else {
                 return ledgerSettled(.notFound(holder: holder), ticket: ticket, now: now)
             }
+            rounds.count(earlier, -1)
             rounds.byID[id] = round
             writeLedger([.unfield(key: keys.roundApplications(id), field: holder)], ticket: ticket, now: now)
             return .afterMirror(.simple("WITHDRAWN"))
@@ -294,6 +320,11 @@ public final class RoundRegistry: @unchecked Sendable {
     func restore(_ round: Round) {
         rounds.withLock { rounds in
             rounds.byID[round.id] = round
+            if rounds.latest.flatMap({ rounds.byID[$0] }).map({ $0.openedAt <= round.openedAt }) ?? true {
+                rounds.latest = round.id
+                rounds.demand = [:]
+                for choices in round.applications.values { rounds.count(choices, 1) }
+            }
             if round.isUndrawn {
                 rounds.undrawn = round.id
                 anyUndrawn.store(true, ordering: .releasing)
