@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby test settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -27,6 +27,7 @@ deps: ## check (as root: install) system packages and swift
 build: deps ## release build of kezekd and kezek-bench into .build/release
 	$(SWIFT) build -c release --product kezekd
 	$(SWIFT) build -c release --product kezek-bench
+	$(SWIFT) build -c release --product kezek-audit
 
 run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd on $(LISTEN)
 	bash scripts/ensure-redis.sh $(REDIS)
@@ -38,8 +39,13 @@ run-standby: build ## a second kezekd on the same Redis and prefix ($(LISTEN2)):
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh
+	bash scripts/ensure-chromium.sh
 	$(SWIFT) build -c release --product kezekd
 	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test --disable-swift-testing
+
+screenshot: build ## PNGs of the public pages (docs/img), rendered by headless Chromium on a private stack
+	bash scripts/ensure-chromium.sh
+	bash scripts/screenshot.sh
 
 fuzz: ## libFuzzer+ASan on the request parser for $(FUZZ_SECONDS)s (FUZZ_SECONDS=…); build in .build-fuzz
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

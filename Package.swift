@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "kezekd", targets: ["kezekd"]),
         .executable(name: "kezek-bench", targets: ["kezek-bench"]),
+        .executable(name: "kezek-audit", targets: ["kezek-audit"]),
         .library(name: "KezekCore", targets: ["KezekCore"]),
         .library(name: "KezekDraw", targets: ["KezekDraw"]),
     ],
@@ -61,6 +62,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: fastSettings
+        ),
+        // Checks what Kezek publishes, from the published files alone.
+        .executableTarget(
+            name: "kezek-audit",
+            dependencies: ["KezekDraw", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastSettings
         ),
         .executableTarget(

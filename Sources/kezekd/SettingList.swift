@@ -71,6 +71,12 @@ extension Setting {
                  "open connections on the admin listener; more wait in its listen backlog"),
         .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",
                  "seconds an admin connection stays open, however far its requests got"),
+        .endpoint("public-listen", \.publicListen, default: "127.0.0.1:7381",
+                  "read-only public HTTP pages, no token: / (figures by district), /providers.csv, /rounds/<round>, /rounds/<round>/draw.csv"),
+        .integer("public-max-connections", \.publicMaxConnections, 1...100_000, default: "256",
+                 "open connections on the public listener; more wait in its listen backlog"),
+        .seconds("public-request-timeout", \.publicRequestTimeout, 0.1...3600, default: "10",
+                 "seconds a public connection stays open, however far its requests got"),
         .custom("log-level", default: "info", "trace, debug, info, notice, warning, error, critical",
                 apply: { configuration, source in
                     guard let level = Logger.Level(rawValue: source.value.lowercased()) else {

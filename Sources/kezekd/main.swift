@@ -44,11 +44,13 @@ let server = KezekServer(settings: configuration.settings, log: log)
 do {
     try server.start()
     try AdminHTTPServer.start(server: server, log: log)
+    try PublicHTTPServer.start(server: server, log: log)
 } catch {
     FileHandle.standardError.write(Data("kezekd: \(error)\n".utf8))
     exit(2)
 }
-log.info("listening", metadata: ["listen": "\(configuration.settings.listen)", "admin_listen": "\(configuration.settings.adminListen)"])
+log.info("listening", metadata: ["listen": "\(configuration.settings.listen)", "admin_listen": "\(configuration.settings.adminListen)",
+                               "public_listen": "\(configuration.settings.publicListen)"])
 
 server.shutdownOnStopSignals()
 

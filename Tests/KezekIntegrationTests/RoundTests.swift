@@ -272,7 +272,7 @@ final class RoundTests: IntegrationTestCase {
 }
 
 /// A small seeded generator, so the plans are the same on every run.
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     private var state: UInt64
     init(_ seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -4,11 +4,16 @@ public struct MetricsPage: Sendable {
     let metrics: ServerMetrics
     let table: SeatTable
     let state: ServerState
+    let source: PublicSource
+    /// Districts given a label of their own at most (the label set stays bounded whatever the
+    /// catalog); the rest are summed under `district="other"`.
+    static let maxDistrictLabels = 100
 
     public init(server: KezekServer) {
         metrics = server.metrics
         table = server.table
         state = server.state
+        source = PublicSource(server: server)
     }
 
     public func render() -> String {
@@ -72,6 +77,15 @@ public struct MetricsPage: Sendable {
         header("kezek_mirror_writes_total", "counter", "Writes Redis confirmed; divided by batches: the mean batch size.")
         page += "kezek_mirror_writes_total \(sum { $0.mirrorWrites.load() })\n"
 
+        header("kezek_district_seats", "gauge",
+               "Seats per district (the part of a provider id before its first '.'): capacity, booked, offered, waiting, refused, first_choice (applicants of the last round ranking it first).")
+        for district in districtFigures() {
+            for (kind, value) in [("capacity", district.capacity), ("booked", district.booked), ("offered", district.offered),
+                                  ("waiting", district.waiting), ("refused", district.refused), ("first_choice", district.firstChoice)] {
+                page += "kezek_district_seats{district=\"\(district.name)\",kind=\"\(kind)\"} \(value)\n"
+            }
+        }
+
         header("kezek_request_duration_seconds", "histogram", "From reading a request to writing its reply.")
         var counts = [Int](repeating: 0, count: LatencyBuckets.bounds.count + 1)
         var sumSeconds = 0.0
@@ -89,5 +103,22 @@ public struct MetricsPage: Sendable {
         page += "kezek_request_duration_seconds_sum \(sumSeconds)\n"
         page += "kezek_request_duration_seconds_count \(cumulative)\n"
         return page
+    }
+
+    /// Districts by name, the first `maxDistrictLabels` on their own, the rest as "other".
+    private func districtFigures() -> [CityFigures.Figures] {
+        let districts = CityFigures(source).districts
+        guard districts.count > Self.maxDistrictLabels else { return districts }
+        var other = CityFigures.Figures(name: "other")
+        for district in districts.dropFirst(Self.maxDistrictLabels) {
+            other.capacity += district.capacity
+            other.booked += district.booked
+            other.offered += district.offered
+            other.waiting += district.waiting
+            other.refused += district.refused
+            other.firstChoice += district.firstChoice
+            other.providers += district.providers
+        }
+        return Array(districts.prefix(Self.maxDistrictLabels)) + [other]
     }
 }

@@ -77,6 +77,11 @@ public final class RoundRegistry: @unchecked Sendable {
 
     var allRounds: [Round] { rounds.withLock { Array($0.byID.values) } }
 
+    /// Every round's id, the last opened first.
+    public var roundIDs: [String] {
+        rounds.withLock { $0.byID.values.sorted { ($0.openedAt, $0.id) > ($1.openedAt, $1.id) }.map(\.id) }
+    }
+
     /// Applicants of the last round opened who ranked `provider` first, and at all.
     func demand(of provider: String) -> (first: Int, any: Int) {
         rounds.withLock { $0.demand[provider] ?? (0, 0) }

@@ -13,6 +13,12 @@ public struct ServerSettings: Sendable {
     public var listen = Endpoint(host: "127.0.0.1", port: 7379)
     public var redis = Endpoint(host: "127.0.0.1", port: 6379)
     public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
+    /// The read-only public pages (`public-listen`): figures, rounds, draw.csv; no token.
+    public var publicListen = Endpoint(host: "127.0.0.1", port: 7381)
+    /// Open connections on the public listener (`public-max-connections`).
+    public var publicMaxConnections = 256
+    /// Seconds a public connection stays open (`public-request-timeout`).
+    public var publicRequestTimeout = 10.0
     public var threads = 1
     public var token: String?
     public var adminToken: String?

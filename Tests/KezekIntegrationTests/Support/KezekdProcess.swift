@@ -20,6 +20,7 @@ final class KezekdProcess: @unchecked Sendable {
 
     let port: Int
     let adminPort: Int
+    let publicPort: Int
     var redisPort: Int
     /// Flags added after the address flags.
     var extraArguments: [String]
@@ -32,9 +33,10 @@ final class KezekdProcess: @unchecked Sendable {
     private(set) var process: Process?
 
     init(redisPort: Int, logDirectory: URL, extraArguments: [String] = [], environment: [String: String] = [:],
-         port: Int = freePort(), adminPort: Int = freePort()) {
+         port: Int = freePort(), adminPort: Int = freePort(), publicPort: Int = freePort()) {
         self.port = port
         self.adminPort = adminPort
+        self.publicPort = publicPort
         self.redisPort = redisPort
         self.extraArguments = extraArguments
         self.environment = environment
@@ -44,7 +46,8 @@ final class KezekdProcess: @unchecked Sendable {
 
     var arguments: [String] {
         (passListenFlag ? ["--listen", "127.0.0.1:\(port)"] : [])
-            + ["--redis", "127.0.0.1:\(redisPort)", "--admin-listen", "127.0.0.1:\(adminPort)", "--threads", "2"]
+            + ["--redis", "127.0.0.1:\(redisPort)", "--admin-listen", "127.0.0.1:\(adminPort)",
+               "--public-listen", "127.0.0.1:\(publicPort)", "--threads", "2"]
             + extraArguments
     }
 

@@ -24,6 +24,12 @@ struct ReferenceDraw {
     init(seed: String, applications: [String: [Choice]], freeSeats: [String: Int]) {
         var lottery: [String: String] = [:]
         for holder in applications.keys { lottery[holder] = SHA256.hex("\(seed):\(holder)") }
+        self.init(lottery: lottery, applications: applications, freeSeats: freeSeats)
+    }
+
+    /// With the lottery numbers given (a published draw.csv has no holder ids: its rows are
+    /// keyed by lottery number).
+    init(lottery: [String: String], applications: [String: [Choice]], freeSeats: [String: Int]) {
         self.lottery = lottery
         func key(_ holder: String, at provider: String) -> (Int, String) {
             let level = applications[holder]!.first { $0.provider == provider }!.level
