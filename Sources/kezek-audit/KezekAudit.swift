@@ -5,6 +5,6 @@ import ArgumentParser
 struct KezekAudit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kezek-audit",
-        abstract: "Check Kezek's published draws.",
-        subcommands: [VerifyDrawCommand.self])
+        abstract: "Check what Kezek published: its draws (verify-draw) and its audit streams (replay).",
+        subcommands: [VerifyDrawCommand.self, ReplayCommand.self])
 }

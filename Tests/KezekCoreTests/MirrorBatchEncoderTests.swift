@@ -211,4 +211,21 @@ final class MirrorBatchEncoderTests: XCTestCase {
             ["HDEL", "kz:{round:r1}:apps", "h"],
         ])
     }
+
+    /// Audit entries go after the changes of their provider's run, so consecutive bookings
+    /// still share one SADD; each entry is one XADD, in the order made.
+    func testAuditEntriesKeepChangesGroupedAndFollowThemInOrder() {
+        let cause = RoundTag(round: "r1", rank: 2)
+        let writes = [write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
+                      write(p, .book(holder: "b")), write(p, .audit(.book, holder: "b", cause: cause)),
+                      write(q, .capacity(4)), write(q, .auditCapacity(4))]
+        XCTAssertEqual(commands(writes), [
+            ["SADD", "kz:{P}:booked", "a", "b"],
+            ["XADD", "kz:{P}:audit", "*", "op", "book", "holder", "a"],
+            ["XADD", "kz:{P}:audit", "*", "op", "book", "holder", "b", "round", "r1", "rank", "2"],
+            ["SET", "kz:{Q}:capacity", "4"],
+            ["SADD", "kz:providers", "Q"],
+            ["XADD", "kz:{Q}:audit", "*", "op", "capacity", "capacity", "4"],
+        ])
+    }
 }

@@ -8,6 +8,7 @@
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
 ///     <prefix>:{<P>}:offers         HASH   holder -> expiry of its offer (Unix milliseconds)
 ///     <prefix>:{<P>}:rounds         HASH   holder -> "<round> <rank>": the round that placed or queued it here
+///     <prefix>:{<P>}:audit          STREAM one entry per change (op, holder, round, rank; capacity)
 ///     <prefix>:rounds               HASH   round id -> its state (open, closed, drawing, drawn)
 ///     <prefix>:{round:<R>}:meta     HASH   commitment, choices, seed, drawn-at (ms), outcome counts
 ///     <prefix>:{round:<R>}:apps     HASH   holder -> its choices, space-separated, `provider[/level]`
@@ -27,6 +28,7 @@ public struct KeyLayout: Sendable {
     public func refused(_ provider: String) -> String { "\(prefix):{\(provider)}:refused" }
     public func offers(_ provider: String) -> String { "\(prefix):{\(provider)}:offers" }
     public func roundTags(_ provider: String) -> String { "\(prefix):{\(provider)}:rounds" }
+    public func audit(_ provider: String) -> String { "\(prefix):{\(provider)}:audit" }
     public var rounds: String { "\(prefix):rounds" }
     public func roundMeta(_ round: String) -> String { "\(prefix):{round:\(round)}:meta" }
     public func roundApplications(_ round: String) -> String { "\(prefix):{round:\(round)}:apps" }

@@ -27,7 +27,7 @@ public struct MirrorBatchEncoder {
     }
 
     private enum Verb {
-        case sadd, srem, zadd, zrem, set, hset, hdel
+        case sadd, srem, zadd, zrem, set, hset, hdel, xadd
         var name: String {
             switch self {
             case .sadd: "SADD"
@@ -37,6 +37,7 @@ public struct MirrorBatchEncoder {
             case .set: "SET"
             case .hset: "HSET"
             case .hdel: "HDEL"
+            case .xadd: "XADD"
             }
         }
         /// The script's one-letter code (FencingScripts.batch).
@@ -49,6 +50,7 @@ public struct MirrorBatchEncoder {
             case .set: "T"
             case .hset: "H"
             case .hdel: "D"
+            case .xadd: "A"
             }
         }
     }
@@ -102,6 +104,8 @@ public struct MirrorBatchEncoder {
         case .untag: return (.hdel, keys.roundTags(id), 1)
         case .field(let key, _, _): return (.hset, key, 2)
         case .unfield(let key, _): return (.hdel, key, 1)
+        case .audit(_, _, let cause): return (.xadd, keys.audit(id), cause == nil ? 5 : 9)
+        case .auditCapacity: return (.xadd, keys.audit(id), 5)
         case .capacity, .refused, .barrier: preconditionFailure("not a member write")
         }
     }
@@ -113,6 +117,21 @@ public struct MirrorBatchEncoder {
         var index = writes.startIndex
         while index < writes.endIndex {
             let provider = writes[index].provider
+            var runEnd = index + 1
+            while runEnd < writes.endIndex && writes[runEnd].provider === provider { runEnd += 1 }
+            groupRun(writes, index..<runEnd)
+            index = runEnd
+        }
+    }
+
+    /// The commands of a run of one provider's writes: its changes in order, consecutive ones
+    /// of a kind sharing a command, then its audit entries in order. Audit entries go to a
+    /// stream that nothing else reads, so putting them after the changes of the same script
+    /// call keeps both orders and lets the changes keep sharing commands.
+    private mutating func groupRun(_ writes: ArraySlice<MirrorWrite>, _ run: Range<Int>) {
+        let provider = writes[run.lowerBound].provider
+        var index = run.lowerBound
+        while index < run.upperBound {
             switch writes[index].op {
             case .capacity(let capacity):
                 groups.append(Group(verb: .set, key: keys.capacity(provider.id), run: index..<index + 1, itemCount: 1, value: String(capacity)))
@@ -123,7 +142,7 @@ public struct MirrorBatchEncoder {
                 groups.append(Group(verb: .set, key: keys.refused(provider.id), run: index..<index + 1, itemCount: 1, value: String(total)))
                 index += 1
                 continue
-            case .barrier:
+            case .barrier, .audit, .auditCapacity:
                 index += 1
                 continue
             default:
@@ -131,17 +150,28 @@ public struct MirrorBatchEncoder {
             }
             let (verb, key, items) = target(writes[index])
             var itemCount = items
+            var members = 1
             var end = index + 1
-            // Consecutive writes to the same key with the same verb share one command.
-            while end < writes.endIndex, end - index < Self.maxMembersPerCommand, writes[end].provider === provider,
-                  Self.sameKind(writes[end].op, writes[index].op) {
+            // Consecutive writes to the same key with the same verb share one command (audit
+            // entries between them do not count: they are written after).
+            while end < run.upperBound {
+                if writes[end].op.isAudit {
+                    end += 1
+                    continue
+                }
+                guard members < Self.maxMembersPerCommand, Self.sameKind(writes[end].op, writes[index].op) else { break }
                 let next = target(writes[end])
                 guard next.key == key else { break }
                 itemCount += next.items
+                members += 1
                 end += 1
             }
             groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
             index = end
+        }
+        for position in run where writes[position].op.isAudit {
+            let (verb, key, items) = target(writes[position])
+            groups.append(Group(verb: verb, key: key, run: position..<position + 1, itemCount: items))
         }
     }
 
@@ -151,6 +181,8 @@ public struct MirrorBatchEncoder {
             return
         }
         for position in group.run {
+            // A change's command skips the audit entries inside its run (they have their own).
+            if group.verb != .xadd && writes[position].op.isAudit { continue }
             switch writes[position].op {
             case .book(let holder), .unbook(let holder), .dequeue(let holder), .unoffer(let holder), .untag(let holder):
                 RESP.appendBulk(holder, into: &bytes)
@@ -168,6 +200,14 @@ public struct MirrorBatchEncoder {
                 RESP.appendBulk(value, into: &bytes)
             case .unfield(_, let field):
                 RESP.appendBulk(field, into: &bytes)
+            case .audit(let op, let holder, let cause):
+                // XADD key * op <op> holder <holder> [round <round> rank <rank>]
+                for text in ["*", "op", op.rawValue, "holder", holder] { RESP.appendBulk(text, into: &bytes) }
+                if let cause {
+                    for text in ["round", cause.round, "rank", String(cause.rank)] { RESP.appendBulk(text, into: &bytes) }
+                }
+            case .auditCapacity(let capacity):
+                for text in ["*", "op", "capacity", "capacity", String(capacity)] { RESP.appendBulk(text, into: &bytes) }
             case .capacity, .refused, .barrier:
                 break
             }

@@ -23,6 +23,14 @@ public final class MirrorOutbox: Sendable {
         writes.withLock { $0.append(write) }
     }
 
+    /// Two writes (a change and its audit entry) without building an array.
+    func append(_ first: MirrorWrite, _ second: MirrorWrite) {
+        writes.withLock { writes in
+            writes.append(first)
+            writes.append(second)
+        }
+    }
+
     func noteRefusedChanged(_ provider: Provider) {
         refusedChanged.withLock { $0.append(provider) }
     }

@@ -18,6 +18,10 @@ public enum MirrorOp: Sendable, Equatable {
     /// through a round's ledger (see `RoundLedger`).
     case field(key: String, field: String, value: String)
     case unfield(key: String, field: String)
+    /// One entry of the provider's audit stream (`<prefix>:{P}:audit`), in the same batch as
+    /// the change it records; `cause` names the round that made it, with the choice's rank.
+    case audit(AuditOp, holder: String, cause: RoundTag?)
+    case auditCapacity(Int)
     /// The provider's refused count so far (an absolute value: resending it is harmless).
     case refused(Int)
     /// Writes nothing: its ticket is released once every earlier write of the provider is
@@ -28,8 +32,31 @@ public enum MirrorOp: Sendable, Equatable {
     var holder: String? {
         switch self {
         case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
-             .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder): holder
-        case .capacity, .refused, .barrier, .field, .unfield: nil
+             .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
+             .audit(_, let holder, _): holder
+        case .capacity, .refused, .barrier, .field, .unfield, .auditCapacity: nil
+        }
+    }
+
+    var isAudit: Bool {
+        switch self {
+        case .audit, .auditCapacity: true
+        default: false
+        }
+    }
+
+    /// The audit entry this change records, when it is one the audit stream lists (`nil` for
+    /// tags, round fields, refused counts and barriers, and for the audit entries themselves).
+    func auditEntry(cause: RoundTag?) -> MirrorOp? {
+        switch self {
+        case .book(let holder): .audit(.book, holder: holder, cause: cause)
+        case .unbook(let holder): .audit(.unbook, holder: holder, cause: cause)
+        case .offer(let holder, _): .audit(.offer, holder: holder, cause: cause)
+        case .unoffer(let holder): .audit(.unoffer, holder: holder, cause: cause)
+        case .enqueue(let holder, _): .audit(.wait, holder: holder, cause: cause)
+        case .dequeue(let holder): .audit(.unwait, holder: holder, cause: cause)
+        case .capacity(let capacity): .auditCapacity(capacity)
+        default: nil
         }
     }
 
@@ -40,6 +67,12 @@ public enum MirrorOp: Sendable, Equatable {
         default: true
         }
     }
+}
+
+/// The operations of the audit stream (PROTOCOL.md "Transparency"). Replaying a provider's
+/// stream from its start rebuilds its bookings, offers, capacity and waitlist.
+public enum AuditOp: String, Sendable, Equatable {
+    case book, unbook, offer, unoffer, confirm, wait, unwait
 }
 
 /// Where the reply of a request waiting for Redis goes: a slot of a client connection, which

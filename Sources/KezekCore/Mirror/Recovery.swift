@@ -87,6 +87,7 @@ struct Recovery {
         for entry in catalog where table.provider(entry.provider) == nil {
             let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity).provider
             settling.append(MirrorWrite(provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
+            settling.append(MirrorWrite(provider: provider, op: .auditCapacity(entry.capacity), ticket: nil, madeAt: 0))
             figures.createdFromCatalog += 1
         }
         figures.settlingWrites = settling.count

@@ -22,7 +22,7 @@ enum FencingScripts {
     if seq ~= ARGV[2] and seq ~= ARGV[3] then
       return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
     end
-    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
+    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL', A = 'XADD'}
     local i = 4
     while i <= #ARGV do
       local count = tonumber(ARGV[i + 2])

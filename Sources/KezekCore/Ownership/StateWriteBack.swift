@@ -30,8 +30,16 @@ struct StateWriteBack {
                 redis.append(["SADD", keys.providers, id])
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
-                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id)])
+                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id), keys.audit(id)])
                 commands += 5
+                // The audit stream starts again from the state written back, so that replaying
+                // it still rebuilds what the daemon holds.
+                var entries: [[String]] = [["op", "capacity", "capacity", String(state.capacity)]]
+                entries += state.holders.map { ["op", "book", "holder", $0] }
+                entries += state.offers.map { ["op", "offer", "holder", $0.holder] }
+                entries += state.waiting.sorted { $0.score < $1.score }.map { ["op", "wait", "holder", $0.holder] }
+                for entry in entries { redis.append(["XADD", keys.audit(id), "*"] + entry) }
+                commands += entries.count
                 for offer in state.offers {
                     redis.append(["HSET", keys.offers(id), offer.holder, String(offer.expiresAt)])
                     commands += 1

@@ -29,10 +29,11 @@ extension Provider {
         defer { openIfSettled(&state) }
         var writes = WriteList(madeAt: now)
         state.offers[holder] = nil
-        // Booked before unoffered: a crash between them leaves both, settled as the booking.
+        // Booked before unoffered (one batch, so Redis applies both or neither).
         state.holders[holder] = state.made + 1
-        writes.add(self, .book(holder: holder))
-        writes.add(self, .unoffer(holder: holder))
+        writes.add(self, .book(holder: holder), audited: false)
+        writes.add(self, .unoffer(holder: holder), audited: false)
+        writes.addAudit(self, .confirm, holder: holder, cause: state.tags[holder])
         writes.flush(to: outbox, ticket: ticket, state: &state)
         return .afterMirror(reply(state.free))
     }
@@ -73,11 +74,12 @@ extension Provider {
         changing { state in
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             for (holder, rank) in placements {
+                let cause = RoundTag(round: round, rank: rank)
                 if let offer = state.offers[holder] {
-                    writes.add(self, .offer(holder: holder, expiresAt: offer.expiresAt))
+                    writes.add(self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
                 } else if state.holders[holder] != nil {
                     state.holders[holder] = state.made + writes.count + 1
-                    writes.add(self, .book(holder: holder))
+                    writes.add(self, .book(holder: holder), audited: false)
                 } else {
                     // Seats were counted at the draw; none can have gone since (BOOK answers
                     // +ROUND and capacity cannot drop below booked plus offered).
@@ -87,7 +89,7 @@ extension Provider {
                     } else {
                         state.joined(holder)
                     }
-                    give(holder, &state, rules: rules, writes: &writes, expiresAt: expiresAt)
+                    give(holder, &state, rules: rules, writes: &writes, expiresAt: expiresAt, cause: cause)
                 }
                 state.tags[holder] = RoundTag(round: round, rank: rank)
                 writes.add(self, .tag(holder: holder, round: round, rank: rank))
@@ -97,7 +99,7 @@ extension Provider {
                 if !state.waitlist.contains(holder) {
                     let ticketNumber = state.waitlist.append(holder)
                     state.joined(holder)
-                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
+                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber), cause: RoundTag(round: round, rank: rank))
                 }
                 state.tags[holder] = RoundTag(round: round, rank: rank)
                 writes.add(self, .tag(holder: holder, round: round, rank: rank))
@@ -127,18 +129,18 @@ extension Provider {
             if state.holders[holder] != nil {
                 state.holders[holder] = nil
                 state.left(holder)
-                writes.add(self, .unbook(holder: holder))
+                writes.add(self, .unbook(holder: holder), cause: tag)
                 writes.add(self, .untag(holder: holder))
                 promote(&state, rules: rules, writes: &writes)
             } else if state.offers[holder] != nil {
                 state.offers[holder] = nil
                 state.left(holder)
-                writes.add(self, .unoffer(holder: holder))
+                writes.add(self, .unoffer(holder: holder), cause: tag)
                 writes.add(self, .untag(holder: holder))
                 promote(&state, rules: rules, writes: &writes)
             } else if state.waitlist.remove(holder) {
                 state.left(holder)
-                writes.add(self, .dequeue(holder: holder))
+                writes.add(self, .dequeue(holder: holder), cause: tag)
                 writes.add(self, .untag(holder: holder))
             } else {
                 writes.add(self, .untag(holder: holder))

@@ -174,7 +174,7 @@ public final class Provider: Sendable {
                 // Already held: resend the fact so the reply waits until Redis surely has it.
                 guard mirrorUp else { return .now(.unavailable) }
                 state.holders[holder] = state.made + 1
-                writes.add(self, .book(holder: holder))
+                writes.add(self, .book(holder: holder), audited: false)
                 writes.flush(to: outbox, ticket: ticket, state: &state)
                 return .afterMirror(.booked(free: state.free))
             }
@@ -341,7 +341,7 @@ public final class Provider: Sendable {
                 writes.add(self, .untag(holder: next))
             } else if placedRank != nil || rules.limits.reserve(next) {
                 // A member still: it waited, now it holds a seat or an offer.
-                give(next, &state, rules: rules, writes: &writes)
+                give(next, &state, rules: rules, writes: &writes, cause: tag)
                 if let tag {
                     rules.rounds?.placed(round: tag.round, holder: next, rank: tag.rank, at: id, movedFrom: placedRank)
                 }
@@ -358,17 +358,17 @@ public final class Provider: Sendable {
 
     /// A seat for `holder`: an offer when offer-ttl is set, else a booking.
     func give(_ holder: String, _ state: inout State, rules: BookingRules, writes: inout WriteList,
-              expiresAt: Int? = nil) {
+              expiresAt: Int? = nil, cause: RoundTag? = nil) {
         if rules.offerMillis > 0 {
             let expiry = expiresAt ?? WallClock.milliseconds() + rules.offerMillis
             state.offers[holder] = Offer(expiresAt: expiry)
             state.hasOffered = true
-            writes.add(self, .offer(holder: holder, expiresAt: expiry))
+            writes.add(self, .offer(holder: holder, expiresAt: expiry), cause: cause)
             rules.rounds?.offerClock.add(expiresAt: expiry, provider: self, holder: holder)
         } else {
             // The number this booking write will get once the request's writes are counted.
             state.holders[holder] = state.made + writes.count + 1
-            writes.add(self, .book(holder: holder))
+            writes.add(self, .book(holder: holder), cause: cause)
         }
     }
 
@@ -418,7 +418,7 @@ public final class Provider: Sendable {
             state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
             if rewriteWaitlist {
                 for (ticket, holder) in state.waitlist.holders.enumerated() {
-                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticket))
+                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticket), audited: false)
                 }
             }
             // A tag of a holder no longer here is left over from a crash: dropped.
@@ -478,35 +478,60 @@ public final class Provider: Sendable {
     }
 }
 
-/// The writes of one request, without an allocation for the common single write.
+/// The writes of one request, without an allocation for the common case (a change and its
+/// audit entry). Every change the audit stream lists gets its entry right after it, unless
+/// `audited` is false (a fact written again, a score renumbered).
 struct WriteList {
     /// When the request that makes these writes was read.
     let madeAt: UInt64
     private var first: MirrorWrite?
+    private var second: MirrorWrite?
     private var rest: [MirrorWrite] = []
 
     init(madeAt: UInt64) { self.madeAt = madeAt }
 
-    mutating func add(_ provider: Provider, _ op: MirrorOp) {
-        let write = MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: madeAt)
-        if first == nil { first = write } else { rest.append(write) }
+    mutating func add(_ provider: Provider, _ op: MirrorOp, cause: RoundTag? = nil, audited: Bool = true) {
+        append(MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: madeAt))
+        if audited, let entry = op.auditEntry(cause: cause) {
+            append(MirrorWrite(provider: provider, op: entry, ticket: nil, madeAt: madeAt))
+        }
     }
 
-    var all: [MirrorWrite] { (first.map { [$0] } ?? []) + rest }
-    var count: Int { first == nil ? 0 : 1 + rest.count }
+    /// An audit entry of its own (a confirmation, which is two changes in Redis).
+    mutating func addAudit(_ provider: Provider, _ op: AuditOp, holder: String, cause: RoundTag? = nil) {
+        append(MirrorWrite(provider: provider, op: .audit(op, holder: holder, cause: cause), ticket: nil, madeAt: madeAt))
+    }
+
+    private mutating func append(_ write: MirrorWrite) {
+        if first == nil {
+            first = write
+        } else if second == nil {
+            second = write
+        } else {
+            rest.append(write)
+        }
+    }
+
+    var all: [MirrorWrite] { [first, second].compactMap { $0 } + rest }
+    var count: Int { (first == nil ? 0 : 1) + (second == nil ? 0 : 1) + rest.count }
 
     /// Hands the writes to the owner's outbox, the reply's ticket on the last one, and counts
     /// them as made in `state` (whose lock the caller holds). Every write of a list changes
     /// state (barriers never go through one).
     func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
-        guard var last = first else { return }
+        guard var one = first else { return }
         state.made += count
-        if rest.isEmpty {
-            last.ticket = ticket
-            outbox.append(last)
+        guard var two = second else {
+            one.ticket = ticket
+            outbox.append(one)
             return
         }
-        var writes = [last] + rest
+        if rest.isEmpty {
+            two.ticket = ticket
+            outbox.append(one, two)
+            return
+        }
+        var writes = [one, two] + rest
         writes[writes.count - 1].ticket = ticket
         outbox.append(writes)
     }
