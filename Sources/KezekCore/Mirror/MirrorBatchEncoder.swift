@@ -202,7 +202,8 @@ public struct MirrorBatchEncoder {
                 RESP.appendBulk(field, into: &bytes)
             case .audit(let op, let holder, let cause):
                 // XADD key * op <op> holder <holder> [round <round> rank <rank>]
-                for text in ["*", "op", op.rawValue, "holder", holder] { RESP.appendBulk(text, into: &bytes) }
+                bytes.append(contentsOf: Self.auditPrefix[op.index])
+                RESP.appendBulk(holder, into: &bytes)
                 if let cause {
                     for text in ["round", cause.round, "rank", String(cause.rank)] { RESP.appendBulk(text, into: &bytes) }
                 }
@@ -212,6 +213,13 @@ public struct MirrorBatchEncoder {
                 break
             }
         }
+    }
+
+    /// `* op <op> holder` encoded once per op: the constant part of every audit entry.
+    private static let auditPrefix: [[UInt8]] = AuditOp.allCases.map { op in
+        var bytes: [UInt8] = []
+        for text in ["*", "op", op.rawValue, "holder"] { RESP.appendBulk(text, into: &bytes) }
+        return bytes
     }
 
     private static func sameKind(_ a: MirrorOp, _ b: MirrorOp) -> Bool {

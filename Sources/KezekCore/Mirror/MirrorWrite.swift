@@ -71,8 +71,21 @@ public enum MirrorOp: Sendable, Equatable {
 
 /// The operations of the audit stream (PROTOCOL.md "Transparency"). Replaying a provider's
 /// stream from its start rebuilds its bookings, offers, capacity and waitlist.
-public enum AuditOp: String, Sendable, Equatable {
+public enum AuditOp: String, Sendable, Equatable, CaseIterable {
     case book, unbook, offer, unoffer, confirm, wait, unwait
+
+    /// Position in `allCases`.
+    var index: Int {
+        switch self {
+        case .book: 0
+        case .unbook: 1
+        case .offer: 2
+        case .unoffer: 3
+        case .confirm: 4
+        case .wait: 5
+        case .unwait: 6
+        }
+    }
 }
 
 /// Where the reply of a request waiting for Redis goes: a slot of a client connection, which
