@@ -228,4 +228,24 @@ final class MirrorBatchEncoderTests: XCTestCase {
             ["XADD", "kz:{Q}:audit", "*", "op", "capacity", "capacity", "4"],
         ])
     }
+
+    /// A batch ends where a request ends: never between a change and its audit entry, and a
+    /// request larger than a batch goes whole.
+    func testBatchesEndWhereRequestsEnd() {
+        let limit = MirrorConnection.maxWritesPerBatch
+        func request(_ size: Int) -> [MirrorWrite] {
+            (0..<size).map { index in
+                var write = self.write(p, .book(holder: "h\(index)"))
+                write.continues = index < size - 1
+                return write
+            }
+        }
+        XCTAssertEqual(MirrorConnection.batchSize(request(3)), 3)
+        // Pairs (a change and its audit entry) up to one past the limit: the cut falls between pairs.
+        let pairs = (0..<(limit / 2 + 1)).flatMap { _ in request(2) }
+        XCTAssertEqual(MirrorConnection.batchSize(pairs), limit)
+        let odd = request(1) + pairs
+        XCTAssertEqual(MirrorConnection.batchSize(odd), limit - 1)
+        XCTAssertEqual(MirrorConnection.batchSize(request(limit + 500) + request(2)), limit + 500)
+    }
 }

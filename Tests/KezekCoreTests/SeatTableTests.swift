@@ -49,8 +49,14 @@ final class SeatTableTests: XCTestCase {
         Got(provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp, ticket: nil))
     }
 
-    /// Drains the outbox of `provider`'s owner; the other outboxes must have nothing.
+    /// The changes in the outbox of `provider`'s owner (drained), without their audit entries;
+    /// the other outboxes must have nothing.
     private func drainWrites(_ provider: Provider, file: StaticString = #filePath, line: UInt = #line) -> [MirrorOp] {
+        drainAll(provider, file: file, line: line).filter { !$0.isAudit }
+    }
+
+    /// Every write in the outbox of `provider`'s owner, audit entries included (drained).
+    private func drainAll(_ provider: Provider, file: StaticString = #filePath, line: UInt = #line) -> [MirrorOp] {
         var result: [MirrorOp] = []
         for (index, outbox) in outboxes.enumerated() {
             var writes: [MirrorWrite] = []
@@ -358,7 +364,7 @@ final class SeatTableTests: XCTestCase {
         let writes = p.restore(capacity: 3, holders: ["a", "b"],
                                waiting: [(holder: "a", score: 5), (holder: "c", score: 6), (holder: "d", score: 7)],
                                rules: table.rules)
-        XCTAssertEqual(writes.map(\.op), [.dequeue(holder: "a"), .book(holder: "c"), .dequeue(holder: "c")])
+        XCTAssertEqual(writes.map(\.op).filter { !$0.isAudit }, [.dequeue(holder: "a"), .book(holder: "c"), .dequeue(holder: "c")])
         XCTAssertEqual(p.status(of: "a"), .bookedStatus)
         XCTAssertEqual(p.status(of: "c"), .bookedStatus)
         XCTAssertEqual(p.status(of: "d"), .waiting(position: 1))
@@ -430,5 +436,23 @@ final class SeatTableTests: XCTestCase {
             XCTAssertEqual(rules.limits.seats(of: holder), held, holder)
         }
         XCTAssertEqual(providers.reduce(0) { $0 + $1.seats().booked }, 1_000)
+    }
+
+    /// Each change is followed by its audit entry; a retried BOOK (a fact written again) adds
+    /// none; a promotion is `book` then `unwait`.
+    func testAuditEntriesFollowTheirChanges() {
+        let p = provider("P", capacity: 1)
+        _ = drainAll(p)
+        XCTAssertEqual(book(p, "a"), .afterMirror(.booked(free: 0)))
+        XCTAssertEqual(book(p, "a"), .afterMirror(.booked(free: 0)))
+        XCTAssertEqual(book(p, "w", wait: true), .afterMirror(.waiting(position: 1)))
+        XCTAssertEqual(cancel(p, "a"), .afterMirror(.cancelled(free: 0)))
+        XCTAssertEqual(drainAll(p), [
+            .book(holder: "a"), .audit(.book, holder: "a", cause: nil),
+            .book(holder: "a"),
+            .enqueue(holder: "w", score: 0), .audit(.wait, holder: "w", cause: nil),
+            .unbook(holder: "a"), .audit(.unbook, holder: "a", cause: nil),
+            .book(holder: "w"), .audit(.book, holder: "w", cause: nil), .dequeue(holder: "w"), .audit(.unwait, holder: "w", cause: nil),
+        ])
     }
 }

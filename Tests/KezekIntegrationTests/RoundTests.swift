@@ -174,11 +174,9 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "STATUS top bob", "+WAITING 1")
         try expect(client, "STATUS top cat", "+WAITING 2")
         try expect(client, "STATUS mid cat", "+WAITING 1")
-        // bob confirms mid; ann declines top: the seat goes to bob as an offer, and bob's booking
-        // at mid (worse) is released in the same step, which passes mid to cat (its rank 2),
-        // which releases cat's offer at low.
-        try expect(client, "CONFIRM mid bob", "+CONFIRMED 0")
-        try expect(client, "CONFIRM mid bob", "+NOTFOUND bob")
+        // ann declines top: the seat goes to bob as an offer (its offer at mid was not confirmed
+        // yet), and bob's offer at mid (worse) is released in the same step, which passes mid to
+        // cat (its rank 2), which releases cat's offer at low.
         try expect(client, "CANCEL top ann", "+CANCELLED 0")
         let settled = poll(timeout: 5) { () -> Bool? in
             (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED mid 2 ") } == true ? true : nil
@@ -198,10 +196,38 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "RESULT r bob", "+UNPLACED")
         try expect(client, "SEATS mid", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
         try expect(client, "CONFIRM top cat", "+CONFIRMED 0")
+        try expect(client, "CONFIRM top cat", "+NOTFOUND cat")
         try expect(client, "RESULT r cat", "+BOOKED top 1")
         // Confirmed bookings do not expire.
         pause(2.5)
         try expect(client, "STATUS top cat", "+BOOKED")
+    }
+
+    /// A holder that confirmed a worse choice and then moves up is booked at the better one:
+    /// an offer there would let it lose both seats by not confirming again.
+    func testAConfirmedHolderMovingUpKeepsABooking() throws {
+        try startStack(["--offer-ttl", "2"])
+        let client = try connect()
+        try expect(client, "PROVIDER A 1", "+OK")
+        try expect(client, "PROVIDER B 1", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("seed"))", "+OK")
+        try expect(client, "APPLY r h1 A B", "+APPLIED 2")
+        try expect(client, "APPLY r h2 A B", "+APPLIED 2")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 2")
+        try expect(client, "ROUND DRAW r seed", "+DRAWN offered=2 waiting=1 unplaced=0")
+        let first = try client.request("RESULT r h1").hasPrefix("+OFFERED A 1 ") ? "h1" : "h2"
+        let second = first == "h1" ? "h2" : "h1"
+        try expect(client, "RESULT r \(second)", prefix: "+OFFERED B 2 ")
+        try expect(client, "CONFIRM B \(second)", "+CONFIRMED 0")
+        try expect(client, "CANCEL A \(first)", "+CANCELLED 0")
+        let moved = poll(timeout: 5) { () -> Bool? in
+            (try? client.request("RESULT r \(second)")) == "+BOOKED A 1" ? true : nil
+        }
+        XCTAssertEqual(moved, true, "the confirmed holder should be booked at its first choice")
+        try expect(client, "STATUS B \(second)", "+NONE")
+        pause(2.5)  // longer than offer-ttl: nothing of it expires
+        try expect(client, "RESULT r \(second)", "+BOOKED A 1")
+        try expect(client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
     }
 
     func testOfferExpiryIsKeptAcrossACrash() throws {

@@ -136,7 +136,7 @@ final class CommandExecutor {
             return outcome
         case .confirm:
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.confirm(holder, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                provider.confirm(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .round:
             return roundCommand(tokens, connection)

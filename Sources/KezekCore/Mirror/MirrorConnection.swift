@@ -33,6 +33,19 @@ final class MirrorConnection {
     /// Writes per batch at most, so one batch never grows without bound.
     static let maxWritesPerBatch = 8192
 
+    /// Writes to send in the next batch: at most `maxWritesPerBatch`, cut where a request ends
+    /// (a request's writes are applied together); a single request larger than that (a draw's
+    /// part at a popular provider) goes whole.
+    static func batchSize(_ queued: [MirrorWrite]) -> Int {
+        guard queued.count > maxWritesPerBatch else { return queued.count }
+        var end = maxWritesPerBatch
+        while end > 0 && queued[end - 1].continues { end -= 1 }
+        if end > 0 { return end }
+        end = maxWritesPerBatch
+        while end < queued.count && queued[end - 1].continues { end += 1 }
+        return end
+    }
+
     /// The batch script's SHA1, from SCRIPT LOAD on this connection; nil until it answered.
     private var scriptSHA: String?
     /// The epoch this thread's batches carry, and the batches Redis confirmed under it.
@@ -215,7 +228,7 @@ final class MirrorConnection {
         }
         guard connected, !discardingReplies, let context, let scriptSHA, inFlight == nil, epoch > 0, blockedEpoch == 0,
               thread.now >= retryAt else { return }
-        let count = min(queued.count, Self.maxWritesPerBatch)
+        let count = Self.batchSize(queued)
         encoder.encodeFenced(queued[0..<count], script: scriptSHA, thread: thread.index, epoch: epoch, sequence: sequence)
         encoder.bytes.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)

@@ -111,4 +111,14 @@ public struct MirrorWrite: Sendable {
     var ticket: ReplyTicket?
     /// Monotonic nanoseconds when the write was made, for the write timeout.
     let madeAt: UInt64
+    /// The next write belongs to the same request: a batch never ends after this one, so
+    /// Redis applies all of a request's writes in one script call or none.
+    var continues = false
+
+    init(provider: Provider, op: MirrorOp, ticket: ReplyTicket?, madeAt: UInt64) {
+        self.provider = provider
+        self.op = op
+        self.ticket = ticket
+        self.madeAt = madeAt
+    }
 }

@@ -93,12 +93,14 @@ struct DrawRun {
         }
         let computed = Self.compute(record: record, applications: applications)
         let registry = registry, table = table, rules = rules, roundID = roundID
-        let expiresAt = record.drawnAt + rules.offerMillis
         let recorded = JointReply(parts: 1) { failed in
             guard !failed else {
                 registry.finishDraw(roundID, drawn: false)
                 return true
             }
+            // Offers run from when they are written (a draw re-sent later must not make offers
+            // that are born expired); they cannot expire before the round is drawn anyway.
+            let expiresAt = WallClock.milliseconds() + rules.offerMillis
             Self.writePlacements(computed, round: roundID, expiresAt: expiresAt, registry: registry, table: table, rules: rules, ticket: ticket)
             return false
         }

@@ -12,17 +12,17 @@ extension Provider {
     }
 
     /// CONFIRM: the holder's offer becomes a booking.
-    func confirm(_ holder: String, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+    func confirm(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> Outcome {
         state.withLock { state in
             guard state.offers[holder] != nil else {
                 return settled(.notFound(holder: holder), state, ticket: ticket, now: now)
             }
-            return confirmLocked(holder, &state, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .simple("CONFIRMED \($0)") })
+            return confirmLocked(holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .simple("CONFIRMED \($0)") })
         }
     }
 
     /// Books the offered seat of `holder` (whose offer exists); the lock is held.
-    func confirmLocked(_ holder: String, _ state: inout State, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64,
+    func confirmLocked(_ holder: String, _ state: inout State, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64,
                        reply: (Int) -> Reply) -> Outcome {
         guard mirrorUp else { return .now(.unavailable) }
         closeSoldOutGate()
@@ -34,6 +34,7 @@ extension Provider {
         writes.add(self, .book(holder: holder), audited: false)
         writes.add(self, .unoffer(holder: holder), audited: false)
         writes.addAudit(self, .confirm, holder: holder, cause: state.tags[holder])
+        if let tag = state.tags[holder] { rules.rounds?.confirmed(round: tag.round, holder: holder, at: id) }
         writes.flush(to: outbox, ticket: ticket, state: &state)
         return .afterMirror(reply(state.free))
     }
@@ -68,48 +69,57 @@ extension Provider {
     /// The draw's part at this provider: seats for `placements` (offers until `expiresAt`, or
     /// bookings when offer-ttl is 0) and waitlist places for `waiters`, in the draw's order.
     /// Re-running it (a DRAW re-sent after a crash) changes nothing already there but resends
-    /// the facts, so the reply waits until Redis surely has them.
+    /// the facts, so the reply waits until Redis surely has them. The writes go out grouped by
+    /// kind (seats, then waitlist places, then tags): one batch applies them all, and writes of
+    /// one kind in a row share a Redis command (interleaved, each would be a command of its own).
     func applyDraw(round: String, placements: [(holder: String, rank: Int)], waiters: [(holder: String, rank: Int)],
                    expiresAt: Int, rules: BookingRules, ticket: ReplyTicket?) {
         changing { state in
-            var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
+            let madeAt = MonotonicClock.nanoseconds()
+            var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt), tags = WriteList(madeAt: madeAt)
+            var booked: [String] = []
             for (holder, rank) in placements {
                 let cause = RoundTag(round: round, rank: rank)
                 if let offer = state.offers[holder] {
-                    writes.add(self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
+                    seats.add(self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
                 } else if state.holders[holder] != nil {
-                    state.holders[holder] = state.made + writes.count + 1
-                    writes.add(self, .book(holder: holder), audited: false)
+                    booked.append(holder)
+                    seats.add(self, .book(holder: holder), audited: false)
                 } else {
                     // Seats were counted at the draw; none can have gone since (BOOK answers
                     // +ROUND and capacity cannot drop below booked plus offered).
                     guard state.free > 0, rules.limits.reserve(holder) else { continue }
                     if state.waitlist.remove(holder) {
-                        writes.add(self, .dequeue(holder: holder))
+                        seats.add(self, .dequeue(holder: holder))
                     } else {
                         state.joined(holder)
                     }
-                    give(holder, &state, rules: rules, writes: &writes, expiresAt: expiresAt, cause: cause)
+                    give(holder, &state, rules: rules, writes: &seats, expiresAt: expiresAt, cause: cause)
+                    if state.holders[holder] != nil { booked.append(holder) }
                 }
-                state.tags[holder] = RoundTag(round: round, rank: rank)
-                writes.add(self, .tag(holder: holder, round: round, rank: rank))
-                rules.rounds?.recordPlacement(round: round, holder: holder, rank: rank, at: id)
+                state.tags[holder] = cause
+                tags.add(self, .tag(holder: holder, round: round, rank: rank))
+                rules.rounds?.recordPlacement(round: round, holder: holder, rank: rank, at: id, booked: state.holders[holder] != nil)
             }
             for (holder, rank) in waiters where state.holders[holder] == nil && state.offers[holder] == nil {
                 if !state.waitlist.contains(holder) {
                     let ticketNumber = state.waitlist.append(holder)
                     state.joined(holder)
-                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber), cause: RoundTag(round: round, rank: rank))
+                    places.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber), cause: RoundTag(round: round, rank: rank))
                 }
                 state.tags[holder] = RoundTag(round: round, rank: rank)
-                writes.add(self, .tag(holder: holder, round: round, rank: rank))
+                tags.add(self, .tag(holder: holder, round: round, rank: rank))
             }
-            if writes.count == 0, let ticket {
+            seats.append(contentsOf: places)
+            seats.append(contentsOf: tags)
+            if seats.count == 0, let ticket {
                 // Nothing for this provider: the part is done once earlier writes are in.
-                outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: writes.madeAt))
+                outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: madeAt))
                 return
             }
-            writes.flush(to: outbox, ticket: ticket, state: &state)
+            // A booking made here is in Redis once this whole part is (no dirty reads).
+            for holder in booked { state.holders[holder] = state.made + seats.count }
+            seats.flush(to: outbox, ticket: ticket, state: &state)
         }
     }
 
@@ -172,6 +182,11 @@ extension Provider {
 
     /// The tags here (for recovery's check of placements across providers).
     var roundTags: [String: RoundTag] { state.withLock { $0.tags } }
+
+    /// Whether `holder` holds a seat here.
+    func isBooked(_ holder: String) -> Bool {
+        state.withLock { $0.holders[holder] != nil }
+    }
 
     /// Whether `holder` holds a seat or an offer here.
     func holdsSeatOrOffer(_ holder: String) -> Bool {

@@ -49,7 +49,7 @@ extension CommandExecutor {
     func apply(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard let round = rounds.round(id) else { return .now(.error("NOROUND \(id)")) }
+        guard let round = rounds.glance(id) else { return .now(.error("NOROUND \(id)")) }
         guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
         guard tokens.count - 3 <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
         var choices: [Round.Choice] = []
@@ -84,8 +84,8 @@ extension CommandExecutor {
     func result(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard let round = rounds.round(id) else { return .now(.error("NOROUND \(id)")) }
-        guard let choices = round.applications[holder] else { return .now(.none) }
+        guard let round = rounds.glance(id, holder: holder) else { return .now(.error("NOROUND \(id)")) }
+        guard let choices = round.choices else { return .now(.none) }
         guard round.phase == .drawn else { return .now(.simple("APPLIED \(choices.count)")) }
         let now = connection.lastActivity
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)

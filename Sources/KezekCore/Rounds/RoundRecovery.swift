@@ -76,7 +76,7 @@ struct RoundRecovery {
         let providers = table.allProviders
         for provider in providers {
             for (holder, tag) in provider.roundTags where provider.holdsSeatOrOffer(holder) {
-                let here = RoundRegistry.Placement(rank: tag.rank, provider: provider.id)
+                let here = RoundRegistry.Placement(rank: tag.rank, provider: provider.id, booked: provider.isBooked(holder))
                 if let other = best[tag.round]?[holder] {
                     if other.rank <= tag.rank {
                         worse.append((provider, holder, tag.round))
@@ -89,7 +89,7 @@ struct RoundRecovery {
         }
         for (round, holders) in best {
             for (holder, placement) in holders {
-                registry.recordPlacement(round: round, holder: holder, rank: placement.rank, at: placement.provider)
+                registry.recordPlacement(round: round, holder: holder, rank: placement.rank, at: placement.provider, booked: placement.booked)
             }
         }
         return worse.flatMap { $0.provider.releaseForRound($0.holder, round: $0.round, rules: table.rules, sending: false, releasingLimit: true) }

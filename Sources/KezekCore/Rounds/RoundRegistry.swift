@@ -38,6 +38,9 @@ public final class RoundRegistry: @unchecked Sendable {
     struct Placement {
         var rank: Int
         var provider: String
+        /// A booking (confirmed, or offer-ttl 0) rather than an offer: a holder that moves up
+        /// from a booking is booked at the better choice too, never left with only an offer.
+        var booked = false
     }
 
     private let rounds = Mutex(Rounds())
@@ -71,8 +74,25 @@ public final class RoundRegistry: @unchecked Sendable {
         rounds.withLock { $0.byID[round]?.phase == .drawn }
     }
 
+    /// The whole round (for the draw and the public pages). A caller that keeps it while
+    /// APPLYs go on makes the next APPLY copy every application: commands use `glance`.
     func round(_ id: String) -> Round? {
         rounds.withLock { $0.byID[id] }
+    }
+
+    /// What a command needs of a round, without holding on to its applications.
+    struct Glance {
+        var phase: Round.Phase
+        var choiceLimit: Int
+        /// The holder's application, when one was asked for and exists.
+        var choices: [Round.Choice]?
+    }
+
+    func glance(_ id: String, holder: String? = nil) -> Glance? {
+        rounds.withLock { rounds in
+            guard let round = rounds.byID[id] else { return nil }
+            return Glance(phase: round.phase, choiceLimit: round.choiceLimit, choices: holder.flatMap { round.applications[$0] })
+        }
     }
 
     var allRounds: [Round] { rounds.withLock { Array($0.byID.values) } }
@@ -124,13 +144,13 @@ public final class RoundRegistry: @unchecked Sendable {
     /// APPLY with choices already checked (ids, providers, duplicates).
     func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> Outcome {
         rounds.withLock { rounds in
-            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
             guard choices.count <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
             if let earlier = round.applications[holder] { rounds.count(earlier, -1) }
-            round.applications[holder] = choices
+            // Changed in place: a copy of the round would copy every application (CoW).
+            rounds.byID[id]!.applications[holder] = choices
             rounds.count(choices, 1)
-            rounds.byID[id] = round
             writeLedger([.field(key: keys.roundApplications(id), field: holder, value: Round.encode(choices))], ticket: ticket, now: now)
             return .afterMirror(.simple("APPLIED \(choices.count)"))
         }
@@ -138,13 +158,12 @@ public final class RoundRegistry: @unchecked Sendable {
 
     func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
         rounds.withLock { rounds in
-            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
-            guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
-            guard let earlier = round.applications.removeValue(forKey: holder) else {
+            guard let phase = rounds.byID[id]?.phase else { return .now(.error("NOROUND \(id)")) }
+            guard phase == .open else { return .now(.simple("CLOSED \(id)")) }
+            guard let earlier = rounds.byID[id]!.applications.removeValue(forKey: holder) else {
                 return ledgerSettled(.notFound(holder: holder), ticket: ticket, now: now)
             }
             rounds.count(earlier, -1)
-            rounds.byID[id] = round
             writeLedger([.unfield(key: keys.roundApplications(id), field: holder)], ticket: ticket, now: now)
             return .afterMirror(.simple("WITHDRAWN"))
         }
@@ -264,15 +283,22 @@ public final class RoundRegistry: @unchecked Sendable {
     }
 
     /// A placement made by the draw (or found by recovery).
-    func recordPlacement(round: String, holder: String, rank: Int, at provider: String) {
-        placements.withLock { $0[round, default: [:]][holder] = Placement(rank: rank, provider: provider) }
+    func recordPlacement(round: String, holder: String, rank: Int, at provider: String, booked: Bool) {
+        placements.withLock { $0[round, default: [:]][holder] = Placement(rank: rank, provider: provider, booked: booked) }
+    }
+
+    /// The holder confirmed its offer at `provider` (called with that provider's lock held).
+    func confirmed(round: String, holder: String, at provider: String) {
+        placements.withLock { placements in
+            if placements[round]?[holder]?.provider == provider { placements[round]?[holder]?.booked = true }
+        }
     }
 
     /// A waitlist gave `holder` a seat or an offer of `round` at rank `rank` (called with that
     /// provider's lock held). Its worse places (`movedFrom`, and waitlists below `rank`) are
     /// released by `runFollowUps`, outside every lock.
-    func placed(round: String, holder: String, rank: Int, at provider: String, movedFrom: Int?) {
-        recordPlacement(round: round, holder: holder, rank: rank, at: provider)
+    func placed(round: String, holder: String, rank: Int, at provider: String, booked: Bool) {
+        recordPlacement(round: round, holder: holder, rank: rank, at: provider, booked: booked)
         followUps.withLock { $0.append((round, holder, rank)) }
         hasFollowUps.store(true, ordering: .releasing)
     }

@@ -156,7 +156,7 @@ public final class Provider: Sendable {
             let held = state.holders[holder] != nil
             if !held && !state.offers.isEmpty && state.offers[holder] != nil {
                 // BOOK by a holder with an offer takes the offered seat: it is a CONFIRM.
-                return confirmLocked(holder, &state, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .booked(free: $0) })
+                return confirmLocked(holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .booked(free: $0) })
             }
             if !held {
                 if let position = state.waitlist.position(of: holder) {
@@ -334,16 +334,18 @@ public final class Provider: Sendable {
         while state.free > 0, let next = state.waitlist.popFirst() {
             let tag = state.tags[next]
             // A holder a round placed elsewhere moves here (its limit seat moves with it).
-            let placedRank = tag.flatMap { rules.rounds?.placedRank(round: $0.round, holder: next) }
+            let placement = tag.flatMap { rules.rounds?.placement(round: $0.round, holder: next) }
+            let placedRank = placement?.rank
             if let tag, let placedRank, placedRank <= tag.rank {
                 state.left(next)
                 state.tags[next] = nil
                 writes.add(self, .untag(holder: next))
             } else if placedRank != nil || rules.limits.reserve(next) {
                 // A member still: it waited, now it holds a seat or an offer.
-                give(next, &state, rules: rules, writes: &writes, cause: tag)
+                // Moving up from a booking books here too: an offer could leave it with nothing.
+                give(next, &state, rules: rules, writes: &writes, cause: tag, asBooking: placement?.booked == true)
                 if let tag {
-                    rules.rounds?.placed(round: tag.round, holder: next, rank: tag.rank, at: id, movedFrom: placedRank)
+                    rules.rounds?.placed(round: tag.round, holder: next, rank: tag.rank, at: id, booked: state.holders[next] != nil)
                 }
             } else {
                 state.left(next)
@@ -358,8 +360,8 @@ public final class Provider: Sendable {
 
     /// A seat for `holder`: an offer when offer-ttl is set, else a booking.
     func give(_ holder: String, _ state: inout State, rules: BookingRules, writes: inout WriteList,
-              expiresAt: Int? = nil, cause: RoundTag? = nil) {
-        if rules.offerMillis > 0 {
+              expiresAt: Int? = nil, cause: RoundTag? = nil, asBooking: Bool = false) {
+        if rules.offerMillis > 0 && !asBooking {
             let expiry = expiresAt ?? WallClock.milliseconds() + rules.offerMillis
             state.offers[holder] = Offer(expiresAt: expiry)
             state.hasOffered = true
@@ -502,6 +504,11 @@ struct WriteList {
         append(MirrorWrite(provider: provider, op: .audit(op, holder: holder, cause: cause), ticket: nil, madeAt: madeAt))
     }
 
+    /// Adds another list's writes after these.
+    mutating func append(contentsOf other: WriteList) {
+        for write in other.all { append(write) }
+    }
+
     private mutating func append(_ write: MirrorWrite) {
         if first == nil {
             first = write
@@ -526,12 +533,15 @@ struct WriteList {
             outbox.append(one)
             return
         }
+        one.continues = true
         if rest.isEmpty {
             two.ticket = ticket
             outbox.append(one, two)
             return
         }
+        two.continues = true
         var writes = [one, two] + rest
+        for index in 2..<writes.count - 1 { writes[index].continues = true }
         writes[writes.count - 1].ticket = ticket
         outbox.append(writes)
     }
