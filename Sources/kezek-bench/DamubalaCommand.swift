@@ -2,8 +2,10 @@
 // most seats pre-booked (setup), then the applicants arrive at once (or over `--over` seconds),
 // each asking one provider with BOOK ... WAIT, then a share of seat holders cancel, which must
 // hand their seats to the head of each waitlist. The replies tell exactly what the daemon's
-// state must be afterwards; the invariant check compares.
+// state must be afterwards; the invariant check compares. With `--round` the same opening is
+// a fair round instead (see `kezek-bench round`), compared with what the BOOK burst gives.
 import ArgumentParser
+import KezekDraw
 
 struct DamubalaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,6 +44,15 @@ struct DamubalaCommand: ParsableCommand {
     @Option(name: .customLong("cancel-fraction"), help: "Share of seat holders that cancel after the burst.")
     var cancelFraction = 0.1
 
+    @Flag(help: "Run the opening as a fair round (APPLY burst, CLOSE, DRAW, checked) instead of the BOOK burst, and compare with first come, first served.")
+    var round = false
+
+    @Option(name: .customLong("round-choices"), help: "With --round: ranked choices per applicant (1 = only its damubala provider).")
+    var roundChoices = 3
+
+    @Option(name: .customLong("draw-seed"), help: "With --round: the round's seed (ROUND OPEN commits to its SHA-256).")
+    var drawSeed = RoundRun.defaultDrawSeed
+
     func validate() throws {
         guard connections >= 1, connections <= 10_000 else { throw ValidationError("--connections must be 1...10000") }
         guard pipeline >= 0, setupPipeline >= 1 else { throw ValidationError("--pipeline must be >= 0, --setup-pipeline >= 1") }
@@ -52,6 +63,11 @@ struct DamubalaCommand: ParsableCommand {
         if let over { guard over > 0, over <= 3600 else { throw ValidationError("--over must be within (0, 3600]") } }
         guard skew >= 0 else { throw ValidationError("--skew must not be negative") }
         guard cancelFraction >= 0, cancelFraction <= 1 else { throw ValidationError("--cancel-fraction must be within 0...1") }
+        guard (1...RankedChoice.maxChoices).contains(roundChoices), roundChoices <= providers else {
+            throw ValidationError("--round-choices must be 1...\(RankedChoice.maxChoices) and at most --providers")
+        }
+        try RoundRun.validate(drawSeed: drawSeed)
+        if round, over != nil { throw ValidationError("--over applies to the BOOK burst, not to --round") }
     }
 
     func run() throws {
@@ -60,7 +76,8 @@ struct DamubalaCommand: ParsableCommand {
         let work = try DamubalaWorkload.generate(providers: providers, seats: seats, held: held, applicants: applicants,
                                                  skew: skew, seed: common.seed, ids: ids)
         let report = RunReport(command: "damubala", target: env.target.description)
-        let arrival = over.map { "over \(Format.fixed($0, 1)) s" } ?? "at once"
+        var arrival = over.map { "over \(Format.fixed($0, 1)) s" } ?? "at once"
+        if round { arrival = "in a round (\(roundChoices) choice\(roundChoices == 1 ? "" : "s"), round \(RoundRun.roundID(ids)))" }
         report.headline = "kezek-bench damubala -> \(env.target): \(Format.count(providers)) providers, "
             + "\(Format.count(seats)) seats (\(Format.count(held)) held, \(Format.count(seats - held)) free), "
             + "\(Format.count(applicants)) applicants \(arrival), \(connections) connections, tag \(ids.tag.isEmpty ? "-" : ids.tag)"
@@ -71,6 +88,8 @@ struct DamubalaCommand: ParsableCommand {
             ("connections", .int(connections)), ("pipeline", .int(pipeline)), ("threads", .int(common.threads)),
             ("skew", .double(skew)), ("cancel_fraction", .double(cancelFraction)),
             ("seed", .int(Int(truncatingIfNeeded: common.seed))), ("tag", .string(ids.tag)),
+            ("round", .bool(round)), ("round_choices", round ? .int(roundChoices) : .null),
+            ("draw_seed", round ? .string(drawSeed) : .null),
         ]
         func done(_ latency: [SVGPlot.Series] = []) throws -> Never {
             throw ExitCode(try common.finish(report, latency: latency))
@@ -91,6 +110,8 @@ struct DamubalaCommand: ParsableCommand {
         if pre.counts[.booked] != held {
             report.warn("setup: \(Format.count(held - pre.counts[.booked])) of \(Format.count(held)) pre-bookings did not answer +BOOKED")
         }
+
+        if round { try done(roundOpening(env: env, work: work, heldResults: heldResults, report: report)) }
 
         // The burst.
         let burstBatch = work.burstBatch()
@@ -233,6 +254,41 @@ struct DamubalaCommand: ParsableCommand {
         var series = [SVGPlot.Series(name: "burst: BOOK WAIT", histogram: burst.histogram)]
         if let c = cancelOutcome { series.append(SVGPlot.Series(name: "cancel: CANCEL", histogram: c.histogram)) }
         try done(series)
+    }
+
+    /// `--round`: the opening as a fair round (RoundRun: OPEN, APPLY burst, CLOSE, DRAW, every
+    /// RESULT and SEATS checked against the harness's own draw), then the figures next to
+    /// first come, first served. The offers are left to expire (confirmations and declines
+    /// are `kezek-bench round`'s). Returns the latency series.
+    private func roundOpening(env: LoadEnvironment, work: DamubalaWorkload, heldResults: PhaseResults,
+                              report: RunReport) -> [SVGPlot.Series] {
+        guard let heldBooked = RoundRun.heldSeats(work: work, results: heldResults, report: report) else { return [] }
+        let run = RoundRun(env: env, report: report, work: work, heldBooked: heldBooked,
+                           choices: RoundRun.rankedChoices(work: work, choices: roundChoices, seed: common.seed),
+                           choiceLimit: roundChoices, drawSeed: drawSeed, pipeline: pipeline, setupPipeline: setupPipeline,
+                           check: !common.noCheck)
+        if run.opening() { run.checkDraw() }
+        run.finishReport()
+
+        // First come, first served (the BOOK burst, one choice each): whatever the order of
+        // arrival, each provider's free seats go to as many of those who ask as they seat.
+        var demand = [Int](repeating: 0, count: providers)
+        for p in work.applicantProvider { demand[p] += 1 }
+        let free = run.expected.freeSeats
+        let fcfsPlaced = zip(free, demand).reduce(0) { $0 + min($1.0, $1.1) }
+        let freeTotal = free.reduce(0, +)
+        if let i = report.phases.lastIndex(where: { $0.outcome.name == "draw" }) {
+            report.phases[i].notes += [
+                "first come, first served (the BOOK burst, one choice each): placed \(Format.count(fcfsPlaced)) of "
+                    + "\(Format.count(applicants)) (first choice \(Format.count(fcfsPlaced))), unplaced \(Format.count(applicants - fcfsPlaced)), "
+                    + "seats left empty \(Format.count(freeTotal - fcfsPlaced)) of \(Format.count(freeTotal))",
+                "placements are left as the draw made them (offers expire by themselves); --cancel-fraction is for the BOOK burst, "
+                    + "kezek-bench round confirms and declines",
+            ]
+        }
+        report.figures += [("fcfs_placed", .int(fcfsPlaced)), ("fcfs_first_choice", .int(fcfsPlaced)),
+                           ("fcfs_seats_empty", .int(freeTotal - fcfsPlaced))]
+        return run.latency
     }
 }
 
