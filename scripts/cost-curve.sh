@@ -38,7 +38,7 @@ print(round(burst["replies_per_second"]), burst["latency_us"]["p99"])' "$work/ru
     bookings=$(python3 -c '
 import json, sys
 run = json.load(open(sys.argv[1]))
-print(sum(p["counts"].get("booked", 0) for p in run["phases"] if p["name"] in ("held", "burst")))' "$work/run.json")
+print(sum(p["counts"].get("BOOKED", 0) for p in run["phases"] if p["name"] in ("held", "burst")))' "$work/run.json")
     redis_bytes=$(redis-cli -p "$rp" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
     kill -9 "$kpid"; wait "$kpid" 2>/dev/null || true
     t0=$(date +%s%N)
