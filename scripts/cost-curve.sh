@@ -78,7 +78,7 @@ for i, (title, values) in enumerate(panels):
         y = oy + h - 25 - v / top * (h - 55)
         pts.append(f"{x:.1f},{y:.1f}")
         svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2b6cb0"/>')
-        svg.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle">{v:,.3g}</text>')
+        svg.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle">{(f"{v:,.0f}" if v >= 100 else f"{v:.3g}")}</text>')
         svg.append(f'<text x="{x:.1f}" y="{oy + h - 10}" text-anchor="middle">{scales[j]}</text>')
     svg.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="#2b6cb0"/>')
 svg.append("</svg>")
