@@ -41,7 +41,9 @@ test: deps ## unit and integration tests (against the release kezekd; they start
 	bash scripts/ensure-pyclients.sh
 	bash scripts/ensure-chromium.sh
 	$(SWIFT) build -c release --product kezekd
-	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd $(SWIFT) test --disable-swift-testing
+	$(SWIFT) build -c release --product kezek-audit
+	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd KEZEK_AUDIT_BIN=$(CURDIR)/.build/release/kezek-audit \
+		$(SWIFT) test --disable-swift-testing
 
 screenshot: build ## PNGs of the public pages (docs/img), rendered by headless Chromium on a private stack
 	bash scripts/ensure-chromium.sh

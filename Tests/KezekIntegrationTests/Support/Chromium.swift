@@ -20,10 +20,11 @@ enum Chromium {
     }
 }
 
-/// A program built next to kezekd (kezek-audit, kezek-bench): `<NAME>_BIN`, else next to
-/// the test bundle's executable, like `KezekdProcess.binaryPath`.
+/// A program of the package (kezek-audit, kezek-bench): `<NAME>_BIN` (`make test` sets
+/// KEZEK_AUDIT_BIN to the release build), else the build next to the test bundle's executable.
 func builtProgram(_ name: String) -> String {
     let variable = name.uppercased().replacingOccurrences(of: "-", with: "_") + "_BIN"
     if let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty { return path }
-    return URL(fileURLWithPath: KezekdProcess.binaryPath).deletingLastPathComponent().appendingPathComponent(name).path
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
 }
