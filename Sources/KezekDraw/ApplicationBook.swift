@@ -20,11 +20,13 @@ public struct ApplicationBook: Sendable {
     @discardableResult
     public mutating func append(_ choices: some Sequence<(provider: Int, level: Int)>) -> Int {
         for choice in choices {
-            precondition(choice.level >= 0 && choice.level <= RankedChoice.maxLevel, "level out of range")
+            let levelInRange = choice.level >= 0 && choice.level <= RankedChoice.maxLevel
+            precondition(levelInRange, "level out of range")
             provider.append(Int32(choice.provider))
             level.append(UInt8(choice.level))
         }
-        precondition(provider.count - Int(start[start.count - 1]) <= RankedChoice.maxChoices, "too many choices")
+        let withinChoices = provider.count - Int(start[start.count - 1]) <= RankedChoice.maxChoices
+        precondition(withinChoices, "too many choices")
         start.append(Int32(provider.count))
         return count - 1
     }

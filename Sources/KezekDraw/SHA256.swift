@@ -23,13 +23,13 @@ public final class SHA256 {
 
     /// Starts a digest; `update` feeds it, `finish` writes the 32 bytes.
     public func start() {
-        let started = EVP_DigestInit_ex2(context, algorithm, nil)
-        precondition(started == 1, "libcrypto SHA-256 failed")
+        let started = EVP_DigestInit_ex2(context, algorithm, nil) == 1
+        precondition(started, "libcrypto SHA-256 failed")
     }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        let updated = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
-        precondition(updated == 1, "libcrypto SHA-256 failed")
+        let updated = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1
+        precondition(updated, "libcrypto SHA-256 failed")
     }
 
     public func finish(into out: UnsafeMutableRawPointer) {

@@ -4,7 +4,8 @@ struct ZipfSampler {
     private let cdf: [Double]
 
     init(count n: Int, exponent s: Double) {
-        precondition(n > 0, "ZipfSampler needs at least one item")
+        let hasItems = n > 0
+        precondition(hasItems, "ZipfSampler needs at least one item")
         var acc = 0.0
         var c = [Double]()
         c.reserveCapacity(n)

@@ -10,7 +10,8 @@ public final class JointReply: Sendable {
     private let then: @Sendable (_ failed: Bool) -> Bool
 
     init(parts: Int, then: @escaping @Sendable (_ failed: Bool) -> Bool = { _ in true }) {
-        precondition(parts > 0, "a joint reply has parts")
+        let hasParts = parts > 0
+        precondition(hasParts, "a joint reply has parts")
         remaining = Atomic(parts)
         self.then = then
     }

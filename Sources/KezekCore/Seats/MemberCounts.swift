@@ -17,7 +17,8 @@ struct MemberCounts {
 
     /// A filter with `counters` counters (a power of two), all zero.
     init(counters: Int) {
-        precondition(counters > 0 && counters & (counters - 1) == 0, "counters must be a power of two")
+        let powerOfTwo = counters > 0 && counters & (counters - 1) == 0
+        precondition(powerOfTwo, "counters must be a power of two")
         block = UnsafeMutableRawPointer.allocate(byteCount: Self.headerBytes + counters, alignment: MemoryLayout<Int>.alignment)
         block.storeBytes(of: counters - 1, as: Int.self)
         block.storeBytes(of: UInt64.random(in: 0...UInt64.max), toByteOffset: MemoryLayout<Int>.stride, as: UInt64.self)

@@ -11,7 +11,8 @@ public final class SeatTable: Sendable {
     public let rules: Provider.BookingRules
 
     public init(outboxes: [MirrorOutbox], rules: Provider.BookingRules) {
-        precondition(!outboxes.isEmpty, "at least one loop thread")
+        let hasThreads = !outboxes.isEmpty
+        precondition(hasThreads, "at least one loop thread")
         self.outboxes = outboxes
         self.rules = rules
         shards = (0..<Self.shardCount).map { _ in LockedBox([:]) }
