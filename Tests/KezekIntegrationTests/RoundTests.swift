@@ -14,6 +14,8 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "PROVIDER a 1", "+OK")
         try expect(client, "PROVIDER b 1", "+OK")
         try expect(client, "ROUND OPEN r1 nothex", "-ERR invalid commitment")
+        try expect(client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 21", "-ERR invalid choices '21' (1 to 20)")
+        try expect(client, "ROUND OPEN r1 \(commitment("s1")) SEATS 2", "-ERR syntax error")
         try expect(client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 2", "+OK")
         try expect(client, "ROUND OPEN r1 \(commitment("s1"))", "-ERR round exists")
         try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "-BUSYROUND r1")
@@ -228,6 +230,23 @@ final class RoundTests: IntegrationTestCase {
         pause(2.5)  // longer than offer-ttl: nothing of it expires
         try expect(client, "RESULT r \(second)", "+BOOKED A 1")
         try expect(client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+    }
+
+    /// BOOK from a holder with an offer there takes the offered seat, as CONFIRM does.
+    func testBookFromAnOfferedHolderTakesTheOffer() throws {
+        try startStack(["--offer-ttl", "60"])
+        let client = try connect()
+        try expect(client, "PROVIDER p 2", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("x"))", "+OK")
+        try expect(client, "APPLY r kid p", "+APPLIED 1")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 1")
+        try expect(client, "ROUND DRAW r x", "+DRAWN offered=1 waiting=0 unplaced=0")
+        try expect(client, "STATUS p kid", prefix: "+OFFERED ")
+        try expect(client, "BOOK p kid", "+BOOKED 1")
+        try expect(client, "STATUS p kid", "+BOOKED")
+        try expect(client, "RESULT r kid", "+BOOKED p 1")
+        try expect(client, "SEATS p", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0 offered=0")
+        try expect(client, "CONFIRM p kid", "+NOTFOUND kid")
     }
 
     func testOfferExpiryIsKeptAcrossACrash() throws {

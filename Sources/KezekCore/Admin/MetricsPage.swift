@@ -110,15 +110,7 @@ public struct MetricsPage: Sendable {
         let districts = CityFigures(source).districts
         guard districts.count > Self.maxDistrictLabels else { return districts }
         var other = CityFigures.Figures(name: "other")
-        for district in districts.dropFirst(Self.maxDistrictLabels) {
-            other.capacity += district.capacity
-            other.booked += district.booked
-            other.offered += district.offered
-            other.waiting += district.waiting
-            other.refused += district.refused
-            other.firstChoice += district.firstChoice
-            other.providers += district.providers
-        }
+        for district in districts.dropFirst(Self.maxDistrictLabels) { other.add(district) }
         return Array(districts.prefix(Self.maxDistrictLabels)) + [other]
     }
 }

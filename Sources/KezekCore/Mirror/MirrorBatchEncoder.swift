@@ -90,23 +90,33 @@ public struct MirrorBatchEncoder {
         commandEnds.append(bytes.count)
     }
 
-    /// The command a write belongs to, and how many items it adds to it.
-    private func target(_ write: MirrorWrite) -> (verb: Verb, key: String, items: Int) {
+    /// The command a write belongs to (built once per command, not per write).
+    private func target(_ write: MirrorWrite) -> (verb: Verb, key: String) {
         let id = write.provider.id
         switch write.op {
-        case .book: return (.sadd, keys.booked(id), 1)
-        case .unbook: return (.srem, keys.booked(id), 1)
-        case .enqueue: return (.zadd, keys.waiting(id), 2)
-        case .dequeue: return (.zrem, keys.waiting(id), 1)
-        case .offer: return (.hset, keys.offers(id), 2)
-        case .unoffer: return (.hdel, keys.offers(id), 1)
-        case .tag: return (.hset, keys.roundTags(id), 2)
-        case .untag: return (.hdel, keys.roundTags(id), 1)
-        case .field(let key, _, _): return (.hset, key, 2)
-        case .unfield(let key, _): return (.hdel, key, 1)
-        case .audit(_, _, let cause): return (.xadd, keys.audit(id), cause == nil ? 5 : 9)
-        case .auditCapacity: return (.xadd, keys.audit(id), 5)
+        case .book: return (.sadd, keys.booked(id))
+        case .unbook: return (.srem, keys.booked(id))
+        case .enqueue: return (.zadd, keys.waiting(id))
+        case .dequeue: return (.zrem, keys.waiting(id))
+        case .offer: return (.hset, keys.offers(id))
+        case .unoffer: return (.hdel, keys.offers(id))
+        case .tag: return (.hset, keys.roundTags(id))
+        case .untag: return (.hdel, keys.roundTags(id))
+        case .field(let key, _, _): return (.hset, key)
+        case .unfield(let key, _): return (.hdel, key)
+        case .audit, .auditCapacity: return (.xadd, keys.audit(id))
         case .capacity, .refused, .barrier: preconditionFailure("not a member write")
+        }
+    }
+
+    /// How many items a write adds to its command.
+    private static func items(_ op: MirrorOp) -> Int {
+        switch op {
+        case .book, .unbook, .dequeue, .unoffer, .untag, .unfield: 1
+        case .enqueue, .offer, .tag, .field: 2
+        case .audit(_, _, let cause): cause == nil ? 5 : 9
+        case .auditCapacity: 5
+        case .capacity, .refused, .barrier: 1
         }
     }
 
@@ -148,8 +158,8 @@ public struct MirrorBatchEncoder {
             default:
                 break
             }
-            let (verb, key, items) = target(writes[index])
-            var itemCount = items
+            let (verb, key) = target(writes[index])
+            var itemCount = Self.items(writes[index].op)
             var members = 1
             var end = index + 1
             // Consecutive writes to the same key with the same verb share one command (audit
@@ -159,10 +169,8 @@ public struct MirrorBatchEncoder {
                     end += 1
                     continue
                 }
-                guard members < Self.maxMembersPerCommand, Self.sameKind(writes[end].op, writes[index].op) else { break }
-                let next = target(writes[end])
-                guard next.key == key else { break }
-                itemCount += next.items
+                guard members < Self.maxMembersPerCommand, Self.sameCommand(writes[end].op, writes[index].op) else { break }
+                itemCount += Self.items(writes[end].op)
                 members += 1
                 end += 1
             }
@@ -170,8 +178,8 @@ public struct MirrorBatchEncoder {
             index = end
         }
         for position in run where writes[position].op.isAudit {
-            let (verb, key, items) = target(writes[position])
-            groups.append(Group(verb: verb, key: key, run: position..<position + 1, itemCount: items))
+            let (verb, key) = target(writes[position])
+            groups.append(Group(verb: verb, key: key, run: position..<position + 1, itemCount: Self.items(writes[position].op)))
         }
     }
 
@@ -222,10 +230,13 @@ public struct MirrorBatchEncoder {
         return bytes
     }
 
-    private static func sameKind(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
+    /// Two writes of one provider that one command carries: the same kind, and for round
+    /// fields (whose key is in the write) the same key.
+    private static func sameCommand(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
         switch (a, b) {
         case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue), (.offer, .offer),
-             (.unoffer, .unoffer), (.tag, .tag), (.untag, .untag), (.field, .field), (.unfield, .unfield): true
+             (.unoffer, .unoffer), (.tag, .tag), (.untag, .untag): true
+        case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)): x == y
         default: false
         }
     }

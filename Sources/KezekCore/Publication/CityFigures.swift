@@ -13,21 +13,24 @@ public struct CityFigures: Sendable {
         public var firstChoice = 0
         public var providers = 0
         public var free: Int { capacity - booked - offered }
+
+        /// Adds another's figures to these (a district's providers, the city's districts).
+        mutating func add(_ other: Figures) {
+            capacity += other.capacity
+            booked += other.booked
+            offered += other.offered
+            waiting += other.waiting
+            refused += other.refused
+            firstChoice += other.firstChoice
+            providers += other.providers
+        }
     }
 
     /// Providers sorted by id, districts by name.
     public let providers: [Figures]
     public let districts: [Figures]
     public var total: Figures {
-        districts.reduce(into: Figures(name: "all")) { sum, district in
-            sum.capacity += district.capacity
-            sum.booked += district.booked
-            sum.offered += district.offered
-            sum.waiting += district.waiting
-            sum.refused += district.refused
-            sum.firstChoice += district.firstChoice
-            sum.providers += district.providers
-        }
+        districts.reduce(into: Figures(name: "all")) { $0.add($1) }
     }
 
     public init(_ source: PublicSource) {
@@ -42,15 +45,7 @@ public struct CityFigures: Sendable {
         var districts: [String: Figures] = [:]
         for figures in providers {
             let name = Self.district(of: figures.name)
-            var district = districts[name] ?? Figures(name: name)
-            district.capacity += figures.capacity
-            district.booked += figures.booked
-            district.offered += figures.offered
-            district.waiting += figures.waiting
-            district.refused += figures.refused
-            district.firstChoice += figures.firstChoice
-            district.providers += 1
-            districts[name] = district
+            districts[name, default: Figures(name: name)].add(figures)
         }
         self.providers = providers
         self.districts = districts.values.sorted { $0.name < $1.name }

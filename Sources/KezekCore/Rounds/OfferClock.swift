@@ -48,6 +48,4 @@ public final class OfferClock: Sendable {
             return due
         }
     }
-
-    var count: Int { heap.withLock { $0.count } }
 }

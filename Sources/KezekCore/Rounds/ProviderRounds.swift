@@ -180,16 +180,14 @@ extension Provider {
     /// Seats free for a draw: capacity - booked - offered.
     var freeSeats: Int { state.withLock { $0.free } }
 
-    /// The tags here (for recovery's check of placements across providers).
-    var roundTags: [String: RoundTag] { state.withLock { $0.tags } }
-
-    /// Whether `holder` holds a seat here.
-    func isBooked(_ holder: String) -> Bool {
-        state.withLock { $0.holders[holder] != nil }
-    }
-
-    /// Whether `holder` holds a seat or an offer here.
-    func holdsSeatOrOffer(_ holder: String) -> Bool {
-        state.withLock { $0.holders[holder] != nil || $0.offers[holder] != nil }
+    /// The holders a round placed here (a seat or an offer), with their tag and whether it is
+    /// a seat (for recovery's check of placements across providers).
+    func roundPlacements() -> [(holder: String, tag: RoundTag, booked: Bool)] {
+        state.withLock { state in
+            state.tags.compactMap { holder, tag in
+                let booked = state.holders[holder] != nil
+                return booked || state.offers[holder] != nil ? (holder, tag, booked) : nil
+            }
+        }
     }
 }

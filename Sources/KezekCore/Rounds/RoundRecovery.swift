@@ -75,8 +75,8 @@ struct RoundRecovery {
         var worse: [(provider: Provider, holder: String, round: String)] = []
         let providers = table.allProviders
         for provider in providers {
-            for (holder, tag) in provider.roundTags where provider.holdsSeatOrOffer(holder) {
-                let here = RoundRegistry.Placement(rank: tag.rank, provider: provider.id, booked: provider.isBooked(holder))
+            for (holder, tag, booked) in provider.roundPlacements() {
+                let here = RoundRegistry.Placement(rank: tag.rank, provider: provider.id, booked: booked)
                 if let other = best[tag.round]?[holder] {
                     if other.rank <= tag.rank {
                         worse.append((provider, holder, tag.round))

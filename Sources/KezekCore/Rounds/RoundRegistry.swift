@@ -273,11 +273,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     // MARK: Placements and the cascade
 
-    /// Where the round placed `holder` now (1-based rank), if anywhere.
-    func placedRank(round: String, holder: String) -> Int? {
-        placements.withLock { $0[round]?[holder]?.rank }
-    }
-
+    /// Where the round placed `holder` now, if anywhere.
     func placement(round: String, holder: String) -> Placement? {
         placements.withLock { $0[round]?[holder] }
     }
