@@ -2,7 +2,8 @@
 # Side-by-side comparison of kezekd with the obvious alternative, a Lua booking script run by
 # Redis itself (scripts/lua/book.lua). Both get the same redis-benchmark load (-c 50), the same
 # private Redis (appendonly yes, appendfsync everysec), alternating A B A B, and the ratios of
-# the medians are printed. Usage: scripts/compare.sh [ROUNDS] (default 3). Loopback only.
+# the medians are printed. Usage: scripts/compare.sh [ROUNDS] (default 3); KEZEKD_ARGS adds
+# flags to kezekd's command line. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -20,7 +21,8 @@ cleanup() {
   local status=$?
   if [ "$status" -ne 0 ]; then  # say why a run stopped before its work directory goes
     echo "compare: stopped with status $status; kezekd $(kill -0 "${kezek_pid:-0}" 2>/dev/null && echo running || echo 'not running')" >&2
-    tail -n 20 "$work/kezekd.log" "$work/redis.log" >&2 2>/dev/null || true
+    tail -n 20 "$work/kezekd.log" >&2 2>/dev/null || true
+    grep -v ' \* ' "$work/redis.log" | tail -n 20 >&2 || true  # warnings, not routine notices
   fi
   [ -n "${kezek_pid:-}" ] && kill "$kezek_pid" 2>/dev/null || true
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
@@ -31,19 +33,35 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$work" --save '' --app
   --appendfsync everysec --daemonize yes --logfile "$work/redis.log" >/dev/null
 until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
 "$KEZEKD" --listen 127.0.0.1:$KEZEK_PORT --redis 127.0.0.1:$REDIS_PORT --admin-listen 127.0.0.1:$ADMIN_PORT \
-  --threads "$THREADS" --key-prefix cmp --log-level warning 2>"$work/kezekd.log" &
+  --threads "$THREADS" --key-prefix cmp --log-level warning ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
 kezek_pid=$!
 until redis-cli -p "$KEZEK_PORT" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
 sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book.lua)")
 
-# rps of one redis-benchmark run (its last "requests per second" figure).
-rps() { redis-benchmark -c 50 -r 100000000 "$@" 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1 | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/'; }
-reset_open() {  # a provider with room for every booking of the run
-  redis-cli -p "$KEZEK_PORT" provider open 10000000 >/dev/null
-  redis-cli -p "$REDIS_PORT" set lua:free:open 10000000 >/dev/null
+# rps of one redis-benchmark run (its last "requests per second" figure); a run that printed
+# none stops the comparison with the run's own last lines.
+rps() {
+  redis-benchmark -c 50 -r 100000000 "$@" >"$work/run.out" 2>&1 || true
+  local figure
+  figure=$(tr '\r' '\n' <"$work/run.out" | grep 'requests per second' | tail -1 | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/') || true
+  if [ -z "$figure" ]; then
+    echo "compare: redis-benchmark $* printed no figure; its last lines:" >&2
+    tr '\r' '\n' <"$work/run.out" | grep . | tail -5 >&2
+    return 1
+  fi
+  echo "$figure"
 }
-kezek_open() { rps -p "$KEZEK_PORT" -P "$1" -n "$2" -q BOOK open h:__rand_int__; }
-lua_open() { rps -p "$REDIS_PORT" -P "$1" -n "$2" -q EVALSHA "$sha" 2 lua:free:open lua:holders:open h:__rand_int__; }
+# Each run books at a provider of its own, empty, with room for every booking of the run: a
+# provider shared by the runs fills up (capacity is at most max-capacity, 10,000,000) and
+# later runs would time sold-out answers.
+runs=0
+reset_open() {
+  runs=$((runs + 1)); open="open$runs"
+  redis-cli -p "$KEZEK_PORT" provider "$open" 10000000 >/dev/null
+  redis-cli -p "$REDIS_PORT" set "lua:free:$open" 10000000 >/dev/null
+}
+kezek_open() { rps -p "$KEZEK_PORT" -P "$1" -n "$2" -q BOOK "$open" h:__rand_int__; }
+lua_open() { rps -p "$REDIS_PORT" -P "$1" -n "$2" -q EVALSHA "$sha" 2 "lua:free:$open" "lua:holders:$open" h:__rand_int__; }
 kezek_sold() { rps -p "$KEZEK_PORT" -P 16 -n "$REQUESTS_P16" -q BOOK soldout h:__rand_int__; }
 lua_sold() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$sha" 2 lua:free:soldout lua:holders:soldout h:__rand_int__; }
 redis-cli -p "$KEZEK_PORT" provider soldout 0 >/dev/null

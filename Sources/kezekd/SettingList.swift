@@ -61,6 +61,8 @@ extension Setting {
         .seconds("write-timeout", \.writeTimeout, 0.01...3600, default: "2", "seconds a BOOK/CANCEL waits for Redis before -UNAVAILABLE"),
         .integer("redis-replicas", \.redisReplicas, 0...64, default: "0",
                  "replicas that must have each batch (Redis `WAIT`) before its replies are sent, so a failover to one of them loses nothing acknowledged"),
+        .integer("mirror-pipeline", \.mirrorPipeline, 1...64, default: "2",
+                 "mirror batches each loop thread has sent to Redis and not yet seen confirmed; past it, writes wait for the oldest"),
         .seconds("drain-timeout", \.drainTimeout, 0...3600, default: "10", "seconds SIGTERM waits for Redis to confirm before exiting"),
         .seconds("idle-timeout", \.idleTimeout, 0...86400, default: "0 (off)", "seconds of silence after which a client is closed"),
         .seconds("request-timeout", \.requestTimeout, 0...3600, default: "10",

@@ -55,7 +55,7 @@ final class MirrorBatchEncoderTests: XCTestCase {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
         let writes = [write(p, .book(holder: "h1")), write(p, .book(holder: "h2")), write(p, .barrier),
                       write(q, .enqueue(holder: "w", score: 7)), write(q, .capacity(3))]
-        encoder.encodeFenced(writes[...], script: "abc", thread: 1, epoch: 4, sequence: 9)
+        encoder.encodeFenced(writes[...], script: "abc", thread: 1, epoch: 4, sequence: 9, nextSequence: 10)
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
         let text = String(decoding: encoder.bytes, as: UTF8.self)
         let parts = text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }

@@ -189,6 +189,42 @@ final class FaultModelTests: IntegrationTestCase {
         try expect(after, "STATUS club b", "+BOOKED")
     }
 
+    /// With several mirror batches in flight, Redis refusing the oldest (here a key of the
+    /// wrong type) makes it refuse every later one too, by its sequence check: that is not
+    /// data loss. They are all resent in order once Redis takes them, no repair starts, and
+    /// every booking lands.
+    func testRefusedBatchWithLaterBatchesInFlightIsResentInOrder() throws {
+        try startStack(["--mirror-pipeline", "8", "--write-timeout", "30"])
+        let admin = try connect()
+        try expect(admin, "PROVIDER good 100000", "+OK")
+        try expect(admin, "PROVIDER broken 100000", "+OK")
+        let epochBefore = try redis.cli(["GET", "kezek:{lease}:epoch"])
+        _ = try redis.cli(["SET", "kezek:{broken}:booked", "not a set"])
+
+        let clients = try (0..<4).map { _ in try connect() }
+        let perClient = 2_000
+        let sent = runConcurrently(clients.count, timeout: 60) { index in
+            let lines = (0..<perClient).map { "BOOK \($0 % 2 == 0 ? "good" : "broken") c\(index)-\($0)" }
+            try? clients[index].send(lines.joined(separator: "\r\n") + "\r\n")
+        }
+        XCTAssertTrue(sent)
+        Thread.sleep(forTimeInterval: 1)
+        let refused = try adminGet(port: kezekd.adminPort, path: "/metrics").body
+            .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
+        XCTAssertGreaterThan(refused.flatMap { Int($0.split(separator: " ")[1]) } ?? 0, 0, "Redis refused no batch")
+        _ = try redis.cli(["DEL", "kezek:{broken}:booked"])
+
+        for client in clients {
+            let replies = try (0..<perClient).map { _ in try client.readLine(timeout: 30) }
+            XCTAssertEqual(replies.filter { !$0.hasPrefix("+BOOKED") }, [], "every booking is acknowledged once Redis takes it")
+        }
+        XCTAssertEqual(try redisMembers("kezek:{good}:booked").count, clients.count * perClient / 2)
+        XCTAssertEqual(try redisMembers("kezek:{broken}:booked").count, clients.count * perClient / 2)
+        XCTAssertEqual(try redis.cli(["GET", "kezek:{lease}:epoch"]), epochBefore, "a repair started: the refusal was taken for data loss")
+        let log = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
+        XCTAssertFalse(log.contains("for its epoch or sequence"), "a later batch's refusal was taken for data loss")
+    }
+
     /// With Redis stalled, no reply reveals a change Redis does not have: STATUS and SEATS of
     /// an unconfirmed booking wait (and fail at the write timeout); a holder whose state is
     /// confirmed still gets its answer at once.

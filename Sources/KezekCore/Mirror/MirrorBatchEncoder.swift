@@ -72,13 +72,15 @@ public struct MirrorBatchEncoder {
     }
 
     /// One `EVALSHA` of `FencingScripts.batch` (sha `script`) carrying every group, applied by
-    /// Redis only under `epoch` and when this thread's sequence key still reads `sequence`.
-    mutating func encodeFenced(_ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int, sequence: Int) {
+    /// Redis only under `epoch` and when this thread's sequence key reads from `sequence` to
+    /// `nextSequence` (which the batch then sets).
+    mutating func encodeFenced(_ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int,
+                               sequence: Int, nextSequence: Int) {
         reset(writes)
         let arguments = groups.reduce(0) { $0 + 3 + $1.itemCount }
         RESP.appendHeader(count: 8 + arguments, into: &bytes)
         for text in ["EVALSHA", script, "2", keys.leaseEpoch, keys.batchSequence(thread: thread),
-                     String(epoch), String(sequence), String(sequence + 1)] {
+                     String(epoch), String(sequence), String(nextSequence)] {
             RESP.appendBulk(text, into: &bytes)
         }
         for group in groups {

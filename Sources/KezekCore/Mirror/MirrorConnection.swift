@@ -7,9 +7,10 @@ import Logging
 ///
 /// Once per loop iteration the writes made since the last batch (for providers this thread
 /// owns) go to Redis as one fenced script call (FencingScripts.batch): Redis applies all of
-/// it or none, and only while this daemon's epoch is current and Redis still holds every batch
-/// this thread had confirmed. When Redis confirms a batch, the replies waiting on it are
-/// released. A lost connection or a refused batch puts every unconfirmed write back in front
+/// it or none, and only while this daemon's epoch is current and Redis holds every batch this
+/// thread sent before it. Up to `mirror-pipeline` batches are in flight at once, so Redis
+/// applies one while the loop gathers the next. When Redis confirms a batch, the replies
+/// waiting on it are released. A lost connection or a refused batch puts every unconfirmed write back in front
 /// of the queue; they are resent, in order, after a backoff (the writes are idempotent facts,
 /// so a write Redis already had does no harm).
 final class MirrorConnection {
@@ -48,9 +49,12 @@ final class MirrorConnection {
 
     /// The batch script's SHA1, from SCRIPT LOAD on this connection; nil until it answered.
     private var scriptSHA: String?
-    /// The epoch this thread's batches carry, and the batches Redis confirmed under it.
+    /// The epoch this thread's batches carry, the batches Redis applied under it, and the
+    /// highest sequence any batch sent under it carries (batches resent after a refusal or a
+    /// lost connection go past it, since Redis may have applied some of them).
     private var epoch = 0
     private var sequence = 0
+    private var sentSequence = 0
     /// Redis refused our epoch or sequence: send nothing until the lease keeper publishes a
     /// new epoch (after a repair) or stops this daemon.
     private var blockedEpoch = 0
@@ -64,6 +68,9 @@ final class MirrorConnection {
         case auth, scriptLoad, batch
         /// WAIT after batch number `n` (`redis-replicas`).
         case replicas(Int)
+        /// The reply to a batch (or its WAIT) that was put back in the queue because a batch
+        /// before it was refused: Redis refuses it too (its sequence check), so it is ignored.
+        case superseded
     }
     /// Batches sent on this thread so far: tells a WAIT reply which batch it is about.
     private var batchesSent = 0
@@ -75,10 +82,11 @@ final class MirrorConnection {
     private var drained: [MirrorWrite] = []
     /// Emptied batch arrays kept for reuse, so a batch costs no allocation.
     private var spareArrays: [[MirrorWrite]] = []
-    /// Sent, waiting for Redis: at most one batch. While it is in flight, new writes wait and
-    /// go together when it is confirmed: under load the round trip itself gathers the batch
-    /// (measured at -P 1 -c 50: 2 writes per batch when every iteration sent its own).
-    private var inFlight: Batch?
+    /// Sent, waiting for Redis, oldest first: at most `mirror-pipeline` batches. Past that, new
+    /// writes wait and go together when the oldest is confirmed: under load the round trip
+    /// itself gathers the batch (measured at -P 1 -c 50: 2 writes per batch when every
+    /// iteration sent its own with no limit).
+    private var inFlight: [Batch] = []
     /// Writes waiting longer than the write timeout: the mirror counts as down meanwhile.
     private var stalled = false
 
@@ -101,8 +109,8 @@ final class MirrorConnection {
 
     /// Takes writes: connected, script loaded, not refusing, not blocked, not stalled.
     var isUp: Bool { connected && scriptSHA != nil && !stalled && !refusing && blockedEpoch == 0 }
-    var hasPendingWrites: Bool { !queued.isEmpty || inFlight != nil }
-    var pendingWriteCount: Int { queued.count + (inFlight?.writes.count ?? 0) }
+    var hasPendingWrites: Bool { !queued.isEmpty || !inFlight.isEmpty }
+    var pendingWriteCount: Int { inFlight.reduce(queued.count) { $0 + $1.writes.count } }
 
     // MARK: Connection
 
@@ -157,6 +165,8 @@ final class MirrorConnection {
         connected = false
         discardingReplies = false
         scriptSHA = nil
+        expected.removeAll()
+        expectedHead = 0
         requeueInFlight()
         if wasConnected && !thread.isStopping {
             log.warning("redis disconnected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)", "pending": "\(queued.count)"])
@@ -221,15 +231,36 @@ final class MirrorConnection {
             // A new epoch (the lease taken, or a repair done): Redis's sequences start afresh.
             epoch = current
             sequence = 0
+            sentSequence = 0
             if blockedEpoch != 0 {
                 blockedEpoch = 0
                 updateHealth()
             }
         }
-        guard connected, !discardingReplies, let context, let scriptSHA, inFlight == nil, epoch > 0, blockedEpoch == 0,
-              thread.now >= retryAt else { return }
+        while !queued.isEmpty && canSend() {
+            sendBatch()
+        }
+    }
+
+    /// Connected and allowed to send one more batch now. Batches of an older epoch still in
+    /// flight are waited for: the new epoch's sequences start from what Redis says of them.
+    private func canSend() -> Bool {
+        guard connected, !discardingReplies, context != nil, scriptSHA != nil, epoch > 0, blockedEpoch == 0,
+              inFlight.count < thread.settings.mirrorPipeline, thread.now >= retryAt else { return false }
+        return inFlight.last.map { $0.epoch == epoch } ?? true
+    }
+
+    private func sendBatch() {
+        guard let context, let scriptSHA else { return }
         let count = Self.batchSize(queued)
-        encoder.encodeFenced(queued[0..<count], script: scriptSHA, thread: thread.index, epoch: epoch, sequence: sequence)
+        // Applied only where Redis has every batch sent before it (the last in flight, or
+        // what Redis confirmed); past what was ever sent, since a resent batch may repeat
+        // batches Redis applied before their replies were lost.
+        let from = inFlight.last?.nextSequence ?? sequence
+        let next = max(from, sentSequence) + 1
+        sentSequence = next
+        encoder.encodeFenced(queued[0..<count], script: scriptSHA, thread: thread.index, epoch: epoch,
+                             sequence: from, nextSequence: next)
         encoder.bytes.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
             redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil, base, bytes.count)
@@ -244,10 +275,10 @@ final class MirrorConnection {
         }
         if count == queued.count {
             // The usual case: hand the array over instead of copying it.
-            inFlight = Batch(writes: queued, epoch: epoch, nextSequence: sequence + 1, number: batchesSent)
+            inFlight.append(Batch(writes: queued, epoch: epoch, nextSequence: next, number: batchesSent))
             queued = spareArrays.popLast() ?? []
         } else {
-            inFlight = Batch(writes: Array(queued[0..<count]), epoch: epoch, nextSequence: sequence + 1, number: batchesSent)
+            inFlight.append(Batch(writes: Array(queued[0..<count]), epoch: epoch, nextSequence: next, number: batchesSent))
             queued.removeFirst(count)
         }
         // Write now rather than on the next iteration's writable event: one loop turn less
@@ -280,30 +311,31 @@ final class MirrorConnection {
             updateHealth()
             thread.requestCheck()
         case .batch:
-            guard var batch = inFlight else { return }
-            inFlight = nil
+            // Redis answers in order: this is the oldest batch in flight not yet applied (with
+            // `redis-replicas`, the one before it had its WAIT answered first).
+            guard !inFlight.isEmpty else { return }
             if let errorText {
-                refused(batch, errorText)
+                refused(errorText)
                 return
             }
-            if batch.epoch == epoch { sequence = batch.nextSequence }
+            if inFlight[0].epoch == epoch { sequence = max(sequence, inFlight[0].nextSequence) }
             if thread.settings.redisReplicas > 0 {
-                batch.applied = true
-                inFlight = batch
+                inFlight[0].applied = true
                 return
             }
-            confirm(batch)
+            confirm(inFlight.removeFirst())
         case .replicas(let number):
-            guard let batch = inFlight, batch.number == number, batch.applied else { return }
-            inFlight = nil
+            guard let batch = inFlight.first, batch.number == number, batch.applied else { return }
             let acknowledged = reply.pointee.type == REDIS_REPLY_INTEGER ? Int(reply.pointee.integer) : -1
             guard acknowledged >= thread.settings.redisReplicas else {
                 // Resent whole after a backoff, as a new batch: its facts are applied again,
                 // harmlessly, and WAIT asks the replicas once more.
-                refused(batch, errorText ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch")
+                refused(errorText ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch")
                 return
             }
-            confirm(batch)
+            confirm(inFlight.removeFirst())
+        case .superseded:
+            return
         }
     }
 
@@ -327,10 +359,18 @@ final class MirrorConnection {
         thread.requestCheck()
     }
 
-    /// Redis refused a whole batch (the script applies all or nothing, so nothing of it
-    /// holds): its writes go back in front of the queue.
-    private func refused(_ batch: Batch, _ text: String) {
-        queued.insert(contentsOf: batch.writes, at: 0)
+    /// Redis refused the oldest batch in flight (the script applies all or nothing, so nothing
+    /// of it holds): its writes, and those of every batch sent after it (which Redis refuses
+    /// too, as they need it applied first), go back in front of the queue, in order.
+    private func refused(_ text: String) {
+        let batch = inFlight[0]
+        requeueInFlight()
+        for index in expected.indices[expectedHead...] {
+            switch expected[index] {
+            case .batch, .replicas: expected[index] = .superseded
+            default: break
+            }
+        }
         thread.server.metrics.refusedBatches.add(1, ordering: .relaxed)
         if text.hasPrefix("NOSCRIPT") {
             // The script cache was flushed: load it again and resend at once.
@@ -369,11 +409,9 @@ final class MirrorConnection {
     }
 
     private func requeueInFlight() {
-        expected.removeAll()
-        expectedHead = 0
-        guard let batch = inFlight else { return }
-        inFlight = nil
-        queued.insert(contentsOf: batch.writes, at: 0)
+        guard !inFlight.isEmpty else { return }
+        queued.insert(contentsOf: inFlight.lazy.flatMap(\.writes), at: 0)
+        inFlight.removeAll(keepingCapacity: true)
     }
 
     /// This daemon lost its lease: nothing it queued may reach Redis.
@@ -402,9 +440,11 @@ final class MirrorConnection {
     /// Answers `-UNAVAILABLE` to requests whose writes waited past the write timeout (the
     /// writes stay queued and go to Redis when it is back), and marks the mirror stalled.
     func expireOverdue(now: UInt64) {
-        if inFlight == nil || expire(&inFlight!.writes, now: now) {
-            _ = expire(&queued, now: now)
+        var allOverdue = true
+        for index in inFlight.indices where allOverdue {
+            allOverdue = expire(&inFlight[index].writes, now: now)
         }
+        if allOverdue { _ = expire(&queued, now: now) }
         updateStall(now: now)
     }
 
@@ -421,7 +461,7 @@ final class MirrorConnection {
     }
 
     private func updateStall(now: UInt64) {
-        let oldest = inFlight?.writes.first?.madeAt ?? queued.first?.madeAt
+        let oldest = inFlight.first?.writes.first?.madeAt ?? queued.first?.madeAt
         let wasStalled = stalled
         stalled = oldest.map { now &- $0 >= writeTimeoutNanos } ?? false
         if stalled != wasStalled {

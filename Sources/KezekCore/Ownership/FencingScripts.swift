@@ -7,10 +7,13 @@
 /// of failing at a write half way through.
 enum FencingScripts {
     /// KEYS[1] epoch key, KEYS[2] this thread's sequence key.
-    /// ARGV[1] epoch, ARGV[2] sequence confirmed so far, ARGV[3] sequence after this batch,
-    /// then groups of: verb code, key, item count, items.
-    /// A sequence already at ARGV[3] means this batch was applied before its reply was lost:
-    /// it is applied again (its writes are idempotent facts).
+    /// ARGV[1] epoch, ARGV[2] the sequence Redis must have reached (every batch before this
+    /// one applied), ARGV[3] the sequence after this batch, then groups of: verb code, key,
+    /// item count, items.
+    /// A sequence past ARGV[2] (up to ARGV[3]) means batches resent after a lost connection
+    /// were applied before their replies were lost: they are applied again (their writes are
+    /// idempotent facts, resent in their order). A sequence below ARGV[2] means a batch before
+    /// this one was not applied (refused, or Redis lost it): nothing of this one is applied.
     static let batch = """
     #!lua
     local epoch = redis.call('GET', KEYS[1])
@@ -18,8 +21,8 @@ enum FencingScripts {
       if not epoch then return redis.error_reply('KZLOST epoch missing') end
       return redis.error_reply('KZFENCED epoch is ' .. epoch)
     end
-    local seq = redis.call('GET', KEYS[2])
-    if seq ~= ARGV[2] and seq ~= ARGV[3] then
+    local seq = tonumber(redis.call('GET', KEYS[2]))
+    if not seq or seq < tonumber(ARGV[2]) or seq > tonumber(ARGV[3]) then
       return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
     end
     local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL', A = 'XADD'}

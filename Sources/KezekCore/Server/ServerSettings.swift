@@ -51,6 +51,10 @@ public struct ServerSettings: Sendable {
     /// Replicas that must have each batch before it counts as confirmed (`redis-replicas`,
     /// Redis WAIT); 0: the primary's word is enough.
     public var redisReplicas = 0
+    /// Mirror batches each loop thread may have sent and not yet seen confirmed
+    /// (`mirror-pipeline`): with more than one, Redis applies a batch while the loop gathers
+    /// the next, instead of the two taking turns.
+    public var mirrorPipeline = 2
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
     /// Seconds a request may take from its first byte to its last (`request-timeout`; 0: no
