@@ -37,6 +37,7 @@ until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
 kezek_pid=$!
 until redis-cli -p "$KEZEK_PORT" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
 sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book.lua)")
+audited_sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book-audited.lua)")
 
 # rps of one redis-benchmark run (its last "requests per second" figure); a run that printed
 # none stops the comparison with the run's own last lines.
@@ -62,6 +63,9 @@ reset_open() {
 }
 kezek_open() { rps -p "$KEZEK_PORT" -P "$1" -n "$2" -q BOOK "$open" h:__rand_int__; }
 lua_open() { rps -p "$REDIS_PORT" -P "$1" -n "$2" -q EVALSHA "$sha" 2 "lua:free:$open" "lua:holders:$open" h:__rand_int__; }
+# The same with the audit entry kezekd writes (scripts/lua/book-audited.lua): one more line,
+# "p16audit", so the ratio of equal work is printed beside the historical one.
+lua_audited() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$audited_sha" 3 "lua:free:$open" "lua:holders:$open" "lua:{$open}:audit" h:__rand_int__; }
 kezek_sold() { rps -p "$KEZEK_PORT" -P 16 -n "$REQUESTS_P16" -q BOOK soldout h:__rand_int__; }
 lua_sold() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$sha" 2 lua:free:soldout lua:holders:soldout h:__rand_int__; }
 redis-cli -p "$KEZEK_PORT" provider soldout 0 >/dev/null
@@ -70,11 +74,12 @@ redis-cli -p "$REDIS_PORT" set lua:free:soldout 0 >/dev/null
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 declare -A results
 for round in $(seq "$ROUNDS"); do
-  for case in p1 p16 soldout; do
+  for case in p1 p16 p16audit soldout; do
     reset_open
     case $case in
       p1) k=$(kezek_open 1 "$REQUESTS_P1"); l=$(lua_open 1 "$REQUESTS_P1") ;;
       p16) k=$(kezek_open 16 "$REQUESTS_P16"); l=$(lua_open 16 "$REQUESTS_P16") ;;
+      p16audit) k=$(kezek_open 16 "$REQUESTS_P16"); l=$(lua_audited) ;;
       soldout) k=$(kezek_sold); l=$(lua_sold) ;;
     esac
     results[$case.kezek]+="$k "; results[$case.lua]+="$l "
@@ -82,7 +87,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); kezekd --threads $THREADS; redis appendfsync everysec"
-for case in p1 p16 soldout; do
+for case in p1 p16 p16audit soldout; do
   k=$(echo "${results[$case.kezek]}" | tr ' ' '\n' | grep . | median)
   l=$(echo "${results[$case.lua]}" | tr ' ' '\n' | grep . | median)
   printf '%-8s median kezekd %10.0f/s  lua %10.0f/s  ratio %.2fx\n' "$case" "$k" "$l" "$(awk -v k="$k" -v l="$l" 'BEGIN { print (l > 0 ? k / l : 0) }')"

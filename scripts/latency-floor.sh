@@ -12,12 +12,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 work=$(mktemp -d /tmp/kezek-floor.XXXXXX)
 rp=$(free_port); kp=$(free_port)
 # REDIS_ARGS adds redis-server flags (e.g. "--auto-aof-rewrite-percentage 0" to see what AOF
-# rewrites cost the tail).
+# rewrites cost the tail); KEZEKD_ARGS adds kezekd flags (e.g. "--mirror-pipeline 1").
 redis-server --port "$rp" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes --appendfsync everysec \
     --daemonize yes --logfile "$work/redis.log" ${REDIS_ARGS:-} >/dev/null
 until redis-cli -p "$rp" ping >/dev/null 2>&1; do sleep 0.1; done
 .build/release/kezekd --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$(free_port)" \
-    --public-listen "127.0.0.1:$(free_port)" --log-level warning 2>"$work/kezekd.log" &
+    --public-listen "127.0.0.1:$(free_port)" --log-level warning ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
 kpid=$!
 trap 'kill $kpid 2>/dev/null; redis-cli -p $rp shutdown nosave >/dev/null 2>&1; rm -rf $work' EXIT
 until redis-cli -p "$kp" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
