@@ -6,6 +6,28 @@ extension Setting {
     static let all: [Setting] = [
         .endpoint("listen", \.listen, default: "127.0.0.1:7379", "client protocol address (HOST:PORT, [V6]:PORT)"),
         .endpoint("redis", \.redis, default: "127.0.0.1:6379", "Redis server that mirrors all state"),
+        .custom("sentinel", default: "none",
+                "Redis Sentinels (HOST:PORT,HOST:PORT,...) that say where the primary of sentinel-master is; kezekd follows its failovers, and redis is then unused",
+                apply: { configuration, source in
+                    let parts = source.value.split(separator: ",", omittingEmptySubsequences: false)
+                        .map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard !source.value.isEmpty else { configuration.settings.sentinels = []; return }
+                    guard parts.count <= 16, !parts.contains(where: \.isEmpty) else {
+                        throw ConfigurationError(source, "expected 1 to 16 HOST:PORT addresses separated by commas")
+                    }
+                    configuration.settings.sentinels = try parts.map { try parseEndpoint(Source(value: $0, origin: source.origin)) }
+                },
+                current: { $0.settings.sentinels.isEmpty ? "none" : $0.settings.sentinels.map(\.description).joined(separator: ",") }),
+        .custom("sentinel-master", default: "kezek", "the name the Sentinels monitor the Redis primary under (1 to 128 characters, no spaces)",
+                apply: { configuration, source in
+                    let value = source.value
+                    guard !value.isEmpty, value.count <= 128, !value.contains(where: { $0.isWhitespace }) else {
+                        throw ConfigurationError(source, "expected 1 to 128 characters without spaces")
+                    }
+                    configuration.settings.sentinelMaster = value
+                },
+                current: { $0.settings.sentinelMaster }),
+        .secret("sentinel-password", \.sentinelPassword, "password of the Sentinels themselves (their requirepass), if they have one"),
         .integer("threads", \.threads, 1...256, default: "cores", "event-loop threads"),
         .secret("token", \.token, "client token for AUTH"),
         .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),

@@ -15,7 +15,10 @@ import Logging
 /// so a write Redis already had does no harm).
 final class MirrorConnection {
     private unowned let thread: LoopThread
-    private let endpoint: ServerSettings.Endpoint
+    private let primary: RedisPrimary
+    /// The address of the current connection, and the primary's generation it was read at.
+    private var endpoint: ServerSettings.Endpoint
+    private var endpointGeneration = 0
     private let writeTimeoutNanos: UInt64
     private let log: Logger
     private var encoder: MirrorBatchEncoder
@@ -99,9 +102,10 @@ final class MirrorConnection {
         var applied = false
     }
 
-    init(thread: LoopThread, endpoint: ServerSettings.Endpoint, keys: KeyLayout, writeTimeout: Double, log: Logger) {
+    init(thread: LoopThread, primary: RedisPrimary, keys: KeyLayout, writeTimeout: Double, log: Logger) {
         self.thread = thread
-        self.endpoint = endpoint
+        self.primary = primary
+        endpoint = primary.endpoint
         self.writeTimeoutNanos = UInt64(writeTimeout * 1e9)
         self.log = log
         encoder = MirrorBatchEncoder(keys: keys)
@@ -116,6 +120,8 @@ final class MirrorConnection {
 
     func connect() {
         guard context == nil else { return }
+        endpointGeneration = primary.generation.load(ordering: .acquiring)
+        endpoint = primary.endpoint
         guard let context = redisAsyncConnect(endpoint.host, Int32(endpoint.port)) else {
             scheduleReconnect()
             return
@@ -211,6 +217,12 @@ final class MirrorConnection {
 
     /// Takes the writes the outbox collected and sends them as one batch.
     func flush(outbox: MirrorOutbox) {
+        if primary.usesSentinels, context != nil, !discardingReplies,
+           primary.generation.load(ordering: .relaxed) != endpointGeneration {
+            // The Sentinels moved the primary: everything unconfirmed goes to the new one.
+            log.notice("redis primary moved; reconnecting", metadata: ["thread": "\(thread.index)", "redis": "\(primary.endpoint)"])
+            reconnect()
+        }
         outbox.drain(into: &drained)
         if !drained.isEmpty {
             if queued.isEmpty {

@@ -18,8 +18,9 @@ final class RedisSyncConnection {
     /// Connects and, with a password, authenticates (`AUTH [user] password`).
     /// `replyTimeoutMillis` bounds each reply (the lease keeper uses a short one).
     init(endpoint: ServerSettings.Endpoint, user: String? = nil, password: String? = nil,
+         connectTimeoutMillis: Int = RedisSyncConnection.connectTimeoutSeconds * 1000,
          replyTimeoutMillis: Int = RedisSyncConnection.replyTimeoutSeconds * 1000) throws {
-        let timeout = timeval(tv_sec: Self.connectTimeoutSeconds, tv_usec: 0)
+        let timeout = timeval(tv_sec: connectTimeoutMillis / 1000, tv_usec: Int((connectTimeoutMillis % 1000) * 1000))
         guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else {
             throw Failure(description: "cannot allocate a redis context")
         }

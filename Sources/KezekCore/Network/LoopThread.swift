@@ -59,7 +59,7 @@ public final class LoopThread {
         uv_loop_init(loop)
         executor = CommandExecutor(server: server, threadIndex: index)
         wakeTargets = [Bool](repeating: false, count: server.settings.threads)
-        mirror = MirrorConnection(thread: self, endpoint: settings.redis, keys: server.keys,
+        mirror = MirrorConnection(thread: self, primary: server.redisPrimary, keys: server.keys,
                                   writeTimeout: settings.writeTimeout, log: log)
         let context = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
         uv_check_init(loop, checkHandle)

@@ -139,6 +139,7 @@ final class LeaseKeeper: @unchecked Sendable {
 
     private func renew(repairWanted: Bool) {
         guard server.state.currentRole != .fenced else { return }
+        followSentinels()
         do {
             let redis = try connection()
             let sent = MonotonicClock.nanoseconds()
@@ -159,6 +160,7 @@ final class LeaseKeeper: @unchecked Sendable {
         } catch {
             log.warning("cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(error)"])
             self.redis = nil
+            followSentinels()
         }
     }
 
@@ -225,9 +227,20 @@ final class LeaseKeeper: @unchecked Sendable {
 
     // MARK: Helpers
 
+    /// With Sentinels: asks them where the primary is, and drops this thread's connection
+    /// when it moved (the loops see the same change and reconnect on their own).
+    private func followSentinels() {
+        guard server.redisPrimary.usesSentinels else { return }
+        do {
+            if try server.redisPrimary.refresh(log: log) { redis = nil }
+        } catch {
+            log.warning("cannot ask the sentinels where the redis primary is", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func connection() throws -> RedisSyncConnection {
         if let redis { return redis }
-        let redis = try RedisSyncConnection(endpoint: settings.redis, user: settings.redisUser, password: settings.redisPassword,
+        let redis = try RedisSyncConnection(endpoint: server.redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword,
                                             replyTimeoutMillis: max(ttlMillis / 3, 100))
         self.redis = redis
         return redis

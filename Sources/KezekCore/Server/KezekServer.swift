@@ -17,6 +17,8 @@ public final class KezekServer {
     /// Fair rounds: applications, draws, offers and the cascade.
     public let rounds: RoundRegistry
     let outboxes: [MirrorOutbox]
+    /// Where Redis's primary is (`redis`, or what the Sentinels say).
+    let redisPrimary: RedisPrimary
     let keys: KeyLayout
     let log: Logger
     private(set) var threads: [LoopThread] = []
@@ -33,6 +35,7 @@ public final class KezekServer {
         self.settings = settings
         self.log = log
         outboxes = (0..<settings.threads).map { _ in MirrorOutbox() }
+        redisPrimary = RedisPrimary(settings: settings)
         keys = KeyLayout(prefix: settings.keyPrefix)
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         table = SeatTable(outboxes: outboxes,
@@ -76,13 +79,14 @@ public final class KezekServer {
         var keeping = false
         while !state.draining.load(ordering: .acquiring) {
             do {
+                try redisPrimary.refresh(log: log)
                 if !keeping {
                     guard try lease.acquire() else { return }
                     lease.startKeeping()
                     keeping = true
                 }
                 let started = MonotonicClock.nanoseconds()
-                let redis = try RedisSyncConnection(endpoint: settings.redis, user: settings.redisUser, password: settings.redisPassword)
+                let redis = try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
                 let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: catalog)
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
@@ -102,7 +106,7 @@ public final class KezekServer {
                 ])
                 return
             } catch {
-                var metadata: Logger.Metadata = ["redis": "\(settings.redis)", "error": "\(error)"]
+                var metadata: Logger.Metadata = ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"]
                 if "\(error)".contains("NOAUTH") { metadata["hint"] = "this Redis requires a password: set redis-password (and redis-user for an ACL user)" }
                 log.warning("cannot load state from redis yet; retrying", metadata: metadata)
                 usleep(delayMillis * 1000)

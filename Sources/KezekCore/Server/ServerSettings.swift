@@ -12,6 +12,11 @@ public struct ServerSettings: Sendable {
 
     public var listen = Endpoint(host: "127.0.0.1", port: 7379)
     public var redis = Endpoint(host: "127.0.0.1", port: 6379)
+    /// Redis Sentinels to ask where the primary of `sentinelMaster` is (`sentinel`); empty:
+    /// `redis` is the primary.
+    public var sentinels: [Endpoint] = []
+    public var sentinelMaster = "kezek"
+    public var sentinelPassword: String?
     public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
     /// The read-only public pages (`public-listen`): figures, rounds, draw.csv; no token.
     public var publicListen = Endpoint(host: "127.0.0.1", port: 7381)
