@@ -227,7 +227,7 @@ struct DamubalaCommand: ParsableCommand {
                     e.bookedExactly = s.heldBooked + s.burstBooked - s.cancelled + promoted
                     e.waitingExactly = s.waiters.count - promoted
                     for (n, pos) in s.waiters {
-                        let expected: ExpectedStatus = pos <= promoted ? .booked : .waiting(pos - promoted)
+                        let expected: ExpectedStatus = pos <= promoted ? .promoted : .waiting(pos - promoted)
                         checks.append(HolderExpectation(provider: ids.provider(p), holder: ids.applicant(n), expected: expected,
                                                         why: "got +WAITING \(pos), \(promoted) promoted"))
                     }

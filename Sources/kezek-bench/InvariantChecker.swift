@@ -1,6 +1,8 @@
 // After the load: asks the daemon `SEATS <p>` for every provider and `STATUS <p> <h>` for
 // every holder whose outcome the run knows, and compares with what must hold:
-//   booked <= capacity, free = capacity - booked, no free seat while someone waits,
+//   booked + offered <= capacity, free = capacity - booked - offered, no free seat while
+//   someone waits (a seat freed with `offer-ttl` > 0 goes to the waitlist's head as an offer,
+//   so "taken" below means booked or offered),
 //   booked/waiting equal to what the replies imply (where every reply was definite),
 //   STATUS +BOOKED for every holder that got +BOOKED and did not cancel (and +WAITING <pos>
 //   or +NONE where the run knows that instead).
@@ -10,17 +12,20 @@ struct ProviderExpectation {
     var capacity: Int?
     /// Seats the run saw booked and not cancelled: the daemon must report at least these.
     var bookedAtLeast = 0
-    /// Exact expectations, when every request at this provider got a definite reply.
+    /// Exact expectations, when every request at this provider got a definite reply (seats
+    /// taken: booked, or offered to a promoted waiter).
     var bookedExactly: Int?
     var waitingExactly: Int?
 }
 
 enum ExpectedStatus: Equatable {
-    case booked, waiting(Int), none
+    /// `promoted`: moved up from the waitlist; `+BOOKED`, or `+OFFERED` when offers are on.
+    case booked, promoted, waiting(Int), none
 
     var text: String {
         switch self {
         case .booked: return "+BOOKED"
+        case .promoted: return "+BOOKED or +OFFERED"
         case .waiting(let n): return "+WAITING \(n)"
         case .none: return "+NONE"
         }
@@ -77,12 +82,13 @@ enum InvariantChecker {
             }
             var wrong: [String] = []
             if let c = p.capacity, s.capacity != c { wrong.append("capacity=\(c)") }
-            if s.booked > s.capacity { wrong.append("booked <= capacity") }
-            if s.free != s.capacity - s.booked { wrong.append("free = capacity - booked = \(s.capacity - s.booked)") }
+            let taken = s.booked + s.offered
+            if taken > s.capacity { wrong.append("booked + offered <= capacity") }
+            if s.free != s.capacity - taken { wrong.append("free = capacity - booked - offered = \(s.capacity - taken)") }
             if s.waiting > 0 && s.free > 0 { wrong.append("no free seat while \(s.waiting) wait") }
-            if let b = p.bookedExactly, s.booked != b {
-                wrong.append("booked=\(b)")
-            } else if s.booked < p.bookedAtLeast {
+            if let b = p.bookedExactly, taken != b {
+                wrong.append("booked + offered = \(b)")
+            } else if taken < p.bookedAtLeast {
                 wrong.append("booked >= \(p.bookedAtLeast) (acknowledged bookings)")
             }
             if let w = p.waitingExactly, s.waiting != w { wrong.append("waiting=\(w)") }
@@ -104,6 +110,7 @@ enum InvariantChecker {
                 let ok: Bool
                 switch h.expected {
                 case .booked: ok = kind == .booked
+                case .promoted: ok = kind == .booked || statusResults.line(i).hasPrefix("+OFFERED")
                 case .waiting(let n): ok = kind == .waiting && value == Int64(n)
                 case .none: ok = kind == .idle
                 }

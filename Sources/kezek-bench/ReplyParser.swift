@@ -128,6 +128,8 @@ enum ReplyClassifier {
 /// Fields of a `+SEATS capacity=<c> booked=<b> free=<f> waiting=<w> refused=<r>` reply.
 struct SeatsReply: Equatable {
     var capacity = -1, booked = -1, free = -1, waiting = -1, refused = -1
+    /// Seats held by offers awaiting CONFIRM (`offered=`, present when `offer-ttl` > 0).
+    var offered = 0
 
     /// Parses the reply text; nil unless it is a SEATS reply with all four main fields.
     init?(_ text: Substring) {
@@ -141,6 +143,7 @@ struct SeatsReply: Equatable {
             case "free": free = n
             case "waiting": waiting = n
             case "refused": refused = n
+            case "offered": offered = n
             default: break
             }
         }
