@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby sentinel test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -36,6 +36,9 @@ run: build ## start a private Redis at $(REDIS) if none answers, then run kezekd
 run-standby: build ## a second kezekd on the same Redis and prefix ($(LISTEN2)): a standby that takes over when `make run` dies
 	bash scripts/ensure-redis.sh $(REDIS)
 	exec .build/release/kezekd --config config/kezek.yaml --redis $(REDIS) --listen $(LISTEN2) --admin-listen $(ADMIN2)
+
+sentinel: build ## kezekd on a Redis primary with 2 replicas and 3 Sentinels (var/sentinel), to try a failover; Ctrl-C stops all
+	bash scripts/sentinel.sh
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh

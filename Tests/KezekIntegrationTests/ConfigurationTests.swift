@@ -22,6 +22,12 @@ final class ConfigurationTests: IntegrationTestCase {
         try expectRefused(["--holder-limit", "-1"], naming: "holder-limit")
     }
 
+    func testBadSentinelListIsRefused() throws {
+        try expectRefused(["--sentinel", "127.0.0.1:26379,,127.0.0.1:26380"], naming: "sentinel")
+        try expectRefused(["--sentinel", "127.0.0.1:26379,sentinel.example:26379"], naming: "sentinel")
+        try expectRefused(["--sentinel-master", "two words"], naming: "sentinel-master")
+    }
+
     func testBadEnvironmentValueIsRefused() throws {
         try expectRefused([], environment: ["KEZEK_THREADS": "abc"], naming: "threads")
     }
