@@ -37,6 +37,37 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertEqual(logged, true, "no log line names the client")
     }
 
+    /// redis-py's cluster client: CLUSTER SLOTS says this node serves every slot, COMMAND says
+    /// which argument is the key, and BOOK/STATUS/SEATS are routed by the provider's slot.
+    func testRedisPyClusterClientRoutesByProvider() throws {
+        let python = try requirePython()
+        try startStack(["--token", "sekret"])
+        let script = Self.packageRoot.appendingPathComponent("Tests/clients/redis_py_cluster_check.py").path
+        let result = try runProgram(python, [script, "\(kezekd.port)", "sekret"], timeout: 60)
+        XCTAssertEqual(result.status, 0, "redis-py cluster checks failed:\n\(result.stdout)\n\(result.stderr)")
+        XCTAssertEqual(result.stdout.split(separator: "\n").filter { $0.hasPrefix("ok  ") }.count, 7, result.stdout)
+    }
+
+    /// CLUSTER KEYSLOT gives the slot a real Redis Cluster node gives, hash tags included.
+    func testClusterKeyslotMatchesRedis() throws {
+        try startStack()
+        let clustered = try RedisServerProcess(directory: directory.appendingPathComponent("clustered"))
+        clustered.extraArguments = ["--cluster-enabled", "yes", "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
+        try clustered.start()
+        defer { clustered.stop() }
+        let keys = ["club", "{a}b", "a{}b", "x{y}z{w}", "open{", "}{", "{}", "almaty.sport-42", "üñï", "a b"]
+            + (0..<200).map { "provider-\($0 * 7919)" }
+        let client = try connect()
+        for key in keys {
+            try client.send(LineClient.resp(["CLUSTER", "KEYSLOT", key]))
+            let ours = try client.readReply()
+            let theirs = try clustered.cli(["CLUSTER", "KEYSLOT", key]).trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertEqual(ours, ":\(theirs)", "slot of \(key)")
+        }
+        try expect(client, "CLUSTER NOSUCH", prefix: "-ERR unknown subcommand")
+        try expect(client, "CLUSTER KEYSLOT", prefix: "-ERR wrong number of arguments")
+    }
+
     /// -UNAVAILABLE and -LOADING reach redis-py as its exceptions.
     func testRedisPyRaisesUnavailableAndLoading() throws {
         let python = try requirePython()
@@ -177,7 +208,7 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "CLIENT SETINFO lib-name kezek-tests", "+OK")
         try expect(client, "CLIENT ID", prefix: ":")
         try expect(client, "CLIENT KILL x", prefix: "-ERR unknown subcommand 'KILL'")
-        try expect(client, "COMMAND COUNT", ":\(19)")
+        try expect(client, "COMMAND COUNT", ":\(20)")
         try expect(client, "BOOK", "-ERR wrong number of arguments for 'book' command")
         try client.send("CONFIG GET save appendonly\r\n")
         XCTAssertEqual(try client.readLine(), "*4")

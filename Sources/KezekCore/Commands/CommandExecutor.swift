@@ -116,6 +116,8 @@ final class CommandExecutor {
             return .now(command(tokens, connection))
         case .config:
             return .now(config(tokens, connection))
+        case .cluster:
+            return .now(cluster(tokens, connection))
         case .multi:
             connection.inTransaction = true
             return .now(.error("ERR MULTI is not supported"))
@@ -294,7 +296,7 @@ extension Verb {
         case .ping: 0...1
         case .health, .quit, .multi, .exec, .discard: 0...0
         case .hello: 0...6
-        case .client, .config: 1...Int.max
+        case .client, .config, .cluster: 1...Int.max
         case .info, .command: 0...Int.max
         }
     }

@@ -71,18 +71,27 @@ struct CommandDocs: Sendable {
                     arguments: [.init(name: "index", type: "integer")]),
         CommandDocs(name: "info", arity: -1, flags: ["loading"], summary: "Server and Kezek figures, Redis style",
                     arguments: [.init(name: "section", type: "string", optional: true)]),
+        CommandDocs(name: "cluster", arity: -2, flags: ["loading", "stale"],
+                    summary: "Which node serves which hash slots (SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT), Redis Cluster style",
+                    arguments: [.init(name: "subcommand", type: "string"), .init(name: "key", type: "string", optional: true)]),
     ]
 
-    /// The 10-element COMMAND INFO entry of Redis 7 (no keys: Kezek's ids are not Redis keys).
+    /// A command whose first argument is a provider names it as its key (first key 1, last 1,
+    /// step 1): cluster-aware clients route it by the provider's hash slot (`CLUSTER SLOTS`),
+    /// which is the slot of every Redis key that stores the provider.
+    var providerIsKey: Bool { arguments.first?.name == "provider" }
+
+    /// The 10-element COMMAND INFO entry of Redis 7.
     func writeInfo(into out: inout RESPWriter) {
         out.array(10)
         out.bulk(name)
         out.integer(arity)
         out.array(flags.count)
         for flag in flags { out.simple(flag) }
-        out.integer(0)
-        out.integer(0)
-        out.integer(0)
+        let keyPosition = providerIsKey ? 1 : 0
+        out.integer(keyPosition)
+        out.integer(keyPosition)
+        out.integer(keyPosition)
         out.array(0)
         out.array(0)
         out.array(0)

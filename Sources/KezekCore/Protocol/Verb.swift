@@ -5,7 +5,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     // Fair rounds.
     case round, apply, withdraw, result, confirm, demand
     // Redis compatibility, so every client library connects with its defaults.
-    case hello, client, select, echo, info, command, config, multi, exec, discard
+    case hello, client, select, echo, info, command, config, cluster, multi, exec, discard
 
     public var name: String {
         switch self {
@@ -31,6 +31,7 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .info: "INFO"
         case .command: "COMMAND"
         case .config: "CONFIG"
+        case .cluster: "CLUSTER"
         case .multi: "MULTI"
         case .exec: "EXEC"
         case .discard: "DISCARD"

@@ -17,6 +17,8 @@ public final class KezekServer {
     /// Fair rounds: applications, draws, offers and the cascade.
     public let rounds: RoundRegistry
     let outboxes: [MirrorOutbox]
+    /// This process's node id in `CLUSTER` replies: 40 random hex digits, as Redis's.
+    let clusterNodeID = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
     /// Where Redis's primary is (`redis`, or what the Sentinels say).
     let redisPrimary: RedisPrimary
     let keys: KeyLayout

@@ -39,13 +39,14 @@ final class RedisServerProcess {
         process.standardError = appendingHandle(logPath)
         try process.run()
         self.process = process
-        // EXISTS is refused while the append-only file is still loading: ":0" means ready.
+        // EXISTS is refused while the append-only file is still loading: ":0" means ready (so
+        // does -CLUSTERDOWN from a cluster node that owns no slots yet).
         let ready = poll(timeout: timeout) { () -> Bool? in
             if !process.isRunning { return false }
             guard let client = try? LineClient(port: port, timeout: 1),
                   (self.password.map { (try? client.request("AUTH \($0)", timeout: 1)) == "+OK" } ?? true),
                   let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1) else { return nil }
-            return reply.hasPrefix(":") ? true : nil
+            return reply.hasPrefix(":") || reply.hasPrefix("-CLUSTERDOWN") ? true : nil
         }
         guard ready == true else {
             throw TestSetupError("redis-server on port \(port) did not become ready; log:\n\(log)")
