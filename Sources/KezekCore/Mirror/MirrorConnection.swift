@@ -197,6 +197,16 @@ final class MirrorConnection {
         if let context { redisAsyncDisconnect(context) }
     }
 
+    /// Drops the connection at once, without waiting for the replies it owes: an old primary
+    /// that hangs would never send them. Its unconfirmed batches go to the new primary.
+    private func abandon() {
+        guard let context else { return }
+        // hiredis calls every pending reply callback with NULL, then the disconnect callback;
+        // it skips the latter for a connection still being made, so that case is done here.
+        redisAsyncFree(context)
+        if self.context != nil { didDisconnect(status: REDIS_OK) }
+    }
+
     func close() {
         if let context {
             redisAsyncDisconnect(context)
@@ -221,7 +231,7 @@ final class MirrorConnection {
            primary.generation.load(ordering: .relaxed) != endpointGeneration {
             // The Sentinels moved the primary: everything unconfirmed goes to the new one.
             log.notice("redis primary moved; reconnecting", metadata: ["thread": "\(thread.index)", "redis": "\(primary.endpoint)"])
-            reconnect()
+            abandon()
         }
         outbox.drain(into: &drained)
         if !drained.isEmpty {
