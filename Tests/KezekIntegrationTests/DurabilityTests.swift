@@ -197,7 +197,15 @@ final class DurabilityTests: IntegrationTestCase {
                     }
                     return false
                 }
-                if signal { daemon.sendTerm() }
+                if signal {
+                    // Sent is not read: wait until the daemon answered some BOOKs, so the
+                    // signal lands mid-burst rather than before kezekd read anything.
+                    _ = poll(timeout: 10, interval: 0.01) { () -> Bool? in
+                        let page = (try? adminGet(port: daemon.adminPort, path: "/metrics"))?.body ?? ""
+                        return page.contains("kezek_requests_total{command=\"book\",reply=\"booked\"}") ? true : nil
+                    }
+                    daemon.sendTerm()
+                }
             }
             let (lines, _) = client.readUntilClosed(timeout: 60)
             replies.withLock { $0[connection] = lines }

@@ -48,7 +48,8 @@ final class SentinelFailoverTests: IntegrationTestCase {
 
         // `--redis` points nowhere useful: only the Sentinel says where the primary is.
         kezekd = KezekdProcess(redisPort: freePort(), logDirectory: directory, extraArguments: [
-            "--sentinel", "127.0.0.1:\(sentinel.port)", "--sentinel-master", "kz",
+            // A Sentinel that is down comes first: kezekd asks the next.
+            "--sentinel", "127.0.0.1:\(freePort()),127.0.0.1:\(sentinel.port)", "--sentinel-master", "kz",
             "--redis-replicas", "1", "--write-timeout", "2", "--lease-ttl", "2",
         ])
         try kezekd.start(timeout: 20)
