@@ -52,7 +52,9 @@ final class RedisClientTests: IntegrationTestCase {
     func testClusterKeyslotMatchesRedis() throws {
         try startStack()
         let clustered = try RedisServerProcess(directory: directory.appendingPathComponent("clustered"))
-        clustered.extraArguments = ["--cluster-enabled", "yes", "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
+        // An explicit bus port: by default it is the port plus 10,000, too high for most free ports.
+        clustered.extraArguments = ["--cluster-enabled", "yes", "--cluster-port", "\(freePort())",
+                                    "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
         try clustered.start()
         defer { clustered.stop() }
         let keys = ["club", "{a}b", "a{}b", "x{y}z{w}", "open{", "}{", "{}", "almaty.sport-42", "üñï", "a b"]
