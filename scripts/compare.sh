@@ -37,7 +37,6 @@ until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
 kezek_pid=$!
 until redis-cli -p "$KEZEK_PORT" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
 sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book.lua)")
-audited_sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat scripts/lua/book-audited.lua)")
 
 # rps of one redis-benchmark run (its last "requests per second" figure); a run that printed
 # none stops the comparison with the run's own last lines.
@@ -63,9 +62,9 @@ reset_open() {
 }
 kezek_open() { rps -p "$KEZEK_PORT" -P "$1" -n "$2" -q BOOK "$open" h:__rand_int__; }
 lua_open() { rps -p "$REDIS_PORT" -P "$1" -n "$2" -q EVALSHA "$sha" 2 "lua:free:$open" "lua:holders:$open" h:__rand_int__; }
-# The same with the audit entry kezekd writes (scripts/lua/book-audited.lua): one more line,
+# The same script given an audit stream (its KEYS[3]): the entry kezekd writes; one more line,
 # "p16audit", so the ratio of equal work is printed beside the historical one.
-lua_audited() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$audited_sha" 3 "lua:free:$open" "lua:holders:$open" "lua:{$open}:audit" h:__rand_int__; }
+lua_audited() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$sha" 3 "lua:free:$open" "lua:holders:$open" "lua:{$open}:audit" h:__rand_int__; }
 kezek_sold() { rps -p "$KEZEK_PORT" -P 16 -n "$REQUESTS_P16" -q BOOK soldout h:__rand_int__; }
 lua_sold() { rps -p "$REDIS_PORT" -P 16 -n "$REQUESTS_P16" -q EVALSHA "$sha" 2 lua:free:soldout lua:holders:soldout h:__rand_int__; }
 redis-cli -p "$KEZEK_PORT" provider soldout 0 >/dev/null

@@ -9,9 +9,9 @@ extension Setting {
         .custom("sentinel", default: "none",
                 "Redis Sentinels (HOST:PORT,HOST:PORT,...) that say where the primary of sentinel-master is; kezekd follows its failovers, and redis is then unused",
                 apply: { configuration, source in
+                    guard !source.value.isEmpty else { configuration.settings.sentinels = []; return }
                     let parts = source.value.split(separator: ",", omittingEmptySubsequences: false)
                         .map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard !source.value.isEmpty else { configuration.settings.sentinels = []; return }
                     guard parts.count <= 16, !parts.contains(where: \.isEmpty) else {
                         throw ConfigurationError(source, "expected 1 to 16 HOST:PORT addresses separated by commas")
                     }
@@ -28,6 +28,8 @@ extension Setting {
                 },
                 current: { $0.settings.sentinelMaster }),
         .secret("sentinel-password", \.sentinelPassword, "password of the Sentinels themselves (their requirepass), if they have one"),
+        .seconds("sentinel-timeout", \.sentinelTimeout, 0.01...60, default: "0.2",
+                 "seconds one Sentinel may take to connect and answer before the next one is asked"),
         .integer("threads", \.threads, 1...256, default: "cores", "event-loop threads"),
         .secret("token", \.token, "client token for AUTH"),
         .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),

@@ -16,15 +16,22 @@ final class RedisClientTests: IntegrationTestCase {
         return Self.python
     }
 
+    /// Starts kezekd with a token and runs one of Tests/clients' redis-py scripts against it
+    /// (`SCRIPT PORT TOKEN`); fails the test unless every check of the script passed.
+    private func runRedisPyChecks(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let python = try requirePython()
+        try startStack(["--token", "sekret"])
+        let path = Self.packageRoot.appendingPathComponent("Tests/clients/\(script)").path
+        let result = try runProgram(python, [path, "\(kezekd.port)", "sekret"], timeout: 60)
+        XCTAssertEqual(result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file, line: line)
+        return result.stdout
+    }
+
     // MARK: redis-py
 
     func testRedisPyAtItsDefaults() throws {
-        let python = try requirePython()
-        try startStack(["--token", "sekret"])
-        let script = Self.packageRoot.appendingPathComponent("Tests/clients/redis_py_check.py").path
-        let result = try runProgram(python, [script, "\(kezekd.port)", "sekret"], timeout: 60)
-        XCTAssertEqual(result.status, 0, "redis-py checks failed:\n\(result.stdout)\n\(result.stderr)")
-        XCTAssertTrue(result.stdout.contains("redis-py 8."), result.stdout)
+        let output = try runRedisPyChecks("redis_py_check.py")
+        XCTAssertTrue(output.contains("redis-py 8."), output)
         // The client name shows in log lines about that connection.
         let client = try connect()
         try expect(client, "AUTH default sekret", "+OK")
@@ -40,12 +47,8 @@ final class RedisClientTests: IntegrationTestCase {
     /// redis-py's cluster client: CLUSTER SLOTS says this node serves every slot, COMMAND says
     /// which argument is the key, and BOOK/STATUS/SEATS are routed by the provider's slot.
     func testRedisPyClusterClientRoutesByProvider() throws {
-        let python = try requirePython()
-        try startStack(["--token", "sekret"])
-        let script = Self.packageRoot.appendingPathComponent("Tests/clients/redis_py_cluster_check.py").path
-        let result = try runProgram(python, [script, "\(kezekd.port)", "sekret"], timeout: 60)
-        XCTAssertEqual(result.status, 0, "redis-py cluster checks failed:\n\(result.stdout)\n\(result.stderr)")
-        XCTAssertEqual(result.stdout.split(separator: "\n").filter { $0.hasPrefix("ok  ") }.count, 7, result.stdout)
+        let output = try runRedisPyChecks("redis_py_cluster_check.py")
+        XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("ok  ") }.count, 7, output)
     }
 
     /// CLUSTER KEYSLOT gives the slot a real Redis Cluster node gives, hash tags included.

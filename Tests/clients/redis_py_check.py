@@ -5,27 +5,9 @@ import sys
 
 import redis
 
+from checks import check, finish, raises
+
 port, token = int(sys.argv[1]), sys.argv[2]
-failures = []
-
-
-def check(name, got, expected):
-    ok = got == expected
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (expected {expected!r})"))
-    if not ok:
-        failures.append(name)
-
-
-def raises(name, call, error_type, text):
-    try:
-        call()
-    except error_type as error:
-        check(name, text in str(error), True)
-        return
-    except Exception as error:  # the wrong kind of error
-        check(name, f"{type(error).__name__}: {error}", error_type.__name__)
-        return
-    check(name, "no exception", error_type.__name__)
 
 
 print(f"redis-py {redis.__version__}")
@@ -74,4 +56,4 @@ raises("no auth", lambda: redis.Redis(port=port, protocol=2).execute_command("SE
 raises("wrong password", lambda: redis.Redis(port=port, password="wrong").ping(),
        redis.exceptions.AuthenticationError, "")
 
-sys.exit(1 if failures else 0)
+finish()

@@ -7,15 +7,9 @@ import sys
 
 from redis.cluster import RedisCluster
 
+from checks import check, finish
+
 port, token = int(sys.argv[1]), sys.argv[2]
-failures = []
-
-
-def check(name, got, expected):
-    ok = got == expected
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (expected {expected!r})"))
-    if not ok:
-        failures.append(name)
 
 
 rc = RedisCluster(host="127.0.0.1", port=port, password=token, decode_responses=True)
@@ -30,4 +24,4 @@ check("seats", rc.execute_command("SEATS", "cluster-club").split()[0:3], ["SEATS
 node = rc.get_node_from_key("cluster-club")
 check("routed to", (node.host, node.port), ("127.0.0.1", port))
 rc.close()
-sys.exit(1 if failures else 0)
+finish()

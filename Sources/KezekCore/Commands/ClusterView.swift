@@ -1,5 +1,3 @@
-import Foundation
-
 /// `CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT <key>`, answered as a Redis
 /// Cluster node would, so cluster-aware clients (redis-py's RedisCluster, redis-cli -c) can
 /// use kezekd: they learn which node serves which hash slots and route each command by its

@@ -10,9 +10,9 @@ import Logging
 /// it or none, and only while this daemon's epoch is current and Redis holds every batch this
 /// thread sent before it. Up to `mirror-pipeline` batches are in flight at once, so Redis
 /// applies one while the loop gathers the next. When Redis confirms a batch, the replies
-/// waiting on it are released. A lost connection or a refused batch puts every unconfirmed write back in front
-/// of the queue; they are resent, in order, after a backoff (the writes are idempotent facts,
-/// so a write Redis already had does no harm).
+/// waiting on it are released. A lost connection or a refused batch puts every unconfirmed
+/// write back in front of the queue; they are resent, in order, after a backoff (the writes
+/// are idempotent facts, so a write Redis already had does no harm).
 final class MirrorConnection {
     private unowned let thread: LoopThread
     private let primary: RedisPrimary

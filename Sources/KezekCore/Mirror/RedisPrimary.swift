@@ -13,14 +13,15 @@ public final class RedisPrimary: Sendable {
     let sentinels: [ServerSettings.Endpoint]
     private let masterName: String
     private let password: String?
-    /// Sentinels answer from memory: a slow one is skipped rather than waited for.
-    static let sentinelTimeoutMillis = 200
+    /// A slow Sentinel is skipped rather than waited for (`sentinel-timeout`).
+    private let timeoutMillis: Int
 
     init(settings: ServerSettings) {
         address = Mutex(settings.redis)
         sentinels = settings.sentinels
         masterName = settings.sentinelMaster
         password = settings.sentinelPassword
+        timeoutMillis = max(Int(settings.sentinelTimeout * 1000), 1)
     }
 
     var usesSentinels: Bool { !sentinels.isEmpty }
@@ -36,8 +37,7 @@ public final class RedisPrimary: Sendable {
         for sentinel in sentinels {
             do {
                 let connection = try RedisSyncConnection(endpoint: sentinel, password: password,
-                                                         connectTimeoutMillis: Self.sentinelTimeoutMillis,
-                                                         replyTimeoutMillis: Self.sentinelTimeoutMillis)
+                                                         connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
                 let reply = try connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName])
                 let parts = reply.strings
                 guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {

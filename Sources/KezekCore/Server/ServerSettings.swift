@@ -17,6 +17,9 @@ public struct ServerSettings: Sendable {
     public var sentinels: [Endpoint] = []
     public var sentinelMaster = "kezek"
     public var sentinelPassword: String?
+    /// Seconds one Sentinel may take to connect and to answer before the next is asked
+    /// (`sentinel-timeout`): Sentinels answer from memory.
+    public var sentinelTimeout = 0.2
     public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
     /// The read-only public pages (`public-listen`): figures, rounds, draw.csv; no token.
     public var publicListen = Endpoint(host: "127.0.0.1", port: 7381)

@@ -34,14 +34,7 @@ final class RedisSentinelProcess {
     var logPath: String { directory.appendingPathComponent("sentinel.log").path }
 
     func start(timeout: Double = 10) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RedisServerProcess.serverPath)
-        process.arguments = [configurationURL.path, "--sentinel"]
-        process.environment = cleanEnvironment()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = appendingHandle(logPath)
-        try process.run()
+        let process = try RedisServerProcess.launch([configurationURL.path, "--sentinel"], logPath: logPath)
         self.process = process
         let ready = poll(timeout: timeout) { () -> Bool? in
             if !process.isRunning { return false }

@@ -26,18 +26,11 @@ final class RedisServerProcess {
 
     /// Starts it and waits (at most `timeout` seconds) until it answers commands.
     func start(timeout: Double = 10) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.serverPath)
-        process.arguments = [
+        let process = try Self.launch([
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--daemonize", "no", "--protected-mode", "no", "--logfile", logPath,
-        ] + extraArguments
-        process.environment = cleanEnvironment()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = appendingHandle(logPath)
-        try process.run()
+        ] + extraArguments, logPath: logPath)
         self.process = process
         // EXISTS is refused while the append-only file is still loading: ":0" means ready (so
         // does -CLUSTERDOWN from a cluster node that owns no slots yet).
@@ -51,6 +44,20 @@ final class RedisServerProcess {
         guard ready == true else {
             throw TestSetupError("redis-server on port \(port) did not become ready; log:\n\(log)")
         }
+    }
+
+    /// Runs redis-server in the foreground with `arguments`, its stderr appended to `logPath`
+    /// (a Sentinel too: `CONFIG --sentinel`).
+    static func launch(_ arguments: [String], logPath: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: serverPath)
+        process.arguments = arguments
+        process.environment = cleanEnvironment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = appendingHandle(logPath)
+        try process.run()
+        return process
     }
 
     /// SIGKILL: the server dies at once, as in a crash.
