@@ -235,31 +235,6 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertEqual(wrongFulls.get(), 0, "a holder's retry was answered +FULL")
         XCTAssertGreaterThan(rounds, 100)
     }
-
-    private func describe(_ outcome: Outcome) -> String {
-        func text(_ reply: Reply) -> String {
-            var bytes: [UInt8] = []
-            reply.encode(into: &bytes)
-            return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
-        }
-        switch outcome {
-        case .now(let reply): return "now " + text(reply)
-        case .afterMirror(let reply): return "afterMirror " + text(reply)
-        }
-    }
-}
-
-/// A value shared by test threads behind a lock.
-private final class Shared<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ newValue: Value) { lock.withLock { value = newValue } }
-}
-
-extension Shared where Value == Int {
-    func add(_ amount: Int) { lock.withLock { value += amount } }
 }
 
 /// xorshift64*: reproducible random histories.

@@ -31,6 +31,18 @@ public final class MirrorOutbox: Sendable {
         }
     }
 
+    /// A booking made without the provider's lock: its change and audit entry, numbered as
+    /// they are queued, so a provider's write numbers follow its queue order whichever thread
+    /// made them. Returns the change's number and the seats free after it in that order.
+    func appendAdmission(_ change: MirrorWrite, _ entry: MirrorWrite, counters: AdmissionCounters) -> (number: Int, free: Int) {
+        writes.withLock { writes in
+            writes.append(change)
+            writes.append(entry)
+            let number = counters.made.add(2, ordering: .relaxed).newValue - 1
+            return (number, counters.orderedFree.subtract(1, ordering: .relaxed).newValue)
+        }
+    }
+
     func noteRefusedChanged(_ provider: Provider) {
         refusedChanged.withLock { $0.append(provider) }
     }

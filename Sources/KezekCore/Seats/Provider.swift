@@ -2,9 +2,12 @@ import Synchronization
 
 /// One provider's seats, holders and waitlist.
 ///
-/// One lock per provider guards them, so unrelated providers never serialise. A BOOK at a
-/// sold-out provider whose holder is surely not a member is answered `+FULL` without the lock
-/// (`SoldOutGate`); a member (a retry must get `+BOOKED` again) goes through the lock.
+/// Its own locks guard them, so unrelated providers never serialise: one per stripe of holders
+/// (`StripedState`), all of them taken for every change but one. A BOOK that takes a free seat
+/// holds only its holder's stripe and takes the seat by compare-and-swap on a counter
+/// (`AdmissionCounters`); a BOOK at a sold-out provider whose holder is surely not a member is
+/// answered `+FULL` with no lock at all (`SoldOutGate`). DESIGN.md, "Admission without the
+/// provider lock", argues why no seat is sold twice and a retry still gets `+BOOKED`.
 public final class Provider: Sendable {
     public let id: String
     /// The loop thread whose Redis connection carries this provider's writes.
@@ -17,13 +20,18 @@ public final class Provider: Sendable {
     /// Sold-out BOOKs answered without the lock.
     private let soldOut = SoldOutGate()
     /// Internal, not private: the round operations (`ProviderRounds.swift`) share it.
-    let state: Mutex<State>
+    let state: StripedState<State>
+    /// What a BOOK reads and changes without `state.withLock`; the state holds it too.
+    private let counters: AdmissionCounters
+    /// The state's holders, for the BOOK that holds one stripe only.
+    private let holderTable: HolderTable
 
-    struct State {
+    struct State: StripedStateValue {
         var capacity: Int
         /// Holders with a seat, each with the number of the write that last booked it (see
         /// `made`): it is in Redis once `confirmed` reached that number.
-        var holders: [String: Int] = [:]
+        let holders: HolderTable
+        let counters: AdmissionCounters
         /// Holders offered a seat (by a round, or by a waitlist when offer-ttl is set): held
         /// for capacity and the holder limit until confirmed, declined or expired.
         var offers: [String: Offer] = [:]
@@ -41,13 +49,17 @@ public final class Provider: Sendable {
         var retired: [MemberCounts] = []
         /// The refused count Redis was last sent.
         var refusedMirrored = 0
-        /// Writes handed to the mirror so far, and how many of them Redis confirmed (a
-        /// provider's writes are confirmed in the order made). A reply that would reveal an
-        /// unconfirmed change waits for it (no dirty reads).
-        var made = 0
-        var confirmed = 0
+        /// Writes handed to the mirror so far, and how many of them Redis confirmed (see
+        /// `AdmissionCounters`). Stable while every stripe is held: only the holder of a
+        /// stripe makes writes, and a BOOK's happen before it lets its stripe go.
+        var made: Int { counters.made.load(ordering: .relaxed) }
+        var confirmed: Int { counters.confirmed.load(ordering: .acquiring) }
         var hasUnconfirmed: Bool { made > confirmed }
         var free: Int { capacity - holders.count - offers.count }
+
+        func publish() {
+            counters.publish(free: free, admitsWithoutLock: offers.isEmpty && waitlist.count == 0 && members == nil)
+        }
 
         /// A holder joined the members (booked or waiting).
         func joined(_ holder: String) { members?.insert(holder) }
@@ -59,7 +71,11 @@ public final class Provider: Sendable {
         self.id = id
         self.owner = owner
         self.outbox = outbox
-        state = Mutex(State(capacity: capacity))
+        let counters = AdmissionCounters()
+        let holders = HolderTable()
+        self.counters = counters
+        holderTable = holders
+        state = StripedState(State(capacity: capacity, holders: holders, counters: counters))
         changing { _ in }  // a provider made with no seats is sold out from the start
     }
 
@@ -151,6 +167,10 @@ public final class Provider: Sendable {
             countRefusal(locked: false)
             return .now(.full(provider: id))
         }
+        if mirrorUp && counters.admitsWithoutLock.load(ordering: .relaxed),
+           let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now) {
+            return outcome
+        }
         return state.withLock { state in
             // The answers that change nothing (a position, a refusal) leave the gate open.
             let held = state.holders[holder] != nil
@@ -196,6 +216,31 @@ public final class Provider: Sendable {
             writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber))
             writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.waiting(position: state.waitlist.count))
+        }
+    }
+
+    /// A BOOK that takes a free seat holding only its holder's stripe: nil when it needs the
+    /// whole state instead (a retry, no seat free, offers or a waitlist, a provider that sold
+    /// out before). The seat is taken by compare-and-swap; a concurrent BOOK that finds none
+    /// free goes to `withLock`, which waits for this stripe, so `+FULL` is never answered
+    /// while a seat taken here may still be given back.
+    private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> Outcome? {
+        let stripe = HolderTable.stripe(of: holder)
+        let holders = holderTable
+        return state.withStripe(stripe) { () -> Outcome? in
+            // Set by the last `withLock`, which cannot run while this stripe is held.
+            guard counters.admitsWithoutLock.load(ordering: .relaxed), holders[stripe: stripe, holder: holder] == nil,
+                  counters.takeSeat() else { return nil }
+            guard rules.limits.reserve(holder) else {
+                counters.giveBackSeat()
+                return .now(.limit(holder: holder))
+            }
+            var change = MirrorWrite(provider: self, op: .book(holder: holder), ticket: nil, madeAt: now)
+            change.continues = true
+            let entry = MirrorWrite(provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket, madeAt: now)
+            let (number, free) = outbox.appendAdmission(change, entry, counters: counters)
+            holders[stripe: stripe, holder: holder] = number
+            return .afterMirror(.booked(free: free))
         }
     }
 
@@ -308,12 +353,16 @@ public final class Provider: Sendable {
         return .afterMirror(reply)
     }
 
-    /// Redis confirmed these writes of this provider (the owner thread calls this).
+    /// Redis confirmed these writes of this provider (the owner thread calls this). The lock
+    /// is taken only when the provider may now be sold out and settled, to open the gate.
     public func confirmed(_ writes: ArraySlice<MirrorWrite>) {
         var count = 0
         for write in writes where write.op.changesState { count += 1 }
         guard count > 0 else { return }
-        changing { $0.confirmed += count }
+        let confirmed = counters.confirmed.add(count, ordering: .releasing).newValue
+        guard counters.free.load(ordering: .relaxed) <= 0, confirmed == counters.made.load(ordering: .relaxed),
+              !soldOut.isOpen else { return }
+        state.withLock { openIfSettled(&$0) }
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
@@ -393,7 +442,7 @@ public final class Provider: Sendable {
             state.refusedMirrored = refusedSoFar
             state.capacity = capacity
             // What recovery read is in Redis: confirmed.
-            state.holders = Dictionary(holders.map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
+            state.holders.replaceAll(with: holders, number: 0)
             for holder in state.holders.keys { rules.limits.restore(holder) }
             state.waitlist = Waitlist()
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
@@ -465,6 +514,15 @@ public final class Provider: Sendable {
         state.withLock { _ in body() }
     }
 
+    /// Runs `body` while holding the stripe of `holder` only (for tests: BOOKs of holders in
+    /// other stripes go on; everything that takes the whole state waits).
+    func whileStripeLocked(of holder: String, _ body: () -> Void) {
+        state.withStripe(HolderTable.stripe(of: holder), body)
+    }
+
+    /// Whether a BOOK that finds a seat free takes it without the whole state now (for tests).
+    var admitsWithoutLock: Bool { counters.admitsWithoutLock.load(ordering: .relaxed) }
+
     /// Whether sold-out BOOKs of non-members are answered without the lock now (for tests).
     var answersSoldOutWithoutLock: Bool { soldOut.isOpen }
 
@@ -527,7 +585,8 @@ struct WriteList {
     /// state (barriers never go through one).
     func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
         guard var one = first else { return }
-        state.made += count
+        // Every stripe is held: no other write of this provider can be numbered meanwhile.
+        state.counters.made.add(count, ordering: .relaxed)
         guard var two = second else {
             one.ticket = ticket
             outbox.append(one)
