@@ -107,7 +107,7 @@ public struct MirrorBatchEncoder {
         case .field(let key, _, _): return (.hset, key)
         case .unfield(let key, _): return (.hdel, key)
         case .audit, .auditCapacity: return (.xadd, keys.audit(id))
-        case .capacity, .refused, .barrier: preconditionFailure("not a member write")
+        case .capacity, .refused, .barrier, .skipped: preconditionFailure("not a member write")
         }
     }
 
@@ -118,7 +118,7 @@ public struct MirrorBatchEncoder {
         case .enqueue, .offer, .tag, .field: 2
         case .audit(_, _, let cause): cause == nil ? 5 : 9
         case .auditCapacity: 5
-        case .capacity, .refused, .barrier: 1
+        case .capacity, .refused, .barrier, .skipped: 1
         }
     }
 
@@ -154,7 +154,7 @@ public struct MirrorBatchEncoder {
                 groups.append(Group(verb: .set, key: keys.refused(provider.id), run: index..<index + 1, itemCount: 1, value: String(total)))
                 index += 1
                 continue
-            case .barrier, .audit, .auditCapacity:
+            case .barrier, .skipped, .audit, .auditCapacity:
                 index += 1
                 continue
             default:
@@ -219,7 +219,7 @@ public struct MirrorBatchEncoder {
                 }
             case .auditCapacity(let capacity):
                 for text in ["*", "op", "capacity", "capacity", String(capacity)] { RESP.appendBulk(text, into: &bytes) }
-            case .capacity, .refused, .barrier:
+            case .capacity, .refused, .barrier, .skipped:
                 break
             }
         }

@@ -27,6 +27,9 @@ public enum MirrorOp: Sendable, Equatable {
     /// Writes nothing: its ticket is released once every earlier write of the provider is
     /// confirmed (a read that must not reveal an unconfirmed change waits on it).
     case barrier
+    /// Writes nothing: fills a number a BOOK took with its seat and gave back (the holder
+    /// limit refused it), so the provider's numbering has no gap.
+    case skipped
 
     /// The holder the write names, if any.
     var holder: String? {
@@ -34,7 +37,7 @@ public enum MirrorOp: Sendable, Equatable {
         case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
              .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
              .audit(_, let holder, _): holder
-        case .capacity, .refused, .barrier, .field, .unfield, .auditCapacity: nil
+        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity: nil
         }
     }
 
@@ -111,6 +114,10 @@ public struct MirrorWrite: Sendable {
     var ticket: ReplyTicket?
     /// Monotonic nanoseconds when the write was made, for the write timeout.
     let madeAt: UInt64
+    /// Its place in the provider's order (a write that changes state: from 1; a barrier: the
+    /// number it follows); 0 for a write with no place in it (the refused count). The owner's
+    /// outbox passes a provider's writes on in this order, whichever thread queued them.
+    var number = 0
     /// The next write belongs to the same request: a batch never ends after this one, so
     /// Redis applies all of a request's writes in one script call or none.
     var continues = false

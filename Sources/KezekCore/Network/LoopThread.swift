@@ -345,7 +345,7 @@ public final class LoopThread {
         // Writes other threads made before they stopped reading may still sit in the outbox.
         mirror.flush(outbox: outbox)
         let everyoneStopped = server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
-        let owesNothing = everyoneStopped && !mirror.hasPendingWrites && clients.values.allSatisfy(\.isIdle)
+        let owesNothing = everyoneStopped && !mirror.hasPendingWrites && !outbox.isHoldingWrites && clients.values.allSatisfy(\.isIdle)
         let overdue = MonotonicClock.nanoseconds() >= drainDeadline
         guard owesNothing || overdue else { return }
         if overdue && !owesNothing {

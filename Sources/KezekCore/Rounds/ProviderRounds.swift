@@ -114,7 +114,7 @@ extension Provider {
             seats.append(contentsOf: tags)
             if seats.count == 0, let ticket {
                 // Nothing for this provider: the part is done once earlier writes are in.
-                outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: madeAt))
+                outbox.append(barrier(after: state, ticket: ticket, madeAt: madeAt))
                 return
             }
             // A booking made here is in Redis once this whole part is (no dirty reads).

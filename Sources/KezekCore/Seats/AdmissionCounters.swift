@@ -1,47 +1,68 @@
 import Synchronization
 
-/// The counters a BOOK reads and changes without the provider-wide lock (DESIGN.md,
-/// "Admission without the provider lock"). Every `StripedState.withLock` that may have changed
-/// the state sets `free`, `orderedFree` and `admitsWithoutLock` afresh from it (`publish`).
+/// The counters a BOOK reads and changes without the whole provider state (DESIGN.md,
+/// "Admission without the provider lock").
+///
+/// `seats` pairs the seats free now with the writes numbered so far, so that one
+/// compare-and-swap takes a seat and numbers the BOOK's writes: the order seats are taken is
+/// the order Redis applies them, and a reply's free count is a state Redis passes through.
+/// Every `StripedState.withLock` sets the free count and `admitsWithoutLock` afresh from the
+/// state (`publish`) and numbers its own writes (`number`); no BOOK runs meanwhile.
 final class AdmissionCounters: Sendable {
-    /// Seats free now. A BOOK takes one by compare-and-swap, never below zero, while holding
-    /// its holder's stripe (which it then inserts, or gives the seat back).
-    let free = Atomic<Int>(0)
-    /// Seats free after the writes numbered so far (the order Redis applies them): what a BOOK
-    /// taken without the lock answers, so its reply reveals only writes Redis has once its own
-    /// is confirmed. Changed with `made`, under the owner outbox's lock.
-    let orderedFree = Atomic<Int>(0)
-    /// Writes handed to the mirror so far, and how many of them Redis confirmed (a provider's
-    /// writes are confirmed in the order numbered). A reply that would reveal an unconfirmed
-    /// change waits for it (no dirty reads).
-    let made = Atomic<Int>(0)
+    /// first: seats free now (capacity less holders less offers); second: writes numbered so
+    /// far. Both as bit patterns of `Int`.
+    private let seats = Atomic<WordPair>(WordPair(first: 0, second: 0))
+    /// Writes Redis confirmed (a provider's writes are confirmed in the order numbered). A
+    /// reply that would reveal an unconfirmed change waits for it (no dirty reads).
     let confirmed = Atomic<Int>(0)
-    /// Seats may be taken without the lock: no offers, nobody waiting, and no member counts
-    /// (made when the provider first sells out; from then on its seats go through the lock,
-    /// which keeps the counts of the lock-free sold-out answer).
+    /// Writes the owner's outbox has passed on to its mirror, in number order (owner only).
+    let queued = Atomic<Int>(0)
+    /// Seats may be taken without the whole state: no offers, nobody waiting, and no member
+    /// counts (made when the provider first sells out; from then on its seats go through
+    /// `withLock`, which keeps the counts of the lock-free sold-out answer right).
     let admitsWithoutLock = Atomic<Bool>(false)
 
-    /// Takes one free seat; false when none is free.
+    var free: Int { Int(bitPattern: seats.load(ordering: .relaxed).first) }
+    var made: Int { Int(bitPattern: seats.load(ordering: .relaxed).second) }
+
+    /// Takes one free seat and numbers `writes` writes for it, in one step. Returns the first
+    /// number and the seats left, or nil when none is free.
     @inline(__always)
-    func takeSeat() -> Bool {
-        var seen = free.load(ordering: .relaxed)
-        while seen > 0 {
-            let (exchanged, original) = free.compareExchange(expected: seen, desired: seen - 1, ordering: .relaxed)
-            if exchanged { return true }
+    func takeSeat(numbering writes: Int) -> (firstNumber: Int, free: Int)? {
+        var seen = seats.load(ordering: .relaxed)
+        while Int(bitPattern: seen.first) > 0 {
+            let wanted = WordPair(first: seen.first &- 1, second: seen.second &+ UInt(writes))
+            let (exchanged, original) = seats.compareExchange(expected: seen, desired: wanted, ordering: .relaxed)
+            if exchanged { return (Int(bitPattern: seen.second) + 1, Int(bitPattern: wanted.first)) }
             seen = original
         }
-        return false
+        return nil
     }
 
-    /// Gives back a seat `takeSeat` took (the holder limit refused the booking).
+    /// Gives back a seat `takeSeat` took (the holder limit refused the booking); its numbers
+    /// stay used (`MirrorOp.skipped` fills them).
     func giveBackSeat() {
-        free.add(1, ordering: .relaxed)
+        var seen = seats.load(ordering: .relaxed)
+        while true {
+            let wanted = WordPair(first: seen.first &+ 1, second: seen.second)
+            let (exchanged, original) = seats.compareExchange(expected: seen, desired: wanted, ordering: .relaxed)
+            if exchanged { return }
+            seen = original
+        }
+    }
+
+    /// Numbers `writes` writes made under `withLock` (every stripe held: nothing else changes
+    /// the pair meanwhile). Returns the first number.
+    func number(_ writes: Int) -> Int {
+        let now = seats.load(ordering: .relaxed)
+        seats.store(WordPair(first: now.first, second: now.second &+ UInt(writes)), ordering: .relaxed)
+        return Int(bitPattern: now.second) + 1
     }
 
     /// The counters as the state left by a `withLock` says (every stripe held).
-    func publish(free seats: Int, admitsWithoutLock admits: Bool) {
-        free.store(seats, ordering: .relaxed)
-        orderedFree.store(seats, ordering: .relaxed)
+    func publish(free seatsFree: Int, admitsWithoutLock admits: Bool) {
+        let now = seats.load(ordering: .relaxed)
+        seats.store(WordPair(first: UInt(bitPattern: seatsFree), second: now.second), ordering: .relaxed)
         admitsWithoutLock.store(admits, ordering: .relaxed)
     }
 }

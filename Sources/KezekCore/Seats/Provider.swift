@@ -21,8 +21,9 @@ public final class Provider: Sendable {
     private let soldOut = SoldOutGate()
     /// Internal, not private: the round operations (`ProviderRounds.swift`) share it.
     let state: StripedState<State>
-    /// What a BOOK reads and changes without `state.withLock`; the state holds it too.
-    private let counters: AdmissionCounters
+    /// What a BOOK reads and changes without `state.withLock`; the state holds it too, and
+    /// the owner's outbox keeps its place in the provider's write order there.
+    let admission: AdmissionCounters
     /// The state's holders, for the BOOK that holds one stripe only.
     private let holderTable: HolderTable
 
@@ -52,7 +53,7 @@ public final class Provider: Sendable {
         /// Writes handed to the mirror so far, and how many of them Redis confirmed (see
         /// `AdmissionCounters`). Stable while every stripe is held: only the holder of a
         /// stripe makes writes, and a BOOK's happen before it lets its stripe go.
-        var made: Int { counters.made.load(ordering: .relaxed) }
+        var made: Int { counters.made }
         var confirmed: Int { counters.confirmed.load(ordering: .acquiring) }
         var hasUnconfirmed: Bool { made > confirmed }
         var free: Int { capacity - holders.count - offers.count }
@@ -73,7 +74,7 @@ public final class Provider: Sendable {
         self.outbox = outbox
         let counters = AdmissionCounters()
         let holders = HolderTable()
-        self.counters = counters
+        admission = counters
         holderTable = holders
         state = StripedState(State(capacity: capacity, holders: holders, counters: counters))
         changing { _ in }  // a provider made with no seats is sold out from the start
@@ -167,7 +168,7 @@ public final class Provider: Sendable {
             countRefusal(locked: false)
             return .now(.full(provider: id))
         }
-        if mirrorUp && counters.admitsWithoutLock.load(ordering: .relaxed),
+        if mirrorUp && admission.admitsWithoutLock.load(ordering: .relaxed),
            let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now) {
             return outcome
         }
@@ -221,24 +222,32 @@ public final class Provider: Sendable {
 
     /// A BOOK that takes a free seat holding only its holder's stripe: nil when it needs the
     /// whole state instead (a retry, no seat free, offers or a waitlist, a provider that sold
-    /// out before). The seat is taken by compare-and-swap; a concurrent BOOK that finds none
-    /// free goes to `withLock`, which waits for this stripe, so `+FULL` is never answered
-    /// while a seat taken here may still be given back.
+    /// out before). One compare-and-swap takes the seat and numbers its writes; a concurrent
+    /// BOOK that finds no seat free goes to `withLock`, which waits for this stripe, so
+    /// `+FULL` is never answered while a seat taken here may still be given back.
     private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> Outcome? {
         let stripe = HolderTable.stripe(of: holder)
         let holders = holderTable
+        let counters = admission
         return state.withStripe(stripe) { () -> Outcome? in
             // Set by the last `withLock`, which cannot run while this stripe is held.
             guard counters.admitsWithoutLock.load(ordering: .relaxed), holders[stripe: stripe, holder: holder] == nil,
-                  counters.takeSeat() else { return nil }
+                  let (number, free) = counters.takeSeat(numbering: 2) else { return nil }
             guard rules.limits.reserve(holder) else {
                 counters.giveBackSeat()
+                var first = MirrorWrite(provider: self, op: .skipped, ticket: nil, madeAt: now)
+                first.number = number
+                var second = first
+                second.number = number + 1
+                outbox.append(first, second)
                 return .now(.limit(holder: holder))
             }
             var change = MirrorWrite(provider: self, op: .book(holder: holder), ticket: nil, madeAt: now)
             change.continues = true
-            let entry = MirrorWrite(provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket, madeAt: now)
-            let (number, free) = outbox.appendAdmission(change, entry, counters: counters)
+            change.number = number
+            var entry = MirrorWrite(provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket, madeAt: now)
+            entry.number = number + 1
+            outbox.append(change, entry)
             holders[stripe: stripe, holder: holder] = number
             return .afterMirror(.booked(free: free))
         }
@@ -349,8 +358,16 @@ public final class Provider: Sendable {
     /// Called with the lock held, so no write can slip in between the read and the barrier.
     func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
         guard let ticket, state.hasUnconfirmed else { return .now(reply) }
-        outbox.append(MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: now))
+        outbox.append(barrier(after: state, ticket: ticket, madeAt: now))
         return .afterMirror(reply)
+    }
+
+    /// A write that carries `ticket` once every write made so far is confirmed (call with
+    /// every stripe held).
+    func barrier(after state: State, ticket: ReplyTicket, madeAt: UInt64) -> MirrorWrite {
+        var write = MirrorWrite(provider: self, op: .barrier, ticket: ticket, madeAt: madeAt)
+        write.number = state.made
+        return write
     }
 
     /// Redis confirmed these writes of this provider (the owner thread calls this). The lock
@@ -359,8 +376,8 @@ public final class Provider: Sendable {
         var count = 0
         for write in writes where write.op.changesState { count += 1 }
         guard count > 0 else { return }
-        let confirmed = counters.confirmed.add(count, ordering: .releasing).newValue
-        guard counters.free.load(ordering: .relaxed) <= 0, confirmed == counters.made.load(ordering: .relaxed),
+        let confirmed = admission.confirmed.add(count, ordering: .releasing).newValue
+        guard admission.free <= 0, confirmed == admission.made,
               !soldOut.isOpen else { return }
         state.withLock { openIfSettled(&$0) }
     }
@@ -521,7 +538,7 @@ public final class Provider: Sendable {
     }
 
     /// Whether a BOOK that finds a seat free takes it without the whole state now (for tests).
-    var admitsWithoutLock: Bool { counters.admitsWithoutLock.load(ordering: .relaxed) }
+    var admitsWithoutLock: Bool { admission.admitsWithoutLock.load(ordering: .relaxed) }
 
     /// Whether sold-out BOOKs of non-members are answered without the lock now (for tests).
     var answersSoldOutWithoutLock: Bool { soldOut.isOpen }
@@ -585,13 +602,15 @@ struct WriteList {
     /// state (barriers never go through one).
     func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
         guard var one = first else { return }
-        // Every stripe is held: no other write of this provider can be numbered meanwhile.
-        state.counters.made.add(count, ordering: .relaxed)
+        // Every stripe is held: no other write of this provider is numbered meanwhile.
+        let number = state.counters.number(count)
+        one.number = number
         guard var two = second else {
             one.ticket = ticket
             outbox.append(one)
             return
         }
+        two.number = number + 1
         one.continues = true
         if rest.isEmpty {
             two.ticket = ticket
@@ -600,7 +619,10 @@ struct WriteList {
         }
         two.continues = true
         var writes = [one, two] + rest
-        for index in 2..<writes.count - 1 { writes[index].continues = true }
+        for index in 2..<writes.count {
+            writes[index].number = number + index
+            writes[index].continues = index < writes.count - 1
+        }
         writes[writes.count - 1].ticket = ticket
         outbox.append(writes)
     }
