@@ -88,7 +88,7 @@ final class SeatTableTests: XCTestCase {
         booker.start()
         let (provider, created) = table.providerCreatingIfNeeded("race", capacity: 5) { provider in
             usleep(50_000)  // a slow announcement: the booker must still wait for it
-            provider.outbox.append(MirrorWrite(provider: provider, op: .capacity(5), ticket: nil, madeAt: 0))
+            provider.mirrorCreation(capacity: 5, ticket: nil, now: 0)
         }
         XCTAssertTrue(created)
         XCTAssertEqual(found.wait(timeout: .now() + 5), .success)

@@ -107,7 +107,10 @@ public struct ReplyTicket: @unchecked Sendable {
 }
 
 public struct MirrorWrite: Sendable {
-    public let provider: Provider
+    /// Not counted as a reference: providers live as long as the seat table (they are never
+    /// removed), and a reference count on a hot provider is a cache line every thread that
+    /// books there would write twice per write.
+    public unowned(unsafe) let provider: Provider
     public let op: MirrorOp
     /// Set on the last write of a request: once Redis confirms it, every earlier write of the
     /// provider is confirmed too (they travel in order on one connection).

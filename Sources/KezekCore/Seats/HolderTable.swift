@@ -4,34 +4,40 @@
 /// Read and changed as one table (`subscript`, `count`, `keys`) only under `StripedState.withLock`;
 /// one stripe (`stripe(of:)`, `subscript(stripe:holder:)`) under that stripe's lock alone.
 /// A holder lives in exactly one stripe, so a check and an insert of one holder under its
-/// stripe's lock cannot race with another for the same holder.
+/// stripe's lock cannot race with another for the same holder. The stripes are plain memory,
+/// not an object: copying the table (into the state, or for a BOOK) counts no reference,
+/// which threads booking one provider would otherwise all write. `Provider` frees them.
 struct HolderTable: @unchecked Sendable {
-    private final class Storage {
-        let stripes: UnsafeMutablePointer<[String: Int]>
+    private let stripes: UnsafeMutablePointer<[String: Int]>
 
-        init() {
-            stripes = .allocate(capacity: HolderStripes.count)
-            stripes.initialize(repeating: [:], count: HolderStripes.count)
-        }
-
-        deinit {
-            stripes.deinitialize(count: HolderStripes.count)
-            stripes.deallocate()
-        }
+    init() {
+        stripes = .allocate(capacity: HolderStripes.count)
+        stripes.initialize(repeating: [:], count: HolderStripes.count)
     }
 
-    private let storage = Storage()
+    /// Frees the stripes (the provider's deinit; no copy may be used after).
+    func deallocate() {
+        stripes.deinitialize(count: HolderStripes.count)
+        stripes.deallocate()
+    }
 
+    /// The holder's stripe: FNV-1a of its last 8 bytes (the dictionary hashes the id again;
+    /// a second seeded hash of the whole id cost a BOOK more than this). Ids differ at the end
+    /// (`child:000123`); an unlucky spread only makes a stripe busier, never a wrong answer.
     @inline(__always)
     static func stripe(of holder: String) -> Int {
-        Int(UInt(bitPattern: holder.hashValue) % UInt(HolderStripes.count))
+        var hash: UInt32 = 2_166_136_261
+        for byte in holder.utf8.suffix(8) {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return Int(hash % UInt32(HolderStripes.count))
     }
 
     /// One stripe's entry: call with that stripe's lock held (or every lock).
     @inline(__always)
     subscript(stripe stripe: Int, holder holder: String) -> Int? {
-        get { storage.stripes[stripe][holder] }
-        nonmutating set { storage.stripes[stripe][holder] = newValue }
+        get { stripes[stripe][holder] }
+        nonmutating set { stripes[stripe][holder] = newValue }
     }
 
     subscript(holder: String) -> Int? {
@@ -40,18 +46,18 @@ struct HolderTable: @unchecked Sendable {
     }
 
     var count: Int {
-        (0..<HolderStripes.count).reduce(0) { $0 + storage.stripes[$1].count }
+        (0..<HolderStripes.count).reduce(0) { $0 + stripes[$1].count }
     }
 
     var isEmpty: Bool { count == 0 }
 
     var keys: [String] {
-        (0..<HolderStripes.count).flatMap { Array(storage.stripes[$0].keys) }
+        (0..<HolderStripes.count).flatMap { Array(stripes[$0].keys) }
     }
 
     /// Replaces every entry (recovery): `holders` with write number `number`.
     func replaceAll(with holders: [String], number: Int) {
-        for stripe in 0..<HolderStripes.count { storage.stripes[stripe] = [:] }
+        for stripe in 0..<HolderStripes.count { stripes[stripe] = [:] }
         for holder in holders where self[holder] == nil { self[holder] = number }
     }
 }

@@ -85,6 +85,7 @@ public final class Provider: Sendable {
             state.members?.deallocate()
             for members in state.retired { members.deallocate() }
         }
+        holderTable.deallocate()
     }
 
     /// Every change of the state goes through here: the lock-free sold-out answer is closed
@@ -168,8 +169,7 @@ public final class Provider: Sendable {
             countRefusal(locked: false)
             return .now(.full(provider: id))
         }
-        if mirrorUp && admission.admitsWithoutLock.load(ordering: .relaxed),
-           let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now) {
+        if mirrorUp, let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now) {
             return outcome
         }
         return state.withLock { state in
@@ -228,10 +228,11 @@ public final class Provider: Sendable {
     private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> Outcome? {
         let stripe = HolderTable.stripe(of: holder)
         let holders = holderTable
-        let counters = admission
         return state.withStripe(stripe) { () -> Outcome? in
-            // Set by the last `withLock`, which cannot run while this stripe is held.
-            guard counters.admitsWithoutLock.load(ordering: .relaxed), holders[stripe: stripe, holder: holder] == nil,
+            let counters = admission
+            // `takeSeat` refuses when the last `withLock` (none runs while this stripe is held)
+            // closed this path, or no seat is free.
+            guard holders[stripe: stripe, holder: holder] == nil,
                   let (number, free) = counters.takeSeat(numbering: 2) else { return nil }
             guard rules.limits.reserve(holder) else {
                 counters.giveBackSeat()
@@ -303,7 +304,7 @@ public final class Provider: Sendable {
     }
 
     /// The capacity write of a provider PROVIDER just created, with the reply's ticket.
-    func mirrorCreation(capacity: Int, ticket: ReplyTicket, now: UInt64) {
+    func mirrorCreation(capacity: Int, ticket: ReplyTicket?, now: UInt64) {
         changing { state in
             var writes = WriteList(madeAt: now)
             writes.add(self, .capacity(capacity))
@@ -538,7 +539,7 @@ public final class Provider: Sendable {
     }
 
     /// Whether a BOOK that finds a seat free takes it without the whole state now (for tests).
-    var admitsWithoutLock: Bool { admission.admitsWithoutLock.load(ordering: .relaxed) }
+    var admitsWithoutLock: Bool { admission.admitsWithoutLock }
 
     /// Whether sold-out BOOKs of non-members are answered without the lock now (for tests).
     var answersSoldOutWithoutLock: Bool { soldOut.isOpen }
