@@ -28,10 +28,11 @@ public final class MirrorOutbox: Sendable {
     private let refusedChanged = Mutex<[Provider]>([])
 
     private struct OwnerSide {
-        /// A lane's writes, swapped out.
-        var incoming: [MirrorWrite] = []
-        /// Writes waiting for an earlier write of their provider, in the order drained.
-        var held: [MirrorWrite] = []
+        /// Each lane's writes not passed on yet, oldest first. One thread's writes of a
+        /// provider are in number order within its lane.
+        var pending: [[MirrorWrite]] = Array(repeating: [], count: MirrorOutbox.laneCount)
+        /// How far each lane's writes went on in this drain.
+        var passed: [Int] = Array(repeating: 0, count: MirrorOutbox.laneCount)
     }
 
     public init() {}
@@ -68,68 +69,78 @@ public final class MirrorOutbox: Sendable {
 
     /// Moves the writes that may go now into `into` (which must be empty), each provider's in
     /// number order. Call from the owner only.
+    ///
+    /// Lanes are passed over in turns: each lane goes on as far as its writes may (a write
+    /// may when it is the next of its provider), until a turn moves nothing. Two threads
+    /// booking one provider alternate its numbers between their lanes, so a turn moves a run
+    /// from each; what is left waits, in its lane, for the next drain (a thread has numbered
+    /// a write it has not appended yet).
     public func drain(into: inout [MirrorWrite]) {
         owner.withLock { side in
-            for lane in lanes {
-                lane.writes.withLock { swap(&$0, &side.incoming) }
-                guard !side.incoming.isEmpty else { continue }
-                // Writes in order pass on at once; from the first that cannot, each is held
-                // or passed on by itself.
-                var firstHeld = side.incoming.startIndex
-                if side.held.isEmpty {
-                    firstHeld = side.incoming.endIndex
-                    for index in side.incoming.indices where !Self.passOn(side.incoming[index]) {
-                        firstHeld = index
-                        break
-                    }
-                    if firstHeld == side.incoming.endIndex && into.isEmpty {
-                        // The usual case: hand the array over instead of copying it.
-                        swap(&into, &side.incoming)
-                        continue
-                    }
-                    into.append(contentsOf: side.incoming[..<firstHeld])
-                }
-                for write in side.incoming[firstHeld...] {
-                    if Self.passOn(write) {
-                        into.append(write)
+            for lane in 0..<Self.laneCount {
+                lanes[lane].writes.withLock { writes in
+                    if side.pending[lane].isEmpty {
+                        swap(&writes, &side.pending[lane])
                     } else {
-                        side.held.append(write)
+                        side.pending[lane].append(contentsOf: writes)
+                        writes.removeAll(keepingCapacity: true)
                     }
                 }
-                side.incoming.removeAll(keepingCapacity: true)
+                side.passed[lane] = 0
             }
-            releaseHeld(&side.held, into: &into)
+            var moved = true
+            while moved {
+                moved = false
+                for lane in 0..<Self.laneCount where side.passed[lane] < side.pending[lane].count {
+                    let from = side.passed[lane]
+                    var to = from
+                    while to < side.pending[lane].count && Self.passOn(side.pending[lane][to]) { to += 1 }
+                    guard to > from else { continue }
+                    moved = true
+                    if from == 0 && to == side.pending[lane].count && into.isEmpty {
+                        // The usual case, one lane all in order: hand the array over.
+                        swap(&into, &side.pending[lane])
+                        side.passed[lane] = 0
+                    } else {
+                        into.append(contentsOf: side.pending[lane][from..<to])
+                        side.passed[lane] = to
+                    }
+                }
+            }
+            for lane in 0..<Self.laneCount where side.passed[lane] > 0 {
+                side.pending[lane].removeFirst(side.passed[lane])
+            }
+            if side.pending.contains(where: { !$0.isEmpty }) { Self.passOnSorted(&side.pending, into: &into) }
         }
     }
 
-    /// Writes are held back whose provider's earlier write is not here yet (the owner only).
-    var isHoldingWrites: Bool { owner.withLock { !$0.held.isEmpty } }
-
-    /// Passes on the held writes that may go now. Sorted by provider and number (a barrier
-    /// after the write it follows), one pass passes on every run without a gap; the order
-    /// between providers does not matter, and a request's writes, numbered together, stay
-    /// together.
-    private func releaseHeld(_ held: inout [MirrorWrite], into: inout [MirrorWrite]) {
-        guard !held.isEmpty else { return }
-        held.sort { a, b in
+    /// What the turns left: a lane blocked at its head (two threads sharing a lane can append
+    /// a provider's writes out of order; or the next write is not appended yet). Sorted by
+    /// provider and number (a barrier right after the write it follows), one pass moves every
+    /// run without a gap; the rest waits in lane 0's place. The order between providers does
+    /// not matter, and a request's writes, numbered together, stay together.
+    private static func passOnSorted(_ pending: inout [[MirrorWrite]], into: inout [MirrorWrite]) {
+        var rest: [MirrorWrite] = []
+        for lane in pending.indices {
+            rest.append(contentsOf: pending[lane])
+            pending[lane].removeAll(keepingCapacity: true)
+        }
+        rest.sort { a, b in
             let (left, right) = (ObjectIdentifier(a.provider), ObjectIdentifier(b.provider))
-            return left != right ? left < right : Self.orderKey(a) < Self.orderKey(b)
+            return left != right ? left < right : orderKey(a) < orderKey(b)
         }
-        var kept: [MirrorWrite] = []
-        for write in held {
-            if Self.passOn(write) {
-                into.append(write)
-            } else {
-                kept.append(write)
-            }
+        for write in rest {
+            if passOn(write) { into.append(write) } else { pending[0].append(write) }
         }
-        held = kept
     }
 
     private static func orderKey(_ write: MirrorWrite) -> Int {
         if case .barrier = write.op { return 2 * write.number + 1 }
         return 2 * write.number
     }
+
+    /// Writes are held back whose provider's earlier write is not here yet (the owner only).
+    var isHoldingWrites: Bool { owner.withLock { side in side.pending.contains { !$0.isEmpty } } }
 
     /// Whether `write` may go now, counting it as passed on if it is the next of its provider.
     @inline(__always)
