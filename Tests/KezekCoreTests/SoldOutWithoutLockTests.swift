@@ -222,9 +222,12 @@ final class SoldOutWithoutLockTests: XCTestCase {
             }
             wrongFulls.add(wrong)
         }
-        let deadline = Date().addingTimeInterval(1.0)
+        // A fixed number of rounds, each a window for the race; the deadline only bounds a
+        // machine so slow that the test would run for ever (every retry queues a write, which
+        // `confirmAll` then applies, so a round's cost varies with the retries it overlapped).
+        let deadline = Date().addingTimeInterval(20)
         var rounds = 0
-        while Date() < deadline {
+        while rounds < 300 && Date() < deadline {
             _ = cancel(p, h)
             _ = book(p, h)
             confirmAll(p)
@@ -233,7 +236,7 @@ final class SoldOutWithoutLockTests: XCTestCase {
         stop.set(true)
         group.wait()
         XCTAssertEqual(wrongFulls.get(), 0, "a holder's retry was answered +FULL")
-        XCTAssertGreaterThan(rounds, 100)
+        XCTAssertEqual(rounds, 300, "the rounds did not finish in 20 s")
     }
 }
 

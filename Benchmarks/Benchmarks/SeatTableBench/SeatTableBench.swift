@@ -42,6 +42,8 @@ private final class Rig: @unchecked Sendable {
     private(set) var rules: Provider.BookingRules
     private(set) var outboxes: [MirrorOutbox] = []
     private(set) var providers: [Provider] = []
+    /// The same providers, booked without a retain, as the daemon's `ProviderCache` passes them.
+    private(set) var unretained: [Unmanaged<Provider>] = []
     private var drained: [MirrorWrite] = []
 
     init(_ scenario: Scenario) {
@@ -57,6 +59,7 @@ private final class Rig: @unchecked Sendable {
         let table = SeatTable(outboxes: outboxes, rules: rules)
         let capacity = scenario.soldOut ? seatsWhenSoldOut : 1 << 40
         providers = (0..<scenario.providers).map { table.providerCreatingIfNeeded("provider-\($0)", capacity: capacity).provider }
+        unretained = providers.map { Unmanaged.passUnretained($0) }
         if scenario.soldOut {
             // Every seat taken and confirmed by Redis, as after a burst: a BOOK looks among
             // real holders.
@@ -83,12 +86,16 @@ private final class Rig: @unchecked Sendable {
     /// BOOKs `holderPool[range]`; lane 0 drains the outboxes every `drainEvery` BOOKs.
     func book(_ range: Range<Int>, lane: Int) {
         let expectFull = scenario.soldOut
+        let providers = unretained
+        let rules = rules
         let count = providers.count
         var wrong = 0
         var sinceDrain = 0
         for index in range {
             // `now` as the loop passes it (the time the request was read), so no clock is read here.
-            let outcome = providers[index % count].book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil, now: 0)
+            let outcome = providers[index % count]._withUnsafeGuaranteedRef {
+                $0.book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil, now: 0)
+            }
             switch outcome {
             case .now(.full): if !expectFull { wrong &+= 1 }
             case .afterMirror: if expectFull { wrong &+= 1 }

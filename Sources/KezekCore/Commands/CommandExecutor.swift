@@ -37,8 +37,9 @@ final class CommandExecutor {
         }
     }
 
-    /// The provider the last command touched (for waking its owner thread).
-    var lastProvider: Provider?
+    /// The provider the last command touched (for waking its owner thread). Not retained:
+    /// providers live as long as the server (see `ProviderCache`).
+    unowned(unsafe) var lastProvider: Provider?
     /// When the connection read the current request.
     private var lastActivity: UInt64 = 0
     var rounds: RoundRegistry { server.rounds }
@@ -156,9 +157,12 @@ final class CommandExecutor {
     func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> Outcome) -> Outcome {
         guard let providerID = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard let provider = cache.provider(providerID) else { return .now(.noProvider(providerID)) }
-        lastProvider = provider
-        return body(provider, holder, ReplyTicket(connection: connection, slot: connection.nextSlot))
+        let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
+        let outcome = cache.withProvider(providerID) { provider in
+            lastProvider = provider
+            return body(provider, holder, ticket)
+        }
+        return outcome ?? .now(.noProvider(providerID))
     }
 
     private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> Outcome {
