@@ -16,7 +16,7 @@ public final class MirrorOutbox: Sendable {
     /// One lane; padded so that two lanes never share a cache line.
     private final class Lane: Sendable {
         let writes = Mutex<[MirrorWrite]>([])
-        private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        private let padding = CacheLine.pad
     }
 
     private let lanes: [Lane] = (0..<laneCount).map { _ in Lane() }

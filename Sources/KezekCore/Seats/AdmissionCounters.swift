@@ -9,16 +9,15 @@ import Synchronization
 /// Every `StripedState.withLock` sets the free count and `admitsWithoutLock` afresh from the
 /// state (`publish`) and numbers its own writes (`number`); no BOOK runs meanwhile.
 final class AdmissionCounters: Sendable {
-    /// 64 bytes between fields that different threads write, so that they never share a
-    /// cache line (the object's reference count, the seats, the owner's counts).
-    private typealias CacheLinePad = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
-    private let padBeforeSeats: CacheLinePad = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// A line between fields that different threads write, so that they never share one
+    /// (the object's reference count, the seats, the owner's counts).
+    private let padBeforeSeats = CacheLine.pad
     /// first: seats free now (capacity less holders less offers), as the bit pattern of an
     /// `Int`; second: writes numbered so far, with `closed` set while seats may not be taken
     /// without the whole state (one cache line is all a BOOK reads and writes here).
     private let seats = Atomic<WordPair>(WordPair(first: 0, second: AdmissionCounters.closed))
     private static let closed: UInt = 1 << 62
-    private let padAfterSeats: CacheLinePad = (0, 0, 0, 0, 0, 0, 0, 0)
+    private let padAfterSeats = CacheLine.pad
     /// Writes Redis confirmed (a provider's writes are confirmed in the order numbered). A
     /// reply that would reveal an unconfirmed change waits for it (no dirty reads).
     let confirmed = Atomic<Int>(0)

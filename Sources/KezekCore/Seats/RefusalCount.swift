@@ -14,7 +14,7 @@ import Synchronization
 /// read of the "queued" flag sees the tick clear it.
 final class RefusalCount: Sendable {
     private static let stripeCount = Int(KZ_THREAD_STRIPES)
-    private static let lineBytes = 64
+    private static let lineBytes = CacheLine.bytes
     private let locked = Atomic<Int>(0)
     /// The stripes' allocation; set once, before the gate first opens.
     private let stripesAddress = Atomic<UInt>(0)

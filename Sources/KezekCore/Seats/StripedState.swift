@@ -22,15 +22,15 @@ protocol StripedStateValue {
 /// `withLock` leaves behind is therefore stable for as long as any one stripe is held.
 final class StripedState<Value: StripedStateValue>: @unchecked Sendable {
     private static var stripeCount: Int { HolderStripes.count }
-    /// One lock per cache line, so threads holding different stripes do not share a line.
-    private static var lockStride: Int { 64 }
+    /// One lock per cache line (or more, were a lock larger), so threads holding different
+    /// stripes do not share a line.
+    private static var lockStride: Int { CacheLine.whole(MemoryLayout<pthread_mutex_t>.size) }
 
     private let locks: UnsafeMutableRawPointer
     private let value: UnsafeMutablePointer<Value>
 
     init(_ initial: Value) {
-        precondition(MemoryLayout<pthread_mutex_t>.size <= Self.lockStride)
-        locks = UnsafeMutableRawPointer.allocate(byteCount: Self.stripeCount * Self.lockStride, alignment: Self.lockStride)
+        locks = UnsafeMutableRawPointer.allocate(byteCount: Self.stripeCount * Self.lockStride, alignment: CacheLine.bytes)
         for stripe in 0..<Self.stripeCount {
             let lock = (locks + stripe * Self.lockStride).bindMemory(to: pthread_mutex_t.self, capacity: 1)
             lock.initialize(to: pthread_mutex_t())
