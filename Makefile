@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby sentinel test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby sentinel cluster test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -39,6 +39,9 @@ run-standby: build ## a second kezekd on the same Redis and prefix ($(LISTEN2)):
 
 sentinel: build ## kezekd on a Redis primary with 2 replicas and 3 Sentinels (var/sentinel), to try a failover; Ctrl-C stops all
 	bash scripts/sentinel.sh
+
+cluster: build ## 3 kezekd nodes on a Redis Cluster of 3 masters + 3 replicas (var/cluster), supervised; Ctrl-C stops all
+	bash scripts/cluster.sh
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh

@@ -96,6 +96,17 @@ extension Setting {
         return ServerSettings.Endpoint(host: String(host), port: number)
     }
 
+    /// `HOST:PORT,HOST:PORT,...` (1 to 16); empty or `none`: no addresses.
+    static func parseEndpointList(_ source: Source) throws -> [ServerSettings.Endpoint] {
+        guard !source.value.isEmpty, source.value != "none" else { return [] }
+        let parts = source.value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count <= 16, !parts.contains(where: \.isEmpty) else {
+            throw ConfigurationError(source, "expected 1 to 16 HOST:PORT addresses separated by commas")
+        }
+        return try parts.map { try parseEndpoint(Source(value: $0, origin: source.origin)) }
+    }
+
     static func isIPAddress(_ host: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()

@@ -9,13 +9,7 @@ extension Setting {
         .custom("sentinel", default: "none",
                 "Redis Sentinels (HOST:PORT,HOST:PORT,...) that say where the primary of sentinel-master is; kezekd follows its failovers, and redis is then unused",
                 apply: { configuration, source in
-                    guard !source.value.isEmpty else { configuration.settings.sentinels = []; return }
-                    let parts = source.value.split(separator: ",", omittingEmptySubsequences: false)
-                        .map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard parts.count <= 16, !parts.contains(where: \.isEmpty) else {
-                        throw ConfigurationError(source, "expected 1 to 16 HOST:PORT addresses separated by commas")
-                    }
-                    configuration.settings.sentinels = try parts.map { try parseEndpoint(Source(value: $0, origin: source.origin)) }
+                    configuration.settings.sentinels = try parseEndpointList(source)
                 },
                 current: { $0.settings.sentinels.isEmpty ? "none" : $0.settings.sentinels.map(\.description).joined(separator: ",") }),
         .custom("sentinel-master", default: "kezek", "the name the Sentinels monitor the Redis primary under (1 to 128 characters, no spaces)",
@@ -30,6 +24,14 @@ extension Setting {
         .secret("sentinel-password", \.sentinelPassword, "password of the Sentinels themselves (their requirepass), if they have one"),
         .seconds("sentinel-timeout", \.sentinelTimeout, 0.01...60, default: "0.2",
                  "seconds one Sentinel may take to connect and answer before the next one is asked"),
+        .custom("redis-cluster", default: "none",
+                "Redis Cluster nodes (HOST:PORT,HOST:PORT,...) to ask for the slot map; kezekd then serves the one shard named by shard-slot, answers -MOVED for the others, follows the cluster's failovers, and redis is unused",
+                apply: { configuration, source in
+                    configuration.settings.clusterNodes = try parseEndpointList(source)
+                },
+                current: { $0.settings.clusterNodes.isEmpty ? "none" : $0.settings.clusterNodes.map(\.description).joined(separator: ",") }),
+        .integer("shard-slot", \.shardSlot, 0...16383, default: "0",
+                 "with redis-cluster: the shard this daemon serves, named by the lowest hash slot of its master (0, 5461, 10923 for redis-cli --cluster create with 3 masters)"),
         .integer("threads", \.threads, 1...256, default: "cores", "event-loop threads"),
         .secret("token", \.token, "client token for AUTH"),
         .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),

@@ -42,6 +42,9 @@ final class CommandExecutor {
     unowned(unsafe) var lastProvider: Provider?
     /// When the connection read the current request.
     private var lastActivity: UInt64 = 0
+    /// This thread's copy of the cluster directory, and the generation it was taken at.
+    var directorySnapshot: ClusterDirectory.Snapshot?
+    var directoryGeneration = -1
     var rounds: RoundRegistry { server.rounds }
 
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
@@ -52,6 +55,12 @@ final class CommandExecutor {
         }
         guard verb.arity.contains(tokens.count - 1) else {
             return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
+        }
+        if let directory = server.directory {
+            if verb.isKeyedByProvider, let elsewhere = routeElsewhere(tokens[1], directory) { return .now(elsewhere) }
+            if verb.isRoundVerb {
+                return .now(.error("ERR fair rounds are not offered with redis-cluster: a round spans every shard (docs/SCALING.md)"))
+            }
         }
         if verb.needsState {
             switch server.state.currentRole {

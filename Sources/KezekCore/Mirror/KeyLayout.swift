@@ -16,12 +16,22 @@
 ///     <prefix>:{lease}:owner        STRING node id of the daemon that holds the lease (PX lease-ttl)
 ///     <prefix>:{lease}:epoch        STRING fencing epoch of the current holder; grows on every takeover
 ///     <prefix>:{lease}:seq:<T>      STRING batches loop thread T applied under the epoch (data-loss marker)
+///
+/// On Redis Cluster (`redis-cluster`) a daemon serves one shard, and the keys that are the
+/// shard's own carry the shard's tag (`ShardTag`) instead, so they live on its master:
+/// `<prefix>:{<shard>}:providers`, `…:rounds`, `…:owner`, `…:epoch`, `…:seq:<T>`, and
+/// `…:address` (the holder's client address, for `-MOVED` replies; PX lease-ttl).
 public struct KeyLayout: Sendable {
     public let prefix: String
+    /// The hash tag of the keys not tagged by a provider or a round: `lease`, or a shard's.
+    let ownTag: String?
 
-    public init(prefix: String) { self.prefix = prefix }
+    public init(prefix: String, shardTag: String? = nil) {
+        self.prefix = prefix
+        ownTag = shardTag
+    }
 
-    public var providers: String { "\(prefix):providers" }
+    public var providers: String { ownTag.map { "\(prefix):{\($0)}:providers" } ?? "\(prefix):providers" }
     public func capacity(_ provider: String) -> String { "\(prefix):{\(provider)}:capacity" }
     public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
     public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }
@@ -29,11 +39,14 @@ public struct KeyLayout: Sendable {
     public func offers(_ provider: String) -> String { "\(prefix):{\(provider)}:offers" }
     public func roundTags(_ provider: String) -> String { "\(prefix):{\(provider)}:rounds" }
     public func audit(_ provider: String) -> String { "\(prefix):{\(provider)}:audit" }
-    public var rounds: String { "\(prefix):rounds" }
+    public var rounds: String { ownTag.map { "\(prefix):{\($0)}:rounds" } ?? "\(prefix):rounds" }
     public func roundMeta(_ round: String) -> String { "\(prefix):{round:\(round)}:meta" }
     public func roundApplications(_ round: String) -> String { "\(prefix):{round:\(round)}:apps" }
     public func roundFreeSeats(_ round: String) -> String { "\(prefix):{round:\(round)}:free" }
-    public var leaseOwner: String { "\(prefix):{lease}:owner" }
-    public var leaseEpoch: String { "\(prefix):{lease}:epoch" }
-    public func batchSequence(thread: Int) -> String { "\(prefix):{lease}:seq:\(thread)" }
+    private var leaseTag: String { ownTag ?? "lease" }
+    public var leaseOwner: String { "\(prefix):{\(leaseTag)}:owner" }
+    public var leaseEpoch: String { "\(prefix):{\(leaseTag)}:epoch" }
+    public func batchSequence(thread: Int) -> String { "\(prefix):{\(leaseTag)}:seq:\(thread)" }
+    /// The lease holder's client address (cluster mode).
+    public var ownerAddress: String { "\(prefix):{\(leaseTag)}:address" }
 }

@@ -159,7 +159,7 @@ final class MirrorConnection {
             send(["AUTH"] + (thread.settings.redisUser.map { [$0] } ?? []) + [password], expecting: .auth)
         }
         // Loaded on every connection: a restarted Redis has an empty script cache.
-        send(["SCRIPT", "LOAD", FencingScripts.batch], expecting: .scriptLoad)
+        send(["SCRIPT", "LOAD", primary.usesCluster ? FencingScripts.clusterBatch : FencingScripts.batch], expecting: .scriptLoad)
         log.info("redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
     }
 
@@ -227,7 +227,7 @@ final class MirrorConnection {
 
     /// Takes the writes the outbox collected and sends them as one batch.
     func flush(outbox: MirrorOutbox) {
-        if primary.usesSentinels, context != nil, !discardingReplies,
+        if primary.moves, context != nil, !discardingReplies,
            primary.generation.load(ordering: .relaxed) != endpointGeneration {
             // The Sentinels moved the primary: everything unconfirmed goes to the new one.
             log.notice("redis primary moved; reconnecting", metadata: ["thread": "\(thread.index)", "redis": "\(primary.endpoint)"])
@@ -397,7 +397,7 @@ final class MirrorConnection {
         if text.hasPrefix("NOSCRIPT") {
             // The script cache was flushed: load it again and resend at once.
             scriptSHA = nil
-            send(["SCRIPT", "LOAD", FencingScripts.batch], expecting: .scriptLoad)
+            send(["SCRIPT", "LOAD", primary.usesCluster ? FencingScripts.clusterBatch : FencingScripts.batch], expecting: .scriptLoad)
             return
         }
         if text.hasPrefix("KZFENCED") || text.hasPrefix("KZLOST") {

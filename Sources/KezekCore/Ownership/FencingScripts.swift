@@ -14,8 +14,11 @@ enum FencingScripts {
     /// were applied before their replies were lost: they are applied again (their writes are
     /// idempotent facts, resent in their order). A sequence below ARGV[2] means a batch before
     /// this one was not applied (refused, or Redis lost it): nothing of this one is applied.
-    static let batch = """
-    #!lua
+    static let batch = batchScript(header: "#!lua", readPass: "")
+
+    private static func batchScript(header: String, readPass: String) -> String {
+        """
+    \(header)
     local epoch = redis.call('GET', KEYS[1])
     if epoch ~= ARGV[1] then
       if not epoch then return redis.error_reply('KZLOST epoch missing') end
@@ -26,7 +29,7 @@ enum FencingScripts {
       return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
     end
     local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL', A = 'XADD'}
-    local i = 4
+    \(readPass)local i = 4
     while i <= #ARGV do
       local count = tonumber(ARGV[i + 2])
       redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
@@ -35,6 +38,21 @@ enum FencingScripts {
     redis.call('SET', KEYS[2], ARGV[3])
     return 1
     """
+    }
+
+    /// `batch` for a Redis Cluster master: its writes go to keys of many slots of the master
+    /// (`allow-cross-slot-keys`), and every key is looked at (`EXISTS`) before the first
+    /// write. A key the master does not serve (the slot map moved under the daemon) makes
+    /// Redis refuse the script at that call; Redis does not roll back writes already made, so
+    /// the look comes first and the refusal leaves nothing half applied.
+    static let clusterBatch = batchScript(header: "#!lua flags=allow-cross-slot-keys", readPass: """
+        local k = 4
+        while k <= #ARGV do
+          redis.call('EXISTS', ARGV[k + 1])
+          k = k + 3 + tonumber(ARGV[k + 2])
+        end
+
+        """)
 
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
     /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] sequence keys of every loop thread.
@@ -74,10 +92,10 @@ enum FencingScripts {
     """
 
     /// Gives the lease up at a clean shutdown, so a standby takes over at once.
-    /// KEYS[1] owner; ARGV[1] this daemon's lease value.
+    /// KEYS[1] owner, KEYS[2] (cluster mode) the holder's address; ARGV[1] this daemon's lease value.
     static let release = """
     #!lua
-    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', unpack(KEYS)) return 1 end
     return 0
     """
 }

@@ -83,6 +83,7 @@ final class LeaseKeeper: @unchecked Sendable {
                     log.warning("the lease holder's process is gone from this machine: taking over at once", metadata: ["holder": "\(gone)"])
                 }
                 took(epoch: taken, sentAt: sent)
+                try announce(redis)
                 return true
             }
             let current = items[1].string ?? ""
@@ -139,7 +140,7 @@ final class LeaseKeeper: @unchecked Sendable {
 
     private func renew(repairWanted: Bool) {
         guard server.state.currentRole != .fenced else { return }
-        followSentinels()
+        followPrimary()
         do {
             let redis = try connection()
             let sent = MonotonicClock.nanoseconds()
@@ -149,6 +150,7 @@ final class LeaseKeeper: @unchecked Sendable {
             switch result {
             case 1:
                 server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+                try announce(redis)
                 // The epoch is ours but a loop's sequence did not match: Redis is older than
                 // what this daemon confirmed (a failover to a lagging replica).
                 if repairWanted { try repair(redis, finding: "batch sequence behind what this daemon confirmed") }
@@ -160,7 +162,7 @@ final class LeaseKeeper: @unchecked Sendable {
         } catch {
             log.warning("cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(error)"])
             self.redis = nil
-            followSentinels()
+            followPrimary()
         }
     }
 
@@ -220,17 +222,27 @@ final class LeaseKeeper: @unchecked Sendable {
         stopped.store(true, ordering: .releasing)
         if let thread { pthread_join(thread, nil) }
         guard epoch > 0, server.state.currentRole != .fenced, let redis = try? connection() else { return }
-        if case .integer(1)? = try? redis.command(["EVAL", FencingScripts.release, "1", keys.leaseOwner, value]) {
+        let released = server.redisPrimary.usesCluster
+            ? try? redis.command(["EVAL", FencingScripts.release, "2", keys.leaseOwner, keys.ownerAddress, value])
+            : try? redis.command(["EVAL", FencingScripts.release, "1", keys.leaseOwner, value])
+        if case .integer(1)? = released {
             log.info("lease released")
         }
     }
 
     // MARK: Helpers
 
-    /// With Sentinels: asks them where the primary is, and drops this thread's connection
-    /// when it moved (the loops see the same change and reconnect on their own).
-    private func followSentinels() {
-        guard server.redisPrimary.usesSentinels else { return }
+    /// On Redis Cluster: where clients reach the holder, for the other daemons' `-MOVED`
+    /// replies and `CLUSTER SLOTS`; it lapses with the lease.
+    private func announce(_ redis: RedisSyncConnection) throws {
+        guard server.redisPrimary.usesCluster else { return }
+        _ = try redis.command(["SET", keys.ownerAddress, settings.listen.description, "PX", String(ttlMillis)])
+    }
+
+    /// With Sentinels or a cluster: asks where the primary is, and drops this thread's
+    /// connection when it moved (the loops see the same change and reconnect on their own).
+    private func followPrimary() {
+        guard server.redisPrimary.moves else { return }
         do {
             if try server.redisPrimary.refresh(log: log) { redis = nil }
         } catch {

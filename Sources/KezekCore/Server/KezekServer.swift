@@ -22,6 +22,8 @@ public final class KezekServer {
     /// Where Redis's primary is (`redis`, or what the Sentinels say).
     let redisPrimary: RedisPrimary
     let keys: KeyLayout
+    /// On Redis Cluster: who serves which shard (nil otherwise).
+    let directory: ClusterDirectory?
     let log: Logger
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
@@ -38,7 +40,9 @@ public final class KezekServer {
         self.log = log
         outboxes = (0..<settings.threads).map { _ in MirrorOutbox() }
         redisPrimary = RedisPrimary(settings: settings)
-        keys = KeyLayout(prefix: settings.keyPrefix)
+        let cluster = !settings.clusterNodes.isEmpty
+        keys = KeyLayout(prefix: settings.keyPrefix, shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
+        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         table = SeatTable(outboxes: outboxes,
                           rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit),
@@ -71,6 +75,7 @@ public final class KezekServer {
             log.warning("listening beyond loopback without a token: anyone who can reach the port can book and change providers", metadata: ["listen": "\(settings.listen)"])
         }
         for thread in threads { thread.start() }
+        directory?.start()
     }
 
     /// Takes the lease of the key prefix (waiting as a standby while another live daemon
@@ -89,7 +94,7 @@ public final class KezekServer {
                 }
                 let started = MonotonicClock.nanoseconds()
                 let redis = try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
-                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: catalog)
+                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: ownCatalog(catalog))
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
@@ -117,6 +122,12 @@ public final class KezekServer {
         }
     }
 
+    /// The catalog entries this daemon creates: on Redis Cluster, those of its own shard.
+    private func ownCatalog(_ catalog: [CatalogEntry]) -> [CatalogEntry] {
+        guard let topology = redisPrimary.topology else { return catalog }
+        return catalog.filter { topology.shard(ofSlot: HashSlot.of($0.provider.utf8))?.identitySlot == settings.shardSlot }
+    }
+
     /// Stop accepting, answer every request already read (waiting for Redis where a reply
     /// needs it, at most `drainTimeout`), then stop the loops.
     public func shutdown() {
@@ -130,6 +141,7 @@ public final class KezekServer {
     public func wait() -> Int32 {
         for thread in threads { thread.join() }
         lease.release()
+        directory?.stop()
         return exitStatus.load(ordering: .acquiring)
     }
 

@@ -20,6 +20,11 @@ public struct ServerSettings: Sendable {
     /// Seconds one Sentinel may take to connect and to answer before the next is asked
     /// (`sentinel-timeout`): Sentinels answer from memory.
     public var sentinelTimeout = 0.2
+    /// Redis Cluster nodes to ask for the slot map (`redis-cluster`); empty: not a cluster.
+    /// With them the daemon serves one shard (`shard-slot`) and `redis` is unused.
+    public var clusterNodes: [Endpoint] = []
+    /// The shard this daemon serves on Redis Cluster, named by its lowest slot (`shard-slot`).
+    public var shardSlot = 0
     public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
     /// The read-only public pages (`public-listen`): figures, rounds, draw.csv; no token.
     public var publicListen = Endpoint(host: "127.0.0.1", port: 7381)

@@ -19,6 +19,8 @@ final class BookingBurst: @unchecked Sendable {
         var unavailableReplies = 0
         var loadingReplies = 0
         var brokenConnections = 0
+        /// `-MOVED` replies followed (ClusterBookingBurst).
+        var movedReplies = 0
         /// Holders without a final answer when the deadline passed.
         var unsettled = Set<Int>()
     }
@@ -27,17 +29,18 @@ final class BookingBurst: @unchecked Sendable {
     let requests: [(provider: String, holder: String)]
     let connections: Int
     let chunk: Int
-    /// Called each time the number of holders with a final answer crosses one of
-    /// `thresholds`; it runs on a separate thread, one call at a time, in order. Counting
-    /// answers (not sends) means a threshold past a crash is only reached once the daemon
-    /// answers again, so every call lands while requests are in flight.
-    var thresholds: [Int] = []
-    var onThreshold: ((Int) -> Void)?
+    /// Called as holders get final answers (see `SettledProgress`).
+    let progress = SettledProgress()
+    var thresholds: [Int] {
+        get { progress.thresholds }
+        set { progress.thresholds = newValue }
+    }
+    var onThreshold: ((Int) -> Void)? {
+        get { progress.onThreshold }
+        set { progress.onThreshold = newValue }
+    }
 
     private let state = Locked(Outcome())
-    private let progress = Locked((settled: 0, nextThreshold: 0))
-    private let actions = DispatchQueue(label: "kezek.burst.actions")
-    private let actionsDone = DispatchGroup()
 
     init(port: Int, requests: [(provider: String, holder: String)], connections: Int, chunk: Int) {
         self.port = port
@@ -52,7 +55,7 @@ final class BookingBurst: @unchecked Sendable {
         let finished = runConcurrently(connections, timeout: timeout + 30) { worker in
             self.work(worker, deadline: deadline)
         }
-        _ = actionsDone.wait(timeout: .now() + 60)
+        progress.waitForActions(timeout: 60)
         var outcome = state.current
         if !finished { outcome.unexpected.append("workers did not finish") }
         return outcome
@@ -95,7 +98,7 @@ final class BookingBurst: @unchecked Sendable {
                 drop(&client)
             }
             let settled = batch.count - retry.count
-            if settled > 0 { reportSettled(settled) }
+            if settled > 0 { progress.report(settled) }
             if !retry.isEmpty {
                 pending.append(contentsOf: retry)
                 pause(0.05)
@@ -127,24 +130,5 @@ final class BookingBurst: @unchecked Sendable {
         client = nil
         state.withLock { $0.brokenConnections += 1 }
         pause(0.02)
-    }
-
-    private func reportSettled(_ count: Int) {
-        let crossed: [Int] = progress.withLock { progress in
-            progress.settled += count
-            var crossed: [Int] = []
-            while progress.nextThreshold < thresholds.count && progress.settled >= thresholds[progress.nextThreshold] {
-                crossed.append(thresholds[progress.nextThreshold])
-                progress.nextThreshold += 1
-            }
-            return crossed
-        }
-        for threshold in crossed {
-            actionsDone.enter()
-            actions.async {
-                self.onThreshold?(threshold)
-                self.actionsDone.leave()
-            }
-        }
     }
 }

@@ -39,7 +39,7 @@ final class RedisServerProcess {
             guard let client = try? LineClient(port: port, timeout: 1),
                   (self.password.map { (try? client.request("AUTH \($0)", timeout: 1)) == "+OK" } ?? true),
                   let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1) else { return nil }
-            return reply.hasPrefix(":") || reply.hasPrefix("-CLUSTERDOWN") ? true : nil
+            return reply.hasPrefix(":") || reply.hasPrefix("-CLUSTERDOWN") || reply.hasPrefix("-MOVED") ? true : nil
         }
         guard ready == true else {
             throw TestSetupError("redis-server on port \(port) did not become ready; log:\n\(log)")

@@ -1,0 +1,44 @@
+/// On Redis Cluster, a daemon answers for the providers of its own shard and sends the rest
+/// where they are served, as a Redis Cluster node does: `-MOVED <slot> <host:port>`
+/// (cluster-aware clients follow it and remember the slot's node), or `-UNAVAILABLE` while
+/// no daemon holds that shard (its holder died and a standby is taking over: retry).
+extension CommandExecutor {
+    /// The reply that sends a request for `provider` elsewhere; nil when it is answered here.
+    func routeElsewhere(_ provider: UnsafeRawBufferPointer, _ directory: ClusterDirectory) -> Reply? {
+        let generation = directory.generation.load(ordering: .acquiring)
+        if generation != directoryGeneration {
+            directorySnapshot = directory.snapshot
+            directoryGeneration = generation
+        }
+        guard let snapshot = directorySnapshot else {
+            return .error("UNAVAILABLE the cluster's slot map is not read yet")
+        }
+        let role = server.state.currentRole
+        switch ClusterDirectory.route(provider, in: snapshot, own: settings.listen, serving: role != .standby && role != .fenced) {
+        case .here:
+            return nil
+        case .moved(let slot, let holder):
+            return .error("MOVED \(slot) \(holder)")
+        case .nobody(let slot):
+            return .error("UNAVAILABLE no kezekd serves hash slot \(slot) right now (a takeover is under way); retry")
+        }
+    }
+}
+
+extension Verb {
+    /// The first argument is a provider id, the key a cluster routes by.
+    var isKeyedByProvider: Bool {
+        switch self {
+        case .book, .cancel, .status, .seats, .provider, .confirm: true
+        default: false
+        }
+    }
+
+    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet).
+    var isRoundVerb: Bool {
+        switch self {
+        case .round, .apply, .withdraw, .result: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import XCTest
+
+/// Kezek on a real Redis Cluster on loopback: 3 masters, 3 replicas, and 3 kezekd nodes.
+/// A kezekd serves one shard (`--shard-slot`); node N runs the holder of shard N and a
+/// standby of shard N+1 (`scripts/cluster.sh` lays out `make cluster` the same way).
+final class ClusterTests: IntegrationTestCase {
+    private var cluster: RedisClusterProcesses?
+    private var daemons: [KezekdProcess] = []
+
+    override func tearDown() {
+        for daemon in daemons { daemon.terminate(grace: 3) }
+        if (testRun?.totalFailureCount ?? 0) > 0 {
+            for daemon in daemons { print("---- \(daemon.stderrPath) ----\n\(daemon.stderrTail(lines: 40))\n---- end ----") }
+        }
+        daemons = []
+        cluster?.stop()
+        cluster = nil
+        super.tearDown()
+    }
+
+    private struct Layout {
+        let holders: [KezekdProcess]
+        let standbys: [KezekdProcess]
+        let shardSlots: [Int]
+        /// The shard (index) of a hash slot: shards are the contiguous ranges `redis-cli
+        /// --cluster create` makes.
+        func shard(ofSlot slot: Int) -> Int { shardSlots.lastIndex { $0 <= slot }! }
+    }
+
+    private func startThreeNodes() throws -> Layout {
+        let cluster = try RedisClusterProcesses(directory: directory.appendingPathComponent("cluster"))
+        self.cluster = cluster
+        try cluster.start()
+        let shardSlots = try cluster.shardSlots()
+        XCTAssertEqual(shardSlots.count, 3)
+        func daemon(node: Int, shard: Int) throws -> KezekdProcess {
+            let logs = directory.appendingPathComponent("kezekd-node\(node)-shard\(shard)")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            return KezekdProcess(redisPort: freePort(), logDirectory: logs, extraArguments: [
+                "--redis-cluster", cluster.seeds, "--shard-slot", "\(shardSlots[shard])", "--node-id", "node\(node)",
+                "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
+            ])
+        }
+        let holders = try (0..<3).map { try daemon(node: $0, shard: $0) }
+        daemons = holders
+        for holder in holders { try holder.start(timeout: 30) }
+        let standbys = try (0..<3).map { try daemon(node: $0, shard: ($0 + 1) % 3) }
+        daemons += standbys
+        for standby in standbys {
+            try standby.start(waitUntilHealthy: false)
+            let waiting = poll(timeout: 20) { () -> Bool? in
+                (try? LineClient(port: standby.port, timeout: 1).request("HEALTH", timeout: 2))?.contains("role=standby") == true ? true : nil
+            }
+            XCTAssertEqual(waiting, true, "a standby did not start waiting:\n\(standby.stderrTail())")
+        }
+        return Layout(holders: holders, standbys: standbys, shardSlots: shardSlots)
+    }
+
+    private func slot(of key: String, at port: Int) throws -> Int {
+        let reply = try LineClient(port: port).request("CLUSTER KEYSLOT \(key)")
+        return try XCTUnwrap(Int(reply.dropFirst()), "CLUSTER KEYSLOT answered \(reply)")
+    }
+
+    /// redis-cli against a kezekd (`-c`: following -MOVED, as a cluster client does).
+    private func cli(_ port: Int, _ arguments: [String], follow: Bool = false) throws -> String {
+        let result = try runProgram(RedisServerProcess.cliPath, ["-p", "\(port)"] + (follow ? ["-c"] : []) + arguments, timeout: 20)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testEachNodeServesItsShardAndSendsTheRestToTheirHolders() throws {
+        let layout = try startThreeNodes()
+        let entry = layout.holders[0].port
+        // CLUSTER NODES, from a holder and from a standby: three masters, each at its holder.
+        for port in [entry, layout.standbys[2].port] {
+            let lines = try cli(port, ["CLUSTER", "NODES"]).split(separator: "\n")
+            XCTAssertEqual(lines.count, 3, "CLUSTER NODES at \(port): \(lines)")
+            for (shard, holder) in layout.holders.enumerated() {
+                XCTAssertTrue(lines.contains { $0.contains("127.0.0.1:\(holder.port)@") && $0.hasSuffix(" \(layout.shardSlots[shard])-\(shard == 2 ? 16383 : layout.shardSlots[shard + 1] - 1)") },
+                              "shard \(shard) at \(holder.port) missing from \(lines)")
+            }
+        }
+        let providers = (0..<12).map { "club-\($0)" }
+        for provider in providers {
+            let slot = try slot(of: provider, at: entry)
+            let shard = layout.shard(ofSlot: slot)
+            let holder = layout.holders[shard]
+            let reply = try LineClient(port: entry).request("PROVIDER \(provider) 5")
+            XCTAssertEqual(reply, shard == 0 ? "+OK" : "-MOVED \(slot) 127.0.0.1:\(holder.port)", provider)
+            if shard != 0 { try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 5", "+OK") }
+            // A standby of the provider's shard sends it to the holder too.
+            let standby = layout.standbys[(shard + 2) % 3]
+            try expect(try LineClient(port: standby.port), "STATUS \(provider) someone", "-MOVED \(slot) 127.0.0.1:\(holder.port)")
+            // A cluster client follows the redirect wherever it starts.
+            XCTAssertEqual(try cli(layout.holders[(shard + 1) % 3].port, ["BOOK", provider, "aruzhan"], follow: true), "BOOKED 4")
+            // The booking is in Redis, on the master of the provider's slot.
+            let master = try XCTUnwrap(try cluster!.master(ofSlot: slot))
+            XCTAssertEqual(try master.cli(["SISMEMBER", "kezek:{\(provider)}:booked", "aruzhan"]).trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        }
+        XCTAssertEqual(Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))), [0, 1, 2],
+                       "the providers did not cover every shard")
+        try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
+    }
+
+    /// A node (its holder and its standby) is killed a quarter into a burst and a Redis
+    /// master at half; the cluster promotes the master's replica and the killed Redis comes
+    /// back as a replica (a supervisor's restart). Every request is answered, every
+    /// acknowledged booking is in Redis, and no provider sells more seats than it has.
+    func testNodeAndRedisMasterKilledMidBurstLoseAndOversellNothing() throws {
+        let layout = try startThreeNodes()
+        let cluster = try XCTUnwrap(cluster)
+        let entry = layout.holders[0].port
+        let providers = (0..<30).map { "hall-\($0)" }, capacity = 300, perProvider = 400
+        var slots: [String: Int] = [:]
+        for provider in providers {
+            slots[provider] = try slot(of: provider, at: entry)
+            let holder = layout.holders[layout.shard(ofSlot: slots[provider]!)]
+            try expect(try LineClient(port: holder.port), "PROVIDER \(provider) \(capacity)", "+OK")
+        }
+        let requests = (0..<(providers.count * perProvider)).map { (providers[$0 % providers.count], "h\($0)") }
+        let burst = ClusterBookingBurst(nodePorts: daemons.map(\.port), requests: requests, slots: slots, connections: 6, chunk: 40)
+        let timeline = Locked([String]())
+        let started = monotonicNow()
+        func note(_ text: String) { timeline.withLock { $0.append(String(format: "%5.2f s ", monotonicNow() - started) + text) } }
+        burst.progress.thresholds = [requests.count / 4, requests.count / 2]
+        let faults = Locked(0)
+        burst.progress.onThreshold = { threshold in
+            if threshold == requests.count / 4 {
+                // Node 1 dies: the holder of shard 1 and the standby of shard 2.
+                let killedAt = monotonicNow()
+                layout.holders[1].kill9()
+                layout.standbys[1].kill9()
+                note("node 1 killed")
+                let takeover = layout.standbys[0]
+                let served = poll(timeout: 20) { () -> Bool? in
+                    (try? LineClient(port: takeover.port, timeout: 1).request("HEALTH", timeout: 1))?.hasPrefix("+OK") == true ? true : nil
+                }
+                note("shard 1 served by node 0's standby after \(String(format: "%.2f", monotonicNow() - killedAt)) s (\(served == true ? "ok" : "NOT"))")
+            } else {
+                guard let master = try? cluster.master(ofSlot: layout.shardSlots[0]) else { return }
+                let killedAt = monotonicNow()
+                master.kill9()
+                note("redis master of shard 0 (port \(master.port)) killed")
+                let promoted = poll(timeout: 30, interval: 0.1) { () -> Int? in
+                    guard let now = try? cluster.master(ofSlot: layout.shardSlots[0]), now.port != master.port else { return nil }
+                    return now.port
+                }
+                note("replica \(promoted.map(String.init) ?? "none") promoted after \(String(format: "%.2f", monotonicNow() - killedAt)) s")
+                do {
+                    try master.start(timeout: 20)
+                    note("killed master back as a replica")
+                } catch {
+                    note("killed master did not restart: \(error)")
+                }
+            }
+            faults.withLock { $0 += 1 }
+        }
+        let outcome = burst.run(timeout: 150)
+        note("burst done")
+        print("cluster burst: " + timeline.current.joined(separator: "; ")
+              + "; \(outcome.movedReplies) -MOVED, \(outcome.unavailableReplies) -UNAVAILABLE, \(outcome.loadingReplies) -LOADING, "
+              + "\(outcome.brokenConnections) broken connections")
+        XCTAssertEqual(faults.current, 2, "both faults were injected mid-burst")
+        XCTAssertEqual(outcome.unexpected, [])
+        XCTAssertEqual(outcome.unsettled.count, 0, "requests left unanswered after retries")
+        XCTAssertGreaterThan(outcome.movedReplies, 0)
+        XCTAssertGreaterThan(outcome.brokenConnections, 0, "the node's death was not felt")
+
+        // Every provider sold exactly its seats, and Redis (the current masters) has every
+        // acknowledged booking and no more.
+        try cluster.waitUntilWhole(timeout: 30)
+        let live = try XCTUnwrap(cluster.nodes.first(where: \.isRunning))
+        for provider in providers {
+            let indexes = stride(from: providers.firstIndex(of: provider)!, to: requests.count, by: providers.count)
+            let acknowledged = Set(indexes.filter(outcome.booked.contains).map { "h\($0)" })
+            XCTAssertEqual(acknowledged.count, capacity, "\(provider): seats acknowledged")
+            XCTAssertEqual(indexes.filter(outcome.full.contains).count, perProvider - capacity, "\(provider): +FULL answers")
+            let result = try runProgram(RedisServerProcess.cliPath, ["-p", "\(live.port)", "-c", "SMEMBERS", "kezek:{\(provider)}:booked"], timeout: 20)
+            let stored = Set(result.stdout.split(separator: "\n").map(String.init))
+            XCTAssertEqual(acknowledged.subtracting(stored), [], "\(provider): acknowledged bookings missing from Redis")
+            XCTAssertEqual(stored.count, capacity, "\(provider): Redis holds more bookings than seats")
+        }
+    }
+}

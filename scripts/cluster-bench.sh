@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# cluster-bench.sh: durable bookings/s of one kezekd node and of three on the Redis Cluster of
+# `make cluster` (scripts/cluster.sh, 3 masters + 3 replicas), side by side, alternated for
+# ROUNDS rounds: "one" loads node 1 alone (its shard's provider), "three" loads all three
+# nodes at once (each its own shard's provider), with the same redis-benchmark load per node
+# (-c 50 -P 16, REQUESTS each). Prints per run: bookings/s over the wall time, CPU time per
+# booking of every kezekd and redis-server (from /proc), and Redis commands per booking
+# (INFO commandstats of the masters, script calls included).
+# Usage: scripts/cluster-bench.sh [ROUNDS]   (REQUESTS=200000, REDIS_REPLICAS=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+requests=${REQUESTS:-200000}
+mkdir -p var
+RESTART_SECONDS=0 setsid bash scripts/cluster.sh >var/cluster-bench.log 2>&1 &
+cluster=$!
+trap 'kill -TERM -- -$cluster 2>/dev/null || kill -TERM $cluster 2>/dev/null; wait $cluster 2>/dev/null || true' EXIT
+holders=(7411 7422 7433); masters=(6401 6402 6403)
+for port in 7411 7422 7433 7412 7423 7431; do
+    for _ in $(seq 1 300); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+done
+for port in "${holders[@]}"; do until [[ $(redis-cli -p "$port" health 2>/dev/null) == OK* ]]; do sleep 0.1; done; done
+# One provider per shard, named so that its slot is in that shard.
+providers=()
+for shard in 0 1 2; do
+    for i in $(seq 0 200); do
+        slot=$(redis-cli -p 7411 cluster keyslot "bench-$i")
+        index=$(( slot < 5461 ? 0 : slot < 10923 ? 1 : 2 ))
+        if (( index == shard )); then providers+=("bench-$i"); break; fi
+    done
+    redis-cli -p "${holders[$shard]}" provider "${providers[$shard]}" 10000000 | grep -qx OK
+done
+cpu_ticks() {  # user+system clock ticks of every kezekd and redis-server
+    local total=0 pid
+    for pid in $(pgrep -f 'kezekd --config|redis-server 127.0.0.1:64'); do
+        total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$total"
+}
+redis_calls() {
+    local total=0 port
+    for port in "${masters[@]}"; do
+        total=$(( total + $(redis-cli -p "$port" info commandstats | tr -d '\r' | grep -oE 'calls=[0-9]+' | cut -d= -f2 | paste -sd+ | bc) ))
+    done
+    echo "$total"
+}
+run() {  # NAME SHARD...
+    local name=$1; shift
+    local before_cpu before_calls start end shard bookings pids=()
+    before_cpu=$(cpu_ticks); before_calls=$(redis_calls)
+    start=$(date +%s.%N)
+    for shard in "$@"; do
+        redis-benchmark -p "${holders[$shard]}" -c 50 -P 16 -n "$requests" -r 100000000 -q BOOK "${providers[$shard]}" "h:__rand_int__" >"var/cluster-bench-$shard.out" 2>&1 </dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    end=$(date +%s.%N)
+    bookings=$(( requests * $# ))
+    local ticks=$(( $(cpu_ticks) - before_cpu )) calls=$(( $(redis_calls) - before_calls ))
+    printf '%-5s nodes=%d bookings=%d seconds=%.2f bookings/s=%.0f cpu_us/booking=%.2f redis_calls/booking=%.2f\n' "$name" "$#" "$bookings" \
+        "$(echo "$end - $start" | bc)" "$(echo "$bookings / ($end - $start)" | bc -l)" \
+        "$(echo "$ticks * 1000000 / $(getconf CLK_TCK) / $bookings" | bc -l)" "$(echo "$calls / $bookings" | bc -l)"
+}
+for round in $(seq 1 "$rounds"); do
+    run one 0
+    run three 0 1 2
+done
