@@ -30,9 +30,9 @@ for shard in 0 1 2; do
     done
     redis-cli -p "${holders[$shard]}" provider "${providers[$shard]}" 10000000 | grep -qx OK
 done
-cpu_ticks() {  # user+system clock ticks of every kezekd and redis-server
+cpu_ticks() {  # PATTERN: user+system clock ticks of the processes matching it
     local total=0 pid
-    for pid in $(pgrep -f 'kezekd --config|redis-server 127.0.0.1:64'); do
+    for pid in $(pgrep -f "$1"); do
         total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
     done
     echo "$total"
@@ -46,8 +46,9 @@ redis_calls() {
 }
 run() {  # NAME SHARD...
     local name=$1; shift
-    local before_cpu before_calls start end shard bookings pids=()
-    before_cpu=$(cpu_ticks); before_calls=$(redis_calls)
+    local before_calls start end shard bookings pids=()
+    local before_kezekd before_redis
+    before_kezekd=$(cpu_ticks 'kezekd --config'); before_redis=$(cpu_ticks 'redis-server 127.0.0.1:64'); before_calls=$(redis_calls)
     start=$(date +%s.%N)
     for shard in "$@"; do
         redis-benchmark -p "${holders[$shard]}" -c 50 -P 16 -n "$requests" -r 100000000 -q BOOK "${providers[$shard]}" "h:__rand_int__" >"var/cluster-bench-$shard.out" 2>&1 </dev/null &
@@ -56,10 +57,11 @@ run() {  # NAME SHARD...
     wait "${pids[@]}" || true
     end=$(date +%s.%N)
     bookings=$(( requests * $# ))
-    local ticks=$(( $(cpu_ticks) - before_cpu )) calls=$(( $(redis_calls) - before_calls ))
-    printf '%-5s nodes=%d bookings=%d seconds=%.2f bookings/s=%.0f cpu_us/booking=%.2f redis_calls/booking=%.2f\n' "$name" "$#" "$bookings" \
+    local kezekd=$(( $(cpu_ticks 'kezekd --config') - before_kezekd )) redis=$(( $(cpu_ticks 'redis-server 127.0.0.1:64') - before_redis ))
+    local calls=$(( $(redis_calls) - before_calls )) per=$(( 1000000 / $(getconf CLK_TCK) ))
+    printf '%-5s nodes=%d bookings=%d seconds=%.2f bookings/s=%.0f cpu_us/booking: kezekd=%.2f redis=%.2f redis_calls/booking=%.2f\n' "$name" "$#" "$bookings" \
         "$(echo "$end - $start" | bc)" "$(echo "$bookings / ($end - $start)" | bc -l)" \
-        "$(echo "$ticks * 1000000 / $(getconf CLK_TCK) / $bookings" | bc -l)" "$(echo "$calls / $bookings" | bc -l)"
+        "$(echo "$kezekd * $per / $bookings" | bc -l)" "$(echo "$redis * $per / $bookings" | bc -l)" "$(echo "$calls / $bookings" | bc -l)"
 }
 for round in $(seq 1 "$rounds"); do
     run one 0

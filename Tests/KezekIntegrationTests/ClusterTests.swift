@@ -102,6 +102,51 @@ final class ClusterTests: IntegrationTestCase {
         try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
     }
 
+    /// A master that lost its data (FLUSHALL, replicated to its replica) is found by its
+    /// shard's holder, which writes the shard's state back; the other shards are untouched.
+    func testAShardMasterLosingItsDataIsWrittenBackByTheShardsHolder() throws {
+        let layout = try startThreeNodes()
+        let holder = layout.holders[0]
+        let client = try LineClient(port: holder.port)
+        var mine: [String] = []
+        for index in 0..<40 where mine.count < 4 {
+            let provider = "club-\(index)"
+            if layout.shard(ofSlot: try slot(of: provider, at: holder.port)) == 0 { mine.append(provider) }
+        }
+        XCTAssertEqual(mine.count, 4)
+        for provider in mine {
+            try expect(client, "PROVIDER \(provider) 10", "+OK")
+            try expect(client, "BOOK \(provider) aruzhan", "+BOOKED 9")
+        }
+        let master = try XCTUnwrap(try cluster!.master(ofSlot: layout.shardSlots[0]))
+        _ = try master.cli(["FLUSHALL"])
+        let restored = poll(timeout: 20, interval: 0.1) { () -> Bool? in
+            (try? master.cli(["SISMEMBER", "kezek:{\(mine[3])}:booked", "aruzhan"]))?.hasPrefix("1") == true ? true : nil
+        }
+        XCTAssertEqual(restored, true, "the holder did not write its shard back:\n\(holder.stderrTail())")
+        XCTAssertTrue(holder.stderrTail(lines: 400).contains("state written back to redis"))
+        try holder.waitHealthy(timeout: 10)
+        for provider in mine {
+            try expect(client, "BOOK \(provider) bolat", "+BOOKED 8")
+            XCTAssertEqual(try master.cli(["SCARD", "kezek:{\(provider)}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines), "2")
+        }
+    }
+
+    /// redis-py's cluster client, given one node, routes BOOK to the holder of each
+    /// provider's shard (Tests/clients/redis_py_three_nodes_check.py).
+    func testRedisPyClusterClientRoutesBookingsToEachShardsHolder() throws {
+        let python = RedisClientTests.python
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw TestSetupError("no redis-py environment at \(python): run scripts/ensure-pyclients.sh (make test does)")
+        }
+        let layout = try startThreeNodes()
+        XCTAssertEqual(layout.shardSlots, [0, 5461, 10923], "the script assumes redis-cli's even split")
+        let script = RedisClientTests.packageRoot.appendingPathComponent("Tests/clients/redis_py_three_nodes_check.py").path
+        let result = try runProgram(python, [script, "\(layout.standbys[1].port)"] + layout.holders.map { "\($0.port)" }, timeout: 60)
+        XCTAssertEqual(result.status, 0, "\(result.stdout)\n\(result.stderr)")
+        XCTAssertTrue(result.stdout.contains("ok   every node served some"), result.stdout)
+    }
+
     /// A node (its holder and its standby) is killed a quarter into a burst and a Redis
     /// master at half; the cluster promotes the master's replica and the killed Redis comes
     /// back as a replica (a supervisor's restart). Every request is answered, every

@@ -26,6 +26,9 @@ public struct KeyLayout: Sendable {
     /// The hash tag of the keys not tagged by a provider or a round: `lease`, or a shard's.
     let ownTag: String?
 
+    /// The layout of one Redis Cluster shard (its own keys carry the shard's tag).
+    var isShard: Bool { ownTag != nil }
+
     public init(prefix: String, shardTag: String? = nil) {
         self.prefix = prefix
         ownTag = shardTag

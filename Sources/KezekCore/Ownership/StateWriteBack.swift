@@ -26,8 +26,15 @@ struct StateWriteBack {
                 let state = provider.snapshot()
                 let id = provider.id
                 var command = ["MULTI"]
-                redis.append(command)
-                redis.append(["SADD", keys.providers, id])
+                if keys.isShard {
+                    // On Redis Cluster a transaction's keys must share one slot: the shard's
+                    // providers set (a fact, idempotent) is written before the provider's MULTI.
+                    redis.append(["SADD", keys.providers, id])
+                    redis.append(command)
+                } else {
+                    redis.append(command)
+                    redis.append(["SADD", keys.providers, id])
+                }
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
                 redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id), keys.audit(id)])
