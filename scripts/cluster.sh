@@ -41,7 +41,7 @@ start_redis() {  # PORT
     local port=$1
     mkdir -p "$base/$port"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$base/$port" --logfile "$base/$port/redis.log" \
-        --pidfile "$base/$port/redis.pid" --appendonly yes --appendfsync always --save "" \
+        --pidfile "$base/$port/redis.pid" --appendonly yes --appendfsync "${APPENDFSYNC:-always}" --save "" \
         --cluster-enabled yes --cluster-config-file "$base/$port/nodes.conf" --cluster-node-timeout 2000 >/dev/null
     until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
 }
