@@ -27,5 +27,7 @@ for provider in providers:
     node = rc.get_node_from_key(provider)
     shard = sum(1 for start in (5461, 10923) if rc.keyslot(provider) >= start)
     check(f"routed {provider}", node.port, holders[shard])
+# A node says what it is, as a Redis Cluster node does.
+check("info redis_mode", rc.info(target_nodes=RedisCluster.RANDOM).get("redis_mode"), "cluster")
 rc.close()
 finish()

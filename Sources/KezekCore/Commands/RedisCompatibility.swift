@@ -53,7 +53,7 @@ extension CommandExecutor {
         out.bulk("version"); out.bulk(Self.serverVersion)
         out.bulk("proto"); out.integer(version)
         out.bulk("id"); out.integer(connection.session.id)
-        out.bulk("mode"); out.bulk("standalone")
+        out.bulk("mode"); out.bulk(server.directory == nil ? "standalone" : "cluster")
         out.bulk("role"); out.bulk("master")
         out.bulk("modules"); out.array(0)
         return .now(out.reply)
@@ -129,7 +129,7 @@ extension CommandExecutor {
         let requests = metrics.reduce(0) { $0 + $1.totalRequests }
         return [
             ("Server", [
-                ("redis_version", Self.serverVersion), ("redis_mode", "standalone"), ("kezek_version", Self.kezekVersion),
+                ("redis_version", Self.serverVersion), ("redis_mode", server.directory == nil ? "standalone" : "cluster"), ("kezek_version", Self.kezekVersion),
                 ("os", "Linux"), ("process_id", "\(getpid())"), ("tcp_port", "\(settings.listen.port)"),
                 ("uptime_in_seconds", "\(uptime)"), ("uptime_in_days", "\(uptime / 86_400)"),
             ]),
