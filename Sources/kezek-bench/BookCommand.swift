@@ -40,6 +40,9 @@ struct BookCommand: ParsableCommand {
     @Flag(help: "Send BOOK <p> <h> WAIT.")
     var wait = false
 
+    @Flag(help: "Redis Cluster: book only providers the target kezekd serves. PROVIDER is sent for 4x --providers candidate names; those it answers -MOVED for are left out. Run one per node (at once) to load the whole cluster.")
+    var shardOnly = false
+
     @Option(help: .hidden)
     var command: String?
 
@@ -56,7 +59,7 @@ struct BookCommand: ParsableCommand {
 
     func run() throws {
         let env = try common.environment(connections: connections)
-        let ids = IDScheme(tag: common.effectiveTag)
+        var ids = IDScheme(tag: common.effectiveTag)
         let total = requests ?? (duration == nil ? 100_000 : Int.max)
         var poolSize = min(total, 1 << 20)
         if total == Int.max, let rate, let duration { poolSize = max(1, min(poolSize, Int(rate * duration) + 1)) }
@@ -92,6 +95,22 @@ struct BookCommand: ParsableCommand {
             throw ExitCode(try common.finish(report, latency: [SVGPlot.Series(name: command, histogram: load.histogram)]))
         }
 
+        if shardOnly {
+            // The target creates the candidates of its shard (+OK) and sends the rest on (-MOVED).
+            let candidates = RequestBatch()
+            for index in 0..<(4 * providers) { candidates.add("PROVIDER", ids.provider(index), String(capacity)) }
+            let answers = PhaseResults(count: candidates.count)
+            let probe = PhaseRunner.run(PhasePlan(name: "shard", batch: candidates, pipeline: setupPipeline, results: answers), env: env)
+            let served = (0..<candidates.count).filter { answers.kinds[$0] == .ok }.prefix(providers).map { ids.provider($0) }
+            report.phases.append(PhaseSection(outcome: probe, what: "\(Format.count(candidates.count)) PROVIDER <candidate> \(capacity): "
+                                              + "\(Format.count(served.count)) served here", showLatency: false))
+            guard served.count == providers else {
+                report.fatal = probe.connectionsOpened == 0 ? "could not connect to \(env.target)"
+                    : "--shard-only: the target serves \(served.count) of \(candidates.count) candidate providers, fewer than --providers \(providers)"
+                throw ExitCode(try common.finish(report, latency: []))
+            }
+            ids.providerNames = Array(served)
+        }
         let work = BookWorkload.generate(providers: providers, holders: holders, capacity: capacity,
                                          poolSize: poolSize, skew: skew, seed: common.seed, ids: ids)
         let setup = PhaseRunner.run(PhasePlan(name: "setup", batch: work.providersBatch(), pipeline: setupPipeline), env: env)

@@ -5,9 +5,16 @@
 /// Ids for providers and holders.
 struct IDScheme {
     let tag: String
+    /// Provider ids chosen elsewhere (`book --shard-only`: those the target serves); nil: `p<i>`.
+    var providerNames: [String]?
+
+    init(tag: String, providerNames: [String]? = nil) {
+        self.tag = tag
+        self.providerNames = providerNames
+    }
 
     private var suffix: String { tag.isEmpty ? "" : "." + tag }
-    func provider(_ i: Int) -> String { "p\(i)" + suffix }
+    func provider(_ i: Int) -> String { providerNames?[i] ?? "p\(i)" + suffix }
     func preHolder(_ n: Int) -> String { "pre:\(n)" + suffix }
     func applicant(_ n: Int) -> String { "a:\(n)" + suffix }
     func holder(_ n: Int) -> String { "h:\(n)" + suffix }
