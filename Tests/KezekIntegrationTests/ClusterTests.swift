@@ -100,6 +100,21 @@ final class ClusterTests: IntegrationTestCase {
         XCTAssertEqual(Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))), [0, 1, 2],
                        "the providers did not cover every shard")
         try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
+
+        // Shard 2 loses its holder and its standby: nobody serves it. Node 0 still describes
+        // every slot, shard 2's at its own address, and asks the client to retry.
+        layout.holders[2].kill9()
+        layout.standbys[1].kill9()
+        let orphan = try XCTUnwrap(providers.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? 0) == 2 })
+        let retried = poll(timeout: 10, interval: 0.1) { () -> String? in
+            let reply = (try? LineClient(port: entry).request("BOOK \(orphan) bolat")) ?? ""
+            return reply.hasPrefix("-UNAVAILABLE no kezekd serves hash slot") ? reply : nil
+        }
+        XCTAssertNotNil(retried, "BOOK for a shard nobody holds")
+        let lines = try cli(entry, ["CLUSTER", "NODES"]).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains("127.0.0.1:\(entry)@") && $0.contains("myself") && $0.hasSuffix(" 0-5460 10923-16383") }, "\(lines)")
+        XCTAssertTrue(try cli(entry, ["CLUSTER", "INFO"]).contains("cluster_state:fail"))
     }
 
     /// A master that lost its data (FLUSHALL, replicated to its replica) is found by its

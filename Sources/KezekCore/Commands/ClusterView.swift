@@ -4,7 +4,10 @@
 /// key (a provider, see `CommandDocs.providerIsKey`). A lone kezekd serves every provider, so
 /// it describes itself as the one primary owning all 16384 slots at its `listen` address; on
 /// Redis Cluster (`redis-cluster`) each shard's slots are described at the address of the
-/// kezekd holding that shard (`ClusterDirectory`), and shards nobody holds are left out.
+/// kezekd holding that shard (`ClusterDirectory`). A shard nobody holds right now (a takeover
+/// under way) is described at this kezekd's own address, so clients still see every slot
+/// served (redis-py refuses a map with holes) and ask here, where they are answered
+/// `-UNAVAILABLE … retry` until the directory knows the new holder, then `-MOVED` there.
 extension CommandExecutor {
     /// One kezekd as a cluster node: its slot ranges, its address and its id.
     struct ClusterNode {
@@ -22,7 +25,7 @@ extension CommandExecutor {
         guard let snapshot = directory.snapshot else { return [] }
         var nodes: [String: ClusterNode] = [:]
         for (shard, holder) in zip(snapshot.topology.shards, snapshot.holders) {
-            guard let holder else { continue }
+            let holder = holder ?? listen
             let ranges = (nodes[holder.description]?.ranges ?? []) + shard.ranges
             nodes[holder.description] = ClusterNode(ranges: ranges.sorted { $0.lowerBound < $1.lowerBound }, address: holder, id: Self.nodeID(holder))
         }
@@ -105,9 +108,12 @@ extension CommandExecutor {
         case "INFO":
             if let wrong = arguments(2) { return wrong }
             let assigned = nodes.reduce(0) { $0 + $1.ranges.reduce(0) { $0 + $1.count } }
+            // Every shard held by a kezekd: ok; a takeover under way: fail, as Redis says while
+            // a master's slots wait for its replica.
+            let held = server.directory.map { $0.snapshot.map { !$0.holders.contains(nil) } ?? false } ?? true
             out.verbatim("""
                 cluster_enabled:1\r
-                cluster_state:\(assigned == HashSlot.count ? "ok" : "fail")\r
+                cluster_state:\(assigned == HashSlot.count && held ? "ok" : "fail")\r
                 cluster_slots_assigned:\(assigned)\r
                 cluster_slots_ok:\(assigned)\r
                 cluster_slots_pfail:0\r
