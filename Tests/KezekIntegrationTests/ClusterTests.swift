@@ -147,6 +147,43 @@ final class ClusterTests: IntegrationTestCase {
         }
     }
 
+    /// Rebalancing when a node joins: the new node starts a standby of a shard, the shard's
+    /// holder is stopped (SIGTERM: it drains and releases its lease), and the new node holds
+    /// the shard at once, with its bookings; every node then sends the shard's providers there.
+    func testAJoiningNodeTakesAShardWhenItsHolderHandsItOver() throws {
+        let layout = try startThreeNodes()
+        let holder = layout.holders[0]
+        let provider = try XCTUnwrap((0..<40).map { "club-\($0)" }.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: holder.port)) ?? -1) == 0 })
+        try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 10", "+OK")
+        try expect(try LineClient(port: holder.port), "BOOK \(provider) aruzhan", "+BOOKED 9")
+        layout.standbys[2].terminate()  // shard 0's old standby leaves, so the joining node is the one
+        let logs = directory.appendingPathComponent("kezekd-node3-shard0")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let joining = KezekdProcess(redisPort: freePort(), logDirectory: logs, extraArguments: [
+            "--redis-cluster", cluster!.seeds, "--shard-slot", "\(layout.shardSlots[0])", "--node-id", "node3",
+            "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
+        ])
+        daemons.append(joining)
+        try joining.start(waitUntilHealthy: false)
+        let waiting = poll(timeout: 20) { () -> Bool? in
+            (try? LineClient(port: joining.port, timeout: 1).request("HEALTH", timeout: 2))?.contains("role=standby") == true ? true : nil
+        }
+        XCTAssertEqual(waiting, true)
+        let handedAt = monotonicNow()
+        XCTAssertEqual(holder.terminate(), 0, "the holder drains and exits 0")
+        try joining.waitHealthy(timeout: 10)
+        let seconds = monotonicNow() - handedAt
+        print("handoff: the joining node serves shard 0 \(String(format: "%.2f", seconds)) s after SIGTERM to its holder")
+        XCTAssertLessThan(seconds, 2, "the shard is taken at once (released, its holder gone), not after lease-ttl")
+        try expect(try LineClient(port: joining.port), "STATUS \(provider) aruzhan", "+BOOKED")
+        let slot = try slot(of: provider, at: joining.port)
+        let moved = poll(timeout: 5, interval: 0.1) { () -> Bool? in
+            (try? LineClient(port: layout.holders[1].port).request("BOOK \(provider) bolat")) == "-MOVED \(slot) 127.0.0.1:\(joining.port)" ? true : nil
+        }
+        XCTAssertEqual(moved, true, "the other nodes send the shard's providers to the joining node")
+        XCTAssertEqual(try cli(layout.holders[1].port, ["BOOK", provider, "bolat"], follow: true), "BOOKED 8")
+    }
+
     /// redis-py's cluster client, given one node, routes BOOK to the holder of each
     /// provider's shard (Tests/clients/redis_py_three_nodes_check.py).
     func testRedisPyClusterClientRoutesBookingsToEachShardsHolder() throws {
