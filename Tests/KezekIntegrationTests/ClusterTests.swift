@@ -54,6 +54,13 @@ final class ClusterTests: IntegrationTestCase {
             }
             XCTAssertEqual(waiting, true, "a standby did not start waiting:\n\(standby.stderrTail())")
         }
+        // Every daemon's directory has seen every holder (it re-reads them twice a second).
+        for daemon in daemons {
+            let known = poll(timeout: 20, interval: 0.1) { () -> Bool? in
+                (try? self.cli(daemon.port, ["CLUSTER", "INFO"]))?.contains("cluster_state:ok") == true ? true : nil
+            }
+            XCTAssertEqual(known, true, "kezekd on \(daemon.port) does not know every shard's holder")
+        }
         return Layout(holders: holders, standbys: standbys, shardSlots: shardSlots)
     }
 

@@ -65,6 +65,19 @@ final class ClusterDirectory: @unchecked Sendable {
         return .moved(slot: slot, to: holder)
     }
 
+    /// Blocks until the first snapshot is published (at most `timeout` seconds), so a daemon
+    /// does not serve before it can route: its CLUSTER SLOTS would be empty.
+    func waitForFirstSnapshot(timeout: Double, log: Logger) {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(timeout * 1e9)
+        while generation.load(ordering: .acquiring) == 0 {
+            guard MonotonicClock.nanoseconds() < deadline else {
+                log.warning("serving before the cluster's slot map was read; provider requests answer -UNAVAILABLE until it is")
+                return
+            }
+            usleep(10_000)
+        }
+    }
+
     func start() {
         let box = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
