@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby sentinel cluster test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby sentinel cluster cluster-drill test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -42,6 +42,10 @@ sentinel: build ## kezekd on a Redis primary with 2 replicas and 3 Sentinels (va
 
 cluster: build ## 3 kezekd nodes on a Redis Cluster of 3 masters + 3 replicas (var/cluster), supervised; Ctrl-C stops all
 	bash scripts/cluster.sh
+
+cluster-drill: build ## on `make cluster`: redis-py books through a kezekd node's and a Redis master's SIGKILL; checks nothing lost, oversold, unanswered
+	bash scripts/ensure-pyclients.sh
+	bash scripts/cluster-drill.sh $(or $(REQUESTS),30000)
 
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh
