@@ -74,6 +74,11 @@ public final class KezekServer {
         if loopback == 0 && settings.token == nil && settings.adminToken == nil {
             log.warning("listening beyond loopback without a token: anyone who can reach the port can book and change providers", metadata: ["listen": "\(settings.listen)"])
         }
+        if directory != nil, ["0.0.0.0", "::"].contains(settings.listen.host) {
+            // The listen address is what the other nodes name in their -MOVED replies.
+            log.warning("on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
+                        metadata: ["listen": "\(settings.listen)"])
+        }
         for thread in threads { thread.start() }
         directory?.start()
     }
