@@ -32,6 +32,8 @@ extension Setting {
                 current: { $0.settings.clusterNodes.isEmpty ? "none" : $0.settings.clusterNodes.map(\.description).joined(separator: ",") }),
         .integer("shard-slot", \.shardSlot, 0...16383, default: "0",
                  "with redis-cluster: the shard this daemon serves, named by the lowest hash slot of its master (0, 5461, 10923 for redis-cli --cluster create with 3 masters)"),
+        .seconds("cluster-timeout", \.clusterTimeout, 0.01...60, default: "0.5",
+                 "with redis-cluster: seconds one cluster node may take to connect and answer a read of the slot map or of a shard's holder"),
         .integer("threads", \.threads, 1...256, default: "cores", "event-loop threads"),
         .secret("token", \.token, "client token for AUTH"),
         .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),

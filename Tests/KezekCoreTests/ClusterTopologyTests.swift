@@ -42,6 +42,13 @@ final class ClusterTopologyTests: XCTestCase {
         }
     }
 
+    func testHashSlotsAreRedisClusters() {
+        // The reference value of Redis Cluster's spec (CRC16/XMODEM) and slots Redis gives.
+        XCTAssertEqual(HashSlot.crc16("123456789".utf8), 0x31C3)
+        XCTAssertEqual(HashSlot.of("foo".utf8), 12182)
+        XCTAssertEqual(HashSlot.of("{user1000}.following".utf8), HashSlot.of("user1000".utf8))
+    }
+
     func testEverySlotHasAShardTagThatHashesToIt() {
         var seen = Set<String>()
         for slot in stride(from: 0, to: HashSlot.count, by: 997) + [HashSlot.count - 1] {

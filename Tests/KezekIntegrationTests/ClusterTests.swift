@@ -94,7 +94,10 @@ final class ClusterTests: IntegrationTestCase {
             let holder = layout.holders[shard]
             let reply = try LineClient(port: entry).request("PROVIDER \(provider) 5")
             XCTAssertEqual(reply, shard == 0 ? "+OK" : "-MOVED \(slot) 127.0.0.1:\(holder.port)", provider)
-            if shard != 0 { try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 5", "+OK") }
+            if shard != 0 {
+                try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 5", "+OK")
+                try expect(try LineClient(port: entry), "DEMAND \(provider)", "-MOVED \(slot) 127.0.0.1:\(holder.port)")
+            }
             // A standby of the provider's shard sends it to the holder too.
             let standby = layout.standbys[(shard + 2) % 3]
             try expect(try LineClient(port: standby.port), "STATUS \(provider) someone", "-MOVED \(slot) 127.0.0.1:\(holder.port)")
@@ -107,6 +110,7 @@ final class ClusterTests: IntegrationTestCase {
         XCTAssertEqual(Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))), [0, 1, 2],
                        "the providers did not cover every shard")
         try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
+        XCTAssertTrue(try cli(entry, ["HELLO", "2"]).split(separator: "\n").contains("cluster"), "HELLO's mode on Redis Cluster")
 
         // Shard 2 loses its holder and its standby: nobody serves it. Node 0 still describes
         // every slot, shard 2's at its own address, and asks the client to retry.
@@ -222,13 +226,13 @@ final class ClusterTests: IntegrationTestCase {
             try expect(try LineClient(port: holder.port), "PROVIDER \(provider) \(capacity)", "+OK")
         }
         let requests = (0..<(providers.count * perProvider)).map { (providers[$0 % providers.count], "h\($0)") }
-        let burst = ClusterBookingBurst(nodePorts: daemons.map(\.port), requests: requests, slots: slots, connections: 6, chunk: 40)
+        let burst = BookingBurst(nodePorts: daemons.map(\.port), requests: requests, slots: slots, connections: 6, chunk: 40)
         let timeline = Locked([String]())
         let started = monotonicNow()
         func note(_ text: String) { timeline.withLock { $0.append(String(format: "%5.2f s ", monotonicNow() - started) + text) } }
-        burst.progress.thresholds = [requests.count / 4, requests.count / 2]
+        burst.thresholds = [requests.count / 4, requests.count / 2]
         let faults = Locked(0)
-        burst.progress.onThreshold = { threshold in
+        burst.onThreshold = { threshold in
             if threshold == requests.count / 4 {
                 // Node 1 dies: the holder of shard 1 and the standby of shard 2.
                 let killedAt = monotonicNow()

@@ -65,10 +65,10 @@ final class ClusterDirectory: @unchecked Sendable {
         return .moved(slot: slot, to: holder)
     }
 
-    /// Blocks until the first snapshot is published (at most `timeout` seconds), so a daemon
+    /// Blocks until the first snapshot is published (at most one `lease-ttl`), so a daemon
     /// does not serve before it can route: its CLUSTER SLOTS would be empty.
-    func waitForFirstSnapshot(timeout: Double, log: Logger) {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(timeout * 1e9)
+    func waitForFirstSnapshot() {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(settings.leaseTTL * 1e9)
         while generation.load(ordering: .acquiring) == 0 {
             guard MonotonicClock.nanoseconds() < deadline else {
                 log.warning("serving before the cluster's slot map was read; provider requests answer -UNAVAILABLE until it is")
@@ -79,15 +79,7 @@ final class ClusterDirectory: @unchecked Sendable {
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let directory = Unmanaged<ClusterDirectory>.fromOpaque(argument!).takeRetainedValue()
-            directory.run()
-            return nil
-        }, box)
-        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
-        self.thread = thread
+        thread = NativeThread.start { self.run() }
     }
 
     func stop() {
@@ -140,8 +132,9 @@ final class ClusterDirectory: @unchecked Sendable {
         let key = KeyLayout(prefix: settings.keyPrefix, shardTag: tag).ownerAddress
         let name = shard.master.description
         do {
+            let timeout = max(Int(settings.clusterTimeout * 1000), 1)
             let redis = try connections[name] ?? RedisSyncConnection(endpoint: shard.master, user: settings.redisUser, password: settings.redisPassword,
-                                                                  connectTimeoutMillis: 200, replyTimeoutMillis: 500)
+                                                                  connectTimeoutMillis: timeout, replyTimeoutMillis: timeout)
             connections[name] = redis
             return try redis.command(["GET", key]).string.flatMap(Self.endpoint)
         } catch {

@@ -9,7 +9,6 @@ struct ClusterTopology: Sendable {
         var master: ServerSettings.Endpoint
         var replicas: [ServerSettings.Endpoint]
         var identitySlot: Int { ranges.map(\.lowerBound).min() ?? 0 }
-        func contains(slot: Int) -> Bool { ranges.contains { $0.contains(slot) } }
     }
 
     /// Ordered by identity slot.

@@ -4,7 +4,7 @@
 /// no daemon holds that shard (its holder died and a standby is taking over: retry).
 extension CommandExecutor {
     /// The reply that sends a request for `provider` elsewhere; nil when it is answered here.
-    func routeElsewhere(_ provider: UnsafeRawBufferPointer, _ directory: ClusterDirectory) -> Reply? {
+    func routeElsewhere(_ provider: UnsafeRawBufferPointer, _ directory: ClusterDirectory, role: ServerState.Role) -> Reply? {
         let generation = directory.generation.load(ordering: .acquiring)
         if generation != directoryGeneration {
             directorySnapshot = directory.snapshot
@@ -13,7 +13,6 @@ extension CommandExecutor {
         guard let snapshot = directorySnapshot else {
             return .error("UNAVAILABLE the cluster's slot map is not read yet")
         }
-        let role = server.state.currentRole
         switch ClusterDirectory.route(provider, in: snapshot, own: settings.listen, serving: role != .standby && role != .fenced) {
         case .here:
             return nil
@@ -26,15 +25,16 @@ extension CommandExecutor {
 }
 
 extension Verb {
-    /// The first argument is a provider id, the key a cluster routes by.
+    /// The first argument is a provider id, the key a cluster routes by (each needs state).
     var isKeyedByProvider: Bool {
         switch self {
-        case .book, .cancel, .status, .seats, .provider, .confirm: true
+        case .book, .cancel, .status, .seats, .provider, .confirm, .demand: true
         default: false
         }
     }
 
-    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet).
+    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet). Each
+    /// needs state.
     var isRoundVerb: Bool {
         switch self {
         case .round, .apply, .withdraw, .result: true

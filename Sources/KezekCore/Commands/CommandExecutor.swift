@@ -56,14 +56,15 @@ final class CommandExecutor {
         guard verb.arity.contains(tokens.count - 1) else {
             return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
         }
-        if let directory = server.directory {
-            if verb.isKeyedByProvider, let elsewhere = routeElsewhere(tokens[1], directory) { return .now(elsewhere) }
-            if verb.isRoundVerb {
-                return .now(.error("ERR fair rounds are not offered with redis-cluster: a round spans every shard (docs/SCALING.md)"))
-            }
-        }
         if verb.needsState {
-            switch server.state.currentRole {
+            let role = server.state.currentRole
+            if let directory = server.directory {
+                if verb.isKeyedByProvider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) { return .now(elsewhere) }
+                if verb.isRoundVerb {
+                    return .now(.error("ERR fair rounds are not offered with redis-cluster: a round spans every shard (docs/SCALING.md)"))
+                }
+            }
+            switch role {
             case .standby: return .now(.error("UNAVAILABLE standby: another daemon holds the lease of this key prefix"))
             case .fenced: return .now(.error("UNAVAILABLE fenced: another daemon took over this key prefix"))
             case .starting, .primary, .repairing: break

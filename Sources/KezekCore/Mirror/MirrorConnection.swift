@@ -159,7 +159,7 @@ final class MirrorConnection {
             send(["AUTH"] + (thread.settings.redisUser.map { [$0] } ?? []) + [password], expecting: .auth)
         }
         // Loaded on every connection: a restarted Redis has an empty script cache.
-        send(["SCRIPT", "LOAD", primary.usesCluster ? FencingScripts.clusterBatch : FencingScripts.batch], expecting: .scriptLoad)
+        send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
         log.info("redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
     }
 
@@ -397,7 +397,7 @@ final class MirrorConnection {
         if text.hasPrefix("NOSCRIPT") {
             // The script cache was flushed: load it again and resend at once.
             scriptSHA = nil
-            send(["SCRIPT", "LOAD", primary.usesCluster ? FencingScripts.clusterBatch : FencingScripts.batch], expecting: .scriptLoad)
+            send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
             return
         }
         if text.hasPrefix("KZFENCED") || text.hasPrefix("KZLOST") {

@@ -16,22 +16,24 @@ public final class RedisPrimary: Sendable {
     private let masterName: String
     private let password: String?
     /// A slow Sentinel is skipped rather than waited for (`sentinel-timeout`).
-    private let timeoutMillis: Int
+    private let sentinelTimeoutMillis: Int
     /// Redis Cluster: the nodes given, the shard served, the last slot map read.
     private let clusterNodes: [ServerSettings.Endpoint]
     let shardSlot: Int
     private let user: String?
     private let dataPassword: String?
     private let lastTopology = Mutex<ClusterTopology?>(nil)
+    private let clusterTimeoutMillis: Int
 
     init(settings: ServerSettings) {
         address = Mutex(settings.redis)
         sentinels = settings.sentinels
         masterName = settings.sentinelMaster
         password = settings.sentinelPassword
-        timeoutMillis = max(Int(settings.sentinelTimeout * 1000), 1)
+        sentinelTimeoutMillis = max(Int(settings.sentinelTimeout * 1000), 1)
         clusterNodes = settings.clusterNodes
         shardSlot = settings.shardSlot
+        clusterTimeoutMillis = max(Int(settings.clusterTimeout * 1000), 1)
         user = settings.redisUser
         dataPassword = settings.redisPassword
     }
@@ -55,7 +57,7 @@ public final class RedisPrimary: Sendable {
         for sentinel in sentinels {
             do {
                 let connection = try RedisSyncConnection(endpoint: sentinel, password: password,
-                                                         connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
+                                                         connectTimeoutMillis: sentinelTimeoutMillis, replyTimeoutMillis: sentinelTimeoutMillis)
                 let reply = try connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName])
                 let parts = reply.strings
                 guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
@@ -85,7 +87,7 @@ public final class RedisPrimary: Sendable {
     private func refreshFromCluster(log: Logger) throws -> Bool {
         var asked = lastTopology.withLock { $0?.nodes ?? [] }
         for node in clusterNodes where !asked.contains(node) { asked.append(node) }
-        let topology = try ClusterTopology.fetch(from: asked, user: user, password: dataPassword, timeoutMillis: max(timeoutMillis, 200))
+        let topology = try ClusterTopology.fetch(from: asked, user: user, password: dataPassword, timeoutMillis: clusterTimeoutMillis)
         lastTopology.withLock { $0 = topology }
         guard let shard = topology.shard(ofSlot: shardSlot), shard.identitySlot == shardSlot else {
             let inside = topology.shard(ofSlot: shardSlot).map { "slot \(shardSlot) is inside the shard whose lowest slot is \($0.identitySlot): set shard-slot to that" }

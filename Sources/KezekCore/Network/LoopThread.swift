@@ -85,15 +85,7 @@ public final class LoopThread {
     func start() {
         uv_timer_start(tickTimer, UVCallbacks.onTick, Self.tickMillis, Self.tickMillis)
         mirror.connect()
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let loopThread = Unmanaged<LoopThread>.fromOpaque(argument!).takeRetainedValue()
-            uv_run(loopThread.loop, UV_RUN_DEFAULT)
-            return nil
-        }, box)
-        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
-        pthread = thread
+        pthread = NativeThread.start { uv_run(self.loop, UV_RUN_DEFAULT) }
     }
 
     func join() {

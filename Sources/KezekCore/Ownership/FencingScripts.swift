@@ -54,6 +54,9 @@ enum FencingScripts {
 
         """)
 
+    /// The batch script for this daemon's Redis: a cluster master's, or a lone primary's.
+    static func batch(cluster: Bool) -> String { cluster ? clusterBatch : batch }
+
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
     /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] sequence keys of every loop thread.
     /// ARGV[1] this daemon's lease value, ARGV[2] lease milliseconds, ARGV[3] the smallest

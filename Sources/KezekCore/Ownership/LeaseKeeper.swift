@@ -30,6 +30,8 @@ final class LeaseKeeper: @unchecked Sendable {
     /// The epoch this daemon holds (only this thread and `acquire` touch it).
     private var epoch = 0
     private var redis: RedisSyncConnection?
+    /// `RedisPrimary.generation` when `redis` connected: a newer one means the primary moved.
+    private var redisGeneration = 0
     private let stopped = Atomic<Bool>(false)
     private var thread: pthread_t?
 
@@ -113,15 +115,7 @@ final class LeaseKeeper: @unchecked Sendable {
 
     /// Starts the thread that renews the lease and repairs after data loss.
     func startKeeping() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let keeper = Unmanaged<LeaseKeeper>.fromOpaque(argument!).takeRetainedValue()
-            keeper.keep()
-            return nil
-        }, box)
-        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
-        self.thread = thread
+        thread = NativeThread.start { self.keep() }
     }
 
     private func keep() {
@@ -222,10 +216,8 @@ final class LeaseKeeper: @unchecked Sendable {
         stopped.store(true, ordering: .releasing)
         if let thread { pthread_join(thread, nil) }
         guard epoch > 0, server.state.currentRole != .fenced, let redis = try? connection() else { return }
-        let released = server.redisPrimary.usesCluster
-            ? try? redis.command(["EVAL", FencingScripts.release, "2", keys.leaseOwner, keys.ownerAddress, value])
-            : try? redis.command(["EVAL", FencingScripts.release, "1", keys.leaseOwner, value])
-        if case .integer(1)? = released {
+        let released = server.directory == nil ? [keys.leaseOwner] : [keys.leaseOwner, keys.ownerAddress]
+        if case .integer(1)? = try? redis.command(["EVAL", FencingScripts.release, String(released.count)] + released + [value]) {
             log.info("lease released")
         }
     }
@@ -235,23 +227,26 @@ final class LeaseKeeper: @unchecked Sendable {
     /// On Redis Cluster: where clients reach the holder, for the other daemons' `-MOVED`
     /// replies and `CLUSTER SLOTS`; it lapses with the lease.
     private func announce(_ redis: RedisSyncConnection) throws {
-        guard server.redisPrimary.usesCluster else { return }
+        guard server.directory != nil else { return }
         _ = try redis.command(["SET", keys.ownerAddress, settings.listen.description, "PX", String(ttlMillis)])
     }
 
-    /// With Sentinels or a cluster: asks where the primary is, and drops this thread's
-    /// connection when it moved (the loops see the same change and reconnect on their own).
+    /// With Sentinels: asks them where the primary is (on Redis Cluster the directory reads
+    /// the slot map twice a second already). The connection is dropped in `connection()` when
+    /// the primary moved (the loops see the same change and reconnect on their own).
     private func followPrimary() {
-        guard server.redisPrimary.moves else { return }
+        guard server.redisPrimary.usesSentinels else { return }
         do {
-            if try server.redisPrimary.refresh(log: log) { redis = nil }
+            try server.redisPrimary.refresh(log: log)
         } catch {
             log.warning("cannot ask the sentinels where the redis primary is", metadata: ["error": "\(error)"])
         }
     }
 
     private func connection() throws -> RedisSyncConnection {
-        if let redis { return redis }
+        let generation = server.redisPrimary.generation.load(ordering: .acquiring)
+        if let redis, generation == redisGeneration { return redis }
+        redisGeneration = generation
         let redis = try RedisSyncConnection(endpoint: server.redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword,
                                             replyTimeoutMillis: max(ttlMillis / 3, 100))
         self.redis = redis

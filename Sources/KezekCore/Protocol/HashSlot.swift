@@ -17,14 +17,19 @@ enum HashSlot {
         return Int(crc16(hashed)) % count
     }
 
+    /// One table look-up per byte (on Redis Cluster every provider request is routed by it).
     static func crc16<Bytes: Sequence>(_ bytes: Bytes) -> UInt16 where Bytes.Element == UInt8 {
         var crc: UInt16 = 0
         for byte in bytes {
-            crc ^= UInt16(byte) << 8
-            for _ in 0..<8 {
-                crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1
-            }
+            crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
         }
+        return crc
+    }
+
+    /// The CRC of each byte value on its own, shifted through all 8 bits.
+    private static let table: [UInt16] = (0..<256).map { value in
+        var crc = UInt16(value) << 8
+        for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
         return crc
     }
 }

@@ -108,7 +108,7 @@ public final class KezekServer {
                                                ordering: .acquiringAndReleasing)
                 _ = state.role.compareExchange(expected: ServerState.Role.standby.rawValue, desired: ServerState.Role.primary.rawValue,
                                                ordering: .acquiringAndReleasing)
-                directory?.waitForFirstSnapshot(timeout: 5, log: log)
+                directory?.waitForFirstSnapshot()
                 state.ready.store(true, ordering: .releasing)
                 for thread in threads { thread.wake() }
                 log.info("state loaded from redis", metadata: [

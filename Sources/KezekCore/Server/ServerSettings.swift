@@ -25,6 +25,9 @@ public struct ServerSettings: Sendable {
     public var clusterNodes: [Endpoint] = []
     /// The shard this daemon serves on Redis Cluster, named by its lowest slot (`shard-slot`).
     public var shardSlot = 0
+    /// Seconds one Redis Cluster node may take to connect and to answer a read of the slot map
+    /// or of a shard's holder before the next node is asked (`cluster-timeout`).
+    public var clusterTimeout = 0.5
     public var adminListen = Endpoint(host: "127.0.0.1", port: 7380)
     /// The read-only public pages (`public-listen`): figures, rounds, draw.csv; no token.
     public var publicListen = Endpoint(host: "127.0.0.1", port: 7381)

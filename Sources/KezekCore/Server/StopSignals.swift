@@ -12,18 +12,13 @@ extension KezekServer {
 
     /// Starts the thread that waits for SIGTERM or SIGINT and then calls `shutdown()`.
     public func shutdownOnStopSignals() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let server = Unmanaged<KezekServer>.fromOpaque(argument!).takeRetainedValue()
+        let thread = NativeThread.start {
             var signals = KezekServer.stopSignals
             var received: Int32 = 0
             sigwait(&signals, &received)
-            server.log.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
-            server.shutdown()
-            return nil
-        }, box)
-        guard status == 0 else { fatalError("pthread_create failed: \(status)") }
+            self.log.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            self.shutdown()
+        }
         pthread_detach(thread)
     }
 

@@ -6,8 +6,12 @@ import Foundation
 /// daemon going away: a broken connection is dropped, reconnected, and its unanswered
 /// requests are sent again.
 ///
-/// Unchecked Sendable: `thresholds` and `onThreshold` are set before `run` and only read
-/// during it; everything the worker threads change sits behind a `Locked`.
+/// Against kezekd nodes on Redis Cluster (`init(nodePorts:…)`) it books as a cluster-aware
+/// gateway does: each request goes to the node that serves its provider's hash slot, learnt
+/// from `-MOVED` replies (none known yet: any node); a node that does not answer is forgotten
+/// for the slots it served, so the next try goes to another node, which answers or sends it on.
+///
+/// Unchecked Sendable: configured before `run`; what the workers share sits behind `Locked`.
 final class BookingBurst: @unchecked Sendable {
     struct Outcome {
         /// Holders (indexes into `requests`) answered `+BOOKED`.
@@ -19,14 +23,16 @@ final class BookingBurst: @unchecked Sendable {
         var unavailableReplies = 0
         var loadingReplies = 0
         var brokenConnections = 0
-        /// `-MOVED` replies followed (ClusterBookingBurst).
+        /// `-MOVED` replies followed.
         var movedReplies = 0
         /// Holders without a final answer when the deadline passed.
         var unsettled = Set<Int>()
     }
 
-    let port: Int
+    let nodePorts: [Int]
     let requests: [(provider: String, holder: String)]
+    /// Every provider's hash slot (`CLUSTER KEYSLOT`), on Redis Cluster; empty for one daemon.
+    let slots: [String: Int]
     let connections: Int
     let chunk: Int
     /// Called as holders get final answers (see `SettledProgress`).
@@ -41,10 +47,19 @@ final class BookingBurst: @unchecked Sendable {
     }
 
     private let state = Locked(Outcome())
+    /// Hash slot -> port of the node that last said it serves it.
+    private let routes = Locked([Int: Int]())
 
-    init(port: Int, requests: [(provider: String, holder: String)], connections: Int, chunk: Int) {
-        self.port = port
+    /// One daemon at `port`.
+    convenience init(port: Int, requests: [(provider: String, holder: String)], connections: Int, chunk: Int) {
+        self.init(nodePorts: [port], requests: requests, slots: [:], connections: connections, chunk: chunk)
+    }
+
+    /// kezekd nodes on Redis Cluster; `slots`: every provider's hash slot.
+    init(nodePorts: [Int], requests: [(provider: String, holder: String)], slots: [String: Int], connections: Int, chunk: Int) {
+        self.nodePorts = nodePorts
         self.requests = requests
+        self.slots = slots
         self.connections = connections
         self.chunk = chunk
     }
@@ -64,38 +79,44 @@ final class BookingBurst: @unchecked Sendable {
     /// The outcome so far (for checks made while the burst runs).
     func snapshot() -> Outcome { state.current }
 
+    /// The node to send request `index` to: the one that said it serves the slot, else any.
+    private func port(for index: Int, spread: Int) -> Int {
+        if let slot = slots[requests[index].provider], let port = routes.withLock({ $0[slot] }) { return port }
+        return nodePorts[spread % nodePorts.count]
+    }
+
     private func work(_ worker: Int, deadline: Double) {
         var pending = Array(stride(from: worker, to: requests.count, by: connections))
         var head = 0
-        var client: LineClient?
+        var clients: [Int: LineClient] = [:]
         var attempts = 0
         while head < pending.count && monotonicNow() < deadline && attempts < 100_000 {
             attempts += 1
-            if client == nil {
-                client = try? LineClient(port: port, timeout: 1)
-                if client == nil { pause(0.02); continue }
-            }
             let batch = Array(pending[head..<min(head + chunk, pending.count)])
             head += batch.count
-            let text = batch.map { "BOOK \(requests[$0].provider) \(requests[$0].holder)\r\n" }.joined()
-            do {
-                try client!.send(text, timeout: 10)
-            } catch {
-                pending.append(contentsOf: batch)
-                drop(&client)
-                continue
-            }
             var retry: [Int] = []
-            var answered = 0
-            do {
-                for index in batch {
-                    let reply = try client!.readLine(timeout: 15)
-                    answered += 1
-                    classify(index, reply, retry: &retry)
+            for (port, group) in Dictionary(grouping: batch, by: { self.port(for: $0, spread: worker + attempts + $0) }) {
+                guard let client = clients[port] ?? (try? LineClient(port: port, timeout: 1)) else {
+                    forget(port)
+                    retry.append(contentsOf: group)
+                    continue
                 }
-            } catch {
-                retry.append(contentsOf: batch[answered...])
-                drop(&client)
+                clients[port] = client
+                var answered = 0
+                do {
+                    try client.send(group.map { "BOOK \(requests[$0].provider) \(requests[$0].holder)\r\n" }.joined(), timeout: 10)
+                    for index in group {
+                        let reply = try client.readLine(timeout: 15)
+                        answered += 1
+                        classify(index, reply, retry: &retry)
+                    }
+                } catch {
+                    retry.append(contentsOf: group[answered...])
+                    client.close()
+                    clients[port] = nil
+                    forget(port)
+                    state.withLock { $0.brokenConnections += 1 }
+                }
             }
             let settled = batch.count - retry.count
             if settled > 0 { progress.report(settled) }
@@ -105,8 +126,14 @@ final class BookingBurst: @unchecked Sendable {
             }
             if head > 4096 { pending.removeFirst(head); head = 0 }
         }
+        for client in clients.values { client.close() }
         let left = Set(pending[head...])
         if !left.isEmpty { state.withLock { $0.unsettled.formUnion(left) } }
+    }
+
+    /// A node that does not answer: its slots are asked of any node next time.
+    private func forget(_ port: Int) {
+        routes.withLock { routes in routes = routes.filter { $0.value != port } }
     }
 
     private func classify(_ index: Int, _ reply: String, retry: inout [Int]) {
@@ -114,6 +141,10 @@ final class BookingBurst: @unchecked Sendable {
             state.withLock { _ = $0.booked.insert(index) }
         } else if reply == "+FULL \(requests[index].provider)" {
             state.withLock { _ = $0.full.insert(index) }
+        } else if reply.hasPrefix("-MOVED "), let (slot, port) = Self.moved(reply) {
+            routes.withLock { $0[slot] = port }
+            state.withLock { $0.movedReplies += 1 }
+            retry.append(index)
         } else if reply.hasPrefix("-UNAVAILABLE") {
             state.withLock { $0.unavailableReplies += 1 }
             retry.append(index)
@@ -125,10 +156,11 @@ final class BookingBurst: @unchecked Sendable {
         }
     }
 
-    private func drop(_ client: inout LineClient?) {
-        client?.close()
-        client = nil
-        state.withLock { $0.brokenConnections += 1 }
-        pause(0.02)
+    /// `-MOVED <slot> <host>:<port>`.
+    private static func moved(_ reply: String) -> (slot: Int, port: Int)? {
+        let parts = reply.split(separator: " ")
+        guard parts.count == 3, let slot = Int(parts[1]), let colon = parts[2].lastIndex(of: ":"),
+              let port = Int(parts[2][parts[2].index(after: colon)...]) else { return nil }
+        return (slot, port)
     }
 }
