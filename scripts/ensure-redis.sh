@@ -23,6 +23,11 @@ case $host in
 esac
 
 dir=$(pwd)/var/redis/$port
+# A data directory made here is a new installation: mark it (the lease epoch key), so the
+# first kezekd takes it at once instead of waiting a lease-ttl for a holder that might be
+# writing back lost data (README, "Durability"). Never done for a Redis that held state.
+new_install=0
+[[ -d $dir ]] || new_install=1
 mkdir -p "$dir"
 redis-server --daemonize yes --bind "$host" --port "$port" --dir "$dir" \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
@@ -30,7 +35,11 @@ redis-server --daemonize yes --bind "$host" --port "$port" --dir "$dir" \
 
 deadline=$((SECONDS + 5))
 while ((SECONDS < deadline)); do
-    answers && { echo "ensure-redis: started redis-server at $addr (data in $dir)" >&2; exit 0; }
+    if answers; then
+        ((new_install)) && redis-cli -h "$host" -p "$port" SET "${KEY_PREFIX:-kezek}:{lease}:epoch" 0 NX >/dev/null
+        echo "ensure-redis: started redis-server at $addr (data in $dir)" >&2
+        exit 0
+    fi
     sleep 0.1
 done
 echo "ensure-redis: redis-server at $addr did not answer within 5 s; $dir/redis.log says:" >&2

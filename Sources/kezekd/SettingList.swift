@@ -56,7 +56,7 @@ extension Setting {
                 },
                 current: { $0.settings.keyPrefix }),
         .seconds("lease-ttl", \.leaseTTL, 0.5...3600, default: "5",
-                 "seconds the ownership lease of the key prefix lasts without renewal; a standby takes over this long after the holder stops"),
+                 "seconds the ownership lease of the key prefix lasts without renewal; a standby takes over this long after the holder stops, and a daemon that finds Redis empty waits this long before taking it"),
         .custom("node-id", default: "host name",
                 "this daemon's name in the lease (1 to 128 characters, no spaces); the lease value adds the boot id, pid namespace and pid, so two processes never share one",
                 apply: { configuration, source in

@@ -182,6 +182,7 @@ final class ConfigurationTests: IntegrationTestCase {
     private func startRedis() throws {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
+        try redis.markNewInstallation()
     }
 
     /// Starts kezekd expecting it to serve on `port`, however the port was configured.

@@ -60,16 +60,19 @@ enum FencingScripts {
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
     /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] sequence keys of every loop thread.
     /// ARGV[1] this daemon's lease value, ARGV[2] lease milliseconds, ARGV[3] the smallest
-    /// epoch to take, ARGV[4] '1' when the epoch key must exist (a standby does not take an
+    /// epoch to take, ARGV[4] '1' when the epoch key must exist (a daemon does not take an
     /// emptied Redis at once: the holder, if alive, writes its state back first), ARGV[5] a
-    /// holder value known to be a dead process ('' when none).
+    /// holder value known to be a dead process ('' when none), ARGV[6] '1' for a repair: the
+    /// lease is taken from another holder whose epoch is below ARGV[3], since epochs never go
+    /// backwards and such a holder took it over a Redis that had lost this daemon's state.
     /// Returns {1, epoch} when taken (sequences reset to 0), {0, holder} when held,
     /// {0, ''} when the epoch key is missing and was required.
     static let acquire = """
     #!lua
     local holder = redis.call('GET', KEYS[1])
-    if holder and holder ~= ARGV[1] and holder ~= ARGV[5] then return {0, holder} end
     local current = redis.call('GET', KEYS[2])
+    local behind = ARGV[6] == '1' and (tonumber(current) or 0) < tonumber(ARGV[3])
+    if holder and holder ~= ARGV[1] and holder ~= ARGV[5] and not behind then return {0, holder} end
     if ARGV[4] == '1' and not current then return {0, ''} end
     local epoch = math.max((tonumber(current) or 0) + 1, tonumber(ARGV[3]))
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -81,15 +84,18 @@ enum FencingScripts {
     /// Extends the lease. KEYS[1] owner, KEYS[2] epoch; ARGV[1] this daemon's lease value,
     /// ARGV[2] lease milliseconds, ARGV[3] its epoch. Returns 1 when extended (also when the
     /// owner key had lapsed but nobody took over: the epoch is still ours), 0 when another
-    /// daemon took over, -1 when the epoch key is gone (Redis lost data).
+    /// daemon took over (a higher epoch), -1 when Redis lost data: the epoch key is gone, or
+    /// it is not above ours while another daemon holds the lease (epochs only grow, so that
+    /// daemon took the lease over a Redis that had lost this one's state).
     /// `allow-oom`: the lease must outlive a Redis that refuses writes for lack of memory.
     static let renew = """
     #!lua flags=allow-oom
     local epoch = redis.call('GET', KEYS[2])
     if not epoch then return -1 end
-    if epoch ~= ARGV[3] then return 0 end
     local holder = redis.call('GET', KEYS[1])
-    if holder and holder ~= ARGV[1] then return 0 end
+    if tonumber(epoch) < tonumber(ARGV[3]) then return -1 end
+    if epoch ~= ARGV[3] then return 0 end
+    if holder and holder ~= ARGV[1] then return -1 end
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
     return 1
     """

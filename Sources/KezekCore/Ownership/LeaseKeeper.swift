@@ -59,24 +59,16 @@ final class LeaseKeeper: @unchecked Sendable {
     /// daemon holds it). Returns false when a shutdown began first. Throws on Redis errors.
     func acquire() throws -> Bool {
         var sawHolder = false
-        var epochMissingSince: UInt64?
+        var emptySince: UInt64?
         var announcedHolder = ""
         while !server.state.draining.load(ordering: .acquiring) {
             let redis = try connection()
             let holder = try redis.command(["GET", keys.leaseOwner]).string
             let now = MonotonicClock.nanoseconds()
-            // A standby that saw a holder gives it 2 TTLs to write back an emptied Redis.
-            var requireEpoch = false
-            if sawHolder, holder == nil {
-                let since = epochMissingSince ?? now
-                epochMissingSince = since
-                requireEpoch = now - since < 2 * UInt64(ttlMillis) * 1_000_000
-            }
+            let requireEpoch = emptySince.map { now - $0 < emptyRedisWaitNanos(sawHolder: sawHolder) } ?? true
             let gone = holder.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
             let sent = MonotonicClock.nanoseconds()
-            let reply = try redis.command(["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
-                + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
-                + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone])
+            let reply = try redis.command(acquireCommand(requireEpoch: requireEpoch, gone: gone, repair: false))
             guard case .array(let items) = reply, items.count == 2 else {
                 throw RedisSyncConnection.Failure(description: "unexpected reply to the lease script: \(reply.summary)")
             }
@@ -89,9 +81,14 @@ final class LeaseKeeper: @unchecked Sendable {
                 return true
             }
             let current = items[1].string ?? ""
+            if current.isEmpty, emptySince == nil {
+                emptySince = now
+                log.notice("redis holds no lease epoch for this key prefix: waiting in case a live holder is writing back lost data",
+                           metadata: ["wait_seconds": "\(Double(emptyRedisWaitNanos(sawHolder: sawHolder)) / 1e9)"])
+            }
             if !current.isEmpty {
                 sawHolder = true
-                epochMissingSince = nil
+                emptySince = nil
                 server.state.role.store(ServerState.Role.standby.rawValue, ordering: .releasing)
                 if current != announcedHolder {
                     announcedHolder = current
@@ -102,6 +99,24 @@ final class LeaseKeeper: @unchecked Sendable {
             usleep(UInt32(standbyPollMillis * 1000))
         }
         return false
+    }
+
+    /// How long a Redis with no lease epoch must stay so before this daemon takes it. An empty
+    /// Redis is either a new installation or one that lost its data under a live holder
+    /// (FLUSHALL, a restart without persistence), and nothing in Redis tells the two apart. A
+    /// live holder notices the loss at its next renewal (a third of the TTL) and writes its
+    /// state back, epoch first; so an empty Redis is taken only once it stayed empty for a
+    /// whole `lease-ttl` (two for a standby that saw a holder). An installer that knows its
+    /// Redis is new skips the wait by creating the epoch key (docs/OPERATIONS.md).
+    private func emptyRedisWaitNanos(sawHolder: Bool) -> UInt64 {
+        (sawHolder ? 2 : 1) * UInt64(ttlMillis) * 1_000_000
+    }
+
+    /// The lease script's call: take the lease for the next epoch (see FencingScripts.acquire).
+    private func acquireCommand(requireEpoch: Bool, gone: String, repair: Bool) -> [String] {
+        ["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
+            + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
+            + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone, repair ? "1" : "0"]
     }
 
     private func took(epoch taken: Int, sentAt: UInt64) {
@@ -149,7 +164,7 @@ final class LeaseKeeper: @unchecked Sendable {
                 // what this daemon confirmed (a failover to a lagging replica).
                 if repairWanted { try repair(redis, finding: "batch sequence behind what this daemon confirmed") }
             case -1:
-                try repair(redis, finding: "lease keys missing (emptied or restarted without persistence)")
+                try repair(redis, finding: "lease epoch missing or behind this daemon's (emptied, restarted without persistence, or taken over an emptied redis)")
             default:
                 lost(redis)
             }
@@ -182,9 +197,7 @@ final class LeaseKeeper: @unchecked Sendable {
         server.state.role.store(ServerState.Role.repairing.rawValue, ordering: .releasing)
         server.metrics.repairs.add(1, ordering: .relaxed)
         log.error("redis lost data this daemon had confirmed: writing the whole state back", metadata: ["finding": "\(finding)"])
-        let reply = try redis.command(["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
-            + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
-            + [value, String(ttlMillis), String(epoch + 1), "0", ""])
+        let reply = try redis.command(acquireCommand(requireEpoch: false, gone: "", repair: true))
         guard case .array(let items) = reply, items.count == 2, case .integer(1) = items[0], case .integer(let taken) = items[1] else {
             lost(redis)
             return

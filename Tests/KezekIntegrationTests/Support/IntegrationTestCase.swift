@@ -40,6 +40,8 @@ class IntegrationTestCase: XCTestCase {
     func startStack(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
+        let prefix = arguments.firstIndex(of: "--key-prefix").map { arguments[$0 + 1] } ?? "kezek"
+        try redis.markNewInstallation(prefix: prefix)
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory,
                                extraArguments: arguments, environment: environment)
         try kezekd.start()

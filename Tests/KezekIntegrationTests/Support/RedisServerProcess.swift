@@ -94,6 +94,13 @@ final class RedisServerProcess {
         try start(timeout: timeout)
     }
 
+    /// Marks this Redis as a new Kezek installation (the lease epoch key, as
+    /// docs/OPERATIONS.md tells an installer), so the first kezekd takes it at once instead of
+    /// waiting a lease-ttl in case a live holder is writing back lost data.
+    func markNewInstallation(prefix: String = "kezek") throws {
+        _ = try cli(["SET", "\(prefix):{lease}:epoch", "0", "NX"])
+    }
+
     /// Runs `redis-cli` against this server; returns its standard output.
     func cli(_ arguments: [String], timeout: Double = 20) throws -> String {
         let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)", "--no-auth-warning"]
