@@ -1,32 +1,29 @@
-/// One provider's state rebuilt from its audit stream, entry by entry, as the contract says:
-/// `book`/`unbook` the booked set, `offer`/`unoffer` the offers, `confirm` an offer becoming
-/// a booking, `wait` appends to the waitlist, `unwait` removes, `capacity` sets it.
+/// One provider rebuilt from the audit log's changes (PROTOCOL.md "Transparency"): `wait`
+/// appends, `confirm` turns the holder's offer into a booking.
 struct ProviderReplay {
     var capacity = 0
     var booked = Set<String>()
     var offered = Set<String>()
     var waiting: [String] = []
-    var entries = 0
-    /// Entries that did not fit (a `confirm` without an offer, an unknown op): each a difference.
+    /// Changes that did not fit (a `confirm` without an offer, an unknown op): each a difference.
     var anomalies: [String] = []
 
-    mutating func apply(id: String, fields: [String: String]) {
-        entries += 1
-        let holder = fields["holder"] ?? ""
-        switch fields["op"] {
-        case "book": booked.insert(holder)
-        case "unbook": booked.remove(holder)
-        case "offer": offered.insert(holder)
-        case "unoffer": offered.remove(holder)
+    /// `subject` is the holder, or the capacity for `capacity`.
+    mutating func apply(op: String, subject: String, entry: String) {
+        switch op {
+        case "book": booked.insert(subject)
+        case "unbook": booked.remove(subject)
+        case "offer": offered.insert(subject)
+        case "unoffer": offered.remove(subject)
         case "confirm":
-            if offered.remove(holder) == nil { anomalies.append("\(id): confirm of \(holder) without an offer") }
-            booked.insert(holder)
-        case "wait": if !waiting.contains(holder) { waiting.append(holder) }
-        case "unwait": waiting.removeAll { $0 == holder }
+            if offered.remove(subject) == nil { anomalies.append("\(entry): confirm of \(subject) without an offer") }
+            booked.insert(subject)
+        case "wait": if !waiting.contains(subject) { waiting.append(subject) }
+        case "unwait": waiting.removeAll { $0 == subject }
         case "capacity":
-            if let value = fields["capacity"].flatMap(Int.init) { capacity = value } else { anomalies.append("\(id): capacity without a number") }
+            if let value = Int(subject) { capacity = value } else { anomalies.append("\(entry): capacity '\(subject)' is not a number") }
         default:
-            anomalies.append("\(id): unknown op '\(fields["op"] ?? "")'")
+            anomalies.append("\(entry): unknown op '\(op)'")
         }
     }
 }

@@ -59,7 +59,7 @@ final class MirrorBatchEncoderTests: XCTestCase {
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
         let text = String(decoding: encoder.bytes, as: UTF8.self)
         let parts = text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }
-        XCTAssertEqual(parts, ["*26", "EVALSHA", "abc", "2", "kz:{lease}:epoch", "kz:{lease}:seq:1", "4", "9", "10",
+        XCTAssertEqual(parts, ["*27", "EVALSHA", "abc", "3", "kz:{lease}:epoch", "kz:{lease}:seq:1", "kz:{lease}:steps", "4", "9", "10",
                                "S", "kz:{P}:booked", "2", "h1", "h2",
                                "Z", "kz:{Q}:waiting", "2", "7", "w",
                                "T", "kz:{Q}:capacity", "1", "3",
@@ -212,21 +212,55 @@ final class MirrorBatchEncoderTests: XCTestCase {
         ])
     }
 
-    /// Audit entries go after the changes of their provider's run, so consecutive bookings
-    /// still share one SADD; each entry is one XADD, in the order made.
-    func testAuditEntriesKeepChangesGroupedAndFollowThemInOrder() {
+    /// The fenced batch's arguments after the keys and numbers, one string each.
+    private func fencedGroups(_ writes: [MirrorWrite]) -> [String] {
+        var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
+        encoder.encodeFenced(writes[...], script: "abc", thread: 0, epoch: 4, sequence: 9, nextSequence: 10)
+        let text = String(decoding: encoder.bytes, as: UTF8.self)
+        return Array(text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }.dropFirst(10))
+    }
+
+    private func numbered(_ writes: [MirrorWrite]) -> [MirrorWrite] {
+        writes.enumerated().map { index, write in
+            var write = write
+            write.number = index + 1
+            return write
+        }
+    }
+
+    /// A batch's audit writes become its one log entry (`A` group, the script's last
+    /// command), in the order made; consecutive bookings still share one SADD.
+    func testAuditWritesBecomeTheBatchsOneLogEntry() {
         let cause = RoundTag(round: "r1", rank: 2)
-        let writes = [write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
-                      write(p, .book(holder: "b")), write(p, .audit(.book, holder: "b", cause: cause)),
-                      write(q, .capacity(4)), write(q, .auditCapacity(4))]
-        XCTAssertEqual(commands(writes), [
-            ["SADD", "kz:{P}:booked", "a", "b"],
-            ["XADD", "kz:{P}:audit", "*", "op", "book", "holder", "a"],
-            ["XADD", "kz:{P}:audit", "*", "op", "book", "holder", "b", "round", "r1", "rank", "2"],
-            ["SET", "kz:{Q}:capacity", "4"],
-            ["SADD", "kz:providers", "Q"],
-            ["XADD", "kz:{Q}:audit", "*", "op", "capacity", "capacity", "4"],
+        let writes = numbered([write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
+                               write(p, .book(holder: "b")), write(p, .audit(.book, holder: "b", cause: cause)),
+                               write(q, .capacity(4)), write(q, .auditCapacity(4))])
+        XCTAssertEqual(fencedGroups(writes), [
+            "S", "kz:{P}:booked", "2", "a", "b",
+            "T", "kz:{Q}:capacity", "1", "4",
+            "S", "kz:providers", "1", "Q",
+            "A", "kz:audit", "6", "book", "P a", "book", "P b r1 2", "capacity", "Q 4",
         ])
+        // Plain commands (recovery's settling, which logs its step itself) leave them out.
+        XCTAssertEqual(commands(writes), [["SADD", "kz:{P}:booked", "a", "b"], ["SET", "kz:{Q}:capacity", "4"], ["SADD", "kz:providers", "Q"]])
+    }
+
+    /// A step with more changes than one Redis call carries is split into log groups.
+    func testALargeStepIsSplitIntoLogGroups() {
+        let count = AuditLog.maxChangesPerCall + 10
+        let writes = numbered((0..<count).flatMap { [write(p, .book(holder: "h\($0)")), write(p, .audit(.book, holder: "h\($0)", cause: nil))] })
+        let groups = fencedGroups(writes)
+        XCTAssertEqual(groups.indices.filter { groups[$0] == "A" && groups[$0 + 1] == "kz:audit" }.map { groups[$0 + 2] },
+                       [String(2 * AuditLog.maxChangesPerCall), "20"])
+    }
+
+    /// Writes a write-back already logged (numbered up to `loggedThrough`) are applied, not logged.
+    func testWritesAWriteBackLoggedAreNotLoggedAgain() {
+        let provider = Provider(id: "R", owner: 0, outbox: outbox, capacity: 10)
+        let writes = numbered([write(provider, .book(holder: "a")), write(provider, .audit(.book, holder: "a", cause: nil)),
+                               write(provider, .book(holder: "b")), write(provider, .audit(.book, holder: "b", cause: nil))])
+        provider.logged(through: 2)
+        XCTAssertEqual(fencedGroups(writes), ["S", "kz:{R}:booked", "2", "a", "b", "A", "kz:audit", "2", "book", "R b"])
     }
 
     /// A batch ends where a request ends: never between a change and its audit entry, and a

@@ -8,7 +8,8 @@
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
 ///     <prefix>:{<P>}:offers         HASH   holder -> expiry of its offer (Unix milliseconds)
 ///     <prefix>:{<P>}:rounds         HASH   holder -> "<round> <rank>": the round that placed or queued it here
-///     <prefix>:{<P>}:audit          STREAM one entry per change (op, holder, round, rank; capacity)
+///     <prefix>:audit                STREAM the audit log: one entry per atomic step (epoch, seq, then
+///                                          one `<op>` → `<provider> <holder>[ <round> <rank>]` per change)
 ///     <prefix>:rounds               HASH   round id -> its state (open, closed, drawing, drawn)
 ///     <prefix>:{round:<R>}:meta     HASH   commitment, choices, seed, drawn-at (ms), outcome counts
 ///     <prefix>:{round:<R>}:apps     HASH   holder -> its choices, space-separated, `provider[/level]`
@@ -16,10 +17,12 @@
 ///     <prefix>:{lease}:owner        STRING node id of the daemon that holds the lease (PX lease-ttl)
 ///     <prefix>:{lease}:epoch        STRING fencing epoch of the current holder; grows on every takeover
 ///     <prefix>:{lease}:seq:<T>      STRING batches loop thread T applied under the epoch (data-loss marker)
+///     <prefix>:{lease}:steps        STRING the audit log's last step number under the epoch
 ///
 /// On Redis Cluster (`redis-cluster`) a daemon serves one shard, and the keys that are the
 /// shard's own carry the shard's tag (`ShardTag`) instead, so they live on its master:
-/// `<prefix>:{<shard>}:providers`, `…:rounds`, `…:owner`, `…:epoch`, `…:seq:<T>`, and
+/// `<prefix>:{<shard>}:providers`, `…:rounds`, `…:owner`, `…:epoch`, `…:seq:<T>`, `…:steps`,
+/// `…:audit` (the shard's audit log), and
 /// `…:address` (the holder's client address, for `-MOVED` replies; PX lease-ttl).
 public struct KeyLayout: Sendable {
     public let prefix: String
@@ -41,7 +44,13 @@ public struct KeyLayout: Sendable {
     public func refused(_ provider: String) -> String { "\(prefix):{\(provider)}:refused" }
     public func offers(_ provider: String) -> String { "\(prefix):{\(provider)}:offers" }
     public func roundTags(_ provider: String) -> String { "\(prefix):{\(provider)}:rounds" }
-    public func audit(_ provider: String) -> String { "\(prefix):{\(provider)}:audit" }
+    /// The audit log of this lease: one entry per atomic step (PROTOCOL.md "Transparency").
+    public var auditLog: String { ownTag.map { "\(prefix):{\($0)}:audit" } ?? "\(prefix):audit" }
+    /// The last step number the audit log gave out under the current epoch.
+    public var logSteps: String { "\(prefix):{\(leaseTag)}:steps" }
+    /// A provider's audit stream as releases before the one log kept it: read only to say
+    /// that one exists (they are left alone).
+    public func legacyAudit(_ provider: String) -> String { "\(prefix):{\(provider)}:audit" }
     public var rounds: String { ownTag.map { "\(prefix):{\($0)}:rounds" } ?? "\(prefix):rounds" }
     public func roundMeta(_ round: String) -> String { "\(prefix):{round:\(round)}:meta" }
     public func roundApplications(_ round: String) -> String { "\(prefix):{round:\(round)}:apps" }

@@ -1,7 +1,8 @@
 /// Turns a batch of writes into RESP for hiredis: either one fenced script call that Redis
-/// applies all or nothing (`encodeFenced`, the group commit of the loops), or plain commands
-/// (`encode`, for recovery's settling and the repair after data loss, which run while this
-/// daemon holds the lease and nothing else writes).
+/// applies all or nothing (`encodeFenced`, the group commit of the loops), with the batch's
+/// one entry in the audit log, or plain commands (`encode`, for recovery's settling, which
+/// runs while this daemon holds the lease and nothing else writes; it logs its step itself,
+/// and its audit writes are left out here).
 ///
 /// Consecutive writes of one kind to one provider become a single command (`SADD key h1 h2 …`),
 /// which Redis executes much faster than one command per write; order between different kinds
@@ -20,6 +21,7 @@ public struct MirrorBatchEncoder {
     private struct Group {
         var verb: Verb
         var key: String
+        /// Positions in the batch; for the log's group, positions in `logged`.
         var run: Range<Int>
         var itemCount: Int
         /// SET's value, or the member of the `providers` SADD that comes with a capacity.
@@ -27,7 +29,7 @@ public struct MirrorBatchEncoder {
     }
 
     private enum Verb {
-        case sadd, srem, zadd, zrem, set, hset, hdel, xadd
+        case sadd, srem, zadd, zrem, set, hset, hdel, log
         var name: String {
             switch self {
             case .sadd: "SADD"
@@ -37,7 +39,7 @@ public struct MirrorBatchEncoder {
             case .set: "SET"
             case .hset: "HSET"
             case .hdel: "HDEL"
-            case .xadd: "XADD"
+            case .log: "XADD"
             }
         }
         /// The script's one-letter code (FencingScripts.batch).
@@ -50,18 +52,20 @@ public struct MirrorBatchEncoder {
             case .set: "T"
             case .hset: "H"
             case .hdel: "D"
-            case .xadd: "A"
+            case .log: "A"
             }
         }
     }
 
     private var groups: [Group] = []
+    /// Positions of the batch's audit writes that go in its log entry, in order.
+    private var logged: [Int] = []
 
     public init(keys: KeyLayout) { self.keys = keys }
 
     /// Plain commands, one per group.
     public mutating func encode(_ writes: ArraySlice<MirrorWrite>) {
-        reset(writes)
+        reset(writes, logging: false)
         for group in groups {
             RESP.appendHeader(count: 2 + group.itemCount, into: &bytes)
             RESP.appendBulk(group.verb.name, into: &bytes)
@@ -71,15 +75,15 @@ public struct MirrorBatchEncoder {
         }
     }
 
-    /// One `EVALSHA` of `FencingScripts.batch` (sha `script`) carrying every group, applied by
-    /// Redis only under `epoch` and when this thread's sequence key reads from `sequence` to
-    /// `nextSequence` (which the batch then sets).
+    /// One `EVALSHA` of `FencingScripts.batch` (sha `script`) carrying every group and the
+    /// batch's audit log entry, applied by Redis only under `epoch` and when this thread's
+    /// sequence key reads `sequence` (which the batch then sets to `nextSequence`).
     mutating func encodeFenced(_ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int,
                                sequence: Int, nextSequence: Int) {
-        reset(writes)
+        reset(writes, logging: true)
         let arguments = groups.reduce(0) { $0 + 3 + $1.itemCount }
-        RESP.appendHeader(count: 8 + arguments, into: &bytes)
-        for text in ["EVALSHA", script, "2", keys.leaseEpoch, keys.batchSequence(thread: thread),
+        RESP.appendHeader(count: 9 + arguments, into: &bytes)
+        for text in ["EVALSHA", script, "3", keys.leaseEpoch, keys.batchSequence(thread: thread), keys.logSteps,
                      String(epoch), String(sequence), String(nextSequence)] {
             RESP.appendBulk(text, into: &bytes)
         }
@@ -106,8 +110,7 @@ public struct MirrorBatchEncoder {
         case .untag: return (.hdel, keys.roundTags(id))
         case .field(let key, _, _): return (.hset, key)
         case .unfield(let key, _): return (.hdel, key)
-        case .audit, .auditCapacity: return (.xadd, keys.audit(id))
-        case .capacity, .refused, .barrier, .skipped: preconditionFailure("not a member write")
+        case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity: preconditionFailure("not a member write")
         }
     }
 
@@ -115,31 +118,44 @@ public struct MirrorBatchEncoder {
     private static func items(_ op: MirrorOp) -> Int {
         switch op {
         case .book, .unbook, .dequeue, .unoffer, .untag, .unfield: 1
-        case .enqueue, .offer, .tag, .field: 2
-        case .audit(_, _, let cause): cause == nil ? 5 : 9
-        case .auditCapacity: 5
+        case .enqueue, .offer, .tag, .field, .audit, .auditCapacity: 2
         case .capacity, .refused, .barrier, .skipped: 1
         }
     }
 
-    private mutating func reset(_ writes: ArraySlice<MirrorWrite>) {
+    private mutating func reset(_ writes: ArraySlice<MirrorWrite>, logging: Bool) {
         bytes.removeAll(keepingCapacity: true)
         commandEnds.removeAll(keepingCapacity: true)
         groups.removeAll(keepingCapacity: true)
+        logged.removeAll(keepingCapacity: true)
         var index = writes.startIndex
         while index < writes.endIndex {
             let provider = writes[index].provider
             var runEnd = index + 1
             while runEnd < writes.endIndex && writes[runEnd].provider === provider { runEnd += 1 }
             groupRun(writes, index..<runEnd)
+            if logging { collectLogged(writes, index..<runEnd) }
             index = runEnd
+        }
+        // The batch's log entry goes last: nothing reads the log inside the script, so both
+        // orders are kept and the changes keep sharing commands.
+        for start in stride(from: 0, to: logged.count, by: AuditLog.maxChangesPerCall) {
+            let end = min(start + AuditLog.maxChangesPerCall, logged.count)
+            groups.append(Group(verb: .log, key: keys.auditLog, run: start..<end, itemCount: 2 * (end - start)))
+        }
+    }
+
+    /// The audit writes of a run of one provider's writes, less those a write-back after data
+    /// loss already recorded (its snapshot held them; resent, they are applied, not logged).
+    private mutating func collectLogged(_ writes: ArraySlice<MirrorWrite>, _ run: Range<Int>) {
+        let loggedThrough = writes[run.lowerBound].provider.loggedThrough
+        for position in run where writes[position].op.isAudit && writes[position].number > loggedThrough {
+            logged.append(position)
         }
     }
 
     /// The commands of a run of one provider's writes: its changes in order, consecutive ones
-    /// of a kind sharing a command, then its audit entries in order. Audit entries go to a
-    /// stream that nothing else reads, so putting them after the changes of the same script
-    /// call keeps both orders and lets the changes keep sharing commands.
+    /// of a kind sharing a command (audit writes go in the batch's log entry instead).
     private mutating func groupRun(_ writes: ArraySlice<MirrorWrite>, _ run: Range<Int>) {
         let provider = writes[run.lowerBound].provider
         var index = run.lowerBound
@@ -165,7 +181,7 @@ public struct MirrorBatchEncoder {
             var members = 1
             var end = index + 1
             // Consecutive writes to the same key with the same verb share one command (audit
-            // entries between them do not count: they are written after).
+            // writes between them do not count: they go in the log entry).
             while end < run.upperBound {
                 if writes[end].op.isAudit {
                     end += 1
@@ -179,10 +195,6 @@ public struct MirrorBatchEncoder {
             groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
             index = end
         }
-        for position in run where writes[position].op.isAudit {
-            let (verb, key) = target(writes[position])
-            groups.append(Group(verb: verb, key: key, run: position..<position + 1, itemCount: Self.items(writes[position].op)))
-        }
     }
 
     private mutating func appendItems(_ group: Group, _ writes: ArraySlice<MirrorWrite>) {
@@ -190,9 +202,15 @@ public struct MirrorBatchEncoder {
             RESP.appendBulk(value, into: &bytes)
             return
         }
+        if group.verb == .log {
+            for position in logged[group.run] {
+                _ = AuditLog.append(writes[position].op, provider: writes[position].provider.id, into: &bytes)
+            }
+            return
+        }
         for position in group.run {
-            // A change's command skips the audit entries inside its run (they have their own).
-            if group.verb != .xadd && writes[position].op.isAudit { continue }
+            // A change's command skips the audit writes inside its run (they go in the log).
+            if writes[position].op.isAudit { continue }
             switch writes[position].op {
             case .book(let holder), .unbook(let holder), .dequeue(let holder), .unoffer(let holder), .untag(let holder):
                 RESP.appendBulk(holder, into: &bytes)
@@ -210,26 +228,10 @@ public struct MirrorBatchEncoder {
                 RESP.appendBulk(value, into: &bytes)
             case .unfield(_, let field):
                 RESP.appendBulk(field, into: &bytes)
-            case .audit(let op, let holder, let cause):
-                // XADD key * op <op> holder <holder> [round <round> rank <rank>]
-                bytes.append(contentsOf: Self.auditPrefix[op.index])
-                RESP.appendBulk(holder, into: &bytes)
-                if let cause {
-                    for text in ["round", cause.round, "rank", String(cause.rank)] { RESP.appendBulk(text, into: &bytes) }
-                }
-            case .auditCapacity(let capacity):
-                for text in ["*", "op", "capacity", "capacity", String(capacity)] { RESP.appendBulk(text, into: &bytes) }
-            case .capacity, .refused, .barrier, .skipped:
+            case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity:
                 break
             }
         }
-    }
-
-    /// `* op <op> holder` encoded once per op: the constant part of every audit entry.
-    private static let auditPrefix: [[UInt8]] = AuditOp.allCases.map { op in
-        var bytes: [UInt8] = []
-        for text in ["*", "op", op.rawValue, "holder"] { RESP.appendBulk(text, into: &bytes) }
-        return bytes
     }
 
     /// Two writes of one provider that one command carries: the same kind, and for round

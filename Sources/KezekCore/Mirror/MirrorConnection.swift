@@ -10,9 +10,10 @@ import Logging
 /// it or none, and only while this daemon's epoch is current and Redis holds every batch this
 /// thread sent before it. Up to `mirror-pipeline` batches are in flight at once, so Redis
 /// applies one while the loop gathers the next. When Redis confirms a batch, the replies
-/// waiting on it are released. A lost connection or a refused batch puts every unconfirmed
-/// write back in front of the queue; they are resent, in order, after a backoff (the writes
-/// are idempotent facts, so a write Redis already had does no harm).
+/// waiting on it are released. A lost connection or a refused batch keeps every unconfirmed
+/// batch as it was, numbers included; they are sent again, in order, after a backoff, and
+/// Redis skips one it had applied before its reply was lost, so nothing is applied or logged
+/// twice. Under a new epoch (after a repair) their writes are batched afresh.
 final class MirrorConnection {
     private unowned let thread: LoopThread
     private let primary: RedisPrimary
@@ -52,12 +53,9 @@ final class MirrorConnection {
 
     /// The batch script's SHA1, from SCRIPT LOAD on this connection; nil until it answered.
     private var scriptSHA: String?
-    /// The epoch this thread's batches carry, the batches Redis applied under it, and the
-    /// highest sequence any batch sent under it carries (batches resent after a refusal or a
-    /// lost connection go past it, since Redis may have applied some of them).
+    /// The epoch this thread's batches carry, and the batches Redis applied under it.
     private var epoch = 0
     private var sequence = 0
-    private var sentSequence = 0
     /// Redis refused our epoch or sequence: send nothing until the lease keeper publishes a
     /// new epoch (after a repair) or stops this daemon.
     private var blockedEpoch = 0
@@ -80,6 +78,9 @@ final class MirrorConnection {
     private var expected: [Expected] = []
     private var expectedHead = 0
 
+    /// Sent, but the connection was lost or Redis refused them before they were confirmed:
+    /// sent again, first and with the same numbers, oldest first.
+    private var unsent: [Batch] = []
     /// Made but not sent yet, oldest first.
     private var queued: [MirrorWrite] = []
     private var drained: [MirrorWrite] = []
@@ -96,6 +97,9 @@ final class MirrorConnection {
     private struct Batch {
         var writes: [MirrorWrite]
         let epoch: Int
+        /// Redis applies it where this thread's sequence key reads `sequence`, and sets it to
+        /// `nextSequence`; where it reads `nextSequence` or more, it was applied already.
+        let sequence: Int
         let nextSequence: Int
         let number: Int
         /// The primary applied it; with `redis-replicas`, the replicas' WAIT is still due.
@@ -113,8 +117,8 @@ final class MirrorConnection {
 
     /// Takes writes: connected, script loaded, not refusing, not blocked, not stalled.
     var isUp: Bool { connected && scriptSHA != nil && !stalled && !refusing && blockedEpoch == 0 }
-    var hasPendingWrites: Bool { !queued.isEmpty || !inFlight.isEmpty }
-    var pendingWriteCount: Int { inFlight.reduce(queued.count) { $0 + $1.writes.count } }
+    var hasPendingWrites: Bool { !queued.isEmpty || !inFlight.isEmpty || !unsent.isEmpty }
+    var pendingWriteCount: Int { (inFlight + unsent).reduce(queued.count) { $0 + $1.writes.count } }
 
     // MARK: Connection
 
@@ -242,7 +246,7 @@ final class MirrorConnection {
                 drained.removeAll(keepingCapacity: true)
             }
         }
-        guard !queued.isEmpty else { return }
+        guard !queued.isEmpty || !unsent.isEmpty else { return }
         let state = thread.server.state
         if state.currentRole == .fenced {
             failQueued()
@@ -253,13 +257,19 @@ final class MirrorConnection {
             // A new epoch (the lease taken, or a repair done): Redis's sequences start afresh.
             epoch = current
             sequence = 0
-            sentSequence = 0
             if blockedEpoch != 0 {
                 blockedEpoch = 0
                 updateHealth()
             }
         }
-        while !queued.isEmpty && canSend() {
+        if let stale = unsent.first, stale.epoch != epoch {
+            // Sent under an older epoch: batched afresh under this one. The write-back that
+            // made this epoch holds their changes and logged them, so they are not logged again
+            // (see `Provider.loggedThrough`).
+            queued.insert(contentsOf: unsent.lazy.flatMap(\.writes), at: 0)
+            unsent.removeAll()
+        }
+        while (!unsent.isEmpty || !queued.isEmpty) && canSend() {
             sendBatch()
         }
     }
@@ -274,15 +284,36 @@ final class MirrorConnection {
 
     private func sendBatch() {
         guard let context, let scriptSHA else { return }
+        if !unsent.isEmpty {
+            let batch = unsent.removeFirst()
+            encoder.encodeFenced(batch.writes[...], script: scriptSHA, thread: thread.index, epoch: batch.epoch,
+                                 sequence: batch.sequence, nextSequence: batch.nextSequence)
+            send(encoded: context)
+            inFlight.append(Batch(writes: batch.writes, epoch: batch.epoch, sequence: batch.sequence,
+                                  nextSequence: batch.nextSequence, number: batchesSent))
+            return
+        }
         let count = Self.batchSize(queued)
         // Applied only where Redis has every batch sent before it (the last in flight, or
-        // what Redis confirmed); past what was ever sent, since a resent batch may repeat
-        // batches Redis applied before their replies were lost.
+        // what Redis confirmed).
         let from = inFlight.last?.nextSequence ?? sequence
-        let next = max(from, sentSequence) + 1
-        sentSequence = next
+        let next = from + 1
         encoder.encodeFenced(queued[0..<count], script: scriptSHA, thread: thread.index, epoch: epoch,
                              sequence: from, nextSequence: next)
+        send(encoded: context)
+        if count == queued.count {
+            // The usual case: hand the array over instead of copying it.
+            inFlight.append(Batch(writes: queued, epoch: epoch, sequence: from, nextSequence: next, number: batchesSent))
+            queued = spareArrays.popLast() ?? []
+        } else {
+            inFlight.append(Batch(writes: Array(queued[0..<count]), epoch: epoch, sequence: from, nextSequence: next,
+                                  number: batchesSent))
+            queued.removeFirst(count)
+        }
+    }
+
+    /// Sends the encoder's batch, and WAIT after it with `redis-replicas`.
+    private func send(encoded context: UnsafeMutablePointer<redisAsyncContext>) {
         encoder.bytes.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
             redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil, base, bytes.count)
@@ -294,14 +325,6 @@ final class MirrorConnection {
             // Redis answers WAIT once that many replicas have everything before it, or at the
             // timeout with how many do.
             send(["WAIT", String(replicas), String(max(Int(thread.settings.writeTimeout * 1000), 1))], expecting: .replicas(batchesSent))
-        }
-        if count == queued.count {
-            // The usual case: hand the array over instead of copying it.
-            inFlight.append(Batch(writes: queued, epoch: epoch, nextSequence: next, number: batchesSent))
-            queued = spareArrays.popLast() ?? []
-        } else {
-            inFlight.append(Batch(writes: Array(queued[0..<count]), epoch: epoch, nextSequence: next, number: batchesSent))
-            queued.removeFirst(count)
         }
         // Write now rather than on the next iteration's writable event: one loop turn less
         // per round trip. hiredis keeps write interest for whatever the socket did not take.
@@ -350,8 +373,8 @@ final class MirrorConnection {
             guard let batch = inFlight.first, batch.number == number, batch.applied else { return }
             let acknowledged = reply.pointee.type == REDIS_REPLY_INTEGER ? Int(reply.pointee.integer) : -1
             guard acknowledged >= thread.settings.redisReplicas else {
-                // Resent whole after a backoff, as a new batch: its facts are applied again,
-                // harmlessly, and WAIT asks the replicas once more.
+                // Sent again after a backoff: Redis skips it (applied already) and WAIT asks
+                // the replicas once more.
                 refused(errorText ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch")
                 return
             }
@@ -382,8 +405,8 @@ final class MirrorConnection {
     }
 
     /// Redis refused the oldest batch in flight (the script applies all or nothing, so nothing
-    /// of it holds): its writes, and those of every batch sent after it (which Redis refuses
-    /// too, as they need it applied first), go back in front of the queue, in order.
+    /// of it holds): it, and every batch sent after it (which Redis refuses too, as they need
+    /// it applied first), are sent again later, in order.
     private func refused(_ text: String) {
         let batch = inFlight[0]
         requeueInFlight()
@@ -432,12 +455,18 @@ final class MirrorConnection {
 
     private func requeueInFlight() {
         guard !inFlight.isEmpty else { return }
-        queued.insert(contentsOf: inFlight.lazy.flatMap(\.writes), at: 0)
+        unsent.insert(contentsOf: inFlight.lazy.map { batch in
+            var again = batch
+            again.applied = false
+            return again
+        }, at: 0)
         inFlight.removeAll(keepingCapacity: true)
     }
 
     /// This daemon lost its lease: nothing it queued may reach Redis.
     private func failQueued() {
+        queued.insert(contentsOf: unsent.lazy.flatMap(\.writes), at: 0)
+        unsent.removeAll()
         Self.forEachProviderRun(queued[...]) { $0.confirmed($1) }
         for write in queued {
             if let ticket = write.ticket { thread.complete(ticket, failed: true) }
@@ -466,6 +495,9 @@ final class MirrorConnection {
         for index in inFlight.indices where allOverdue {
             allOverdue = expire(&inFlight[index].writes, now: now)
         }
+        for index in unsent.indices where allOverdue {
+            allOverdue = expire(&unsent[index].writes, now: now)
+        }
         if allOverdue { _ = expire(&queued, now: now) }
         updateStall(now: now)
     }
@@ -483,7 +515,7 @@ final class MirrorConnection {
     }
 
     private func updateStall(now: UInt64) {
-        let oldest = inFlight.first?.writes.first?.madeAt ?? queued.first?.madeAt
+        let oldest = inFlight.first?.writes.first?.madeAt ?? unsent.first?.writes.first?.madeAt ?? queued.first?.madeAt
         let wasStalled = stalled
         stalled = oldest.map { now &- $0 >= writeTimeoutNanos } ?? false
         if stalled != wasStalled {

@@ -18,6 +18,13 @@ enum RESP {
         bytes.append(10)
     }
 
+    /// One bulk string on its own (a constant part of a command, encoded once).
+    static func bulk(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendBulk(text, into: &bytes)
+        return bytes
+    }
+
     static func appendCommand(_ arguments: [String], into bytes: inout [UInt8]) {
         appendHeader(count: arguments.count, into: &bytes)
         for argument in arguments { appendBulk(argument, into: &bytes) }

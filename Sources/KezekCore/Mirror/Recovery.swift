@@ -21,7 +21,8 @@ struct Recovery {
         var skipped = 0
     }
 
-    func load(from redis: RedisSyncConnection, catalog: [CatalogEntry]) throws -> Figures {
+    /// Loads under the lease's `epoch` (the steps it logs carry it).
+    func load(from redis: RedisSyncConnection, catalog: [CatalogEntry], epoch: Int) throws -> Figures {
         var figures = Figures()
         warnAboutPersistence(redis)
         let ids = try redis.command(["SMEMBERS", keys.providers]).strings
@@ -97,7 +98,56 @@ struct Recovery {
             redis.append(encoded: encoder.bytes, ends: encoder.commandEnds)
             for _ in encoder.commandEnds { _ = try redis.reply() }
         }
+        if case .integer(0) = try redis.command(["EXISTS", keys.auditLog]) {
+            try startLog(on: redis, epoch: epoch, loadedFrom: ids)
+        } else {
+            try logSettling(settling, on: redis, epoch: epoch)
+        }
         return figures
+    }
+
+    // MARK: The audit log
+
+    /// Settling's changes, as one step of the log (more where one call cannot carry them).
+    private func logSettling(_ settling: [MirrorWrite], on redis: RedisSyncConnection, epoch: Int) throws {
+        let fields = settling.flatMap { AuditLog.field($0.op, provider: $0.provider.id) }
+        try send(AuditLog.stepCommands(keys: keys, epoch: epoch, fields: fields), on: redis)
+    }
+
+    /// No audit log yet over the state just loaded (a Redis written by a release that kept one
+    /// stream per provider, or a log deleted by hand): the new log starts with steps that
+    /// record that state from empty, one per provider, so replaying it rebuilds what this
+    /// daemon serves. Old per-provider streams are left alone (README says how to delete them).
+    private func startLog(on redis: RedisSyncConnection, epoch: Int, loadedFrom ids: [String]) throws {
+        let providers = table.allProviders
+        guard !providers.isEmpty else { return }
+        var steps: [[String]] = []
+        for provider in providers {
+            let state = provider.snapshot()
+            let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
+            steps += AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(
+                provider: provider.id, capacity: state.capacity, holders: state.holders.sorted(),
+                offers: state.offers.map(\.holder).sorted(), waiting: state.waiting.sorted { $0.score < $1.score }.map(\.holder),
+                tags: tags))
+        }
+        try send(steps, on: redis)
+        let sample = ids.prefix(64)
+        for id in sample { redis.append(["EXISTS", keys.legacyAudit(id)]) }
+        var legacy = 0
+        for _ in sample { if case .integer(1) = try redis.reply() { legacy += 1 } }
+        let message: Logger.Message = legacy > 0
+            ? "audit log started over the loaded state; the old per-provider audit streams are left alone (README, \"Transparency\", says how to delete them)"
+            : "audit log started over the loaded state"
+        log.notice(message, metadata: ["log": "\(keys.auditLog)", "providers": "\(providers.count)", "steps": "\(steps.count)"])
+    }
+
+    /// Pipelines `commands`, a round trip per `providersPerRoundTrip` of them.
+    private func send(_ commands: [[String]], on redis: RedisSyncConnection) throws {
+        for start in stride(from: 0, to: commands.count, by: Self.providersPerRoundTrip) {
+            let chunk = commands[start..<min(start + Self.providersPerRoundTrip, commands.count)]
+            for command in chunk { redis.append(command) }
+            for _ in chunk { _ = try redis.reply() }
+        }
     }
 
     // MARK: Checking what Redis holds

@@ -6,14 +6,17 @@
 /// header makes Redis 7 refuse the whole script up front when it is out of memory, instead
 /// of failing at a write half way through.
 enum FencingScripts {
-    /// KEYS[1] epoch key, KEYS[2] this thread's sequence key.
+    /// KEYS[1] epoch key, KEYS[2] this thread's sequence key, KEYS[3] the log's step counter.
     /// ARGV[1] epoch, ARGV[2] the sequence Redis must have reached (every batch before this
     /// one applied), ARGV[3] the sequence after this batch, then groups of: verb code, key,
-    /// item count, items.
-    /// A sequence past ARGV[2] (up to ARGV[3]) means batches resent after a lost connection
-    /// were applied before their replies were lost: they are applied again (their writes are
-    /// idempotent facts, resent in their order). A sequence below ARGV[2] means a batch before
-    /// this one was not applied (refused, or Redis lost it): nothing of this one is applied.
+    /// item count, items. A group with code `A` is the batch's entry in the audit log: its
+    /// items are the changes' field/value pairs, and the script puts `epoch` and `seq` (the
+    /// next step of the log, from KEYS[3]) in front of them; a step too large for one Redis
+    /// call carries several `A` groups, which share one `seq`.
+    /// A sequence at or past ARGV[3] means this very batch was applied before its reply was
+    /// lost (a resend keeps its numbers): nothing is applied again, nor logged again. A sequence
+    /// other than ARGV[2] below that means a batch before this one was not applied (refused,
+    /// or Redis lost it): nothing of this one is applied.
     static let batch = batchScript(header: "#!lua", readPass: "")
 
     private static func batchScript(header: String, readPass: String) -> String {
@@ -25,14 +28,21 @@ enum FencingScripts {
       return redis.error_reply('KZFENCED epoch is ' .. epoch)
     end
     local seq = tonumber(redis.call('GET', KEYS[2]))
-    if not seq or seq < tonumber(ARGV[2]) or seq > tonumber(ARGV[3]) then
+    if seq and seq >= tonumber(ARGV[3]) then return 1 end
+    if seq ~= tonumber(ARGV[2]) then
       return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
     end
-    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL', A = 'XADD'}
+    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
     \(readPass)local i = 4
+    local step
     while i <= #ARGV do
       local count = tonumber(ARGV[i + 2])
-      redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+      if ARGV[i] == 'A' then
+        step = step or redis.call('INCR', KEYS[3])
+        redis.call('XADD', ARGV[i + 1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, i + 3, i + 2 + count))
+      else
+        redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+      end
       i = i + 3 + count
     end
     redis.call('SET', KEYS[2], ARGV[3])
@@ -57,8 +67,21 @@ enum FencingScripts {
     /// The batch script for this daemon's Redis: a cluster master's, or a lone primary's.
     static func batch(cluster: Bool) -> String { cluster ? clusterBatch : batch }
 
+    /// One step of the audit log written outside a loop's batch (recovery's settling, the
+    /// write-back after data loss, a log started over existing state): KEYS[1] the log,
+    /// KEYS[2] its step counter; ARGV[1] the epoch, then the changes' field/value pairs.
+    /// `seq` is taken from the counter in the same call, so steps never share a number.
+    /// Returns the step's number.
+    static let logStep = """
+    #!lua
+    local step = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, 2))
+    return step
+    """
+
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
-    /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] sequence keys of every loop thread.
+    /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] the log's step counter and the sequence keys of
+    /// every loop thread (all reset: a new epoch numbers its steps and batches from 1).
     /// ARGV[1] this daemon's lease value, ARGV[2] lease milliseconds, ARGV[3] the smallest
     /// epoch to take, ARGV[4] '1' when the epoch key must exist (a daemon does not take an
     /// emptied Redis at once: the holder, if alive, writes its state back first), ARGV[5] a

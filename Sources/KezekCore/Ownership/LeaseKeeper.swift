@@ -114,7 +114,7 @@ final class LeaseKeeper: @unchecked Sendable {
 
     /// The lease script's call: take the lease for the next epoch (see FencingScripts.acquire).
     private func acquireCommand(requireEpoch: Bool, gone: String, repair: Bool) -> [String] {
-        ["EVAL", FencingScripts.acquire, String(2 + settings.threads), keys.leaseOwner, keys.leaseEpoch]
+        ["EVAL", FencingScripts.acquire, String(3 + settings.threads), keys.leaseOwner, keys.leaseEpoch, keys.logSteps]
             + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
             + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone, repair ? "1" : "0"]
     }
@@ -204,7 +204,7 @@ final class LeaseKeeper: @unchecked Sendable {
         }
         let sent = MonotonicClock.nanoseconds()
         let writeBack = StateWriteBack(keys: keys, log: log)
-        let figures = try writeBack.write(server.table.allProviders, to: redis) {
+        let figures = try writeBack.write(server.table.allProviders, epoch: taken, to: redis) {
             // Keep the lease while a large state is written.
             _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
         }

@@ -2,7 +2,9 @@ import Logging
 
 /// Writes every provider's whole state to Redis, replacing what Redis holds for it: the repair
 /// after Redis lost data. Runs under a fresh epoch that fences every older batch, while the
-/// loops make no new writes, so nothing else changes these keys meanwhile.
+/// loops make no new writes, so nothing else changes these keys meanwhile. The audit log is
+/// replaced too: a new log whose first steps (one per provider) record the state written back,
+/// from empty (PROTOCOL.md "Transparency").
 struct StateWriteBack {
     let keys: KeyLayout
     let log: Logger
@@ -16,8 +18,9 @@ struct StateWriteBack {
     }
 
     /// `between` runs between round trips (the keeper renews its lease there).
-    func write(_ providers: [Provider], to redis: RedisSyncConnection, between: () throws -> Void) throws -> Figures {
+    func write(_ providers: [Provider], epoch: Int, to redis: RedisSyncConnection, between: () throws -> Void) throws -> Figures {
         var figures = Figures()
+        _ = try redis.command(["DEL", keys.auditLog])
         var start = 0
         while start < providers.count {
             let chunk = providers[start..<min(start + Self.providersPerRoundTrip, providers.count)]
@@ -37,16 +40,8 @@ struct StateWriteBack {
                 }
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
-                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id), keys.audit(id)])
+                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id)])
                 commands += 5
-                // The audit stream starts again from the state written back, so that replaying
-                // it still rebuilds what the daemon holds.
-                var entries: [[String]] = [["op", "capacity", "capacity", String(state.capacity)]]
-                entries += state.holders.map { ["op", "book", "holder", $0] }
-                entries += state.offers.map { ["op", "offer", "holder", $0.holder] }
-                entries += state.waiting.sorted { $0.score < $1.score }.map { ["op", "wait", "holder", $0.holder] }
-                for entry in entries { redis.append(["XADD", keys.audit(id), "*"] + entry) }
-                commands += entries.count
                 for offer in state.offers {
                     redis.append(["HSET", keys.offers(id), offer.holder, String(offer.expiresAt)])
                     commands += 1
@@ -69,7 +64,14 @@ struct StateWriteBack {
                     commands += 1
                 }
                 redis.append(["EXEC"])
-                commands += 1
+                // Outside the provider's MULTI: on Redis Cluster the log is in the shard's slot.
+                let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
+                let steps = AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(
+                    provider: id, capacity: state.capacity, holders: state.holders.sorted(), offers: state.offers.map(\.holder).sorted(),
+                    waiting: state.waiting.sorted { $0.score < $1.score }.map(\.holder), tags: tags))
+                for step in steps { redis.append(step) }
+                commands += 1 + steps.count
+                provider.logged(through: state.made)
                 figures.providers += 1
                 figures.bookings += state.holders.count
                 figures.waiting += state.waiting.count

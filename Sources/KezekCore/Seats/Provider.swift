@@ -26,6 +26,10 @@ public final class Provider: Sendable {
     let admission: AdmissionCounters
     /// The state's holders, for the BOOK that holds one stripe only.
     private let holderTable: HolderTable
+    /// The last write number (see `State.made`) a write-back after data loss recorded in the
+    /// new audit log: audit writes up to it are applied again when resent, not logged again.
+    private let loggedThroughNumber = Atomic<Int>(0)
+    var loggedThrough: Int { loggedThroughNumber.load(ordering: .relaxed) }
 
     struct State: StripedStateValue {
         var capacity: Int
@@ -294,9 +298,11 @@ public final class Provider: Sendable {
         changing { state in
             guard capacity >= state.holders.count + state.offers.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
+            // The same capacity sent again (a retry) is written again, not logged again.
+            let changed = capacity != state.capacity
             state.capacity = capacity
             var writes = WriteList(madeAt: now)
-            writes.add(self, .capacity(capacity))
+            writes.add(self, .capacity(capacity), audited: changed)
             promote(&state, rules: rules, writes: &writes)
             writes.flush(to: outbox, ticket: ticket, state: &state)
             return .afterMirror(.ok)
@@ -384,13 +390,19 @@ public final class Provider: Sendable {
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
+    /// The whole state, for a write-back; `made` is the number of the last write it holds.
     func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
-                        offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)]) {
+                        offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)], made: Int) {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
             return (state.capacity, Array(state.holders.keys), waiting, refusals.total,
-                    state.offers.map { ($0.key, $0.value.expiresAt) }, state.tags.map { ($0.key, $0.value) })
+                    state.offers.map { ($0.key, $0.value.expiresAt) }, state.tags.map { ($0.key, $0.value) }, state.made)
         }
+    }
+
+    /// A write-back recorded every change up to write `number` in the audit log.
+    func logged(through number: Int) {
+        loggedThroughNumber.store(number, ordering: .relaxed)
     }
 
     /// Gives free seats to the head of the waitlist: a booking, or an offer when offer-ttl is

@@ -99,7 +99,8 @@ public final class KezekServer {
                 }
                 let started = MonotonicClock.nanoseconds()
                 let redis = try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
-                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: ownCatalog(catalog))
+                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: ownCatalog(catalog),
+                                                                                   epoch: state.epoch.load(ordering: .acquiring))
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
