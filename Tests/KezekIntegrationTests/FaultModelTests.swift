@@ -5,33 +5,6 @@ import XCTest
 /// promise"): a second daemon, a crashed or frozen primary, Redis losing data, Redis refusing
 /// writes, a stalled Redis, and a Redis that requires a password. Real processes throughout.
 final class FaultModelTests: IntegrationTestCase {
-    private var others: [KezekdProcess] = []
-
-    override func tearDown() {
-        for other in others { other.terminate(grace: 2) }
-        others = []
-        super.tearDown()
-    }
-
-    /// A second kezekd on the same Redis and prefix (here also on the same port, as in an
-    /// overlapping deploy).
-    private func second(port: Int? = nil, arguments: [String] = []) throws -> KezekdProcess {
-        let logs = directory.appendingPathComponent("second-\(others.count)")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let other = KezekdProcess(redisPort: redis.port, logDirectory: logs, extraArguments: arguments, port: port ?? freePort())
-        others.append(other)
-        try other.start(waitUntilHealthy: false)
-        return other
-    }
-
-    private func waitForStandby(_ other: KezekdProcess, file: StaticString = #filePath, line: UInt = #line) {
-        let standby = poll(timeout: 10) { () -> Bool? in
-            (try? adminGet(port: other.adminPort, path: "/readyz"))?.status == 503
-                && (try? String(contentsOfFile: other.stderrPath, encoding: .utf8))?.contains("standby:") == true ? true : nil
-        }
-        XCTAssertEqual(standby, true, "the second daemon did not report itself a standby", file: file, line: line)
-    }
-
     func testSecondDaemonOnTheSamePortSellsNothingAndWaitsAsStandby() throws {
         try startStack()
         try expect(try connect(), "PROVIDER solo 1", "+OK")

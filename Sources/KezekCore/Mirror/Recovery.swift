@@ -21,11 +21,54 @@ struct Recovery {
         var skipped = 0
     }
 
-    /// Loads under the lease's `epoch` (the steps it logs carry it).
-    func load(from redis: RedisSyncConnection, catalog: [CatalogEntry], epoch: Int) throws -> Figures {
+    /// Loads under the lease's `epoch` (the steps it logs carry it): every provider, or, after
+    /// a warm standby's takeover, only `changed` ones and those the table lacks (the others
+    /// are as the standby last read them; their refused counts are read again).
+    func load(from redis: RedisSyncConnection, catalog: [CatalogEntry], epoch: Int, changed: Set<String>? = nil) throws -> Figures {
         var figures = Figures()
         warnAboutPersistence(redis)
         let ids = try redis.command(["SMEMBERS", keys.providers]).strings
+        var settling: [MirrorWrite]
+        if let changed {
+            let reread = ids.filter { changed.contains($0) || table.provider($0) == nil }
+            settling = try restore(reread, from: redis, figures: &figures)
+            try readRefusedCounts(ids.filter { !changed.contains($0) }, from: redis)
+        } else {
+            settling = try restore(ids, from: redis, figures: &figures)
+        }
+        if let rounds = table.rules.rounds {
+            figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(from: redis)
+            settling += RoundRecovery.settlePlacements(table: table, registry: rounds)
+        }
+        // Seats found free go to the waitlists once every round placement is known.
+        for provider in table.allProviders { settling += provider.promoteAfterRecovery(rules: table.rules) }
+        for entry in catalog where table.provider(entry.provider) == nil {
+            let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity).provider
+            settling.append(MirrorWrite(provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
+            settling.append(MirrorWrite(provider: provider, op: .auditCapacity(entry.capacity), ticket: nil, madeAt: 0))
+            figures.createdFromCatalog += 1
+        }
+        figures.settlingWrites = settling.count
+        if !settling.isEmpty {
+            var encoder = MirrorBatchEncoder(keys: keys)
+            encoder.encode(settling[...])
+            redis.append(encoded: encoder.bytes, ends: encoder.commandEnds)
+            for _ in encoder.commandEnds { _ = try redis.reply() }
+        }
+        if case .integer(0) = try redis.command(["EXISTS", keys.auditLog]) {
+            try startLog(on: redis, epoch: epoch, loadedFrom: ids)
+        } else {
+            try logSettling(settling, on: redis, epoch: epoch)
+        }
+        return figures
+    }
+
+    // MARK: Reading providers
+
+    /// Reads `ids` from Redis, `providersPerRoundTrip` per pipelined round trip, and restores
+    /// each into the table (created when new, replaced when known); returns the writes that
+    /// settle what a crash left half done.
+    func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
         var start = 0
         while start < ids.count {
@@ -79,31 +122,20 @@ struct Recovery {
             }
             start += chunk.count
         }
-        if let rounds = table.rules.rounds {
-            figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(from: redis)
-            settling += RoundRecovery.settlePlacements(table: table, registry: rounds)
+        return settling
+    }
+
+    /// The refused counts of providers the table holds already (a takeover's), as Redis has
+    /// them: they change without an entry in the audit log.
+    private func readRefusedCounts(_ ids: [String], from redis: RedisSyncConnection) throws {
+        for start in stride(from: 0, to: ids.count, by: 4 * Self.providersPerRoundTrip) {
+            let chunk = ids[start..<min(start + 4 * Self.providersPerRoundTrip, ids.count)]
+            for id in chunk { redis.append(["GET", keys.refused(id)]) }
+            for id in chunk {
+                let value = try redis.replyOrError()
+                table.provider(id)?.restoreRefused(checkedCount(value, key: keys.refused(id)) ?? 0)
+            }
         }
-        // Seats found free go to the waitlists once every round placement is known.
-        for provider in table.allProviders { settling += provider.promoteAfterRecovery(rules: table.rules) }
-        for entry in catalog where table.provider(entry.provider) == nil {
-            let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity).provider
-            settling.append(MirrorWrite(provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
-            settling.append(MirrorWrite(provider: provider, op: .auditCapacity(entry.capacity), ticket: nil, madeAt: 0))
-            figures.createdFromCatalog += 1
-        }
-        figures.settlingWrites = settling.count
-        if !settling.isEmpty {
-            var encoder = MirrorBatchEncoder(keys: keys)
-            encoder.encode(settling[...])
-            redis.append(encoded: encoder.bytes, ends: encoder.commandEnds)
-            for _ in encoder.commandEnds { _ = try redis.reply() }
-        }
-        if case .integer(0) = try redis.command(["EXISTS", keys.auditLog]) {
-            try startLog(on: redis, epoch: epoch, loadedFrom: ids)
-        } else {
-            try logSettling(settling, on: redis, epoch: epoch)
-        }
-        return figures
     }
 
     // MARK: The audit log

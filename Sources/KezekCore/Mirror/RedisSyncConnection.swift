@@ -141,4 +141,10 @@ enum RedisValue {
         guard case .array(let values) = self else { return [] }
         return values.compactMap(\.string)
     }
+
+    /// An array's elements (none for anything else, nil included).
+    var items: [RedisValue] {
+        guard case .array(let values) = self else { return [] }
+        return values
+    }
 }

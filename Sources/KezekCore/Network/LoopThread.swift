@@ -283,7 +283,9 @@ public final class LoopThread {
         now = MonotonicClock.nanoseconds()
         if !authThrottle.isEmpty { authThrottle.releaseDue(now: now) }
         mirrorRefusedCounts()
-        if index == 0 { server.rounds.expireDueOffers(rules: server.table.rules) }
+        // Offers expire only while this daemon serves: a standby's (or a loading daemon's)
+        // table follows Redis, and the expiry is the holder's to write.
+        if index == 0, server.state.currentRole == .primary { server.rounds.expireDueOffers(rules: server.table.rules) }
         mirror.expireOverdue(now: now)
         if settings.idleTimeout > 0 {
             let limit = UInt64(settings.idleTimeout * 1e9)

@@ -96,7 +96,12 @@ final class LeaseKeeper: @unchecked Sendable {
                                metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
                 }
             }
-            usleep(UInt32(standbyPollMillis * 1000))
+            if sawHolder {
+                // Stand by warm: follow the holder's audit log until the next look at the lease.
+                server.standby.follow(waitMillis: standbyPollMillis)
+            } else {
+                usleep(UInt32(standbyPollMillis * 1000))
+            }
         }
         return false
     }

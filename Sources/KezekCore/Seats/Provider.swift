@@ -466,6 +466,10 @@ public final class Provider: Sendable {
                  rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true) -> [MirrorWrite] {
         refusals.set(refusedSoFar)
         return changing { state in
+            // Restored again (a warm standby reads a provider each time it changes): the
+            // holder limit counts what this provider held only once.
+            for holder in state.holders.keys { rules.limits.release(holder) }
+            for holder in state.offers.keys { rules.limits.release(holder) }
             // The counts are made afresh from the restored members when next needed.
             if let old = state.members { state.retired.append(old) }
             state.members = nil
@@ -514,6 +518,12 @@ public final class Provider: Sendable {
             if promoting { promote(&state, rules: rules, writes: &writes) }
             return writes.all
         }
+    }
+
+    /// The refused count as Redis has it (a takeover's, for a provider read before).
+    func restoreRefused(_ total: Int) {
+        refusals.set(total)
+        state.withLock { $0.refusedMirrored = total }
     }
 
     /// Gives the seats recovery found free to the waitlist (see `restore`).

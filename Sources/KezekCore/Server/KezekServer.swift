@@ -27,6 +27,8 @@ public final class KezekServer {
     let log: Logger
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
+    /// Keeps the seat table warm while another daemon holds the lease (the keeper's thread).
+    let standby: WarmStandby
     /// The process's exit status once the loops stop: 0, or 75 when the lease was lost.
     public let exitStatus = Atomic<Int32>(0)
 
@@ -50,6 +52,7 @@ public final class KezekServer {
         rounds.table = table
         state = ServerState(threads: settings.threads)
         metrics = ServerMetrics(threads: settings.threads)
+        standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
         lease = LeaseKeeper(server: self)
     }
 
@@ -98,9 +101,12 @@ public final class KezekServer {
                     keeping = true
                 }
                 let started = MonotonicClock.nanoseconds()
+                // A warm standby reads only what changed since it last looked; else everything.
+                let changed = standby.takeover()
                 let redis = try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
                 let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: ownCatalog(catalog),
-                                                                                   epoch: state.epoch.load(ordering: .acquiring))
+                                                                                   epoch: state.epoch.load(ordering: .acquiring),
+                                                                                   changed: changed)
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
@@ -112,7 +118,7 @@ public final class KezekServer {
                 directory?.waitForFirstSnapshot()
                 state.ready.store(true, ordering: .releasing)
                 for thread in threads { thread.wake() }
-                log.info("state loaded from redis", metadata: [
+                log.info(changed == nil ? "state loaded from redis" : "state taken over warm: changed providers read from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
                     "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
                     "skipped_bad_data": "\(figures.skipped)",

@@ -16,7 +16,12 @@ class IntegrationTestCase: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
+    /// Second daemons on the same Redis and prefix (`second`), stopped at teardown.
+    private(set) var others: [KezekdProcess] = []
+
     override func tearDown() {
+        for other in others { other.terminate(grace: 2) }
+        others = []
         kezekd?.terminate()
         // `hasSucceeded` is false until the run stops, so count failures instead.
         if (testRun?.totalFailureCount ?? 0) > 0 {
@@ -45,6 +50,26 @@ class IntegrationTestCase: XCTestCase {
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory,
                                extraArguments: arguments, environment: environment)
         try kezekd.start()
+    }
+
+    /// A second kezekd on the same Redis and prefix (on `port` when given, as in an
+    /// overlapping deploy); not waited for: it may stand by.
+    func second(port: Int? = nil, arguments: [String] = []) throws -> KezekdProcess {
+        let logs = directory.appendingPathComponent("second-\(others.count)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let other = KezekdProcess(redisPort: redis.port, logDirectory: logs, extraArguments: arguments, port: port ?? freePort())
+        others.append(other)
+        try other.start(waitUntilHealthy: false)
+        return other
+    }
+
+    /// Waits until `other` reports itself a standby (/readyz 503 and a `standby:` log line).
+    func waitForStandby(_ other: KezekdProcess, file: StaticString = #filePath, line: UInt = #line) {
+        let standby = poll(timeout: 10) { () -> Bool? in
+            (try? adminGet(port: other.adminPort, path: "/readyz"))?.status == 503
+                && (try? String(contentsOfFile: other.stderrPath, encoding: .utf8))?.contains("standby:") == true ? true : nil
+        }
+        XCTAssertEqual(standby, true, "the second daemon did not report itself a standby", file: file, line: line)
     }
 
     /// A new client connection to kezekd.

@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+
+/// The warm standby (PROTOCOL.md "Standby"): a standby loads once, follows the holder's audit
+/// log, and at a takeover reads only what changed; what it then serves equals what a cold
+/// start serves. A log it cannot follow (a gap) sends it back to a full load.
+final class WarmStandbyTests: IntegrationTestCase {
+    private let providers = (0..<6).map { "club\($0)" }
+    private let holders = (0..<60).map { "h\($0)" }
+
+    /// Everything a client can read: SEATS of every provider, STATUS of every holder there.
+    private func served(port: Int) throws -> [String] {
+        let client = try LineClient(port: port)
+        var lines = try client.pipeline(providers.map { "SEATS \($0)" })
+        for provider in providers {
+            lines += try client.pipeline(holders.map { "STATUS \(provider) \($0)" }).map { "\(provider) \($0)" }
+        }
+        return lines
+    }
+
+    /// A seeded burst of BOOK, BOOK … WAIT, CANCEL and capacity changes.
+    private func burst(port: Int, seed: UInt64, count: Int) throws {
+        var random = SplitMix(seed)
+        let requests = (0..<count).map { _ -> String in
+            let provider = providers[Int.random(in: 0..<providers.count, using: &random)]
+            let holder = holders[Int.random(in: 0..<holders.count, using: &random)]
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0: return "PROVIDER \(provider) \(Int.random(in: 8...12, using: &random))"
+            case 1...3: return "BOOK \(provider) \(holder)"
+            case 4...6: return "BOOK \(provider) \(holder) WAIT"
+            default: return "CANCEL \(provider) \(holder)"
+            }
+        }
+        let replies = try LineClient(port: port).pipeline(requests)
+        XCTAssertFalse(replies.contains { $0.hasPrefix("-") && !$0.hasPrefix("-ERR capacity below") }, "\(replies.filter { $0.hasPrefix("-") }.prefix(3))")
+    }
+
+    private func log(of process: KezekdProcess) -> String {
+        (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
+    }
+
+    private func waitForLine(_ text: String, count: Int = 1, in process: KezekdProcess,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        let seen = poll(timeout: 15) { self.log(of: process).components(separatedBy: text).count - 1 >= count ? true : nil }
+        XCTAssertEqual(seen, true, "no '\(text)' (×\(count)) in the log:\n\(log(of: process).suffix(2000))", file: file, line: line)
+    }
+
+    func testAStandbyThatFollowedTheLogServesWhatAColdStartServes() throws {
+        try startStack(["--lease-ttl", "2"])
+        let admin = try connect()
+        for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
+        let standby = try second(arguments: ["--lease-ttl", "2"])
+        waitForLine("standby: state loaded", in: standby)
+        try burst(port: kezekd.port, seed: 7, count: 4_000)
+        let holderView = try served(port: kezekd.port)
+        pause(1)   // the standby reads the changed providers at its next looks
+
+        kezekd.kill9()
+        try standby.waitHealthy(timeout: 15)
+        XCTAssertTrue(log(of: standby).contains("state taken over warm"), log(of: standby).suffix(2000).description)
+        let warm = try served(port: standby.port)
+        XCTAssertEqual(warm, holderView, "the warm standby serves what the holder served")
+
+        // A cold start over the same Redis serves the same.
+        standby.terminate()
+        try kezekd.start()
+        XCTAssertTrue(log(of: kezekd).contains("state loaded from redis"))
+        XCTAssertEqual(try served(port: kezekd.port), warm, "a cold start serves what the warm standby served")
+    }
+
+    /// A takeover just after a burst: the standby reads the log's tail and the providers it
+    /// names while taking over, and still serves every acknowledged change.
+    func testATakeoverRightAfterABurstReadsTheTail() throws {
+        try startStack(["--lease-ttl", "2"])
+        let admin = try connect()
+        for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
+        let standby = try second(arguments: ["--lease-ttl", "2"])
+        waitForLine("standby: state loaded", in: standby)
+        try burst(port: kezekd.port, seed: 11, count: 3_000)
+        let holderView = try served(port: kezekd.port)
+        kezekd.kill9()
+        try standby.waitHealthy(timeout: 15)
+        // Refused counts reach Redis every 100 ms, not with each reply: the last ones may be lost.
+        let withoutRefused = { (lines: [String]) in lines.map { $0.replacingOccurrences(of: #" refused=\d+"#, with: "", options: .regularExpression) } }
+        XCTAssertEqual(withoutRefused(try served(port: standby.port)), withoutRefused(holderView))
+    }
+
+    func testAStandbyThatFindsAGapInTheLogLoadsEverythingAgain() throws {
+        try startStack(["--lease-ttl", "2"])
+        let admin = try connect()
+        for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
+        let standby = try second(arguments: ["--lease-ttl", "2"])
+        waitForLine("standby: state loaded", in: standby)
+        try burst(port: kezekd.port, seed: 3, count: 500)
+        // An entry whose seq skips ahead: steps are missing (a trim, a lagging replica).
+        let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let steps = Int(try redis.cli(["GET", "kezek:{lease}:steps"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        _ = try redis.cli(["SET", "kezek:{lease}:steps", String(steps + 5)])
+        _ = try redis.cli(["XADD", "kezek:audit", "*", "epoch", epoch, "seq", String(steps + 5)])
+        waitForLine("the audit log has a gap", in: standby)
+        waitForLine("standby: state loaded", count: 2, in: standby)
+        try burst(port: kezekd.port, seed: 4, count: 500)
+        let holderView = try served(port: kezekd.port)
+        pause(1)
+        kezekd.kill9()
+        try standby.waitHealthy(timeout: 15)
+        XCTAssertEqual(try served(port: standby.port), holderView)
+    }
+}
