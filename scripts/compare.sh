@@ -32,6 +32,7 @@ trap cleanup EXIT
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes \
   --appendfsync everysec --daemonize yes --logfile "$work/redis.log" >/dev/null
 until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+redis-cli -p "$REDIS_PORT" set 'cmp:{lease}:epoch' 0 >/dev/null   # a new installation: no lease-ttl wait (README, "Durability")
 "$KEZEKD" --listen 127.0.0.1:$KEZEK_PORT --redis 127.0.0.1:$REDIS_PORT --admin-listen 127.0.0.1:$ADMIN_PORT \
   --threads "$THREADS" --key-prefix cmp --log-level warning ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
 kezek_pid=$!

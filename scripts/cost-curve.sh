@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scales=${1:-1 10 100}
 bench=.build/release/kezek-bench
-kezekd=.build/release/kezekd
+kezekd=${KEZEKD:-.build/release/kezekd}
 [[ -x $bench && -x $kezekd ]] || { echo "build first: make build" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 results=$(mktemp)
@@ -19,6 +19,7 @@ for scale in $scales; do
     redis-server --port "$rp" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes --appendfsync everysec \
         --daemonize yes --logfile "$work/redis.log" --pidfile "$work/redis.pid" >/dev/null
     until redis-cli -p "$rp" ping >/dev/null 2>&1; do sleep 0.1; done
+    redis-cli -p "$rp" set 'kezek:{lease}:epoch' 0 >/dev/null   # a new installation (README, "Durability")
     start_kezekd() {
         "$kezekd" --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$ap" \
             --public-listen "127.0.0.1:$pp" --log-level warning 2>>"$work/kezekd.log" &

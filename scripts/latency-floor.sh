@@ -16,6 +16,7 @@ rp=$(free_port); kp=$(free_port)
 redis-server --port "$rp" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes --appendfsync everysec \
     --daemonize yes --logfile "$work/redis.log" ${REDIS_ARGS:-} >/dev/null
 until redis-cli -p "$rp" ping >/dev/null 2>&1; do sleep 0.1; done
+redis-cli -p "$rp" set 'kezek:{lease}:epoch' 0 >/dev/null   # a new installation: no lease-ttl wait (README, "Durability")
 .build/release/kezekd --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$(free_port)" \
     --public-listen "127.0.0.1:$(free_port)" --log-level warning ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
 kpid=$!

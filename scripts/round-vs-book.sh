@@ -3,7 +3,7 @@
 # (kezek-bench damubala) and as a round (kezek-bench round: APPLY burst, DRAW, confirmations),
 # alternated RUNS times (default 3) against one redis-server (appendfsync everysec) and one
 # kezekd (--offer-ttl OFFER_TTL, default 5) on free loopback ports; prints each run's figures
-# from the --json summaries; KEZEKD_ARGS adds kezekd flags. Bounded: each run is one opening.
+# from the --json summaries; KEZEKD names the binary, KEZEKD_ARGS adds kezekd flags. Bounded: each run is one opening.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}; ttl=${2:-5}; choices=${3:-5}
@@ -13,7 +13,8 @@ rp=$(free_port); kp=$(free_port)
 redis-server --port "$rp" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes --appendfsync everysec \
     --daemonize yes --logfile "$work/redis.log" >/dev/null
 until redis-cli -p "$rp" ping >/dev/null 2>&1; do sleep 0.1; done
-.build/release/kezekd --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$(free_port)" \
+redis-cli -p "$rp" set 'kezek:{lease}:epoch' 0 >/dev/null   # a new installation: no lease-ttl wait (README, "Durability")
+"${KEZEKD:-.build/release/kezekd}" --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$(free_port)" \
     --public-listen "127.0.0.1:$(free_port)" --offer-ttl "$ttl" --log-level warning ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
 kpid=$!
 trap 'kill $kpid 2>/dev/null; redis-cli -p $rp shutdown nosave >/dev/null 2>&1; rm -rf $work' EXIT

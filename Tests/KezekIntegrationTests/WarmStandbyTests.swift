@@ -58,14 +58,21 @@ final class WarmStandbyTests: IntegrationTestCase {
         kezekd.kill9()
         try standby.waitHealthy(timeout: 15)
         XCTAssertTrue(log(of: standby).contains("state taken over warm"), log(of: standby).suffix(2000).description)
+        XCTAssertEqual(try served(port: standby.port), holderView, "the warm standby serves what the holder served")
+        // New waiters after the takeover are scored after those the log gave the standby.
+        try burst(port: standby.port, seed: 8, count: 1_000)
         let warm = try served(port: standby.port)
-        XCTAssertEqual(warm, holderView, "the warm standby serves what the holder served")
 
-        // A cold start over the same Redis serves the same.
+        // A cold start over the same Redis serves the same (once the refused counts, written
+        // every 100 ms, are in Redis).
+        pause(0.5)
         standby.terminate()
         try kezekd.start()
         XCTAssertTrue(log(of: kezekd).contains("state loaded from redis"))
-        XCTAssertEqual(try served(port: kezekd.port), warm, "a cold start serves what the warm standby served")
+        let cold = try served(port: kezekd.port)
+        XCTAssertEqual(cold.count, warm.count)
+        let differing = zip(cold, warm).filter { $0 != $1 }
+        XCTAssertEqual(differing.count, 0, "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))")
     }
 
     /// A takeover just after a burst: the standby reads the log's tail and the providers it

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 
 /// Loads every provider's state from Redis into the seat table, before data commands are
@@ -8,6 +9,9 @@ struct Recovery {
     let log: Logger
     /// Providers read per pipelined round trip.
     static let providersPerRoundTrip = 256
+    /// More connections to read providers on at once, a thread each: a cold start's replies
+    /// are parsed and restored on every core, not one.
+    var parallelReaders: [RedisSyncConnection] = []
 
     struct Figures {
         var providers = 0
@@ -31,10 +35,10 @@ struct Recovery {
         var settling: [MirrorWrite]
         if let changed {
             let reread = ids.filter { changed.contains($0) || table.provider($0) == nil }
-            settling = try restore(reread, from: redis, figures: &figures)
+            settling = try restoreInParallel(reread, first: redis, figures: &figures)
             try readRefusedCounts(ids.filter { !changed.contains($0) }, from: redis)
         } else {
-            settling = try restore(ids, from: redis, figures: &figures)
+            settling = try restoreInParallel(ids, first: redis, figures: &figures)
         }
         if let rounds = table.rules.rounds {
             figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(from: redis)
@@ -121,6 +125,42 @@ struct Recovery {
                 figures.waiting += waiting.count
             }
             start += chunk.count
+        }
+        return settling
+    }
+
+    /// `restore` of `ids` split over `first` and `parallelReaders`, a thread each.
+    private func restoreInParallel(_ ids: [String], first: RedisSyncConnection, figures: inout Figures) throws -> [MirrorWrite] {
+        let readers = [first] + parallelReaders
+        guard readers.count > 1, ids.count >= 2 * Self.providersPerRoundTrip else { return try restore(ids, from: first, figures: &figures) }
+        final class Share: @unchecked Sendable {   // written by its thread, read after the join
+            var figures = Figures()
+            var settling: [MirrorWrite] = []
+            var failure: Error?
+        }
+        let shares = readers.map { _ in Share() }
+        let per = (ids.count + readers.count - 1) / readers.count
+        let threads = readers.indices.map { index in
+            NativeThread.start {
+                let share = shares[index]
+                do {
+                    share.settling = try restore(Array(ids[min(index * per, ids.count)..<min((index + 1) * per, ids.count)]),
+                                                 from: readers[index], figures: &share.figures)
+                } catch {
+                    share.failure = error
+                }
+            }
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        var settling: [MirrorWrite] = []
+        for share in shares {
+            if let failure = share.failure { throw failure }
+            settling += share.settling
+            figures.providers += share.figures.providers
+            figures.bookings += share.figures.bookings
+            figures.waiting += share.figures.waiting
+            figures.offers += share.figures.offers
+            figures.skipped += share.figures.skipped
         }
         return settling
     }

@@ -103,10 +103,14 @@ public final class KezekServer {
                 let started = MonotonicClock.nanoseconds()
                 // A warm standby reads only what changed since it last looked; else everything.
                 let changed = standby.takeover()
-                let redis = try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
-                let figures = try Recovery(keys: keys, table: table, log: log).load(from: redis, catalog: ownCatalog(catalog),
-                                                                                   epoch: state.epoch.load(ordering: .acquiring),
-                                                                                   changed: changed)
+                let connect = { [settings, redisPrimary] in
+                    try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
+                }
+                let redis = try connect()
+                var recovery = Recovery(keys: keys, table: table, log: log)
+                recovery.parallelReaders = try (1..<settings.threads).map { _ in try connect() }
+                let figures = try recovery.load(from: redis, catalog: ownCatalog(catalog),
+                                                epoch: state.epoch.load(ordering: .acquiring), changed: changed)
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
