@@ -71,6 +71,8 @@ extension Setting {
                 apply: { configuration, source in configuration.settings.redisUser = try Setting.parseSecret(source) },
                 current: { $0.settings.redisUser ?? "none" }),
         .secret("redis-password", \.redisPassword, "Redis password (requirepass, or the ACL user's)"),
+        .seconds("redis-auth-retry-max", \.redisAuthRetryMax, 1...3600, default: "10",
+                 "while Redis refuses the credentials of a running daemon (a password rotated under it), writes fail closed and every connection retries after 1 s, doubling up to this many seconds, with one log line per retry; at start, refused credentials stop kezekd with exit 2"),
         .integer("max-clients", \.maxClients, 1...1_000_000, default: "10000", "open client connections, all threads together"),
         .integer("max-request-bytes", \.maxRequestBytes, 64...1_048_576, default: "4096", "longest inline line or whole RESP request"),
         .integer("max-unauthenticated-request-bytes", \.unauthenticatedMaxRequestBytes, 16...1_048_576, default: "256",

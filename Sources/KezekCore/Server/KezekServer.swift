@@ -25,6 +25,9 @@ public final class KezekServer {
     /// On Redis Cluster: who serves which shard (nil otherwise).
     let directory: ClusterDirectory?
     let log: Logger
+    /// The retry delay and log gate shared by every Redis connection while Redis refuses the
+    /// credentials.
+    let credentialsBackoff: CredentialsBackoff
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// The process's exit status once the loops stop: 0, or 75 when the lease was lost.
@@ -49,6 +52,7 @@ public final class KezekServer {
                                                        offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
         state = ServerState(threads: settings.threads)
+        credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         lease = LeaseKeeper(server: self)
     }
@@ -86,7 +90,9 @@ public final class KezekServer {
     /// Takes the lease of the key prefix (waiting as a standby while another live daemon
     /// holds it), loads the state from Redis (retrying with backoff until Redis answers or a
     /// shutdown begins), creates catalog providers Redis lacks, then serves data commands.
-    public func recover(catalog: [CatalogEntry]) {
+    /// Throws `StartFailure` when Redis refuses the credentials: a bad setting, not a Redis
+    /// that is not up yet.
+    public func recover(catalog: [CatalogEntry]) throws {
         var delayMillis: UInt32 = 100
         var keeping = false
         while !state.draining.load(ordering: .acquiring) {
@@ -119,10 +125,10 @@ public final class KezekServer {
                     "millis": "\(Int(seconds * 1000))",
                 ])
                 return
+            } catch let refused as CredentialsRefused {
+                throw StartFailure(description: "\(refused) at \(redisPrimary.endpoint)")
             } catch {
-                var metadata: Logger.Metadata = ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"]
-                if "\(error)".contains("NOAUTH") { metadata["hint"] = "this Redis requires a password: set redis-password (and redis-user for an ACL user)" }
-                log.warning("cannot load state from redis yet; retrying", metadata: metadata)
+                log.warning("cannot load state from redis yet; retrying", metadata: ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"])
                 usleep(delayMillis * 1000)
                 delayMillis = min(delayMillis * 2, 2000)
             }

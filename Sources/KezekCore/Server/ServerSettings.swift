@@ -51,6 +51,9 @@ public struct ServerSettings: Sendable {
     /// Credentials for a Redis with requirepass or ACLs (`redis-user`, `redis-password`).
     public var redisUser: String?
     public var redisPassword: String?
+    /// Longest wait between retries while Redis refuses the credentials of a running daemon
+    /// (`redis-auth-retry-max`); the wait doubles from 1 s up to it.
+    public var redisAuthRetryMax = 10.0
     public var maxClients = 10_000
     public var maxRequestBytes = 4096
     public var maxPendingReplies = 1024
