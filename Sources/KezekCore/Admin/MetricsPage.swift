@@ -48,6 +48,8 @@ public struct MetricsPage: Sendable {
         page += "kezek_open_connections \(state.clients.load(ordering: .relaxed))\n"
         header("kezek_connections_rejected_total", "counter", "Connections refused at max-clients.")
         page += "kezek_connections_rejected_total \(sum { $0.connectionsRejected.load() })\n"
+        header("kezek_connections_shed_total", "counter", "Idle connections closed at max-clients to admit a new one.")
+        page += "kezek_connections_shed_total \(sum { $0.connectionsShed.load() })\n"
         header("kezek_protocol_errors_total", "counter", "Malformed requests (connection closed).")
         page += "kezek_protocol_errors_total \(sum { $0.protocolErrors.load() })\n"
         header("kezek_backpressure_pauses_total", "counter", "Times a client's reads paused for backpressure.")

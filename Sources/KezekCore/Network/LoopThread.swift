@@ -118,7 +118,13 @@ public final class LoopThread {
         clients[ObjectIdentifier(connection)] = connection
         let open = server.state.clients.add(1, ordering: .relaxed).newValue
         metrics.connectionsAccepted.add()
-        if open > settings.maxClients {
+        if open > settings.maxClients, let idlest = longestIdleClient(besides: connection) {
+            // At max-clients a new connection (a health probe, say) takes the place of the
+            // client that has been idle longest on this thread rather than being refused.
+            metrics.connectionsShed.add()
+            limitLog.note(.idleShed, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
+            idlest.close()
+        } else if open > settings.maxClients {
             metrics.connectionsRejected.add()
             limitLog.note(.maxClients, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
             connection.reply(.error("ERR max number of clients reached"))
@@ -126,6 +132,19 @@ public final class LoopThread {
             return
         }
         uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
+    }
+
+    /// The connection of this thread that owes no reply and has been silent longest, if for
+    /// at least `idle-shed-after`; a client trickling a request stays fresh and is shed last
+    /// (request-timeout ends it).
+    private func longestIdleClient(besides newcomer: ClientConnection) -> ClientConnection? {
+        guard settings.idleShedAfter > 0 else { return nil }
+        let silentSince = refreshNow() &- UInt64(settings.idleShedAfter * 1e9)
+        var idlest: ClientConnection?
+        for connection in clients.values where connection !== newcomer && connection.isIdle && connection.lastActivity <= silentSince {
+            if idlest.map({ connection.lastActivity < $0.lastActivity }) ?? true { idlest = connection }
+        }
+        return idlest
     }
 
     // MARK: Moving connections (see ConnectionAffinity)
