@@ -121,7 +121,8 @@ public final class KezekServer {
                 log.info("state loaded from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
                     "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
-                    "skipped_bad_data": "\(figures.skipped)",
+                    "skipped_bad_data": "\(figures.skipped)", "capacities_repaired": "\(figures.capacitiesRepaired)",
+                    "oversold_providers": "\(figures.oversold)",
                     "millis": "\(Int(seconds * 1000))",
                 ])
                 return
