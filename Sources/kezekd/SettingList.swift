@@ -1,3 +1,4 @@
+import KezekCore
 import Logging
 
 extension Setting {
@@ -94,6 +95,15 @@ extension Setting {
         .integer("mirror-pipeline", \.mirrorPipeline, 1...64, default: "2",
                  "mirror batches each loop thread has sent to Redis and not yet seen confirmed; past it, writes wait for the oldest"),
         .seconds("drain-timeout", \.drainTimeout, 0...3600, default: "10", "seconds SIGTERM waits for Redis to confirm before exiting"),
+        .custom("reply-style", default: "simple",
+                "how Kezek's outcomes (BOOKED 3, FULL p, …) are sent: simple (`+` status lines, as Redis) or bulk (bulk strings, for phpredis, which turns every status reply into true); a connection may choose with CLIENT REPLY-STYLE",
+                apply: { configuration, source in
+                    guard let style = ServerSettings.ReplyStyle(rawValue: source.value.lowercased()) else {
+                        throw ConfigurationError(source, "expected simple or bulk")
+                    }
+                    configuration.settings.replyStyle = style
+                },
+                current: { $0.settings.replyStyle.rawValue }),
         .seconds("idle-timeout", \.idleTimeout, 0...86400, default: "0 (off)", "seconds of silence after which a client is closed"),
         .seconds("idle-shed-after", \.idleShedAfter, 0...86400, default: "1",
                  "at max-clients, a new connection closes the client silent longest, when silent at least this many seconds, instead of being refused (so probes get in); 0: always refused"),

@@ -126,6 +126,15 @@ public struct SeatsSnapshot: Equatable, Sendable {
 }
 
 extension Reply {
+    /// The same outcome as a bulk string (`BOOKED 3` in a `$` reply instead of a `+` line),
+    /// for a connection that asked for them (`CLIENT REPLY-STYLE bulk`); errors stay errors.
+    var inBulk: Reply {
+        var line: [UInt8] = []
+        encode(into: &line)
+        guard line.first == UInt8(ascii: "+"), line.count >= 3 else { return self }
+        return .bulk(Array(line[1..<(line.count - 2)]))
+    }
+
     /// BOOK/CANCEL/PROVIDER when Redis cannot take writes (fail closed). Retrying is safe.
     public static let unavailable = Reply.error("UNAVAILABLE mirror down, retry")
     /// Data commands before recovery has loaded the state.

@@ -28,6 +28,8 @@ public final class KezekServer {
     /// The retry delay and log gate shared by every Redis connection while Redis refuses the
     /// credentials.
     let credentialsBackoff: CredentialsBackoff
+    /// Every open client connection, for CLIENT LIST and CLIENT KILL.
+    let openClients = OpenClients()
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// The process's exit status once the loops stop: 0, or 75 when the lease was lost.

@@ -76,6 +76,11 @@ public struct ServerSettings: Sendable {
     public var mirrorPipeline = 2
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
+    /// How Kezek's outcomes (`+BOOKED 3`, `+FULL p`, …) travel: `+` lines as Redis status
+    /// replies, or bulk strings for clients that cannot read status replies as text (phpredis);
+    /// a connection may choose with `CLIENT REPLY-STYLE` (`reply-style`).
+    public enum ReplyStyle: String, Sendable { case simple, bulk }
+    public var replyStyle = ReplyStyle.simple
     /// At max-clients, a new connection closes the client idle longest when it has been
     /// idle at least this many seconds, instead of being refused (`idle-shed-after`; 0: never).
     public var idleShedAfter = 1.0
