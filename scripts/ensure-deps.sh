@@ -6,8 +6,9 @@
 # otherwise it prints the exact command to run and exits 1.
 set -euo pipefail
 
-# libredis-perl: a real client library for the compatibility tests (Tests/clients).
-pkgs=(libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config libredis-perl)
+# libredis-perl, php-cli with php-redis: real client libraries for the compatibility tests
+# (Tests/clients); prometheus-redis-exporter: the monitoring tool those tests scrape with.
+pkgs=(libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config libredis-perl php-cli php-redis prometheus-redis-exporter)
 missing=()
 for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

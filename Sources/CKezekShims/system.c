@@ -40,22 +40,33 @@ int kz_is_loopback(const struct sockaddr *addr) {
     return 0;
 }
 
-int kz_peer_name(const uv_tcp_t *handle, char *out, size_t size) {
-    struct sockaddr_storage peer;
-    int length = sizeof(peer);
-    int status = uv_tcp_getpeername(handle, (struct sockaddr *)&peer, &length);
-    if (status != 0) return status;
+/* "1.2.3.4:5" or "[::1]:5". */
+static int kz_address_name(const struct sockaddr_storage *address, char *out, size_t size) {
     char host[INET6_ADDRSTRLEN] = {0};
-    if (peer.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&peer;
+    if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)address;
         uv_ip6_name(a, host, sizeof(host));
         snprintf(out, size, "[%s]:%d", host, ntohs(a->sin6_port));
     } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&peer;
+        const struct sockaddr_in *a = (const struct sockaddr_in *)address;
         uv_ip4_name(a, host, sizeof(host));
         snprintf(out, size, "%s:%d", host, ntohs(a->sin_port));
     }
     return 0;
+}
+
+int kz_peer_name(const uv_tcp_t *handle, char *out, size_t size) {
+    struct sockaddr_storage peer;
+    int length = sizeof(peer);
+    int status = uv_tcp_getpeername(handle, (struct sockaddr *)&peer, &length);
+    return status != 0 ? status : kz_address_name(&peer, out, size);
+}
+
+int kz_local_name(const uv_tcp_t *handle, char *out, size_t size) {
+    struct sockaddr_storage local;
+    int length = sizeof(local);
+    int status = uv_tcp_getsockname(handle, (struct sockaddr *)&local, &length);
+    return status != 0 ? status : kz_address_name(&local, out, size);
 }
 
 void kz_release_free_memory(void) { malloc_trim(0); }

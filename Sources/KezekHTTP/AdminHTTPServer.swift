@@ -14,16 +14,17 @@ import NIOPosix
 ///     GET /metrics   Prometheus text format (see `MetricsPage`)
 ///
 /// Limits against hostile clients: a request head over `maxRequestHeadBytes` is answered 400
-/// and closed; at most `admin-max-connections` are open (more wait in the listen backlog,
-/// holding no descriptor of ours); each connection is closed `admin-request-timeout` after it
-/// opened, however far it got (`ConnectionDeadline`).
+/// and closed; at most `admin-max-connections` are open, and a new connection past that closes
+/// the least recently active one (`ConnectionRoster`), so idle or trickling clients cannot
+/// starve a probe; each connection is closed `admin-request-timeout` after it opened, however
+/// far it got (`ConnectionDeadline`).
 public enum AdminHTTPServer {
     /// Largest request head accepted; probes send a few hundred bytes.
     static let maxRequestHeadBytes = 8192
     /// Most header fields in one request head; probes send a handful.
     static let maxRequestHeaderFields = 100
-    /// Pending probe connections beyond `admin-max-connections`; probes come one at a time.
-    static let listenBacklog = 64
+    /// Connections the kernel holds until the listener accepts them (it accepts at once).
+    static let listenBacklog = 1024
 
     /// Binds the admin address and serves it on a thread of its own. Returns once the
     /// listener is bound; a bind failure is thrown here, as the booking port's is.

@@ -7,25 +7,28 @@ import NIOCore
 import NIOPosix
 
 /// One Hummingbird HTTP/1.1 listener on an event-loop thread of its own, with the limits
-/// every Kezek listener has: a bounded request head, a bounded number of open connections,
-/// and a deadline per connection.
+/// every Kezek listener has: a bounded request head, a bounded number of open connections
+/// (a new one past the limit sheds the least recently active: `ConnectionRoster`), and a
+/// deadline per connection.
 enum HTTPListener {
     static func start(name: String, address: ServerSettings.Endpoint, router: Router<BasicRequestContext>,
                       maxConnections: Int, deadline: Double, maxHeadBytes: Int, maxHeaderFields: Int, backlog: Int,
                       log: Logger) throws {
         let started = StartSignal()
+        // Every connection is accepted at once (none waits in the listen backlog behind idle
+        // ones); the roster keeps the open ones within `maxConnections`.
+        let roster = ConnectionRoster(limit: maxConnections)
         let application = Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9)))],
+                additionalChannelHandlers: [RosteredConnection(roster: roster), ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9)))],
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeadBytes, maxHeaderListSize: maxHeadBytes, maxHeaderFieldCount: maxHeaderFields)
             )),
             configuration: .init(
                 address: .hostname(address.host, port: address.port),
                 serverName: nil,
                 backlog: backlog,
-                reuseAddress: true,
-                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: log)
+                reuseAddress: true
             ),
             onServerRunning: { _ in started.finish(nil) },
             eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 1)),

@@ -15,7 +15,7 @@ public enum PublicHTTPServer {
     /// Largest request head accepted; browsers send a kilobyte or two.
     static let maxRequestHeadBytes = 16384
     static let maxRequestHeaderFields = 100
-    static let listenBacklog = 256
+    static let listenBacklog = 1024
 
     public static func start(server: KezekServer, log: Logger) throws {
         let settings = server.settings

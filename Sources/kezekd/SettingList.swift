@@ -1,3 +1,4 @@
+import KezekCore
 import Logging
 
 extension Setting {
@@ -71,6 +72,8 @@ extension Setting {
                 apply: { configuration, source in configuration.settings.redisUser = try Setting.parseSecret(source) },
                 current: { $0.settings.redisUser ?? "none" }),
         .secret("redis-password", \.redisPassword, "Redis password (requirepass, or the ACL user's)"),
+        .seconds("redis-auth-retry-max", \.redisAuthRetryMax, 1...3600, default: "10",
+                 "while Redis refuses the credentials of a running daemon (a password rotated under it), writes fail closed and every connection retries after 1 s, doubling up to this many seconds, with one log line per retry; at start, refused credentials stop kezekd with exit 2"),
         .integer("max-clients", \.maxClients, 1...1_000_000, default: "10000", "open client connections, all threads together"),
         .integer("max-request-bytes", \.maxRequestBytes, 64...1_048_576, default: "4096", "longest inline line or whole RESP request"),
         .integer("max-unauthenticated-request-bytes", \.unauthenticatedMaxRequestBytes, 16...1_048_576, default: "256",
@@ -92,19 +95,30 @@ extension Setting {
         .integer("mirror-pipeline", \.mirrorPipeline, 1...64, default: "2",
                  "mirror batches each loop thread has sent to Redis and not yet seen confirmed; past it, writes wait for the oldest"),
         .seconds("drain-timeout", \.drainTimeout, 0...3600, default: "10", "seconds SIGTERM waits for Redis to confirm before exiting"),
+        .custom("reply-style", default: "simple",
+                "how Kezek's outcomes (BOOKED 3, FULL p, …) are sent: simple (`+` status lines, as Redis) or bulk (bulk strings, for phpredis, which turns every status reply into true); a connection may choose with CLIENT REPLY-STYLE",
+                apply: { configuration, source in
+                    guard let style = ServerSettings.ReplyStyle(rawValue: source.value.lowercased()) else {
+                        throw ConfigurationError(source, "expected simple or bulk")
+                    }
+                    configuration.settings.replyStyle = style
+                },
+                current: { $0.settings.replyStyle.rawValue }),
         .seconds("idle-timeout", \.idleTimeout, 0...86400, default: "0 (off)", "seconds of silence after which a client is closed"),
+        .seconds("idle-shed-after", \.idleShedAfter, 0...86400, default: "1",
+                 "at max-clients, a new connection closes the client silent longest, when silent at least this many seconds, instead of being refused (so probes get in); 0: always refused"),
         .seconds("request-timeout", \.requestTimeout, 0...3600, default: "10",
                  "seconds a request may take from its first byte to its last; then `-ERR request timeout` and close (0: no limit)"),
         .integer("auth-max-failures", \.authMaxFailures, 1...1_000_000, default: "10", "failed AUTHs after which a connection is closed"),
         .seconds("auth-failure-delay", \.authFailureDelay, 0...60, default: "0.1", "seconds each failed AUTH's reply is held back"),
         .integer("admin-max-connections", \.adminMaxConnections, 1...10_000, default: "64",
-                 "open connections on the admin listener; more wait in its listen backlog"),
+                 "open connections on the admin listener; a new one past it closes the least recently active (idle first), so probes always get in"),
         .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",
                  "seconds an admin connection stays open, however far its requests got"),
         .endpoint("public-listen", \.publicListen, default: "127.0.0.1:7381",
                   "read-only public HTTP pages, no token: / (figures by district), /providers.csv, /rounds/<round>, /rounds/<round>/draw.csv"),
         .integer("public-max-connections", \.publicMaxConnections, 1...100_000, default: "256",
-                 "open connections on the public listener; more wait in its listen backlog"),
+                 "open connections on the public listener; a new one past it closes the least recently active (idle first)"),
         .seconds("public-request-timeout", \.publicRequestTimeout, 0.1...3600, default: "10",
                  "seconds a public connection stays open, however far its requests got"),
         .custom("log-level", default: "info", "trace, debug, info, notice, warning, error, critical",

@@ -54,7 +54,12 @@ log.info("listening", metadata: ["listen": "\(configuration.settings.listen)", "
 
 server.shutdownOnStopSignals()
 
-server.recover(catalog: catalog)
+do {
+    try server.recover(catalog: catalog)
+} catch {
+    FileHandle.standardError.write(Data("kezekd: \(error)\n".utf8))
+    exit(2)
+}
 let status = server.wait()
 log.info("stopped", metadata: ["status": "\(status)"])
 exit(status)

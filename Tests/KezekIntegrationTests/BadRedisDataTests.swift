@@ -31,6 +31,7 @@ final class BadRedisDataTests: IntegrationTestCase {
         try expect(client, "STATUS odd-scores w-huge", "+WAITING 2")
         try expect(client, "STATUS odd-scores w-last", "+WAITING 3")
         try expect(client, "SEATS bad-capacity", "+SEATS capacity=2 booked=2 free=0 waiting=0 refused=0")
+        XCTAssertEqual(try redis.cli(["GET", "kezek:{bad-capacity}:capacity"]), "2\n", "the capacity served was not written back")
         try expect(client, "SEATS wrong-types", "+SEATS capacity=3 booked=0 free=3 waiting=0 refused=0")
         try expect(client, "SEATS fine", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0")
         try expect(client, "BOOK fine f2", "+BOOKED 0")
@@ -48,5 +49,77 @@ final class BadRedisDataTests: IntegrationTestCase {
         try expect(again, "STATUS odd-scores w-five", "+WAITING 1")
         try expect(again, "STATUS odd-scores w-last", "+WAITING 3")
         try expect(again, "STATUS odd-scores newcomer", "+WAITING 4")
+    }
+
+    private func plant(_ commands: [[String]]) throws {
+        redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        try redis.start()
+        try redis.markNewInstallation()
+        for command in commands { _ = try redis.cli(command) }
+        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
+        try kezekd.start()
+    }
+
+    private func logLines(containing text: String) -> Int {
+        ((try? String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(text) }.count
+    }
+
+    /// A capacity Redis holds as `lots` (or not at all) is never served from elsewhere: the
+    /// seats held become the capacity, written back to Redis with one log line, so a restart
+    /// finds a number and logs nothing.
+    func testUnreadableCapacityIsWrittenBackAsTheOneServed() throws {
+        try plant([
+            ["SADD", "kezek:providers", "lots-cap", "no-cap"],
+            ["SET", "kezek:{lots-cap}:capacity", "lots"],
+            ["SADD", "kezek:{lots-cap}:booked", "b1", "b2", "b3"],
+            ["SADD", "kezek:{no-cap}:booked", "x1"],
+        ])
+        let client = try connect()
+        try expect(client, "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0")
+        try expect(client, "SEATS no-cap", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
+        XCTAssertEqual(try redis.cli(["GET", "kezek:{lots-cap}:capacity"]), "3\n")
+        XCTAssertEqual(try redis.cli(["GET", "kezek:{no-cap}:capacity"]), "1\n")
+        XCTAssertEqual(logLines(containing: "kezek:{lots-cap}:capacity"), 1)
+        XCTAssertEqual(logLines(containing: "kezek:{no-cap}:capacity"), 1)
+        try kezekd.restart()
+        try expect(try connect(), "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0")
+        XCTAssertEqual(logLines(containing: "kezek:{lots-cap}:capacity"), 1, "a restart still found bad data")
+        try expect(try connect(), "PROVIDER lots-cap 4", "+OK")
+        try expect(try connect(), "BOOK lots-cap b4", "+BOOKED 0")
+    }
+
+    /// 8 bookings in Redis at a provider of capacity 5: all 8 kept and reported (`over=3`, a
+    /// metric, one log line), the capacity stays 5, and a seat freed goes to the waitlist
+    /// only once the bookings are below 5.
+    func testOversoldProviderKeepsItsBookingsAndBooksNobodyUntilBelowCapacity() throws {
+        try plant([
+            ["SADD", "kezek:providers", "bad"],
+            ["SET", "kezek:{bad}:capacity", "5"],
+            ["SADD", "kezek:{bad}:booked", "a", "b", "c", "d", "e", "f", "g", "h"],
+            ["ZADD", "kezek:{bad}:waiting", "1", "w1", "2", "w2"],
+        ])
+        let client = try connect()
+        try expect(client, "SEATS bad", "+SEATS capacity=5 booked=8 free=0 waiting=2 refused=0 over=3")
+        XCTAssertEqual(logLines(containing: "provider=bad"), 1, "one log line for the oversold provider")
+        let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
+        XCTAssertTrue(metrics.contains("\nkezek_oversold_seats 3\n"), metrics)
+        XCTAssertTrue(metrics.contains("\nkezek_oversold_providers 1\n"), metrics)
+        try expect(client, "BOOK bad newcomer", "+FULL bad")
+        try expect(client, "BOOK bad a", "+BOOKED 0")
+        // Down to 5 bookings: still not below the capacity, so nobody is promoted.
+        for holder in ["a", "b", "c"] {
+            try expect(client, "CANCEL bad \(holder)", "+CANCELLED 0")
+            try expect(client, "STATUS bad w1", "+WAITING 1")
+        }
+        try expect(client, "SEATS bad", "+SEATS capacity=5 booked=5 free=0 waiting=2 refused=1")
+        try expect(client, "CANCEL bad d", "+CANCELLED 0")
+        try expect(client, "STATUS bad w1", "+BOOKED")
+        try expect(client, "STATUS bad w2", "+WAITING 1")
+        try expect(client, "SEATS bad", "+SEATS capacity=5 booked=5 free=0 waiting=1 refused=1")
+        XCTAssertEqual(try redis.cli(["GET", "kezek:{bad}:capacity"]), "5\n")
+        XCTAssertEqual(try redis.cli(["SCARD", "kezek:{bad}:booked"]), "5\n")
+        try kezekd.restart()
+        let after = try seats(try connect(), "bad")
+        XCTAssertEqual([after["capacity"], after["booked"], after["free"], after["waiting"], after["over"]], [5, 5, 0, 1, nil])
     }
 }

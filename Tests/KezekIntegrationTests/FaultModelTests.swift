@@ -294,14 +294,14 @@ final class FaultModelTests: IntegrationTestCase {
         try redis.start()
         _ = try redis.cli(["ACL", "SETUSER", "kezek", "on", ">userpw", "~*", "&*", "+@all"])
 
-        // Without credentials: not ready, and the log says what to set.
+        // Without credentials: a bad setting (exit 2), and the line says what to set.
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
         try kezekd.start(waitUntilHealthy: false)
-        let hinted = poll(timeout: 10) { () -> Bool? in
-            (try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8))?.contains("set redis-password") == true ? true : nil
-        }
-        XCTAssertEqual(hinted, true, "no hint about redis-password in the log")
-        kezekd.terminate()
+        let exited = kezekd.process!.waitForExit(timeout: 10)
+        if !exited { kezekd.terminate() }
+        XCTAssertTrue(exited, "kezekd kept running without the password Redis requires")
+        XCTAssertEqual(kezekd.process!.exitStatus, 2)
+        XCTAssertTrue(kezekd.stderrTail().contains("set redis-password"), "no hint about redis-password in the log")
 
         for credentials in [["--redis-password", "s3cret"], ["--redis-user", "kezek", "--redis-password", "userpw"]] {
             kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory, extraArguments: credentials)

@@ -139,9 +139,9 @@ final class AdminHostileInputTests: IntegrationTestCase {
         for client in idle.prefix(4) { try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n") }
         let client = try connect()
         try expect(client, "PING", "+PONG")
-        // Beyond the limit connections wait in the listen backlog, holding no descriptor of
-        // kezekd's (SwiftNIO accepts up to 4 at a time, so the limit can be passed by 3);
-        // each accepted one is closed a second after it opened.
+        // Beyond the limit each new connection closes the least recently active one, so
+        // kezekd holds at most the limit (and the one being admitted); each is closed a
+        // second after it opened.
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertLessThanOrEqual(openDescriptors(pid), descriptorsBefore + 8 + 3, "admin connections beyond the limit hold descriptors")
         let closed = poll(timeout: 12) { () -> Bool? in idle.allSatisfy { $0.isClosedByPeer(timeout: 0.05) } ? true : nil }

@@ -108,12 +108,22 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr)
     }
 
+    /// Starts kezekd with a token and runs `interpreter` on one of Tests/clients' scripts
+    /// (`SCRIPT PORT TOKEN`); fails the test unless every check of the script passed.
+    private func runClientChecks(_ interpreter: String, _ script: String, installedBy packages: String,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        guard FileManager.default.isExecutableFile(atPath: interpreter) else {
+            throw TestSetupError("no \(interpreter): install \(packages) (scripts/ensure-deps.sh does)")
+        }
+        try startStack(["--token", "sekret"])
+        let path = Self.packageRoot.appendingPathComponent("Tests/clients/\(script)").path
+        let result = try runProgram(interpreter, [path, "\(kezekd.port)", "sekret"], timeout: 60)
+        XCTAssertEqual(result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file, line: line)
+    }
+
     /// Debian's Perl client (libredis-perl, installed by scripts/ensure-deps.sh).
     func testPerlRedisAtItsDefaults() throws {
-        try startStack(["--token", "sekret"])
-        let script = Self.packageRoot.appendingPathComponent("Tests/clients/perl_redis_check.pl").path
-        let result = try runProgram("/usr/bin/perl", [script, "\(kezekd.port)", "sekret"], timeout: 60)
-        XCTAssertEqual(result.status, 0, "Perl Redis checks failed:\n\(result.stdout)\n\(result.stderr)")
+        try runClientChecks("/usr/bin/perl", "perl_redis_check.pl", installedBy: "libredis-perl")
     }
 
     // MARK: redis-tools
@@ -212,7 +222,10 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertEqual(try client.readLine(), "-ERR Client names cannot contain spaces, newlines or special characters.")
         try expect(client, "CLIENT SETINFO lib-name kezek-tests", "+OK")
         try expect(client, "CLIENT ID", prefix: ":")
-        try expect(client, "CLIENT KILL x", prefix: "-ERR unknown subcommand 'KILL'")
+        try expect(client, "CLIENT KILL 127.0.0.1:1", "-ERR No such client")
+        try expect(client, "CLIENT NOSUCH x", prefix: "-ERR unknown subcommand 'NOSUCH'")
+        try expect(client, "LATENCY LATEST", "*0")
+        try expect(client, "LATENCY NOSUCH", prefix: "-ERR unknown subcommand 'NOSUCH'")
         try expect(client, "COMMAND COUNT", ":\(20)")
         try expect(client, "BOOK", "-ERR wrong number of arguments for 'book' command")
         try client.send("CONFIG GET save appendonly\r\n")
@@ -225,5 +238,96 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertEqual(try client.readLine().hasPrefix("$"), true)
         XCTAssertEqual(try client.readLine(), "# Clients")
         XCTAssertEqual(try client.readLine().hasPrefix("connected_clients:"), true)
+    }
+
+    /// CLIENT LIST and CLIENT KILL see every connection of the daemon, whatever loop thread
+    /// it is on, and need the admin token when both tokens are set.
+    func testClientListAndKillAcrossThreadsNeedTheAdminToken() throws {
+        try startStack(["--token", "c", "--admin-token", "a"])
+        let user = try connect()
+        try expect(user, "AUTH c", "+OK")
+        try expect(user, "CLIENT SETNAME user-conn", "+OK")
+        try expect(user, "CLIENT LIST", "-NOPERM this connection is not allowed to run 'client|list'")
+        try expect(user, "CLIENT KILL ID 1", "-NOPERM this connection is not allowed to run 'client|kill'")
+        try user.send("CLIENT INFO\r\n")
+        XCTAssertTrue(try user.readLine().hasPrefix("$"))
+        let own = try user.readLine()
+        XCTAssertTrue(own.contains(" name=user-conn "), own)
+        let address = try XCTUnwrap(own.split(separator: " ").first { $0.hasPrefix("addr=") }?.dropFirst(5))
+        // Connections land on both loop threads; the admin sees and closes them all.
+        let others = try (0..<6).map { _ in try connect() }
+        for other in others { try expect(other, "PING", "+PONG") }
+        let admin = try connect()
+        try expect(admin, "AUTH a", "+OK")
+        try admin.send("CLIENT LIST\r\n")
+        _ = try admin.readLine()
+        var listed: [String] = []
+        while listed.count < 8 { listed.append(try admin.readLine()) }
+        XCTAssertEqual(try admin.readLine(), "", "more connections listed than open")
+        XCTAssertTrue(listed.allSatisfy { $0.hasPrefix("id=") }, "\(listed)")
+        XCTAssertEqual(listed.filter { $0.contains(" name=user-conn ") }.count, 1)
+        try expect(admin, "CLIENT KILL \(address)", "+OK")
+        XCTAssertTrue(user.isClosedByPeer(timeout: 5), "CLIENT KILL <addr> left the connection open")
+        try expect(admin, "CLIENT KILL \(address)", "-ERR No such client")
+        try expect(admin, "CLIENT KILL SKIPME yes", ":6")
+        for other in others { XCTAssertTrue(other.isClosedByPeer(timeout: 5), "CLIENT KILL left a connection open") }
+        try expect(admin, "PING", "+PONG")
+        try expect(admin, "CLIENT KILL ID 0", "-ERR client-id should be greater than 0")
+    }
+
+    // MARK: phpredis, redis_exporter, reply styles
+
+    /// Debian's phpredis (php-redis, installed by scripts/ensure-deps.sh): with `CLIENT
+    /// REPLY-STYLE bulk` a PHP gateway tells every outcome apart, in a pipeline too.
+    func testPhpRedisTellsEveryOutcomeApartInAPipeline() throws {
+        try runClientChecks("/usr/bin/php", "php_redis_check.php", installedBy: "php-cli and php-redis")
+    }
+
+    /// `reply-style bulk` for the whole daemon; `CLIENT REPLY-STYLE` per connection either way.
+    /// Errors and the Redis commands' own replies keep their shapes.
+    func testReplyStyleSendsOutcomesAsBulkStrings() throws {
+        try startStack(["--reply-style", "bulk"])
+        let client = try connect()
+        try expect(client, "PROVIDER rs 1", "$OK")
+        try expect(client, "BOOK rs a", "$BOOKED 0")
+        try expect(client, "BOOK rs b", "$FULL rs")
+        try expect(client, "BOOK nowhere a", "-NOPROVIDER nowhere")
+        try expect(client, "PING", "+PONG")
+        try expect(client, "CLIENT REPLY-STYLE simple", "+OK")
+        try expect(client, "STATUS rs a", "+BOOKED")
+        try expect(client, "CLIENT REPLY-STYLE loud", prefix: "-ERR syntax error")
+        try expect(try connect(), "STATUS rs b", "$NONE")
+    }
+
+    /// redis_exporter (Debian's prometheus-redis-exporter) scrapes kezekd and logs no error:
+    /// it asks LATENCY LATEST, INFO, CONFIG GET, CLIENT LIST and more at every scrape.
+    func testRedisExporterScrapesWithoutAnError() throws {
+        let exporterPath = "/usr/bin/prometheus-redis-exporter"
+        guard FileManager.default.isExecutableFile(atPath: exporterPath) else {
+            throw TestSetupError("no \(exporterPath): install prometheus-redis-exporter (scripts/ensure-deps.sh does)")
+        }
+        try startStack(["--token", "sekret"])
+        let port = freePort()
+        let errPath = directory.appendingPathComponent("exporter.stderr").path
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let exporter = Process()
+        exporter.executableURL = URL(fileURLWithPath: exporterPath)
+        exporter.arguments = ["-redis.addr", "redis://127.0.0.1:\(kezekd.port)", "-redis.password", "sekret",
+                              "-web.listen-address", "127.0.0.1:\(port)"]
+        exporter.environment = cleanEnvironment()
+        exporter.standardOutput = FileHandle(forWritingAtPath: errPath)
+        exporter.standardError = FileHandle(forWritingAtPath: errPath)
+        try exporter.run()
+        defer { exporter.stop() }
+        let scraped = poll(timeout: 10, interval: 0.1) { () -> String? in
+            guard let page = try? adminGet(port: port, path: "/metrics"), page.status == 200 else { return nil }
+            return page.body
+        }
+        XCTAssertTrue(scraped?.contains("\nredis_up 1") == true, scraped ?? "no scrape")
+        _ = try adminGet(port: port, path: "/metrics")
+        exporter.stop()
+        let log = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let complaints = log.split(separator: "\n").filter { !$0.contains("level=info") }
+        XCTAssertEqual(complaints, [], log)
     }
 }

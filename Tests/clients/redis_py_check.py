@@ -2,6 +2,7 @@
 gateway written in Python would. Run by RedisClientTests with the virtual environment's
 Python: redis_py_check.py PORT TOKEN. Prints one line per check; exits 1 on any failure."""
 import sys
+import time
 
 import redis
 
@@ -45,6 +46,24 @@ pipe.execute_command("SEATS", "py-club")
 pipe.execute_command("STATUS", "py-club", "timur")
 check("plain pipeline", pipe.execute(), ["SEATS capacity=2 booked=2 free=0 waiting=1 refused=1", "WAITING 1"])
 check("connection still usable", r.execute_command("STATUS", "py-club", "daniyar"), "BOOKED")
+
+# What an operator or an admin UI asks: CLIENT INFO / LIST / KILL, and the latency monitor.
+client_info = r.client_info()
+check("client info name", client_info.get("name"), "gateway-py")
+check("client info id", client_info.get("id"), r.client_id())
+check("client info lib-name", client_info.get("lib-name"), "redis-py")
+victim = redis.Redis(port=port, password=token, client_name="victim-py", decode_responses=True)
+victim_id = victim.client_id()
+check("client list", sorted(c["name"] for c in r.client_list() if c["name"] in ("gateway-py", "victim-py")),
+      ["gateway-py", "victim-py"])
+check("client kill by id", r.client_kill_filter(_id=victim_id), 1)
+for _ in range(50):
+    if all(c["id"] != str(victim_id) for c in r.client_list()):
+        break
+    time.sleep(0.05)
+check("killed client gone from the list", any(c["id"] == str(victim_id) for c in r.client_list()), False)
+check("latency latest", r.latency_latest(), [])
+check("latency doctor", "no latency spike" in r.execute_command("LATENCY", "DOCTOR"), True)
 
 # RESP2 explicitly, as older gateways do.
 r2 = redis.Redis(port=port, password=token, protocol=2, decode_responses=True)

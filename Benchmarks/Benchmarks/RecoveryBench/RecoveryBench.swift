@@ -49,7 +49,7 @@ private final class RecoveryRig: @unchecked Sendable {
                 .split(separator: "\r\n").first { $0.hasPrefix("used_memory_human:") } ?? "?"
             // One load in a fresh table for RSS: later loads reuse memory the allocator kept.
             let before = residentBytes()
-            let server = load()
+            let server = try load()
             let after = residentBytes()
             rssBytesPerBooking = (after - before) / bookings
             let booked = server.table.allProviders.reduce(0) { $0 + $1.seats().booked }
@@ -63,9 +63,9 @@ private final class RecoveryRig: @unchecked Sendable {
     }
 
     /// A new server (fresh, empty SeatTable) with the state loaded from Redis.
-    func load() -> KezekServer {
+    func load() throws -> KezekServer {
         let server = KezekServer(settings: settings, log: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
-        server.recover(catalog: [])
+        try server.recover(catalog: [])
         return server
     }
 }
@@ -87,7 +87,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { (benchmark: Benchmark, rig: RecoveryRig) in
         rig.kept = nil // last iteration's table, freed outside the measurement
         benchmark.startMeasurement()
-        let server = rig.load()
+        let server = try rig.load()
         benchmark.stopMeasurement()
         rig.kept = server
         benchmark.measurement(.custom("rssBytesPerBooking", useScalingFactor: false), rig.rssBytesPerBooking)

@@ -33,6 +33,8 @@ int kz_is_loopback(const struct sockaddr *addr);
 /// Writes the peer address of a connected TCP handle as text ("1.2.3.4:5" or "[::1]:5") into
 /// `out` (at least 64 bytes). Returns 0 or a negative libuv error code.
 int kz_peer_name(const uv_tcp_t *handle, char *out, size_t size);
+/// The same for the local address of the handle (CLIENT LIST's `laddr`).
+int kz_local_name(const uv_tcp_t *handle, char *out, size_t size);
 /// Gives freed heap memory back to the system (glibc malloc_trim, which Swift's Glibc module
 /// does not export). Used once after loading the state, which frees many short-lived objects.
 void kz_release_free_memory(void);

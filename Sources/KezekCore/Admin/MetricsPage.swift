@@ -40,14 +40,21 @@ public struct MetricsPage: Sendable {
         let providers = table.allProviders
         header("kezek_refused_total", "counter", "BOOK requests answered +FULL (unmet demand), all providers.")
         page += "kezek_refused_total \(providers.reduce(0) { $0 + $1.refusedCount })\n"
+        let seats = providers.map { $0.seats() }
         header("kezek_free_seats", "gauge", "Free seats, all providers.")
-        page += "kezek_free_seats \(providers.reduce(0) { $0 + $1.seats().free })\n"
+        page += "kezek_free_seats \(seats.reduce(0) { $0 + $1.free })\n"
+        header("kezek_oversold_seats", "gauge", "Bookings and offers past their provider's capacity (found so in Redis, kept), all providers.")
+        page += "kezek_oversold_seats \(seats.reduce(0) { $0 + $1.over })\n"
+        header("kezek_oversold_providers", "gauge", "Providers holding more bookings and offers than their capacity.")
+        page += "kezek_oversold_providers \(seats.filter { $0.over > 0 }.count)\n"
         header("kezek_providers", "gauge", "Providers known.")
         page += "kezek_providers \(providers.count)\n"
         header("kezek_open_connections", "gauge", "Open client connections.")
         page += "kezek_open_connections \(state.clients.load(ordering: .relaxed))\n"
         header("kezek_connections_rejected_total", "counter", "Connections refused at max-clients.")
         page += "kezek_connections_rejected_total \(sum { $0.connectionsRejected.load() })\n"
+        header("kezek_connections_shed_total", "counter", "Idle connections closed at max-clients to admit a new one.")
+        page += "kezek_connections_shed_total \(sum { $0.connectionsShed.load() })\n"
         header("kezek_protocol_errors_total", "counter", "Malformed requests (connection closed).")
         page += "kezek_protocol_errors_total \(sum { $0.protocolErrors.load() })\n"
         header("kezek_backpressure_pauses_total", "counter", "Times a client's reads paused for backpressure.")

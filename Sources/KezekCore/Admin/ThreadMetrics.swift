@@ -61,6 +61,8 @@ public final class ThreadMetrics: Sendable {
     private let requests: [Counter]
     public let connectionsAccepted = Counter()
     public let connectionsRejected = Counter()
+    /// Idle connections closed at max-clients to admit a new one.
+    public let connectionsShed = Counter()
     public let protocolErrors = Counter()
     public let backpressurePauses = Counter()
     public let authFailures = Counter()

@@ -32,9 +32,12 @@ struct AuthThrottle {
 
 extension ClientConnection {
     /// The peer's address as text, for log lines ("?" when the socket is gone).
-    var peerName: String {
+    var peerName: String { Self.addressName(of: handle, local: false) }
+
+    /// The peer's (or with `local`, this end's) address of a connected handle as text.
+    static func addressName(of handle: UnsafePointer<uv_tcp_t>, local: Bool) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
-        guard kz_peer_name(handle, &buffer, buffer.count) == 0 else { return "?" }
+        guard (local ? kz_local_name(handle, &buffer, buffer.count) : kz_peer_name(handle, &buffer, buffer.count)) == 0 else { return "?" }
         return String(cString: buffer)
     }
 }

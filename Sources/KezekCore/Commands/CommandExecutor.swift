@@ -23,8 +23,9 @@ final class CommandExecutor {
             connection.reply(.error("ERR unknown command '\(Self.printable(tokens[0]))'"))
             return
         }
-        let reply = connection.inTransaction ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
+        var reply = connection.inTransaction ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
         metrics.count(verb, ReplyKind(reply))
+        if connection.session.bulkReplies && verb.answersOutcome { reply = reply.inBulk }
         switch reply {
         case .now(let reply):
             connection.reply(reply)
@@ -129,6 +130,8 @@ final class CommandExecutor {
             return .now(config(tokens, connection))
         case .cluster:
             return .now(cluster(tokens, connection))
+        case .latency:
+            return .now(latency(tokens, connection))
         case .multi:
             connection.inTransaction = true
             return .now(.error("ERR MULTI is not supported"))
@@ -310,7 +313,7 @@ extension Verb {
         case .ping: 0...1
         case .health, .quit, .multi, .exec, .discard: 0...0
         case .hello: 0...6
-        case .client, .config, .cluster: 1...Int.max
+        case .client, .config, .cluster, .latency: 1...Int.max
         case .info, .command: 0...Int.max
         }
     }

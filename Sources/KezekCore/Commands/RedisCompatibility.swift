@@ -89,8 +89,30 @@ extension CommandExecutor {
             out.integer(connection.session.id)
             return out.reply
         case "SETINFO":
-            // lib-name / lib-ver: accepted and forgotten.
+            // lib-name / lib-ver, shown by CLIENT LIST; other attributes are accepted and forgotten.
             if let error = arity(2) { return error }
+            guard let value = Self.clientName(tokens[3]) else { return .invalidClientName }
+            switch String(decoding: tokens[2], as: UTF8.self).lowercased() {
+            case "lib-name": connection.session.card.told.withLock { $0.libraryName = value }
+            case "lib-ver": connection.session.card.told.withLock { $0.libraryVersion = value }
+            default: break
+            }
+            return .ok
+        case "INFO":
+            if let error = arity(0) { return error }
+            out.verbatim(connection.session.card.line(now: MonotonicClock.nanoseconds()) + "\n")
+            return out.reply
+        case "LIST":
+            return clientList(tokens, connection)
+        case "KILL":
+            return clientKill(tokens, connection)
+        case "REPLY-STYLE":
+            if let error = arity(1) { return error }
+            switch String(decoding: tokens[2], as: UTF8.self).lowercased() {
+            case "bulk": connection.session.bulkReplies = true
+            case "simple": connection.session.bulkReplies = false
+            default: return .error("ERR syntax error: CLIENT REPLY-STYLE takes BULK or SIMPLE")
+            }
             return .ok
         default:
             return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try CLIENT HELP.")

@@ -35,6 +35,10 @@ final class MirrorConnection {
     static let maxBackoffMillis: UInt64 = 1000
     /// No batch is sent before this (monotonic nanoseconds) after Redis refused one.
     private var retryAt: UInt64 = 0
+    /// Redis refused the credentials on the last connection: the next one is made after this
+    /// delay (the daemon's shared `CredentialsBackoff`), and its comings and goings are not
+    /// logged (the backoff logs once per step).
+    private var credentialsRetryMillis: UInt64?
     /// Writes per batch at most, so one batch never grows without bound.
     static let maxWritesPerBatch = 8192
 
@@ -164,7 +168,9 @@ final class MirrorConnection {
         }
         // Loaded on every connection: a restarted Redis has an empty script cache.
         send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
-        log.info("redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
+        if credentialsRetryMillis == nil {
+            log.info("redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
+        }
     }
 
     func didDisconnect(status: Int32) {
@@ -178,7 +184,7 @@ final class MirrorConnection {
         expected.removeAll()
         expectedHead = 0
         requeueInFlight()
-        if wasConnected && !thread.isStopping {
+        if wasConnected && !thread.isStopping && credentialsRetryMillis == nil {
             log.warning("redis disconnected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)", "pending": "\(queued.count)"])
         }
         updateHealth()
@@ -187,7 +193,7 @@ final class MirrorConnection {
 
     private func scheduleReconnect() {
         guard !thread.isStopping else { return }
-        thread.schedule(afterMillis: nextBackoff()) { [weak self] in self?.connect() }
+        thread.schedule(afterMillis: credentialsRetryMillis ?? nextBackoff()) { [weak self] in self?.connect() }
     }
 
     private func nextBackoff() -> UInt64 {
@@ -342,17 +348,24 @@ final class MirrorConnection {
         let errorText = reply.pointee.type == REDIS_REPLY_ERROR ? (reply.pointee.str.map { String(cString: $0) } ?? "?") : nil
         switch kind {
         case .auth:
-            if let errorText {
-                log.error("redis refused the credentials (redis-user/redis-password)", metadata: ["error": "\(errorText)"])
-                reconnect()
-            }
+            if let errorText { credentialsRefused(CredentialsRefused(authReply: errorText)) }
         case .scriptLoad:
+            if let refusal = errorText.flatMap(CredentialsRefused.init(replyTo:)) {
+                credentialsRefused(refusal)
+                return
+            }
             guard errorText == nil, reply.pointee.type == REDIS_REPLY_STRING, let text = reply.pointee.str else {
                 log.error("redis refused to load the mirror script", metadata: ["error": "\(errorText ?? "unexpected reply")"])
                 reconnect()
                 return
             }
             scriptSHA = String(cString: text)
+            if credentialsRetryMillis != nil {
+                credentialsRetryMillis = nil
+                if thread.server.credentialsBackoff.accepted() {
+                    log.notice("redis takes the credentials again", metadata: ["redis": "\(endpoint)"])
+                }
+            }
             updateHealth()
             thread.requestCheck()
         case .batch:
@@ -382,6 +395,20 @@ final class MirrorConnection {
         case .superseded:
             return
         }
+    }
+
+    /// Redis refused the credentials (rotated under the daemon, or now required): writes fail
+    /// closed until a later connection is let in. Before the state is loaded the refusal is
+    /// not logged here: `KezekServer.recover` stops the daemon with one line.
+    private func credentialsRefused(_ refusal: CredentialsRefused) {
+        let (retryNanos, logIt) = thread.server.credentialsBackoff.refused()
+        credentialsRetryMillis = max(retryNanos / 1_000_000, 1)
+        if logIt && thread.server.state.ready.load(ordering: .acquiring) {
+            log.error("redis refused the credentials: writes fail closed; retrying", metadata: [
+                "redis": "\(endpoint)", "error": "\(refusal)", "retry_seconds": "\(Double(retryNanos) / 1e9)",
+            ])
+        }
+        reconnect()
     }
 
     /// Redis (and the replicas asked for) have the batch: release its replies.

@@ -23,6 +23,10 @@ struct Recovery {
         var createdFromCatalog = 0
         /// Provider entries skipped for bad data.
         var skipped = 0
+        /// Providers whose capacity in Redis was missing or not a number, written back.
+        var capacitiesRepaired = 0
+        /// Providers holding more bookings and offers than their capacity (kept).
+        var oversold = 0
     }
 
     /// Loads under the lease's `epoch` (the steps it logs carry it): every provider, or, after
@@ -100,25 +104,32 @@ struct Recovery {
                 let holders = checkedMembers(bookedValue, key: keys.booked(id))
                 var (waiting, rescore) = checkedWaitlist(waitingValue, key: keys.waiting(id))
                 let refused = checkedCount(refusedValue, key: keys.refused(id)) ?? 0
-                var capacity = checkedCount(capacityValue, key: keys.capacity(id)) ?? holders.count
-                if capacity < holders.count {
-                    // Never drop an acknowledged booking: keep them all and say so.
-                    log.error("provider holds more bookings than its capacity", metadata: ["provider": "\(id)", "capacity": "\(capacity)", "booked": "\(holders.count)"])
-                    capacity = holders.count
+                let offers = checkedOffers(offersValue, key: keys.offers(id))
+                let tags = checkedTags(tagsValue, key: keys.roundTags(id))
+                let held = holders.count + offers.count
+                let found = checkedCapacity(capacityValue, key: keys.capacity(id), held: held)
+                let capacity = found ?? held
+                if capacity < held {
+                    // Never drop an acknowledged booking, nor book past the capacity Redis
+                    // holds: all are kept, and nobody is booked here until they fall below it.
+                    log.error("provider holds more bookings and offers than its capacity: all kept, none added until below it",
+                              metadata: ["provider": "\(id)", "capacity": "\(capacity)", "booked": "\(holders.count)",
+                                         "offered": "\(offers.count)", "over": "\(held - capacity)"])
+                    figures.oversold += 1
                 }
                 if rescore {
                     // Scores that are not whole numbers in range: keep Redis's order, number it afresh.
                     for index in waiting.indices { waiting[index].score = index }
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
-                let offers = checkedOffers(offersValue, key: keys.offers(id))
-                let tags = checkedTags(tagsValue, key: keys.roundTags(id))
-                if capacity < holders.count + offers.count {
-                    log.error("provider holds more bookings and offers than its capacity", metadata: ["provider": "\(id)", "capacity": "\(capacity)"])
-                    capacity = holders.count + offers.count
-                }
                 settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused,
                                              offers: offers, tags: tags, rewriteWaitlist: rescore, rules: table.rules, promoting: false)
+                if found == nil {
+                    // Redis gets the capacity served, so the two never disagree.
+                    settling.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
+                    settling.append(MirrorWrite(provider: provider, op: .auditCapacity(capacity), ticket: nil, madeAt: 0))
+                    figures.capacitiesRepaired += 1
+                }
                 figures.offers += offers.count
                 figures.providers += 1
                 figures.bookings += holders.count
@@ -326,6 +337,15 @@ struct Recovery {
             log.error("bad data in redis: expected a sorted set; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
             return []
         }
+    }
+
+    /// A provider's capacity: a whole number from 0 up. Missing or anything else (`lots`) is
+    /// logged, and nil: the caller serves the `held` seats as the capacity and writes it back.
+    private func checkedCapacity(_ value: RedisValue, key: String, held: Int) -> Int? {
+        if let text = value.string, let capacity = Int(text), capacity >= 0 { return capacity }
+        log.error("bad data in redis: provider capacity missing or not a whole number from 0; the seats held taken as its capacity and written back (PROVIDER changes it)",
+                  metadata: ["key": "\(key)", "reply": "\(value.summary)", "capacity": "\(held)"])
+        return nil
     }
 
     /// A count kept as a string: a whole number from 0 up, else nil (logged unless absent).

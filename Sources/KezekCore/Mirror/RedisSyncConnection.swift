@@ -32,11 +32,8 @@ final class RedisSyncConnection {
         redisSetTimeout(context, timeval(tv_sec: replyTimeoutMillis / 1000, tv_usec: (replyTimeoutMillis % 1000) * 1000))
         self.context = context
         if let password {
-            do {
-                _ = try command(["AUTH"] + (user.map { [$0] } ?? []) + [password])
-            } catch {
-                throw Failure(description: "redis refused the credentials (redis-user/redis-password): \(error)")
-            }
+            append(["AUTH"] + (user.map { [$0] } ?? []) + [password])
+            if case .error(let text) = try replyOrError() { throw CredentialsRefused(authReply: text) }
         }
     }
 
@@ -62,10 +59,11 @@ final class RedisSyncConnection {
         }
     }
 
-    /// The next reply, converted; throws on a connection error or an error reply.
+    /// The next reply, converted; throws on a connection error or an error reply
+    /// (`CredentialsRefused` for `-NOAUTH`).
     func reply() throws -> RedisValue {
         let value = try replyOrError()
-        if case .error(let text) = value { throw Failure(description: text) }
+        if case .error(let text) = value { throw CredentialsRefused(replyTo: text) ?? Failure(description: text) }
         return value
     }
 

@@ -51,14 +51,23 @@ public final class ClientConnection {
         var readAt: UInt64
     }
 
-    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int) {
+    /// A connection just accepted (`session` nil: a new id and card), or one that moved here
+    /// from another thread with its session.
+    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int,
+         session moved: ClientSession? = nil) {
         self.thread = thread
         self.threadIndex = thread.index
         self.handle = handle
         self.authLevel = authLevel
-        session = ClientSession(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue)
+        let now = MonotonicClock.nanoseconds()
+        session = moved ?? ClientSession(
+            card: ClientCard(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue,
+                             address: Self.addressName(of: handle, local: false), localAddress: Self.addressName(of: handle, local: true),
+                             thread: thread.index, now: now),
+            bulkReplies: thread.settings.replyStyle == .bulk)
+        session.card.thread.store(thread.index, ordering: .relaxed)
         parser = RequestParser(maxRequestBytes: maxRequestBytes)
-        lastActivity = MonotonicClock.nanoseconds()
+        lastActivity = now
     }
 
     /// The number the next reply slot will have.
@@ -72,6 +81,7 @@ public final class ClientConnection {
     /// Parses and executes every complete request in `bytes` (just read from the socket).
     func received(_ bytes: UnsafeRawBufferPointer) {
         lastActivity = thread.refreshNow()
+        session.card.lastActivity.store(lastActivity, ordering: .relaxed)
         let used: Int
         if input.isEmpty {
             used = process(bytes)

@@ -5,11 +5,12 @@ import Logging
 /// flood of bad clients cannot flood the log.
 struct LimitLog {
     enum Kind: Int, CaseIterable {
-        case maxClients, protocolError, backpressure, idleTimeout, requestTimeout, authFailure
+        case maxClients, idleShed, protocolError, backpressure, idleTimeout, requestTimeout, authFailure
 
         var message: Logger.Message {
             switch self {
             case .maxClients: "max-clients reached: connection refused"
+            case .idleShed: "max-clients reached: the longest idle client closed to admit a new one"
             case .protocolError: "malformed request: connection closed"
             case .backpressure: "client not reading its replies: reads paused (max-pending-replies / max-output-bytes)"
             case .idleTimeout: "idle client closed (idle-timeout)"

@@ -116,9 +116,16 @@ public final class LoopThread {
         let connection = ClientConnection(thread: self, handle: handle, authLevel: authLevel, maxRequestBytes: maxRequestBytes)
         handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
         clients[ObjectIdentifier(connection)] = connection
+        server.openClients.add(connection.session.card)
         let open = server.state.clients.add(1, ordering: .relaxed).newValue
         metrics.connectionsAccepted.add()
-        if open > settings.maxClients {
+        if open > settings.maxClients, let idlest = longestIdleClient(besides: connection) {
+            // At max-clients a new connection (a health probe, say) takes the place of the
+            // client that has been idle longest on this thread rather than being refused.
+            metrics.connectionsShed.add()
+            limitLog.note(.idleShed, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
+            idlest.close()
+        } else if open > settings.maxClients {
             metrics.connectionsRejected.add()
             limitLog.note(.maxClients, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
             connection.reply(.error("ERR max number of clients reached"))
@@ -126,6 +133,48 @@ public final class LoopThread {
             return
         }
         uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
+    }
+
+    /// The connection of this thread that owes no reply and has been silent longest, if for
+    /// at least `idle-shed-after`; a client trickling a request stays fresh and is shed last
+    /// (request-timeout ends it).
+    private func longestIdleClient(besides newcomer: ClientConnection) -> ClientConnection? {
+        guard settings.idleShedAfter > 0 else { return nil }
+        let silentSince = refreshNow() &- UInt64(settings.idleShedAfter * 1e9)
+        var idlest: ClientConnection?
+        for connection in clients.values where connection !== newcomer && connection.isIdle && connection.lastActivity <= silentSince {
+            if idlest.map({ connection.lastActivity < $0.lastActivity }) ?? true { idlest = connection }
+        }
+        return idlest
+    }
+
+    // MARK: CLIENT KILL
+
+    /// Client ids CLIENT KILL named on another thread, to close on this one.
+    private let killed = Mutex<[Int]>([])
+
+    /// Closes the connection with this id on this loop (from any thread).
+    func kill(clientID: Int) {
+        killed.withLock { $0.append(clientID) }
+        wake()
+    }
+
+    private func closeKilled() {
+        let ids = killed.withLock { pending -> [Int] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        guard !ids.isEmpty else { return }
+        let wanted = Set(ids)
+        for connection in clients.values where wanted.contains(connection.session.id) {
+            connection.close()
+        }
+        // One that moved meanwhile is closed where it went.
+        for id in ids {
+            if let card = server.openClients.card(id), card.thread.load(ordering: .relaxed) != index {
+                server.threads[card.thread.load(ordering: .relaxed)].kill(clientID: id)
+            }
+        }
     }
 
     // MARK: Moving connections (see ConnectionAffinity)
@@ -159,7 +208,8 @@ public final class LoopThread {
                 server.state.clients.subtract(1, ordering: .relaxed)
                 continue
             }
-            let connection = ClientConnection(thread: self, handle: handle, authLevel: transfer.authLevel, maxRequestBytes: settings.maxRequestBytes)
+            let connection = ClientConnection(thread: self, handle: handle, authLevel: transfer.authLevel, maxRequestBytes: settings.maxRequestBytes,
+                                              session: transfer.session)
             connection.resume(from: transfer)
             handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
             clients[ObjectIdentifier(connection)] = connection
@@ -170,6 +220,7 @@ public final class LoopThread {
 
     func connectionClosed(_ connection: ClientConnection) {
         clients[ObjectIdentifier(connection)] = nil
+        server.openClients.remove(connection.session.id)
         server.state.clients.subtract(1, ordering: .relaxed)
     }
 
@@ -255,6 +306,7 @@ public final class LoopThread {
         }
         completionsDrained.removeAll(keepingCapacity: true)
         openArrivals()
+        closeKilled()
         if server.state.draining.load(ordering: .acquiring) { beginDraining() }
     }
 

@@ -173,6 +173,12 @@ final class LeaseKeeper: @unchecked Sendable {
             default:
                 lost(redis)
             }
+        } catch let refusal as CredentialsRefused {
+            // Logged once per step of the backoff the loops' mirror connections share.
+            if server.credentialsBackoff.refused().log {
+                log.error("redis refused the credentials: cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(refusal)"])
+            }
+            self.redis = nil
         } catch {
             log.warning("cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(error)"])
             self.redis = nil
@@ -267,6 +273,7 @@ final class LeaseKeeper: @unchecked Sendable {
         redisGeneration = generation
         let redis = try RedisSyncConnection(endpoint: server.redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword,
                                             replyTimeoutMillis: max(ttlMillis / 3, 100))
+        if server.credentialsBackoff.accepted() { log.notice("redis takes the credentials again") }
         self.redis = redis
         return redis
     }

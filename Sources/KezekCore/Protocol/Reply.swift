@@ -35,7 +35,8 @@ public enum Reply: Equatable, Sendable {
         case .none: Self.append("+NONE\r\n", into: &out)
         case .seats(let seats):
             let offered = seats.offered.map { " offered=\($0)" } ?? ""
-            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)\(offered)", into: &out)
+            let over = seats.over > 0 ? " over=\(seats.over)" : ""
+            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)\(offered)\(over)", into: &out)
         case .ok: Self.append("+OK\r\n", into: &out)
         case .simple(let text): Self.appendLine("+", text, into: &out)
         case .bulk(let bytes):
@@ -118,10 +119,22 @@ public struct SeatsSnapshot: Equatable, Sendable {
         self.refused = refused
         self.offered = offered
     }
-    public var free: Int { capacity - booked - (offered ?? 0) }
+    public var free: Int { max(0, capacity - booked - (offered ?? 0)) }
+    /// Bookings and offers past the capacity: an oversold provider found so in Redis (an
+    /// operator's edit, a restore gone wrong). They are kept; SEATS shows `over=` meanwhile.
+    public var over: Int { max(0, booked + (offered ?? 0) - capacity) }
 }
 
 extension Reply {
+    /// The same outcome as a bulk string (`BOOKED 3` in a `$` reply instead of a `+` line),
+    /// for a connection that asked for them (`CLIENT REPLY-STYLE bulk`); errors stay errors.
+    var inBulk: Reply {
+        var line: [UInt8] = []
+        encode(into: &line)
+        guard line.first == UInt8(ascii: "+"), line.count >= 3 else { return self }
+        return .bulk(Array(line[1..<(line.count - 2)]))
+    }
+
     /// BOOK/CANCEL/PROVIDER when Redis cannot take writes (fail closed). Retrying is safe.
     public static let unavailable = Reply.error("UNAVAILABLE mirror down, retry")
     /// Data commands before recovery has loaded the state.

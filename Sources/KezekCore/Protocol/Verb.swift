@@ -5,7 +5,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     // Fair rounds.
     case round, apply, withdraw, result, confirm, demand
     // Redis compatibility, so every client library connects with its defaults.
-    case hello, client, select, echo, info, command, config, cluster, multi, exec, discard
+    case hello, client, select, echo, info, command, config, cluster, multi, exec, discard, latency
 
     public var name: String {
         switch self {
@@ -35,6 +35,17 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .multi: "MULTI"
         case .exec: "EXEC"
         case .discard: "DISCARD"
+        case .latency: "LATENCY"
+        }
+    }
+
+    /// Kezek's own commands, whose `+` outcomes a connection may take as bulk strings
+    /// (`CLIENT REPLY-STYLE bulk`): what phpredis needs to tell `+BOOKED` from `+FULL`.
+    /// HEALTH keeps its `+OK` line: probes match on it.
+    public var answersOutcome: Bool {
+        switch self {
+        case .book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm, .demand: true
+        default: false
         }
     }
 

@@ -12,7 +12,7 @@ public struct CityFigures: Sendable {
         /// Applicants of the last round who ranked it first (DEMAND's `first`).
         public var firstChoice = 0
         public var providers = 0
-        public var free: Int { capacity - booked - offered }
+        public var free: Int { max(0, capacity - booked - offered) }
 
         /// Adds another's figures to these (a district's providers, the city's districts).
         mutating func add(_ other: Figures) {

@@ -4,3 +4,13 @@ public enum Outcome: Sendable {
     case now(Reply)
     case afterMirror(Reply)
 }
+
+extension Outcome {
+    /// The same, its reply as a bulk string (see `Reply.inBulk`).
+    var inBulk: Outcome {
+        switch self {
+        case .now(let reply): .now(reply.inBulk)
+        case .afterMirror(let reply): .afterMirror(reply.inBulk)
+        }
+    }
+}

@@ -60,7 +60,9 @@ public final class Provider: Sendable {
         var made: Int { counters.made }
         var confirmed: Int { counters.confirmed.load(ordering: .acquiring) }
         var hasUnconfirmed: Bool { made > confirmed }
-        var free: Int { capacity - holders.count - offers.count }
+        /// Seats free: none while the provider holds as many bookings and offers as its
+        /// capacity or more (an oversold provider, found so in Redis: `over`).
+        var free: Int { max(0, capacity - holders.count - offers.count) }
 
         func publish() {
             counters.publish(free: free, admitsWithoutLock: offers.isEmpty && waitlist.count == 0 && members == nil)

@@ -25,6 +25,11 @@ public final class KezekServer {
     /// On Redis Cluster: who serves which shard (nil otherwise).
     let directory: ClusterDirectory?
     let log: Logger
+    /// The retry delay and log gate shared by every Redis connection while Redis refuses the
+    /// credentials.
+    let credentialsBackoff: CredentialsBackoff
+    /// Every open client connection, for CLIENT LIST and CLIENT KILL.
+    let openClients = OpenClients()
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// Keeps the seat table warm while another daemon holds the lease (the keeper's thread).
@@ -51,6 +56,7 @@ public final class KezekServer {
                                                        offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
         state = ServerState(threads: settings.threads)
+        credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
         lease = LeaseKeeper(server: self)
@@ -89,7 +95,9 @@ public final class KezekServer {
     /// Takes the lease of the key prefix (waiting as a standby while another live daemon
     /// holds it), loads the state from Redis (retrying with backoff until Redis answers or a
     /// shutdown begins), creates catalog providers Redis lacks, then serves data commands.
-    public func recover(catalog: [CatalogEntry]) {
+    /// Throws `StartFailure` when Redis refuses the credentials: a bad setting, not a Redis
+    /// that is not up yet.
+    public func recover(catalog: [CatalogEntry]) throws {
         var delayMillis: UInt32 = 100
         var keeping = false
         while !state.draining.load(ordering: .acquiring) {
@@ -125,14 +133,15 @@ public final class KezekServer {
                 log.info(changed == nil ? "state loaded from redis" : "state taken over warm: changed providers read from redis", metadata: [
                     "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
                     "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
-                    "skipped_bad_data": "\(figures.skipped)",
+                    "skipped_bad_data": "\(figures.skipped)", "capacities_repaired": "\(figures.capacitiesRepaired)",
+                    "oversold_providers": "\(figures.oversold)",
                     "millis": "\(Int(seconds * 1000))",
                 ])
                 return
+            } catch let refused as CredentialsRefused {
+                throw StartFailure(description: "\(refused) at \(redisPrimary.endpoint)")
             } catch {
-                var metadata: Logger.Metadata = ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"]
-                if "\(error)".contains("NOAUTH") { metadata["hint"] = "this Redis requires a password: set redis-password (and redis-user for an ACL user)" }
-                log.warning("cannot load state from redis yet; retrying", metadata: metadata)
+                log.warning("cannot load state from redis yet; retrying", metadata: ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"])
                 usleep(delayMillis * 1000)
                 delayMillis = min(delayMillis * 2, 2000)
             }

@@ -51,6 +51,9 @@ public struct ServerSettings: Sendable {
     /// Credentials for a Redis with requirepass or ACLs (`redis-user`, `redis-password`).
     public var redisUser: String?
     public var redisPassword: String?
+    /// Longest wait between retries while Redis refuses the credentials of a running daemon
+    /// (`redis-auth-retry-max`); the wait doubles from 1 s up to it.
+    public var redisAuthRetryMax = 10.0
     public var maxClients = 10_000
     public var maxRequestBytes = 4096
     public var maxPendingReplies = 1024
@@ -73,6 +76,14 @@ public struct ServerSettings: Sendable {
     public var mirrorPipeline = 2
     public var drainTimeout = 10.0
     public var idleTimeout = 0.0
+    /// How Kezek's outcomes (`+BOOKED 3`, `+FULL p`, …) travel: `+` lines as Redis status
+    /// replies, or bulk strings for clients that cannot read status replies as text (phpredis);
+    /// a connection may choose with `CLIENT REPLY-STYLE` (`reply-style`).
+    public enum ReplyStyle: String, Sendable { case simple, bulk }
+    public var replyStyle = ReplyStyle.simple
+    /// At max-clients, a new connection closes the client idle longest when it has been
+    /// idle at least this many seconds, instead of being refused (`idle-shed-after`; 0: never).
+    public var idleShedAfter = 1.0
     /// Seconds a request may take from its first byte to its last (`request-timeout`; 0: no
     /// limit), so a client trickling bytes cannot hold a connection forever.
     public var requestTimeout = 10.0
@@ -80,7 +91,8 @@ public struct ServerSettings: Sendable {
     public var authMaxFailures = 10
     /// Seconds each failed AUTH's reply is held back (`auth-failure-delay`): guessing is slow.
     public var authFailureDelay = 0.1
-    /// Open connections on the admin listener (`admin-max-connections`); more are closed at once.
+    /// Open connections on the admin listener (`admin-max-connections`); a new one past it
+    /// closes the least recently active.
     public var adminMaxConnections = 64
     /// Seconds an admin connection may take to send its request and read the response
     /// (`admin-request-timeout`).
