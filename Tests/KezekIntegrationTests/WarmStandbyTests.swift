@@ -45,12 +45,18 @@ final class WarmStandbyTests: IntegrationTestCase {
         XCTAssertEqual(seen, true, "no '\(text)' (×\(count)) in the log:\n\(log(of: process).suffix(2000))", file: file, line: line)
     }
 
-    func testAStandbyThatFollowedTheLogServesWhatAColdStartServes() throws {
+    /// A holder (lease-ttl 2) with the providers, and a standby that has loaded them.
+    private func startHolderAndStandby() throws -> KezekdProcess {
         try startStack(["--lease-ttl", "2"])
         let admin = try connect()
         for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
         let standby = try second(arguments: ["--lease-ttl", "2"])
         waitForLine("standby: state loaded", in: standby)
+        return standby
+    }
+
+    func testAStandbyThatFollowedTheLogServesWhatAColdStartServes() throws {
+        let standby = try startHolderAndStandby()
         try burst(port: kezekd.port, seed: 7, count: 4_000)
         let holderView = try served(port: kezekd.port)
         pause(1)   // the standby reads the changed providers at its next looks
@@ -78,11 +84,7 @@ final class WarmStandbyTests: IntegrationTestCase {
     /// A takeover just after a burst: the standby reads the log's tail and the providers it
     /// names while taking over, and still serves every acknowledged change.
     func testATakeoverRightAfterABurstReadsTheTail() throws {
-        try startStack(["--lease-ttl", "2"])
-        let admin = try connect()
-        for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
-        let standby = try second(arguments: ["--lease-ttl", "2"])
-        waitForLine("standby: state loaded", in: standby)
+        let standby = try startHolderAndStandby()
         try burst(port: kezekd.port, seed: 11, count: 3_000)
         let holderView = try served(port: kezekd.port)
         kezekd.kill9()
@@ -93,11 +95,7 @@ final class WarmStandbyTests: IntegrationTestCase {
     }
 
     func testAStandbyThatFindsAGapInTheLogLoadsEverythingAgain() throws {
-        try startStack(["--lease-ttl", "2"])
-        let admin = try connect()
-        for provider in providers { try expect(admin, "PROVIDER \(provider) 10", "+OK") }
-        let standby = try second(arguments: ["--lease-ttl", "2"])
-        waitForLine("standby: state loaded", in: standby)
+        let standby = try startHolderAndStandby()
         try burst(port: kezekd.port, seed: 3, count: 500)
         // An entry whose seq skips ahead: steps are missing (a trim, a lagging replica).
         let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -27,6 +27,17 @@ struct Recovery {
         var capacitiesRepaired = 0
         /// Providers holding more bookings and offers than their capacity (kept).
         var oversold = 0
+
+        /// Adds what another reader's share of the providers counted.
+        mutating func addReading(_ share: Figures) {
+            providers += share.providers
+            bookings += share.bookings
+            waiting += share.waiting
+            offers += share.offers
+            skipped += share.skipped
+            capacitiesRepaired += share.capacitiesRepaired
+            oversold += share.oversold
+        }
     }
 
     /// Loads under the lease's `epoch` (the steps it logs carry it): every provider, or, after
@@ -167,11 +178,7 @@ struct Recovery {
         for share in shares {
             if let failure = share.failure { throw failure }
             settling += share.settling
-            figures.providers += share.figures.providers
-            figures.bookings += share.figures.bookings
-            figures.waiting += share.figures.waiting
-            figures.offers += share.figures.offers
-            figures.skipped += share.figures.skipped
+            figures.addReading(share.figures)
         }
         return settling
     }

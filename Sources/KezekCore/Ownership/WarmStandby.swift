@@ -170,6 +170,11 @@ final class WarmStandby {
         let words = value.split(separator: " ")
         guard let first = words.first else { return }
         let id = String(first)
+        // A provider created since the load: its first change is its capacity, all it has.
+        if op == "capacity", words.count == 2, table.provider(id) == nil, let capacity = Int(words[1]) {
+            _ = table.providerCreatingIfNeeded(id, capacity: capacity)
+            return
+        }
         guard words.count == 2, !changed.contains(id), let provider = table.provider(id),
               provider.applyLogged(op, String(words[1]), rules: table.rules) else {
             changed.insert(id)
