@@ -122,7 +122,7 @@ final class MirrorConnection {
     /// Takes writes: connected, script loaded, not refusing, not blocked, not stalled.
     var isUp: Bool { connected && scriptSHA != nil && !stalled && !refusing && blockedEpoch == 0 }
     var hasPendingWrites: Bool { !queued.isEmpty || !inFlight.isEmpty || !unsent.isEmpty }
-    var pendingWriteCount: Int { (inFlight + unsent).reduce(queued.count) { $0 + $1.writes.count } }
+    var pendingWriteCount: Int { unsent.reduce(inFlight.reduce(queued.count) { $0 + $1.writes.count }) { $0 + $1.writes.count } }
 
     // MARK: Connection
 

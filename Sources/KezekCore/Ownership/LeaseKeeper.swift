@@ -112,7 +112,7 @@ final class LeaseKeeper: @unchecked Sendable {
     /// live holder notices the loss at its next renewal (a third of the TTL) and writes its
     /// state back, epoch first; so an empty Redis is taken only once it stayed empty for a
     /// whole `lease-ttl` (two for a standby that saw a holder). An installer that knows its
-    /// Redis is new skips the wait by creating the epoch key (docs/OPERATIONS.md).
+    /// Redis is new skips the wait by creating the epoch key (README, "Durability").
     private func emptyRedisWaitNanos(sawHolder: Bool) -> UInt64 {
         (sawHolder ? 2 : 1) * UInt64(ttlMillis) * 1_000_000
     }

@@ -95,7 +95,7 @@ final class RedisServerProcess {
     }
 
     /// Marks this Redis as a new Kezek installation (the lease epoch key, as
-    /// docs/OPERATIONS.md tells an installer), so the first kezekd takes it at once instead of
+    /// README's "Durability" tells an installer), so the first kezekd takes it at once instead of
     /// waiting a lease-ttl in case a live holder is writing back lost data.
     func markNewInstallation(prefix: String = "kezek") throws {
         _ = try cli(["SET", "\(prefix):{lease}:epoch", "0", "NX"])
