@@ -107,6 +107,12 @@ final class ClusterTests: IntegrationTestCase {
             let master = try XCTUnwrap(try cluster!.master(ofSlot: slot))
             XCTAssertEqual(try master.cli(["SISMEMBER", "kezek:{\(provider)}:booked", "aruzhan"]).trimmingCharacters(in: .whitespacesAndNewlines), "1")
         }
+        // Every shard's audit log, replayed, rebuilds what its holder serves.
+        let anyMaster = try XCTUnwrap(try cluster!.master(ofSlot: 0))
+        let audit = try runProgram(builtProgram("kezek-audit"), ["replay", "--cluster", "--redis", "127.0.0.1:\(anyMaster.port)",
+                                                                 "--kezekd", "127.0.0.1:\(entry)"], timeout: 60)
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertTrue(audit.stdout.contains("providers: 12,"), audit.stdout)
         XCTAssertEqual(Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))), [0, 1, 2],
                        "the providers did not cover every shard")
         try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
