@@ -15,7 +15,7 @@ kezekd=${KEZEKD:-.build/release/kezekd}; bench=.build/release/kezek-bench
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 work=$(mktemp -d /tmp/kezek-takeover.XXXXXX)
 rp=$(free_port); pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; kill "$pid" 2>/dev/null || true; done
+cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
             redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 redis-server --port "$rp" --bind 127.0.0.1 --dir "$work" --save '' --appendonly yes --appendfsync everysec \
