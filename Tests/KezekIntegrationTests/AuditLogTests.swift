@@ -76,6 +76,44 @@ final class AuditLogTests: IntegrationTestCase {
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
     }
 
+    /// A step with more changes than one Redis call carries (here a capacity change that
+    /// promotes 4,000 waiters: 8,001 changes) is appended as consecutive entries sharing its
+    /// seq, by the real script, and replays.
+    func testAStepTooLargeForOneCallIsSplitIntoEntriesSharingItsSeq() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER big 0", "+OK")
+        let waits = try client.pipeline((0..<4_000).map { "BOOK big w\($0) WAIT" })
+        XCTAssertEqual(waits.filter { $0.hasPrefix("+WAITING") }.count, 4_000)
+        try expect(client, "PROVIDER big 4000", "+OK")
+        let last = try entries().suffix(3).map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        XCTAssertEqual(last.count, 3)
+        XCTAssertEqual(Set(last).count, 1, "the step's entries share epoch and seq: \(last)")
+        let audit = try replay()
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
+    /// A Redis written by a release that kept one stream per provider: the new log starts
+    /// with the state loaded, the old streams are left alone, and the daemon says so.
+    func testALogStartsOverStateFromTheOldPerProviderStreams() throws {
+        redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        try redis.start()
+        try redis.markNewInstallation()
+        for command in [["SADD", "kezek:providers", "old"], ["SET", "kezek:{old}:capacity", "1"],
+                        ["SADD", "kezek:{old}:booked", "a"], ["ZADD", "kezek:{old}:waiting", "1", "b"],
+                        ["XADD", "kezek:{old}:audit", "*", "op", "book", "holder", "a"]] {
+            _ = try redis.cli(command)
+        }
+        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
+        try kezekd.start()
+        XCTAssertEqual(try entries(), ["epoch=1 seq=1 capacity=old 1 book=old a wait=old b"])
+        XCTAssertEqual(try redis.cli(["XLEN", "kezek:{old}:audit"]).trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        XCTAssertTrue(kezekd.stderrTail().contains("the old per-provider audit streams are left alone"), kezekd.stderrTail())
+        try expect(try connect(), "BOOK old c WAIT", "+WAITING 2")
+        let audit = try replay()
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
     func testReplayingTheLogRebuildsWhatKezekdServes() throws {
         try startStack(["--offer-ttl", "2"])
         let client = try connect()

@@ -47,10 +47,11 @@ enum AuditLog {
     /// The changes that rebuild a provider's state from empty: its capacity, bookings,
     /// offers and waitlist (in order), each with the round that placed or queued it. The
     /// write-back after data loss and a log started over existing state record these.
-    static func baseFields(provider: String, capacity: Int, holders: [String], offers: [String],
-                           waiting: [String], tags: [String: RoundTag]) -> [String] {
-        var fields = field(.auditCapacity(capacity), provider: provider)
-        for (op, members) in [(AuditOp.book, holders), (.offer, offers), (.wait, waiting)] {
+    static func baseFields(provider: String, _ state: Provider.Snapshot) -> [String] {
+        let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
+        let waiting = state.waiting.sorted { $0.score < $1.score }.map(\.holder)
+        var fields = field(.auditCapacity(state.capacity), provider: provider)
+        for (op, members) in [(AuditOp.book, state.holders.sorted()), (.offer, state.offers.map(\.holder).sorted()), (.wait, waiting)] {
             for holder in members {
                 fields += field(.audit(op, holder: holder, cause: tags[holder]), provider: provider)
             }

@@ -118,8 +118,9 @@ public struct MirrorBatchEncoder {
     private static func items(_ op: MirrorOp) -> Int {
         switch op {
         case .book, .unbook, .dequeue, .unoffer, .untag, .unfield: 1
-        case .enqueue, .offer, .tag, .field, .audit, .auditCapacity: 2
+        case .enqueue, .offer, .tag, .field: 2
         case .capacity, .refused, .barrier, .skipped: 1
+        case .audit, .auditCapacity: 0   // in the batch's log entry, not a command of their own
         }
     }
 

@@ -213,12 +213,7 @@ struct Recovery {
         guard !providers.isEmpty else { return }
         var steps: [[String]] = []
         for provider in providers {
-            let state = provider.snapshot()
-            let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
-            steps += AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(
-                provider: provider.id, capacity: state.capacity, holders: state.holders.sorted(),
-                offers: state.offers.map(\.holder).sorted(), waiting: state.waiting.sorted { $0.score < $1.score }.map(\.holder),
-                tags: tags))
+            steps += AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: provider.id, provider.snapshot()))
         }
         try send(steps, on: redis)
         let sample = ids.prefix(64)

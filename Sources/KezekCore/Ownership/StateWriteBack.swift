@@ -65,10 +65,7 @@ struct StateWriteBack {
                 }
                 redis.append(["EXEC"])
                 // Outside the provider's MULTI: on Redis Cluster the log is in the shard's slot.
-                let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
-                let steps = AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(
-                    provider: id, capacity: state.capacity, holders: state.holders.sorted(), offers: state.offers.map(\.holder).sorted(),
-                    waiting: state.waiting.sorted { $0.score < $1.score }.map(\.holder), tags: tags))
+                let steps = AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: id, state))
                 for step in steps { redis.append(step) }
                 commands += 1 + steps.count
                 provider.logged(through: state.made)

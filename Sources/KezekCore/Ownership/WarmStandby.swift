@@ -101,8 +101,9 @@ final class WarmStandby {
     /// Waitlists the log appended to continue their scores above Redis's highest.
     private func continueScores(_ redis: RedisSyncConnection) throws {
         let ids = Array(scoresFromLog.subtracting(changed))
-        for start in stride(from: 0, to: ids.count, by: 1_024) {
-            let chunk = ids[start..<min(start + 1_024, ids.count)]
+        let perRoundTrip = 4 * Recovery.providersPerRoundTrip   // one small command each
+        for start in stride(from: 0, to: ids.count, by: perRoundTrip) {
+            let chunk = ids[start..<min(start + perRoundTrip, ids.count)]
             for id in chunk { redis.append(["ZREVRANGE", keys.waiting(id), "0", "0", "WITHSCORES"]) }
             for id in chunk {
                 let top = try redis.replyOrError().strings

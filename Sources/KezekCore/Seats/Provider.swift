@@ -392,9 +392,12 @@ public final class Provider: Sendable {
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
-    /// The whole state, for a write-back; `made` is the number of the last write it holds.
-    func snapshot() -> (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
-                        offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)], made: Int) {
+    /// The whole state, for a write-back and a log's first steps; `made` is the number of the
+    /// last write it holds.
+    typealias Snapshot = (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
+                          offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)], made: Int)
+
+    func snapshot() -> Snapshot {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
             return (state.capacity, Array(state.holders.keys), waiting, refusals.total,
