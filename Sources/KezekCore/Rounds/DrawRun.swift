@@ -104,8 +104,11 @@ struct DrawRun {
             Self.writePlacements(computed, round: roundID, expiresAt: expiresAt, registry: registry, table: table, rules: rules, ticket: ticket)
             return false
         }
+        // Stamped when made, not when DRAW was read: the write timeout is Redis's time to
+        // confirm, and at 10x the city the allocation alone takes a second or more.
         registry.writeDrawRecord(roundID, record, outcome: computed.outcome,
-                                 ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: recorded), now: now)
+                                 ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: recorded),
+                                 now: MonotonicClock.nanoseconds())
         return .afterMirror(computed.outcome.reply)
     }
 
