@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include "kz_atomic_bytes.h"
+#include "kz_flat_reply.h"
 
 /// Attaches an async hiredis context to a libuv loop. Returns REDIS_OK or REDIS_ERR.
 int kz_redis_attach(redisAsyncContext *ac, uv_loop_t *loop);

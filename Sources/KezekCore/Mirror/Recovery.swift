@@ -102,11 +102,11 @@ struct Recovery {
             }
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
-                let bookedValue = try redis.replyOrError()
-                let waitingValue = try redis.replyOrError()
+                let bookedValue = try redis.flatReplyOrError()
+                let waitingValue = try redis.flatReplyOrError()
                 let refusedValue = try redis.replyOrError()
-                let offersValue = try redis.replyOrError()
-                let tagsValue = try redis.replyOrError()
+                let offersValue = try redis.flatReplyOrError()
+                let tagsValue = try redis.flatReplyOrError()
                 guard Identifier.isValid(id) else {
                     log.error("bad data in redis: provider id is not a valid id; skipped", metadata: ["key": "\(keys.providers)", "member": "\(id)"])
                     figures.skipped += 1
@@ -238,7 +238,7 @@ struct Recovery {
     // MARK: Checking what Redis holds
 
     /// Offers as a hash of holder -> expiry (Unix milliseconds); anything else is logged and left out.
-    private func checkedOffers(_ value: RedisValue, key: String) -> [(holder: String, expiresAt: Int)] {
+    private func checkedOffers(_ value: FlatReply, key: String) -> [(holder: String, expiresAt: Int)] {
         checkedPairs(value, key: key).compactMap { holder, text in
             guard let expiresAt = Int(text), expiresAt >= 0 else {
                 log.error("bad data in redis: offer expiry is not a whole number; offer dropped", metadata: ["key": "\(key)", "member": "\(holder)"])
@@ -249,7 +249,7 @@ struct Recovery {
     }
 
     /// Round tags as a hash of holder -> "<round> <rank>".
-    private func checkedTags(_ value: RedisValue, key: String) -> [String: RoundTag] {
+    private func checkedTags(_ value: FlatReply, key: String) -> [String: RoundTag] {
         var tags: [String: RoundTag] = [:]
         for (holder, text) in checkedPairs(value, key: key) {
             guard let tag = RoundTag.decode(text) else {
@@ -262,48 +262,52 @@ struct Recovery {
     }
 
     /// A hash's field/value pairs whose field is a valid id.
-    func checkedPairs(_ value: RedisValue, key: String) -> [(String, String)] {
-        guard case .array(let items) = value else {
-            if case .null = value { return [] }
-            log.error("bad data in redis: expected a hash; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
-            return []
-        }
+    func checkedPairs(_ value: FlatReply, key: String) -> [(String, String)] {
+        guard let items = checkedStrings(value, key: key, expected: "a hash") else { return [] }
         var pairs: [(String, String)] = []
+        pairs.reserveCapacity(items.count / 2)
         var index = 0
         while index + 1 < items.count {
             defer { index += 2 }
-            guard let field = items[index].string, let text = items[index + 1].string, Identifier.isValid(field) else {
+            guard Identifier.isValid(items[index]) else {
                 log.error("bad data in redis: hash field is not a valid id; ignored", metadata: ["key": "\(key)"])
                 continue
             }
-            pairs.append((field, text))
+            pairs.append((items[index], items[index + 1]))
         }
         return pairs
     }
 
-    /// Set members that are valid holder ids; anything else is logged and left out.
-    private func checkedMembers(_ value: RedisValue, key: String) -> [String] {
-        guard case .array(let items) = value else {
-            if case .null = value { return [] }
-            log.error("bad data in redis: expected a set; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
-            return []
+    /// The strings of a set, sorted set or hash reply; nil (logged unless the key is missing)
+    /// for anything else.
+    private func checkedStrings(_ value: FlatReply, key: String, expected: String) -> [String]? {
+        switch value {
+        case .strings(let items): return items
+        case .other(.null): return nil
+        case .other(.array(let items)):
+            // Some element is not a string: the strings kept, the rest logged and left out.
+            log.error("bad data in redis: \(expected) holds an element that is not a string; ignored", metadata: ["key": "\(key)"])
+            return items.compactMap(\.string)
+        case .other(let other):
+            log.error("bad data in redis: expected \(expected); ignored", metadata: ["key": "\(key)", "reply": "\(other.summary)"])
+            return nil
         }
-        var members: [String] = []
-        members.reserveCapacity(items.count)
-        for item in items {
-            guard let member = item.string, Identifier.isValid(member) else {
-                log.error("bad data in redis: member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
-                continue
-            }
-            members.append(member)
+    }
+
+    /// Set members that are valid holder ids; anything else is logged and left out.
+    private func checkedMembers(_ value: FlatReply, key: String) -> [String] {
+        guard var members = checkedStrings(value, key: key, expected: "a set") else { return [] }
+        if !members.allSatisfy(Identifier.isValid) {
+            log.error("bad data in redis: member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
+            members.removeAll { !Identifier.isValid($0) }
         }
         return members
     }
 
     /// Waiting holders in Redis's order with their scores. `rescore` is true when a score is
     /// not a whole number that fits (inf, nan, 1e19, text): the caller numbers them afresh.
-    private func checkedWaitlist(_ value: RedisValue, key: String) -> (waiting: [(holder: String, score: Int)], rescore: Bool) {
-        let flat = checkedMembersAndScores(value, key: key)
+    private func checkedWaitlist(_ value: FlatReply, key: String) -> (waiting: [(holder: String, score: Int)], rescore: Bool) {
+        let flat = checkedStrings(value, key: key, expected: "a sorted set") ?? []
         var waiting: [(holder: String, score: Int)] = []
         waiting.reserveCapacity(flat.count / 2)
         var rescore = false
@@ -330,16 +334,6 @@ struct Recovery {
 
     /// Scores stay below 2^53, where a double still counts every whole number.
     static let largestScore = 9_007_199_254_740_992.0
-
-    private func checkedMembersAndScores(_ value: RedisValue, key: String) -> [String] {
-        switch value {
-        case .array(let items): return items.compactMap(\.string)
-        case .null: return []
-        default:
-            log.error("bad data in redis: expected a sorted set; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
-            return []
-        }
-    }
 
     /// A provider's capacity: a whole number from 0 up. Missing or anything else (`lots`) is
     /// logged, and nil: the caller serves the `held` seats as the capacity and writes it back.
