@@ -49,13 +49,13 @@ public final class KezekServer {
         redisPrimary = RedisPrimary(settings: settings)
         let cluster = !settings.clusterNodes.isEmpty
         keys = KeyLayout(prefix: settings.keyPrefix, shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
-        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, log: log) : nil
+        state = ServerState(threads: settings.threads)
+        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, state: state, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         table = SeatTable(outboxes: outboxes,
                           rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit),
                                                        offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
-        state = ServerState(threads: settings.threads)
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
@@ -180,10 +180,13 @@ public final class KezekServer {
     /// The one readiness rule behind HEALTH and /readyz (see `ServerState.readiness`).
     public var readiness: (isReady: Bool, detail: String) { state.readiness }
 
-    /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts.
+    /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts. On Redis
+    /// Cluster also the shard and the lease epoch this daemon holds (0: none), which the
+    /// other nodes' directories check before they send clients here (`ShardLease`).
     func health() -> Reply {
         let (isReady, detail) = readiness
-        let line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        var line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        if directory != nil { line += " shard=\(settings.shardSlot) epoch=\(state.epoch.load(ordering: .acquiring))" }
         return isReady ? .simple("OK " + line) : .error("DOWN " + line)
     }
 
