@@ -26,6 +26,8 @@ final class LeaseAnnouncements: @unchecked Sendable {
     /// under it shows up as this timeout, and the new subscription goes to the shard's
     /// master as `RedisPrimary` knows it then.
     static let silenceMillis = 1000
+    /// The pause before subscribing again after an error (a master down, refused).
+    static let retryMicros: UInt32 = 100_000
 
     init(primary: RedisPrimary, settings: ServerSettings, log: Logger, heard: @escaping @Sendable () -> Void) {
         self.primary = primary
@@ -59,14 +61,15 @@ final class LeaseAnnouncements: @unchecked Sendable {
                     if message.items.first?.string == "message" { heard() }
                 }
             } catch {
-                // A silent channel times out here every `silenceMillis`: not worth a log line.
+                // A silent channel times out here every `silenceMillis`: subscribe again at once.
                 let problem = "\(error)"
-                if !problem.contains("temporarily unavailable") && problem != lastProblem {
+                guard !problem.contains("temporarily unavailable") else { continue }
+                if problem != lastProblem {
                     log.warning("cannot listen for lease changes; the directory still reads the holders periodically",
                                 metadata: ["error": "\(problem)"])
                     lastProblem = problem
-                    usleep(100_000)
                 }
+                usleep(Self.retryMicros)
             }
         }
     }

@@ -88,6 +88,12 @@ public final class KezekServer {
             log.warning("on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
                         metadata: ["listen": "\(settings.listen)"])
         }
+        if directory != nil, settings.holderLimit > 0 {
+            // The count lives in this process: each shard counts only its own providers
+            // (docs/SCALING.md, "The holder limit across shards": designed, not built).
+            log.warning("on redis-cluster, holder-limit counts only the seats at this shard's providers: a holder may take up to the limit in every shard",
+                        metadata: ["holder_limit": "\(settings.holderLimit)"])
+        }
         for thread in threads { thread.start() }
         directory?.start()
     }
