@@ -50,6 +50,11 @@ final class LeaseAnnouncements: @unchecked Sendable {
         let channel = Self.channel(prefix: settings.keyPrefix)
         var lastProblem = ""
         while !stopped.load(ordering: .acquiring) {
+            // Until the slot map is first read, `primary.endpoint` is not yet the shard's master.
+            guard primary.topology != nil else {
+                usleep(Self.retryMicros)
+                continue
+            }
             do {
                 let redis = try RedisSyncConnection(endpoint: primary.endpoint, user: settings.redisUser, password: settings.redisPassword,
                                                     connectTimeoutMillis: max(Int(settings.clusterTimeout * 1000), 1),
