@@ -10,7 +10,7 @@ import Synchronization
 /// a lease change is announced (`LeaseAnnouncements`), and publishes them as one snapshot.
 /// An address is named only once the kezekd there confirmed it holds that lease.
 ///
-/// Unchecked Sendable: `connections`, `confirmed`, `tags` and `thread` are used by the
+/// Unchecked Sendable: `connections`, `confirmed`, `refused`, `tags` and `thread` are used by the
 /// refreshing thread only (and by `stop` after joining it); the snapshot sits behind a mutex.
 final class ClusterDirectory: @unchecked Sendable {
     struct Snapshot: Sendable {
@@ -170,6 +170,7 @@ final class ClusterDirectory: @unchecked Sendable {
             log.info("cluster directory", metadata: ["shards": "\(zip(topology.shards, holders).map { "\($0.identitySlot)->\($1.map(\.description) ?? "none")" }.joined(separator: " "))"])
         }
     }
+
     /// The address of the shard's holder, confirmed against its lease; nil when nobody holds
     /// the shard or the kezekd at the announced address does not confirm it. Throws when the
     /// shard's master does not answer (nothing is known then).

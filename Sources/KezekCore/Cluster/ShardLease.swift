@@ -1,7 +1,7 @@
 /// One shard's lease as its master holds it: the holder's lease value, the epoch it took,
 /// and the client address it announced. The directory names the address in `-MOVED` and
 /// `CLUSTER SLOTS` only once the kezekd there confirmed that it holds this very lease
-/// (`confirmed(by:)`): a stale or mistyped address then makes that shard answer
+/// (`confirmed(shardSlot:timeoutMillis:)`): a stale or mistyped address then makes that shard answer
 /// `-UNAVAILABLE … retry` for a moment instead of sending clients around in a loop.
 struct ShardLease: Equatable {
     let owner: String
