@@ -5,11 +5,13 @@ import Synchronization
 /// On Redis Cluster: which kezekd serves which shard, for `-MOVED` replies and
 /// `CLUSTER SLOTS`. A thread of its own reads the slot map (through `RedisPrimary`, which
 /// also moves this daemon to its shard's new master after a failover) and every shard's
-/// holder address (`<prefix>:{<shard>}:address`, written by the holder's lease keeper and
-/// lapsing with its lease), every `period` seconds, and publishes them as one snapshot.
+/// lease (`ShardLease`: its value, epoch and the holder's announced address, written by the
+/// holder's lease keeper and lapsing with its lease), every `period` seconds and at once when
+/// a lease change is announced (`LeaseAnnouncements`), and publishes them as one snapshot.
+/// An address is named only once the kezekd there confirmed it holds that lease.
 ///
-/// Unchecked Sendable: `connections` and `thread` are used by the refreshing thread only
-/// (and by `stop` after joining it); the snapshot sits behind a mutex.
+/// Unchecked Sendable: `connections`, `confirmed`, `refused`, `tags` and `thread` are used by the
+/// refreshing thread only (and by `stop` after joining it); the snapshot sits behind a mutex.
 final class ClusterDirectory: @unchecked Sendable {
     struct Snapshot: Sendable {
         let topology: ClusterTopology
@@ -31,7 +33,16 @@ final class ClusterDirectory: @unchecked Sendable {
 
     private let primary: RedisPrimary
     private let settings: ServerSettings
+    private let state: ServerState
     private let log: Logger
+    /// Set by `LeaseAnnouncements` when a holder announced a lease change: read now.
+    private let refreshWanted = Atomic<Bool>(false)
+    private var announcements: LeaseAnnouncements?
+    /// The last lease confirmed per shard (by identity slot), so a confirmation is asked for
+    /// once per lease, not at every read.
+    private var confirmed: [Int: ShardLease] = [:]
+    /// The leases whose confirmation failed and was logged, to log each once.
+    private var refused: [Int: ShardLease] = [:]
     private let current = Mutex<Snapshot?>(nil)
     /// Raised at each change of the snapshot, so readers copy it only then.
     let generation = Atomic<Int>(0)
@@ -43,11 +54,13 @@ final class ClusterDirectory: @unchecked Sendable {
     /// is seen well within the time it takes.
     let period: Double
 
-    init(primary: RedisPrimary, settings: ServerSettings, log: Logger) {
+    init(primary: RedisPrimary, settings: ServerSettings, state: ServerState, log: Logger) {
         self.primary = primary
         self.settings = settings
+        self.state = state
         self.log = log
         period = min(settings.leaseTTL / 5, 0.5)
+        state.clusterMapComplete.set(false)
     }
 
     var snapshot: Snapshot? { current.withLock { $0 } }
@@ -79,10 +92,19 @@ final class ClusterDirectory: @unchecked Sendable {
     }
 
     func start() {
+        let announcements = LeaseAnnouncements(primary: primary, settings: settings, log: log) { [unowned self] in self.refreshSoon() }
+        self.announcements = announcements
+        announcements.start()
         thread = NativeThread.start { self.run() }
     }
 
+    /// Asks for a read of the holders now (this daemon just took or gave up its lease).
+    func refreshSoon() {
+        refreshWanted.store(true, ordering: .releasing)
+    }
+
     func stop() {
+        announcements?.stop()
         stopped.store(true, ordering: .releasing)
         if let thread { pthread_join(thread, nil) }
         thread = nil
@@ -99,18 +121,39 @@ final class ClusterDirectory: @unchecked Sendable {
                 if problem != lastProblem { log.warning("cannot read the cluster's slot map", metadata: ["error": "\(problem)"]) }
                 lastProblem = problem
             }
-            usleep(UInt32(period * 1_000_000))
+            waitForNextRefresh()
         }
         connections = [:]
     }
+
+    /// Sleeps until `period` passed or a refresh is wanted, in short naps so an announced
+    /// lease change is read within a few milliseconds.
+    private func waitForNextRefresh() {
+        let until = MonotonicClock.nanoseconds() + UInt64(period * 1e9)
+        while MonotonicClock.nanoseconds() < until, !stopped.load(ordering: .acquiring) {
+            if refreshWanted.exchange(false, ordering: .acquiringAndReleasing) { return }
+            usleep(Self.napMicros)
+        }
+    }
+
+    static let napMicros: UInt32 = 2_000
 
     /// Reads the slot map and every shard's holder; publishes a snapshot when either changed.
     func refresh() throws {
         try primary.refresh(log: log)
         guard let topology = primary.topology else { return }
+        let previous = snapshot
         var holders: [ServerSettings.Endpoint?] = []
         for shard in topology.shards {
-            holders.append(holder(of: shard))
+            // A master that did not answer: keep what was known of its shard.
+            let known = previous.flatMap { snapshot in
+                snapshot.topology.shards.firstIndex { $0.identitySlot == shard.identitySlot }.flatMap { snapshot.holders[$0] }
+            }
+            do {
+                holders.append(try holder(of: shard))
+            } catch {
+                holders.append(known)
+            }
         }
         let ownShard = topology.shards.firstIndex { $0.identitySlot == settings.shardSlot }
         let changed = current.withLock { snapshot -> Bool in
@@ -118,29 +161,50 @@ final class ClusterDirectory: @unchecked Sendable {
             snapshot = Snapshot(topology: topology, holders: holders, ownShard: ownShard)
             return true
         }
+        // Whole: every shard at a confirmed holder, and, once this daemon took its lease, its
+        // own shard at itself (not at a holder it replaced).
+        let tookLease = state.epoch.load(ordering: .acquiring) > 0
+        state.clusterMapComplete.set(!holders.contains(nil) && (!tookLease || ownShard.map { holders[$0] == settings.listen } == true))
         if changed {
             generation.add(1, ordering: .releasing)
             log.info("cluster directory", metadata: ["shards": "\(zip(topology.shards, holders).map { "\($0.identitySlot)->\($1.map(\.description) ?? "none")" }.joined(separator: " "))"])
         }
     }
 
-    /// The address its holder announced, read from the shard's master; nil when there is
-    /// none or the master does not answer.
-    private func holder(of shard: ClusterTopology.Shard) -> ServerSettings.Endpoint? {
+    /// The address of the shard's holder, confirmed against its lease; nil when nobody holds
+    /// the shard or the kezekd at the announced address does not confirm it. Throws when the
+    /// shard's master does not answer (nothing is known then).
+    private func holder(of shard: ClusterTopology.Shard) throws -> ServerSettings.Endpoint? {
         let tag = tags[shard.identitySlot] ?? ShardTag.forSlot(shard.identitySlot)
         tags[shard.identitySlot] = tag
-        let key = KeyLayout(prefix: settings.keyPrefix, shardTag: tag).ownerAddress
+        let keys = KeyLayout(prefix: settings.keyPrefix, shardTag: tag)
         let name = shard.master.description
+        let timeout = max(Int(settings.clusterTimeout * 1000), 1)
+        let lease: ShardLease?
         do {
-            let timeout = max(Int(settings.clusterTimeout * 1000), 1)
             let redis = try connections[name] ?? RedisSyncConnection(endpoint: shard.master, user: settings.redisUser, password: settings.redisPassword,
                                                                   connectTimeoutMillis: timeout, replyTimeoutMillis: timeout)
             connections[name] = redis
-            return try redis.command(["GET", key]).string.flatMap(Self.endpoint)
+            lease = try ShardLease.read(keys, from: redis)
         } catch {
             connections[name] = nil
+            throw error
+        }
+        guard let lease else { return nil }
+        if confirmed[shard.identitySlot] == lease { return lease.address }
+        let ok = lease.address == settings.listen
+            ? shard.identitySlot == settings.shardSlot && state.epoch.load(ordering: .acquiring) == lease.epoch
+            : lease.confirmed(shardSlot: shard.identitySlot, timeoutMillis: timeout)
+        guard ok else {
+            if refused[shard.identitySlot] != lease {
+                refused[shard.identitySlot] = lease
+                log.warning("a shard's announced holder does not confirm its lease: its requests answer -UNAVAILABLE until one does",
+                            metadata: ["shard_slot": "\(shard.identitySlot)", "address": "\(lease.address)", "epoch": "\(lease.epoch)"])
+            }
             return nil
         }
+        confirmed[shard.identitySlot] = lease
+        return lease.address
     }
 
     /// `HOST:PORT` or `[V6]:PORT`.

@@ -78,6 +78,7 @@ final class LeaseKeeper: @unchecked Sendable {
                 }
                 took(epoch: taken, sentAt: sent)
                 try announce(redis)
+                announceChange(redis)
                 return true
             }
             let current = items[1].string ?? ""
@@ -226,6 +227,7 @@ final class LeaseKeeper: @unchecked Sendable {
         server.state.epoch.store(taken, ordering: .releasing)
         server.state.role.store(ServerState.Role.primary.rawValue, ordering: .releasing)
         for thread in server.threads { thread.wake() }
+        announceChange(redis)
         log.notice("state written back to redis; serving again", metadata: [
             "epoch": "\(taken)", "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
             "waiting": "\(figures.waiting)", "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
@@ -243,6 +245,7 @@ final class LeaseKeeper: @unchecked Sendable {
         let released = server.directory == nil ? [keys.leaseOwner] : [keys.leaseOwner, keys.ownerAddress]
         if case .integer(1)? = try? redis.command(["EVAL", FencingScripts.release, String(released.count)] + released + [value]) {
             log.info("lease released")
+            announceChange(redis)
         }
     }
 
@@ -253,6 +256,14 @@ final class LeaseKeeper: @unchecked Sendable {
     private func announce(_ redis: RedisSyncConnection) throws {
         guard server.directory != nil else { return }
         _ = try redis.command(["SET", keys.ownerAddress, settings.listen.description, "PX", String(ttlMillis)])
+    }
+
+    /// On Redis Cluster: tells every kezekd that this shard's holder changed, so their
+    /// `-MOVED` replies name the new one within milliseconds (`LeaseAnnouncements`).
+    private func announceChange(_ redis: RedisSyncConnection) {
+        guard let directory = server.directory else { return }
+        LeaseAnnouncements.publish(on: redis, prefix: settings.keyPrefix, shardSlot: settings.shardSlot, epoch: epoch)
+        directory.refreshSoon()
     }
 
     /// With Sentinels: asks them where the primary is (on Redis Cluster the directory reads

@@ -49,13 +49,13 @@ public final class KezekServer {
         redisPrimary = RedisPrimary(settings: settings)
         let cluster = !settings.clusterNodes.isEmpty
         keys = KeyLayout(prefix: settings.keyPrefix, shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
-        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, log: log) : nil
+        state = ServerState(threads: settings.threads)
+        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, state: state, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         table = SeatTable(outboxes: outboxes,
                           rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit),
                                                        offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
-        state = ServerState(threads: settings.threads)
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
@@ -87,6 +87,12 @@ public final class KezekServer {
             // The listen address is what the other nodes name in their -MOVED replies.
             log.warning("on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
                         metadata: ["listen": "\(settings.listen)"])
+        }
+        if directory != nil, settings.holderLimit > 0 {
+            // The count lives in this process: each shard counts only its own providers
+            // (docs/SCALING.md, "The holder limit across shards": designed, not built).
+            log.warning("on redis-cluster, holder-limit counts only the seats at this shard's providers: a holder may take up to the limit in every shard",
+                        metadata: ["holder_limit": "\(settings.holderLimit)"])
         }
         for thread in threads { thread.start() }
         directory?.start()
@@ -180,10 +186,13 @@ public final class KezekServer {
     /// The one readiness rule behind HEALTH and /readyz (see `ServerState.readiness`).
     public var readiness: (isReady: Bool, detail: String) { state.readiness }
 
-    /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts.
+    /// HEALTH: `+OK` when ready, else `-DOWN`, with the details and a few counts. On Redis
+    /// Cluster also the shard and the lease epoch this daemon holds (0: none), which the
+    /// other nodes' directories check before they send clients here (`ShardLease`).
     func health() -> Reply {
         let (isReady, detail) = readiness
-        let line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        var line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        if directory != nil { line += " shard=\(settings.shardSlot) epoch=\(state.epoch.load(ordering: .acquiring))" }
         return isReady ? .simple("OK " + line) : .error("DOWN " + line)
     }
 

@@ -33,6 +33,10 @@ public final class ServerState: Sendable {
     /// checks the lease and repairs.
     /// The epoch of the batch that found it, 0 when none.
     public let repairRequested = Atomic<Int>(0)
+    /// On Redis Cluster: the directory knows a confirmed live holder for every shard (its
+    /// slot map is whole). Always set off a cluster. Part of readiness, so a node does not
+    /// report ready while its CLUSTER SLOTS would send a shard's clients to the wrong node.
+    public let clusterMapComplete = AtomicFlag(true)
 
     public enum Role: Int, Sendable {
         /// Not yet holding the lease (trying for it, or loading).
@@ -73,13 +77,17 @@ public final class ServerState: Sendable {
         role.load(ordering: .acquiring) == Role.primary.rawValue && now < leaseValidUntil.load(ordering: .acquiring)
     }
 
-    /// Ready for data: this daemon holds the lease, the state is loaded and every Redis
-    /// connection takes writes. The one rule behind HEALTH and /readyz; `detail` names each.
+    /// Ready for data: this daemon holds the lease, the state is loaded, every Redis
+    /// connection takes writes and (on Redis Cluster) the slot map is whole. The one rule
+    /// behind HEALTH and /readyz; `detail` names each.
     public var readiness: (isReady: Bool, detail: String) {
         let loaded = ready.load(ordering: .acquiring)
         let up = allMirrorsUp
         let role = currentRole
         let leased = mayWrite(now: MonotonicClock.nanoseconds())
-        return (loaded && up && leased, "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")")
+        let mapped = clusterMapComplete.isSet
+        return (loaded && up && leased && mapped,
+                "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")"
+                    + (mapped ? "" : " cluster=incomplete"))
     }
 }

@@ -88,6 +88,12 @@ final class KezekdProcess: @unchecked Sendable {
         }
     }
 
+    /// SIGSTOP: alive but answering nothing, as a machine that stopped answering.
+    func pause() { process?.send(signal: SIGSTOP) }
+
+    /// SIGCONT after `pause`.
+    func resume() { process?.send(signal: SIGCONT) }
+
     /// SIGKILL, as in a crash; waits until it is gone.
     func kill9() {
         guard let process else { return }
