@@ -497,6 +497,7 @@ public final class Provider: Sendable {
                 rules.rounds?.offerClock.add(expiresAt: offer.expiresAt, provider: self, holder: offer.holder)
             }
             var maxScore = -1
+            state.waitlist.reserveCapacity(waiting.count)
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
                 if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil || state.waitlist.contains(entry.holder) {

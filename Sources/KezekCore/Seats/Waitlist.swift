@@ -36,6 +36,14 @@ public struct Waitlist {
 
     public func contains(_ holder: String) -> Bool { tickets[holder] != nil }
 
+    /// Makes room for `count` more holders at once (recovery appends a whole waitlist).
+    public mutating func reserveCapacity(_ count: Int) {
+        slots.reserveCapacity(slots.count + count)
+        slotTickets.reserveCapacity(slotTickets.count + count)
+        live.reserveCapacity(live.count + count)
+        tickets.reserveCapacity(tickets.count + count)
+    }
+
     /// Adds `holder` at the end and returns its ticket. The holder must not be waiting already.
     @discardableResult
     public mutating func append(_ holder: String) -> Int {
