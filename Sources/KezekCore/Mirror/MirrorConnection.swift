@@ -45,13 +45,14 @@ final class MirrorConnection {
     /// Writes to send in the next batch: at most `maxWritesPerBatch`, cut where a request ends
     /// (a request's writes are applied together); a single request larger than that (a draw's
     /// part at a popular provider) goes whole.
-    static func batchSize(_ queued: [MirrorWrite]) -> Int {
+    static func batchSize(_ queued: some RandomAccessCollection<MirrorWrite>) -> Int {
         guard queued.count > maxWritesPerBatch else { return queued.count }
+        let continues = { (offset: Int) in queued[queued.index(queued.startIndex, offsetBy: offset)].continues }
         var end = maxWritesPerBatch
-        while end > 0 && queued[end - 1].continues { end -= 1 }
+        while end > 0 && continues(end - 1) { end -= 1 }
         if end > 0 { return end }
         end = maxWritesPerBatch
-        while end < queued.count && queued[end - 1].continues { end += 1 }
+        while end < queued.count && continues(end - 1) { end += 1 }
         return end
     }
 
@@ -86,7 +87,7 @@ final class MirrorConnection {
     /// sent again, first and with the same numbers, oldest first.
     private var unsent: [Batch] = []
     /// Made but not sent yet, oldest first.
-    private var queued: [MirrorWrite] = []
+    private var queued = PendingWrites()
     private var drained: [MirrorWrite] = []
     /// Emptied batch arrays kept for reuse, so a batch costs no allocation.
     private var spareArrays: [[MirrorWrite]] = []
@@ -244,14 +245,7 @@ final class MirrorConnection {
             abandon()
         }
         outbox.drain(into: &drained)
-        if !drained.isEmpty {
-            if queued.isEmpty {
-                swap(&queued, &drained)
-            } else {
-                queued.append(contentsOf: drained)
-                drained.removeAll(keepingCapacity: true)
-            }
-        }
+        queued.append(takingFrom: &drained)
         guard !queued.isEmpty || !unsent.isEmpty else { return }
         let state = thread.server.state
         if state.currentRole == .fenced {
@@ -272,7 +266,7 @@ final class MirrorConnection {
             // Sent under an older epoch: batched afresh under this one. The write-back that
             // made this epoch holds their changes and logged them, so they are not logged again
             // (see `Provider.loggedThrough`).
-            queued.insert(contentsOf: unsent.lazy.flatMap(\.writes), at: 0)
+            queued.prepend(contentsOf: unsent.flatMap(\.writes))
             unsent.removeAll()
         }
         while (!unsent.isEmpty || !queued.isEmpty) && canSend() {
@@ -299,23 +293,16 @@ final class MirrorConnection {
                                   nextSequence: batch.nextSequence, number: batchesSent))
             return
         }
-        let count = Self.batchSize(queued)
+        let count = Self.batchSize(queued.writes)
         // Applied only where Redis has every batch sent before it (the last in flight, or
         // what Redis confirmed).
         let from = inFlight.last?.nextSequence ?? sequence
         let next = from + 1
-        encoder.encodeFenced(queued[0..<count], script: scriptSHA, thread: thread.index, epoch: epoch,
+        encoder.encodeFenced(queued.writes.prefix(count), script: scriptSHA, thread: thread.index, epoch: epoch,
                              sequence: from, nextSequence: next)
         send(encoded: context)
-        if count == queued.count {
-            // The usual case: hand the array over instead of copying it.
-            inFlight.append(Batch(writes: queued, epoch: epoch, sequence: from, nextSequence: next, number: batchesSent))
-            queued = spareArrays.popLast() ?? []
-        } else {
-            inFlight.append(Batch(writes: Array(queued[0..<count]), epoch: epoch, sequence: from, nextSequence: next,
-                                  number: batchesSent))
-            queued.removeFirst(count)
-        }
+        let writes = queued.take(count, spare: spareArrays.popLast() ?? [])
+        inFlight.append(Batch(writes: writes, epoch: epoch, sequence: from, nextSequence: next, number: batchesSent))
     }
 
     /// Sends the encoder's batch, and WAIT after it with `redis-replicas`.
@@ -492,13 +479,13 @@ final class MirrorConnection {
 
     /// This daemon lost its lease: nothing it queued may reach Redis.
     private func failQueued() {
-        queued.insert(contentsOf: unsent.lazy.flatMap(\.writes), at: 0)
+        queued.prepend(contentsOf: unsent.flatMap(\.writes))
         unsent.removeAll()
-        Self.forEachProviderRun(queued[...]) { $0.confirmed($1) }
-        for write in queued {
+        let failed = queued.removeAll()
+        Self.forEachProviderRun(failed) { $0.confirmed($1) }
+        for write in failed {
             if let ticket = write.ticket { thread.complete(ticket, failed: true) }
         }
-        queued.removeAll()
     }
 
     /// Calls `body` once per run of consecutive writes of one provider (one lock each).
@@ -525,18 +512,25 @@ final class MirrorConnection {
         for index in unsent.indices where allOverdue {
             allOverdue = expire(&unsent[index].writes, now: now)
         }
-        if allOverdue { _ = expire(&queued, now: now) }
+        if allOverdue { queued.update { expire(&$0, now: now) } }
         updateStall(now: now)
     }
 
     /// Returns false once it met a write young enough (the rest are younger still).
     private func expire(_ writes: inout [MirrorWrite], now: UInt64) -> Bool {
         for index in writes.indices {
-            guard now &- writes[index].madeAt >= writeTimeoutNanos else { return false }
-            if let ticket = writes[index].ticket {
-                thread.complete(ticket, failed: true)
-                writes[index].ticket = nil
-            }
+            guard expire(&writes[index], now: now) else { return false }
+        }
+        return true
+    }
+
+    /// Fails the reply waiting on `write` if it waited past the write timeout; false when it
+    /// is young enough.
+    private func expire(_ write: inout MirrorWrite, now: UInt64) -> Bool {
+        guard now &- write.madeAt >= writeTimeoutNanos else { return false }
+        if let ticket = write.ticket {
+            thread.complete(ticket, failed: true)
+            write.ticket = nil
         }
         return true
     }
