@@ -111,6 +111,15 @@ extension Setting {
                  "seconds a request may take from its first byte to its last; then `-ERR request timeout` and close (0: no limit)"),
         .integer("auth-max-failures", \.authMaxFailures, 1...1_000_000, default: "10", "failed AUTHs after which a connection is closed"),
         .seconds("auth-failure-delay", \.authFailureDelay, 0...60, default: "0.1", "seconds each failed AUTH's reply is held back"),
+        .integer("auth-address-max-failures", \.authAddressMaxFailures, 1...1_000_000, default: "100",
+                 "failed AUTHs one client address may make (all its connections together) within auth-address-window; past it, its AUTHs are refused unchecked until the window ends"),
+        .seconds("auth-address-window", \.authAddressWindow, 1...86400, default: "60", "seconds over which auth-address-max-failures counts"),
+        .custom("acl-file", default: "none",
+                "ACL users, one `user NAME on|off >password|#sha256|nopass +@gateway|+@monitor|+@admin|+@all|+cmd|-cmd …` line each, as Redis's aclfile; reloaded on SIGHUP (token and admin-token are the default and admin users)",
+                apply: { configuration, source in
+                    configuration.settings.aclFile = source.value.isEmpty || source.value == "none" ? nil : source.value
+                },
+                current: { $0.settings.aclFile ?? "none" }),
         .integer("admin-max-connections", \.adminMaxConnections, 1...10_000, default: "64",
                  "open connections on the admin listener; a new one past it closes the least recently active (idle first), so probes always get in"),
         .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",

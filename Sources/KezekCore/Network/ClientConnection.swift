@@ -13,7 +13,9 @@ public final class ClientConnection {
     unowned let thread: LoopThread
     let handle: UnsafeMutablePointer<uv_tcp_t>
     var parser: RequestParser
-    var authLevel: AuthLevel
+    /// The ACL user the connection authenticated as (nil: not yet), and its rights.
+    private(set) var user: User?
+    private(set) var rights = Rights()
 
     /// Bytes of a request that has not fully arrived yet.
     private var input: [UInt8] = []
@@ -42,8 +44,6 @@ public final class ClientConnection {
     /// What the client said of itself, for Redis compatibility (HELLO, CLIENT, MULTI).
     var session: ClientSession
 
-    enum AuthLevel { case none, client, admin }
-
     private struct Slot {
         var reply: Reply
         var ready: Bool
@@ -53,12 +53,11 @@ public final class ClientConnection {
 
     /// A connection just accepted (`session` nil: a new id and card), or one that moved here
     /// from another thread with its session.
-    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int,
+    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, user: User?, maxRequestBytes: Int,
          session moved: ClientSession? = nil) {
         self.thread = thread
         self.threadIndex = thread.index
         self.handle = handle
-        self.authLevel = authLevel
         let now = MonotonicClock.nanoseconds()
         session = moved ?? ClientSession(
             card: ClientCard(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue,
@@ -68,6 +67,14 @@ public final class ClientConnection {
         session.card.thread.store(thread.index, ordering: .relaxed)
         parser = RequestParser(maxRequestBytes: maxRequestBytes)
         lastActivity = now
+        if let user { signIn(user) }
+    }
+
+    /// Makes `user` the connection's user (AUTH, or a passwordless default user).
+    func signIn(_ user: User) {
+        self.user = user
+        rights = user.rights
+        session.card.told.withLock { $0.user = user.name }
     }
 
     /// The number the next reply slot will have.
@@ -212,7 +219,7 @@ public final class ClientConnection {
     /// What a connection takes along when it moves to another loop thread.
     struct Transfer: @unchecked Sendable {
         let socket: Int32
-        let authLevel: AuthLevel
+        let user: User?
         let parser: RequestParser
         let input: [UInt8]
         let lastActivity: UInt64
@@ -226,7 +233,7 @@ public final class ClientConnection {
         guard isIdle, !isClosed, uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return nil }
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
-        let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity,
+        let transfer = Transfer(socket: duplicate, user: user, parser: parser, input: input, lastActivity: lastActivity,
                                 session: session)
         updateSharedOutput(0)
         isClosed = true
@@ -240,9 +247,9 @@ public final class ClientConnection {
     func resume(from transfer: Transfer) {
         parser = transfer.parser
         input = transfer.input
-        authLevel = transfer.authLevel
         lastActivity = transfer.lastActivity
         session = transfer.session
+        if let user = transfer.user { signIn(user) }
     }
 
     private func writeOutput() {

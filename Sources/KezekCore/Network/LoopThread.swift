@@ -111,9 +111,9 @@ public final class LoopThread {
             return
         }
         uv_tcp_nodelay(handle, 1)
-        let authLevel: ClientConnection.AuthLevel = settings.token == nil && settings.adminToken == nil ? .admin : .none
-        let maxRequestBytes = authLevel == .none ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
-        let connection = ClientConnection(thread: self, handle: handle, authLevel: authLevel, maxRequestBytes: maxRequestBytes)
+        let user = server.users.withLock { $0.passwordless }
+        let maxRequestBytes = user == nil ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
+        let connection = ClientConnection(thread: self, handle: handle, user: user, maxRequestBytes: maxRequestBytes)
         handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
         clients[ObjectIdentifier(connection)] = connection
         server.openClients.add(connection.session.card)
@@ -208,7 +208,7 @@ public final class LoopThread {
                 server.state.clients.subtract(1, ordering: .relaxed)
                 continue
             }
-            let connection = ClientConnection(thread: self, handle: handle, authLevel: transfer.authLevel, maxRequestBytes: settings.maxRequestBytes,
+            let connection = ClientConnection(thread: self, handle: handle, user: nil, maxRequestBytes: settings.maxRequestBytes,
                                               session: transfer.session)
             connection.resume(from: transfer)
             handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())

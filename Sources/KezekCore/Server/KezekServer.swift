@@ -30,6 +30,10 @@ public final class KezekServer {
     let credentialsBackoff: CredentialsBackoff
     /// Every open client connection, for CLIENT LIST and CLIENT KILL.
     let openClients = OpenClients()
+    /// The ACL users (the tokens' and the acl-file's); SIGHUP reloads the file.
+    let users: Mutex<UserDirectory>
+    /// Failed AUTHs per client address, across threads.
+    let authAddresses: AuthAddressThrottle
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// Keeps the seat table warm while another daemon holds the lease (the keeper's thread).
@@ -59,11 +63,25 @@ public final class KezekServer {
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
+        users = Mutex(UserDirectory(token: settings.token, adminToken: settings.adminToken))
+        authAddresses = AuthAddressThrottle(maxFailures: settings.authAddressMaxFailures, windowSeconds: settings.authAddressWindow)
         lease = LeaseKeeper(server: self)
+    }
+
+    /// Reads the users again: the tokens' and the acl-file's. On an error the users stay as
+    /// they were. Connections keep the rights they authenticated with.
+    public func loadUsers() throws {
+        do {
+            let directory = try UserDirectory.load(token: settings.token, adminToken: settings.adminToken, aclFile: settings.aclFile)
+            users.withLock { $0 = directory }
+        } catch {
+            throw StartFailure(description: error.description)
+        }
     }
 
     /// Binds the client port on every thread and starts the loops.
     public func start() throws {
+        try loadUsers()
         var address = sockaddr_storage()
         guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0 else {
             throw StartFailure(description: "invalid listen address \(settings.listen)")

@@ -91,6 +91,13 @@ public struct ServerSettings: Sendable {
     public var authMaxFailures = 10
     /// Seconds each failed AUTH's reply is held back (`auth-failure-delay`): guessing is slow.
     public var authFailureDelay = 0.1
+    /// Failed AUTHs one client address may make within `authAddressWindow` before its AUTHs
+    /// are refused unchecked until the window ends (`auth-address-max-failures`).
+    public var authAddressMaxFailures = 100
+    /// Seconds of that window (`auth-address-window`).
+    public var authAddressWindow = 60.0
+    /// ACL users, one `user NAME rule…` line each, as Redis's aclfile (`acl-file`).
+    public var aclFile: String?
     /// Open connections on the admin listener (`admin-max-connections`); a new one past it
     /// closes the least recently active.
     public var adminMaxConnections = 64
