@@ -32,12 +32,14 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CKezekShims", dependencies: ["CLibUV", "CHiredis"]),
+        // TLS on the client port through OpenSSL memory BIOs (libssl, from libssl-dev).
+        .target(name: "CKezekTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The fair-round draw: lottery numbers and deferred acceptance, no I/O.
         .target(name: "KezekDraw", dependencies: ["CLibCrypto"], swiftSettings: fastSettings),
         .target(
             name: "KezekCore",
             dependencies: [
-                "CLibUV", "CHiredis", "CKezekShims", "KezekDraw",
+                "CLibUV", "CHiredis", "CKezekShims", "CKezekTLS", "KezekDraw",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastSettings

@@ -73,7 +73,7 @@ extension Setting {
 // MARK: Value parsers
 
 extension Setting {
-    static func parseEndpoint(_ source: Source) throws -> ServerSettings.Endpoint {
+    static func parseEndpoint(_ source: Source, allowingPortZero: Bool = false) throws -> ServerSettings.Endpoint {
         let text = source.value
         var host: Substring
         var port: Substring
@@ -89,8 +89,8 @@ extension Setting {
             port = text[text.index(after: colon)...]
         }
         if host == "localhost" { host = "127.0.0.1" }
-        guard let number = Int(port), (1...65535).contains(number) else {
-            throw ConfigurationError(source, "expected a port from 1 to 65535")
+        guard let number = Int(port), ((allowingPortZero ? 0 : 1)...65535).contains(number) else {
+            throw ConfigurationError(source, "expected a port from \(allowingPortZero ? 0 : 1) to 65535")
         }
         guard isIPAddress(String(host)) else { throw ConfigurationError(source, "expected an IP address (or localhost) as host") }
         return ServerSettings.Endpoint(host: String(host), port: number)

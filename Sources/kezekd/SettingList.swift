@@ -5,7 +5,52 @@ extension Setting {
     /// Every setting of kezekd, in the order of docs/SETTINGS.md. Adding a setting is one
     /// entry here (and its field in `ServerSettings`); `make settings-doc` rewrites the docs.
     static let all: [Setting] = [
-        .endpoint("listen", \.listen, default: "127.0.0.1:7379", "client protocol address (HOST:PORT, [V6]:PORT)"),
+        .custom("listen", default: "127.0.0.1:7379",
+                "client protocol address (HOST:PORT, [V6]:PORT); port 0 turns the plain port off (with tls-port, TLS only), as Redis's `port 0`",
+                apply: { configuration, source in
+                    configuration.settings.listen = try parseEndpoint(source, allowingPortZero: true)
+                },
+                current: { "\($0.settings.listen)" }),
+        .integer("tls-port", \.tls.port, 0...65535, default: "0 (none)",
+                 "TLS client port on listen's host: the same protocol, encrypted (Redis's tls-port); needs tls-cert-file and tls-key-file"),
+        .custom("tls-cert-file", default: "none", "PEM certificate (chain) of tls-port; reread on SIGHUP",
+                apply: { configuration, source in configuration.settings.tls.certFile = source.value },
+                current: { $0.settings.tls.certFile.isEmpty ? "none" : $0.settings.tls.certFile }),
+        .custom("tls-key-file", default: "none", "PEM private key of tls-cert-file; reread on SIGHUP",
+                apply: { configuration, source in configuration.settings.tls.keyFile = source.value },
+                current: { $0.settings.tls.keyFile.isEmpty ? "none" : $0.settings.tls.keyFile }),
+        .custom("tls-ca-cert-file", default: "none",
+                "PEM CA certificates that client certificates must chain to (needed unless tls-auth-clients is no); reread on SIGHUP",
+                apply: { configuration, source in
+                    configuration.settings.tls.caCertFile = source.value.isEmpty || source.value == "none" ? nil : source.value
+                },
+                current: { $0.settings.tls.caCertFile ?? "none" }),
+        .custom("tls-auth-clients", default: "yes",
+                "client certificates on tls-port: no (not asked for), optional (checked when sent), yes (required), as Redis",
+                apply: { configuration, source in
+                    guard let value = ServerSettings.TLS.AuthClients(rawValue: source.value.lowercased()) else {
+                        throw ConfigurationError(source, "expected no, optional or yes")
+                    }
+                    configuration.settings.tls.authClients = value
+                },
+                current: { $0.settings.tls.authClients.rawValue }),
+        .custom("tls-protocols", default: "TLSv1.2 TLSv1.3", "TLS versions tls-port accepts: TLSv1.2, TLSv1.3 or both (separated by spaces)",
+                apply: { configuration, source in
+                    var protocols: ServerSettings.TLS.Protocols = []
+                    for word in source.value.split(whereSeparator: { $0 == " " || $0 == "," }) {
+                        switch word.lowercased() {
+                        case "tlsv1.2": protocols.insert(.v1_2)
+                        case "tlsv1.3": protocols.insert(.v1_3)
+                        default: throw ConfigurationError(source, "expected TLSv1.2, TLSv1.3 or both")
+                        }
+                    }
+                    guard !protocols.isEmpty else { throw ConfigurationError(source, "expected TLSv1.2, TLSv1.3 or both") }
+                    configuration.settings.tls.protocols = protocols
+                },
+                current: { settings in
+                    [(ServerSettings.TLS.Protocols.v1_2, "TLSv1.2"), (.v1_3, "TLSv1.3")]
+                        .filter { settings.settings.tls.protocols.contains($0.0) }.map(\.1).joined(separator: " ")
+                }),
         .endpoint("redis", \.redis, default: "127.0.0.1:6379", "Redis server that mirrors all state"),
         .custom("sentinel", default: "none",
                 "Redis Sentinels (HOST:PORT,HOST:PORT,...) that say where the primary of sentinel-master is; kezekd follows its failovers, and redis is then unused",

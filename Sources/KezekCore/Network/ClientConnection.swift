@@ -16,6 +16,8 @@ public final class ClientConnection {
     /// The ACL user the connection authenticated as (nil: not yet), and its rights.
     private(set) var user: User?
     private(set) var rights = Rights()
+    /// The TLS session of a connection to `tls-port` (nil: plain TCP).
+    private(set) var tls: TLSSession?
 
     /// Bytes of a request that has not fully arrived yet.
     private var input: [UInt8] = []
@@ -84,6 +86,40 @@ public final class ClientConnection {
     var isIdle: Bool { openSlots == 0 && output.isEmpty && !writeInProgress }
 
     // MARK: Input
+
+    /// Takes bytes read from the socket: plaintext as they are, TLS records through the session.
+    func receivedFromSocket(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else {
+            received(bytes)
+            return
+        }
+        guard tls.feed(bytes) else {
+            close()
+            return
+        }
+        // The ciphertext is copied into the session: the read buffer takes the plaintext.
+        let buffer = thread.readBuffer
+        decrypting: while !isClosed && !closeWhenFlushed {
+            switch tls.decrypt(into: buffer, size: LoopThread.readBufferSize) {
+            case .plaintext(let count):
+                received(UnsafeRawBufferPointer(start: buffer, count: count))
+            case .needMore:
+                break decrypting
+            case .closedByPeer:
+                closeAfterReplies()
+            case .failed(let reason):
+                thread.noteTLSFailure(reason, on: self)
+                // The alert OpenSSL queued is sent, then the connection closes.
+                closeAfterReplies()
+            }
+        }
+        if tls.hasPendingOutput { markDirty() }
+    }
+
+    /// Makes this a TLS connection (just accepted on `tls-port`).
+    func startTLS(_ session: TLSSession) {
+        tls = session
+    }
 
     /// Parses and executes every complete request in `bytes` (just read from the socket).
     func received(_ bytes: UnsafeRawBufferPointer) {
@@ -224,6 +260,7 @@ public final class ClientConnection {
         let input: [UInt8]
         let lastActivity: UInt64
         let session: ClientSession
+        let tls: TLSSession?
     }
 
     /// Hands the socket over for a move: a duplicate of it goes along, this handle closes.
@@ -234,7 +271,7 @@ public final class ClientConnection {
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
         let transfer = Transfer(socket: duplicate, user: user, parser: parser, input: input, lastActivity: lastActivity,
-                                session: session)
+                                session: session, tls: tls)
         updateSharedOutput(0)
         isClosed = true
         input = []
@@ -250,10 +287,19 @@ public final class ClientConnection {
         lastActivity = transfer.lastActivity
         session = transfer.session
         if let user = transfer.user { signIn(user) }
+        tls = transfer.tls
     }
 
     private func writeOutput() {
-        guard !writeInProgress, !output.isEmpty else { return }
+        guard !writeInProgress else { return }
+        if let tls {
+            // The last replies of a closing connection go out with close_notify after them.
+            guard tls.seal(&output, closing: closeWhenFlushed && openSlots == 0) else {
+                close()
+                return
+            }
+        }
+        guard !output.isEmpty else { return }
         let written: Int32 = output.withUnsafeMutableBytes { raw in
             var buffer = uv_buf_init(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(raw.count))
             return uv_try_write(stream, &buffer, 1)

@@ -34,6 +34,8 @@ public final class KezekServer {
     let users: Mutex<UserDirectory>
     /// Failed AUTHs per client address, across threads.
     let authAddresses: AuthAddressThrottle
+    /// The TLS context of `tls-port` (nil without one); SIGHUP reloads its files.
+    private(set) var tls: TLSContextHolder?
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// Keeps the seat table warm while another daemon holds the lease (the keeper's thread).
@@ -82,19 +84,46 @@ public final class KezekServer {
     /// Binds the client port on every thread and starts the loops.
     public func start() throws {
         try loadUsers()
+        if settings.listen.port == 0 && settings.tls.port == 0 {
+            throw StartFailure(description: "listen port 0 turns the plain port off: set tls-port, or there is no client port")
+        }
+        if settings.tls.port != 0 {
+            guard !settings.tls.certFile.isEmpty, !settings.tls.keyFile.isEmpty else {
+                throw StartFailure(description: "tls-port needs tls-cert-file and tls-key-file")
+            }
+            guard settings.tls.authClients == .no || settings.tls.caCertFile != nil else {
+                throw StartFailure(description: "tls-auth-clients \(settings.tls.authClients.rawValue) needs tls-ca-cert-file (or tls-auth-clients no)")
+            }
+            do { tls = try TLSContextHolder(settings.tls) } catch { throw StartFailure(description: error.description) }
+        }
         var address = sockaddr_storage()
         guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0 else {
             throw StartFailure(description: "invalid listen address \(settings.listen)")
+        }
+        var tlsAddress = sockaddr_storage()
+        guard kz_parse_endpoint(settings.listen.host, Int32(settings.tls.port), &tlsAddress) == 0 else {
+            throw StartFailure(description: "invalid tls-port \(settings.tls.port)")
         }
         threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
         nonisolated(unsafe) let loops = threads  // fixed once started; wake() is uv_async_send, safe from any thread
         rounds.wake = { target in loops[target].wake() }
         for thread in threads {
-            let status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
+            // `listen` with port 0 turns the plain port off (Redis's `port 0`).
+            if settings.listen.port != 0 {
+                let status = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
+                }
+                guard status == 0 else {
+                    throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+                }
             }
-            guard status == 0 else {
-                throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+            if settings.tls.port != 0 {
+                let status = withUnsafePointer(to: &tlsAddress) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listenTLS(on: $0) }
+                }
+                guard status == 0 else {
+                    throw StartFailure(description: "cannot listen on tls-port \(settings.tls.port): \(String(cString: uv_strerror(status)))")
+                }
             }
         }
         let loopback = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { kz_is_loopback($0) } }

@@ -98,6 +98,27 @@ public struct ServerSettings: Sendable {
     public var authAddressWindow = 60.0
     /// ACL users, one `user NAME rule…` line each, as Redis's aclfile (`acl-file`).
     public var aclFile: String?
+
+    /// TLS on the client port, Redis's way (`tls-port` and the `tls-*` files).
+    public struct TLS: Sendable, Equatable {
+        /// Client certificates: not asked for, checked when sent, or required (Redis's default).
+        public enum AuthClients: String, Sendable { case no, optional, yes }
+        public struct Protocols: OptionSet, Sendable, Equatable {
+            public let rawValue: Int
+            public init(rawValue: Int) { self.rawValue = rawValue }
+            public static let v1_2 = Protocols(rawValue: 1)
+            public static let v1_3 = Protocols(rawValue: 2)
+        }
+        /// The TLS port on `listen`'s host (`tls-port`; 0: none).
+        public var port = 0
+        public var certFile = ""
+        public var keyFile = ""
+        public var caCertFile: String?
+        public var authClients = AuthClients.yes
+        public var protocols: Protocols = [.v1_2, .v1_3]
+        public init() {}
+    }
+    public var tls = TLS()
     /// Open connections on the admin listener (`admin-max-connections`); a new one past it
     /// closes the least recently active.
     public var adminMaxConnections = 64

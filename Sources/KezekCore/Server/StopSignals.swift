@@ -1,6 +1,6 @@
 import Glibc
 
-/// SIGTERM and SIGINT start the drain; SIGHUP reloads the acl-file
+/// SIGTERM and SIGINT start the drain; SIGHUP reloads the acl-file and the TLS certificates
 /// (`reload()`). They are blocked in every thread (the caller blocks them before any thread
 /// starts) and taken by one thread with sigwait, so no handler runs in the middle of a loop.
 extension KezekServer {
@@ -33,6 +33,13 @@ extension KezekServer {
             log.info("reloaded users", metadata: ["acl_file": "\(settings.aclFile ?? "none")"])
         } catch {
             log.error("reload failed: users kept as they were", metadata: ["error": "\(error)"])
+        }
+        guard let tls else { return }
+        do {
+            try tls.reload()
+            log.info("reloaded tls certificates", metadata: ["tls_cert_file": "\(settings.tls.certFile)"])
+        } catch {
+            log.error("reload failed: tls kept as it was", metadata: ["error": "\(error)"])
         }
     }
 
