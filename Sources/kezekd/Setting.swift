@@ -62,6 +62,19 @@ extension Setting {
                 current: { $0.settings[keyPath: field] == nil ? "none" : "***" })
     }
 
+    /// `yes` or `no` (default no).
+    static func flag(_ key: String, _ field: Field<Bool>, _ help: String) -> Setting {
+        Setting(key: key, defaultText: "no", help: help, isSecret: false,
+                apply: { configuration, source in
+                    switch source.value.lowercased() {
+                    case "yes", "true": configuration.settings[keyPath: field] = true
+                    case "no", "false": configuration.settings[keyPath: field] = false
+                    default: throw ConfigurationError(source, "expected yes or no")
+                    }
+                },
+                current: { $0.settings[keyPath: field] ? "yes" : "no" })
+    }
+
     /// A setting with its own check.
     static func custom(_ key: String, default defaultText: String, _ help: String,
                        apply: @escaping @Sendable (inout Configuration, Source) throws -> Void,

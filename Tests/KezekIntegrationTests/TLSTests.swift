@@ -240,4 +240,31 @@ final class TLSTests: IntegrationTestCase {
         let complaints = log.split(separator: "\n").filter { !$0.contains("level=info") }
         XCTAssertEqual(complaints, [], log)
     }
+
+    /// `admin-tls` and `public-tls`: HTTPS through Hummingbird's TLS with the same certificate;
+    /// the admin listener wants a client certificate when tls-auth-clients is yes.
+    func testAdminAndPublicListenersOverHTTPS() throws {
+        try startTLSStack(authClients: "yes", ["--admin-tls", "yes", "--public-tls", "yes"])
+        func curl(_ url: String, _ extra: [String] = []) throws -> (status: Int32?, output: String) {
+            let result = try runProgram("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", certificates.caCert,
+                                                          "-w", "\n%{http_code}"] + extra + [url], timeout: 20)
+            return (result.status, result.stdout + result.stderr)
+        }
+        let client = ["--cert", certificates.clientCert, "--key", certificates.clientKey]
+        let ready = try curl("https://127.0.0.1:\(kezekd.adminPort)/readyz", client)
+        XCTAssertEqual(ready.status, 0, ready.output)
+        XCTAssertTrue(ready.output.hasSuffix("\n200"), ready.output)
+        let metrics = try curl("https://127.0.0.1:\(kezekd.adminPort)/metrics", client)
+        XCTAssertTrue(metrics.output.contains("kezek_"), String(metrics.output.prefix(300)))
+        let anonymous = try curl("https://127.0.0.1:\(kezekd.adminPort)/readyz")
+        XCTAssertNotEqual(anonymous.status, 0, "the admin listener served a client without a certificate: \(anonymous.output)")
+        let plain = try curl("http://127.0.0.1:\(kezekd.adminPort)/readyz")
+        XCTAssertFalse(plain.output.hasSuffix("\n200"), plain.output)
+        try expect(try connect(), "PROVIDER web 3", "+OK")
+        let page = try curl("https://127.0.0.1:\(kezekd.publicPort)/providers.csv")
+        XCTAssertEqual(page.status, 0, page.output)
+        XCTAssertTrue(page.output.hasPrefix("provider,capacity"), page.output)
+        XCTAssertTrue(page.output.contains("\nweb,3,"), page.output)
+        XCTAssertTrue(page.output.hasSuffix("\n200"), page.output)
+    }
 }

@@ -119,6 +119,10 @@ public struct ServerSettings: Sendable {
         public init() {}
     }
     public var tls = TLS()
+    /// HTTPS on the admin and public listeners with tls-cert-file and tls-key-file
+    /// (`admin-tls`, `public-tls`).
+    public var adminTLS = false
+    public var publicTLS = false
     /// Open connections on the admin listener (`admin-max-connections`); a new one past it
     /// closes the least recently active.
     public var adminMaxConnections = 64
