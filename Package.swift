@@ -26,18 +26,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML", "CommandLineArguments"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CKezekShims", dependencies: ["CLibUV", "CHiredis"]),
+        // TLS on the client port through OpenSSL memory BIOs (libssl, from libssl-dev).
+        .target(name: "CKezekTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The fair-round draw: lottery numbers and deferred acceptance, no I/O.
         .target(name: "KezekDraw", dependencies: ["CLibCrypto"], swiftSettings: fastSettings),
         .target(
             name: "KezekCore",
             dependencies: [
-                "CLibUV", "CHiredis", "CKezekShims", "KezekDraw",
+                "CLibUV", "CHiredis", "CKezekShims", "CKezekTLS", "KezekDraw",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fastSettings
@@ -49,6 +52,8 @@ let package = Package(
                 "KezekCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,8 +7,11 @@
 set -euo pipefail
 
 # libredis-perl, php-cli with php-redis: real client libraries for the compatibility tests
-# (Tests/clients); prometheus-redis-exporter: the monitoring tool those tests scrape with.
-pkgs=(libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config libredis-perl php-cli php-redis prometheus-redis-exporter)
+# (Tests/clients); prometheus-redis-exporter: the monitoring tool those tests scrape with;
+# openssl: the TLS tests make their certificates with it; stunnel4: the tunnel to a TLS Redis;
+# curl: the HTTPS listeners are checked with it.
+pkgs=(libuv1-dev libhiredis-dev libssl-dev redis-server redis-tools pkg-config libredis-perl php-cli php-redis prometheus-redis-exporter
+      openssl stunnel4 curl)
 missing=()
 for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import KezekCore
 import Logging
 import NIOCore
@@ -13,17 +14,18 @@ import NIOPosix
 enum HTTPListener {
     static func start(name: String, address: ServerSettings.Endpoint, router: Router<BasicRequestContext>,
                       maxConnections: Int, deadline: Double, maxHeadBytes: Int, maxHeaderFields: Int, backlog: Int,
-                      log: Logger) throws {
+                      tls: TLSConfiguration?, log: Logger) throws {
         let started = StartSignal()
         // Every connection is accepted at once (none waits in the listen backlog behind idle
         // ones); the roster keeps the open ones within `maxConnections`.
         let roster = ConnectionRoster(limit: maxConnections)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [RosteredConnection(roster: roster), ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9)))],
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeadBytes, maxHeaderListSize: maxHeadBytes, maxHeaderFieldCount: maxHeaderFields)
+        ))
         let application = Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RosteredConnection(roster: roster), ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9)))],
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeadBytes, maxHeaderListSize: maxHeadBytes, maxHeaderFieldCount: maxHeaderFields)
-            )),
+            server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(
                 address: .hostname(address.host, port: address.port),
                 serverName: nil,

@@ -62,6 +62,19 @@ extension Setting {
                 current: { $0.settings[keyPath: field] == nil ? "none" : "***" })
     }
 
+    /// `yes` or `no` (default no).
+    static func flag(_ key: String, _ field: Field<Bool>, _ help: String) -> Setting {
+        Setting(key: key, defaultText: "no", help: help, isSecret: false,
+                apply: { configuration, source in
+                    switch source.value.lowercased() {
+                    case "yes", "true": configuration.settings[keyPath: field] = true
+                    case "no", "false": configuration.settings[keyPath: field] = false
+                    default: throw ConfigurationError(source, "expected yes or no")
+                    }
+                },
+                current: { $0.settings[keyPath: field] ? "yes" : "no" })
+    }
+
     /// A setting with its own check.
     static func custom(_ key: String, default defaultText: String, _ help: String,
                        apply: @escaping @Sendable (inout Configuration, Source) throws -> Void,
@@ -73,7 +86,7 @@ extension Setting {
 // MARK: Value parsers
 
 extension Setting {
-    static func parseEndpoint(_ source: Source) throws -> ServerSettings.Endpoint {
+    static func parseEndpoint(_ source: Source, allowingPortZero: Bool = false) throws -> ServerSettings.Endpoint {
         let text = source.value
         var host: Substring
         var port: Substring
@@ -89,8 +102,8 @@ extension Setting {
             port = text[text.index(after: colon)...]
         }
         if host == "localhost" { host = "127.0.0.1" }
-        guard let number = Int(port), (1...65535).contains(number) else {
-            throw ConfigurationError(source, "expected a port from 1 to 65535")
+        guard let number = Int(port), ((allowingPortZero ? 0 : 1)...65535).contains(number) else {
+            throw ConfigurationError(source, "expected a port from \(allowingPortZero ? 0 : 1) to 65535")
         }
         guard isIPAddress(String(host)) else { throw ConfigurationError(source, "expected an IP address (or localhost) as host") }
         return ServerSettings.Endpoint(host: String(host), port: number)

@@ -5,7 +5,52 @@ extension Setting {
     /// Every setting of kezekd, in the order of docs/SETTINGS.md. Adding a setting is one
     /// entry here (and its field in `ServerSettings`); `make settings-doc` rewrites the docs.
     static let all: [Setting] = [
-        .endpoint("listen", \.listen, default: "127.0.0.1:7379", "client protocol address (HOST:PORT, [V6]:PORT)"),
+        .custom("listen", default: "127.0.0.1:7379",
+                "client protocol address (HOST:PORT, [V6]:PORT); port 0 turns the plain port off (with tls-port, TLS only), as Redis's `port 0`",
+                apply: { configuration, source in
+                    configuration.settings.listen = try parseEndpoint(source, allowingPortZero: true)
+                },
+                current: { "\($0.settings.listen)" }),
+        .integer("tls-port", \.tls.port, 0...65535, default: "0 (none)",
+                 "TLS client port on listen's host: the same protocol, encrypted (Redis's tls-port); needs tls-cert-file and tls-key-file"),
+        .custom("tls-cert-file", default: "none", "PEM certificate (chain) of tls-port; reread on SIGHUP",
+                apply: { configuration, source in configuration.settings.tls.certFile = source.value },
+                current: { $0.settings.tls.certFile.isEmpty ? "none" : $0.settings.tls.certFile }),
+        .custom("tls-key-file", default: "none", "PEM private key of tls-cert-file; reread on SIGHUP",
+                apply: { configuration, source in configuration.settings.tls.keyFile = source.value },
+                current: { $0.settings.tls.keyFile.isEmpty ? "none" : $0.settings.tls.keyFile }),
+        .custom("tls-ca-cert-file", default: "none",
+                "PEM CA certificates that client certificates must chain to (needed unless tls-auth-clients is no); reread on SIGHUP",
+                apply: { configuration, source in
+                    configuration.settings.tls.caCertFile = source.value.isEmpty || source.value == "none" ? nil : source.value
+                },
+                current: { $0.settings.tls.caCertFile ?? "none" }),
+        .custom("tls-auth-clients", default: "yes",
+                "client certificates on tls-port: no (not asked for), optional (checked when sent), yes (required), as Redis",
+                apply: { configuration, source in
+                    guard let value = ServerSettings.TLS.AuthClients(rawValue: source.value.lowercased()) else {
+                        throw ConfigurationError(source, "expected no, optional or yes")
+                    }
+                    configuration.settings.tls.authClients = value
+                },
+                current: { $0.settings.tls.authClients.rawValue }),
+        .custom("tls-protocols", default: "TLSv1.2 TLSv1.3", "TLS versions tls-port accepts: TLSv1.2, TLSv1.3 or both (separated by spaces)",
+                apply: { configuration, source in
+                    var protocols: ServerSettings.TLS.Protocols = []
+                    for word in source.value.split(whereSeparator: { $0 == " " || $0 == "," }) {
+                        switch word.lowercased() {
+                        case "tlsv1.2": protocols.insert(.v1_2)
+                        case "tlsv1.3": protocols.insert(.v1_3)
+                        default: throw ConfigurationError(source, "expected TLSv1.2, TLSv1.3 or both")
+                        }
+                    }
+                    guard !protocols.isEmpty else { throw ConfigurationError(source, "expected TLSv1.2, TLSv1.3 or both") }
+                    configuration.settings.tls.protocols = protocols
+                },
+                current: { settings in
+                    [(ServerSettings.TLS.Protocols.v1_2, "TLSv1.2"), (.v1_3, "TLSv1.3")]
+                        .filter { settings.settings.tls.protocols.contains($0.0) }.map(\.1).joined(separator: " ")
+                }),
         .endpoint("redis", \.redis, default: "127.0.0.1:6379", "Redis server that mirrors all state"),
         .custom("sentinel", default: "none",
                 "Redis Sentinels (HOST:PORT,HOST:PORT,...) that say where the primary of sentinel-master is; kezekd follows its failovers, and redis is then unused",
@@ -111,12 +156,24 @@ extension Setting {
                  "seconds a request may take from its first byte to its last; then `-ERR request timeout` and close (0: no limit)"),
         .integer("auth-max-failures", \.authMaxFailures, 1...1_000_000, default: "10", "failed AUTHs after which a connection is closed"),
         .seconds("auth-failure-delay", \.authFailureDelay, 0...60, default: "0.1", "seconds each failed AUTH's reply is held back"),
+        .integer("auth-address-max-failures", \.authAddressMaxFailures, 1...1_000_000, default: "100",
+                 "failed AUTHs one client address may make (all its connections together) within auth-address-window; past it, its AUTHs are refused unchecked until the window ends"),
+        .seconds("auth-address-window", \.authAddressWindow, 1...86400, default: "60", "seconds over which auth-address-max-failures counts"),
+        .custom("acl-file", default: "none",
+                "ACL users, one `user NAME on|off >password|#sha256|nopass +@gateway|+@monitor|+@admin|+@all|+cmd|-cmd …` line each, as Redis's aclfile; reloaded on SIGHUP (token and admin-token are the default and admin users)",
+                apply: { configuration, source in
+                    configuration.settings.aclFile = source.value.isEmpty || source.value == "none" ? nil : source.value
+                },
+                current: { $0.settings.aclFile ?? "none" }),
         .integer("admin-max-connections", \.adminMaxConnections, 1...10_000, default: "64",
                  "open connections on the admin listener; a new one past it closes the least recently active (idle first), so probes always get in"),
         .seconds("admin-request-timeout", \.adminRequestTimeout, 0.1...3600, default: "5",
                  "seconds an admin connection stays open, however far its requests got"),
+        .flag("admin-tls", \.adminTLS,
+              "HTTPS on admin-listen with tls-cert-file and tls-key-file (read at start), client certificates as tls-auth-clients says (yes or no)"),
         .endpoint("public-listen", \.publicListen, default: "127.0.0.1:7381",
                   "read-only public HTTP pages, no token: / (figures by district), /providers.csv, /rounds/<round>, /rounds/<round>/draw.csv"),
+        .flag("public-tls", \.publicTLS, "HTTPS on public-listen with tls-cert-file and tls-key-file (read at start; no client certificates) (yes or no)"),
         .integer("public-max-connections", \.publicMaxConnections, 1...100_000, default: "256",
                  "open connections on the public listener; a new one past it closes the least recently active (idle first)"),
         .seconds("public-request-timeout", \.publicRequestTimeout, 0.1...3600, default: "10",

@@ -226,7 +226,7 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "CLIENT NOSUCH x", prefix: "-ERR unknown subcommand 'NOSUCH'")
         try expect(client, "LATENCY LATEST", "*0")
         try expect(client, "LATENCY NOSUCH", prefix: "-ERR unknown subcommand 'NOSUCH'")
-        try expect(client, "COMMAND COUNT", ":\(20)")
+        try expect(client, "COMMAND COUNT", ":\(21)")
         try expect(client, "BOOK", "-ERR wrong number of arguments for 'book' command")
         try client.send("CONFIG GET save appendonly\r\n")
         XCTAssertEqual(try client.readLine(), "*4")

@@ -1,10 +1,9 @@
 /// CLIENT LIST and CLIENT KILL, as an operator uses them on Redis: every open connection of
-/// the daemon, whichever loop thread it is on (`OpenClients`). Both need the admin token when
-/// both tokens are set (one client must not see or end another's connections).
+/// the daemon, whichever loop thread it is on (`OpenClients`). Their rights (`client|list`,
+/// `client|kill`) are checked with every command's (`CommandRight`).
 extension CommandExecutor {
     /// `CLIENT LIST [ID <id> …]`: one `key=value` line per connection (`ClientCard.line`).
     func clientList(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
-        guard connection.authLevel == .admin else { return .error("NOPERM this connection is not allowed to run 'client|list'") }
         var cards = server.openClients.all
         if tokens.count > 2 {
             guard Self.equalsIgnoringCase(tokens[2], "id"), tokens.count > 3 else { return .error("ERR syntax error") }
@@ -26,7 +25,6 @@ extension CommandExecutor {
     /// were closed). A connection closes on its own loop thread; the calling one, with
     /// `SKIPME no`, once this reply is sent.
     func clientKill(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
-        guard connection.authLevel == .admin else { return .error("NOPERM this connection is not allowed to run 'client|kill'") }
         let text = (2..<tokens.count).map { String(decoding: tokens[$0], as: UTF8.self) }
         var cards = server.openClients.all
         if text.count == 1 {

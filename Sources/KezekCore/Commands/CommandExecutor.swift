@@ -51,11 +51,17 @@ final class CommandExecutor {
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
         lastProvider = nil
         lastActivity = connection.lastActivity
-        guard connection.authLevel != .none || verb.allowedBeforeAuth else {
+        guard connection.user != nil || verb.allowedBeforeAuth else {
             return .now(.error("NOAUTH Authentication required."))
         }
         guard verb.arity.contains(tokens.count - 1) else {
             return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
+        }
+        if connection.user != nil {
+            let right = CommandRight(verb, tokens)
+            guard connection.rights.contains(right) else {
+                return .now(.error("NOPERM this connection is not allowed to run '\(right.name)'"))
+            }
         }
         if verb.needsState {
             let role = server.state.currentRole
@@ -83,10 +89,12 @@ final class CommandExecutor {
         case .health:
             return .now(server.health())
         case .auth:
-            // `AUTH <user> <token>`: the user name is ignored (`default` is usual).
-            let reply = authenticate(tokens[tokens.count - 1], connection)
+            // `AUTH <password>` is the default user's (or the admin token's); `AUTH <user> <password>`.
+            let reply = authenticate(user: tokens.count == 3 ? tokens[1] : nil, password: tokens[tokens.count - 1], connection)
             guard case .error(let text) = reply, text.hasPrefix("WRONGPASS") else { return .now(reply) }
             return throttledFailure(reply, connection)
+        case .acl:
+            return .now(acl(tokens, connection))
         case .book:
             var wait = false
             if tokens.count == 4 {
@@ -140,9 +148,6 @@ final class CommandExecutor {
         case .discard:
             return .now(.error("ERR DISCARD without MULTI"))
         case .provider:
-            guard connection.authLevel == .admin else {
-                return .now(.error("NOPERM this connection is not allowed to run 'provider'"))
-            }
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
             guard let capacity = Self.integer(tokens[2]), capacity >= 0, capacity <= settings.maxCapacity else {
                 return .now(.error("ERR invalid capacity '\(Self.printable(tokens[2]))'"))
@@ -210,23 +215,9 @@ final class CommandExecutor {
         }
     }
 
-    func authenticate(_ token: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
-        if let admin = settings.adminToken, Self.constantTimeEquals(token, admin) {
-            connection.authLevel = .admin
-        } else if let client = settings.token, Self.constantTimeEquals(token, client) {
-            // With only a client token configured, it is also the admin's.
-            connection.authLevel = settings.adminToken == nil ? .admin : .client
-        } else if settings.token == nil && settings.adminToken == nil {
-            return .error("ERR AUTH called without any password configured")
-        } else {
-            return .error("WRONGPASS invalid token")
-        }
-        connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
-        return .ok
-    }
-
     /// A failed AUTH: logged, its reply held back, the connection closed at the limit.
     func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> Outcome {
+        server.authAddresses.noteFailure(AuthAddressThrottle.host(of: connection.session.card.address), now: connection.lastActivity)
         connection.authFailures += 1
         let thread = connection.thread
         thread.noteAuthFailure(connection)
@@ -313,7 +304,7 @@ extension Verb {
         case .ping: 0...1
         case .health, .quit, .multi, .exec, .discard: 0...0
         case .hello: 0...6
-        case .client, .config, .cluster, .latency: 1...Int.max
+        case .client, .config, .cluster, .latency, .acl: 1...Int.max
         case .info, .command: 0...Int.max
         }
     }

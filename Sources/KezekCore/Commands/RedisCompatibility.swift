@@ -22,10 +22,10 @@ extension CommandExecutor {
             version = asked
             index = 2
         }
-        var credentials: UnsafeRawBufferPointer?
+        var credentials: (user: UnsafeRawBufferPointer, password: UnsafeRawBufferPointer)?
         while index < tokens.count {
             if Self.equalsIgnoringCase(tokens[index], "auth"), index + 2 < tokens.count {
-                credentials = tokens[index + 2]
+                credentials = (tokens[index + 1], tokens[index + 2])
                 index += 3
             } else if Self.equalsIgnoringCase(tokens[index], "setname"), index + 1 < tokens.count {
                 guard let clientName = Self.clientName(tokens[index + 1]) else { return .now(.invalidClientName) }
@@ -36,11 +36,11 @@ extension CommandExecutor {
             }
         }
         if let credentials {
-            let reply = authenticate(credentials, connection)
+            let reply = authenticate(user: credentials.user, password: credentials.password, connection)
             if case .error(let text) = reply {
                 return text.hasPrefix("WRONGPASS") ? throttledFailure(reply, connection) : .now(reply)
             }
-        } else if connection.authLevel == .none {
+        } else if connection.user == nil {
             return .now(.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
                 + "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
                 + "RESP protocol version at the same time"))

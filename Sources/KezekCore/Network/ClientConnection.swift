@@ -13,7 +13,11 @@ public final class ClientConnection {
     unowned let thread: LoopThread
     let handle: UnsafeMutablePointer<uv_tcp_t>
     var parser: RequestParser
-    var authLevel: AuthLevel
+    /// The ACL user the connection authenticated as (nil: not yet), and its rights.
+    private(set) var user: User?
+    private(set) var rights = Rights()
+    /// The TLS session of a connection to `tls-port` (nil: plain TCP).
+    private(set) var tls: TLSSession?
 
     /// Bytes of a request that has not fully arrived yet.
     private var input: [UInt8] = []
@@ -42,8 +46,6 @@ public final class ClientConnection {
     /// What the client said of itself, for Redis compatibility (HELLO, CLIENT, MULTI).
     var session: ClientSession
 
-    enum AuthLevel { case none, client, admin }
-
     private struct Slot {
         var reply: Reply
         var ready: Bool
@@ -53,12 +55,11 @@ public final class ClientConnection {
 
     /// A connection just accepted (`session` nil: a new id and card), or one that moved here
     /// from another thread with its session.
-    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, authLevel: AuthLevel, maxRequestBytes: Int,
+    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, user: User?, maxRequestBytes: Int,
          session moved: ClientSession? = nil) {
         self.thread = thread
         self.threadIndex = thread.index
         self.handle = handle
-        self.authLevel = authLevel
         let now = MonotonicClock.nanoseconds()
         session = moved ?? ClientSession(
             card: ClientCard(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue,
@@ -68,6 +69,14 @@ public final class ClientConnection {
         session.card.thread.store(thread.index, ordering: .relaxed)
         parser = RequestParser(maxRequestBytes: maxRequestBytes)
         lastActivity = now
+        if let user { signIn(user) }
+    }
+
+    /// Makes `user` the connection's user (AUTH, or a passwordless default user).
+    func signIn(_ user: User) {
+        self.user = user
+        rights = user.rights
+        session.card.told.withLock { $0.user = user.name }
     }
 
     /// The number the next reply slot will have.
@@ -77,6 +86,40 @@ public final class ClientConnection {
     var isIdle: Bool { openSlots == 0 && output.isEmpty && !writeInProgress }
 
     // MARK: Input
+
+    /// Takes bytes read from the socket: plaintext as they are, TLS records through the session.
+    func receivedFromSocket(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else {
+            received(bytes)
+            return
+        }
+        guard tls.feed(bytes) else {
+            close()
+            return
+        }
+        // The ciphertext is copied into the session: the read buffer takes the plaintext.
+        let buffer = thread.readBuffer
+        decrypting: while !isClosed && !closeWhenFlushed {
+            switch tls.decrypt(into: buffer, size: LoopThread.readBufferSize) {
+            case .plaintext(let count):
+                received(UnsafeRawBufferPointer(start: buffer, count: count))
+            case .needMore:
+                break decrypting
+            case .closedByPeer:
+                closeAfterReplies()
+            case .failed(let reason):
+                thread.noteTLSFailure(reason, on: self)
+                // The alert OpenSSL queued is sent, then the connection closes.
+                closeAfterReplies()
+            }
+        }
+        if tls.hasPendingOutput { markDirty() }
+    }
+
+    /// Makes this a TLS connection (just accepted on `tls-port`).
+    func startTLS(_ session: TLSSession) {
+        tls = session
+    }
 
     /// Parses and executes every complete request in `bytes` (just read from the socket).
     func received(_ bytes: UnsafeRawBufferPointer) {
@@ -212,11 +255,12 @@ public final class ClientConnection {
     /// What a connection takes along when it moves to another loop thread.
     struct Transfer: @unchecked Sendable {
         let socket: Int32
-        let authLevel: AuthLevel
+        let user: User?
         let parser: RequestParser
         let input: [UInt8]
         let lastActivity: UInt64
         let session: ClientSession
+        let tls: TLSSession?
     }
 
     /// Hands the socket over for a move: a duplicate of it goes along, this handle closes.
@@ -226,8 +270,8 @@ public final class ClientConnection {
         guard isIdle, !isClosed, uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return nil }
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
-        let transfer = Transfer(socket: duplicate, authLevel: authLevel, parser: parser, input: input, lastActivity: lastActivity,
-                                session: session)
+        let transfer = Transfer(socket: duplicate, user: user, parser: parser, input: input, lastActivity: lastActivity,
+                                session: session, tls: tls)
         updateSharedOutput(0)
         isClosed = true
         input = []
@@ -240,13 +284,22 @@ public final class ClientConnection {
     func resume(from transfer: Transfer) {
         parser = transfer.parser
         input = transfer.input
-        authLevel = transfer.authLevel
         lastActivity = transfer.lastActivity
         session = transfer.session
+        if let user = transfer.user { signIn(user) }
+        tls = transfer.tls
     }
 
     private func writeOutput() {
-        guard !writeInProgress, !output.isEmpty else { return }
+        guard !writeInProgress else { return }
+        if let tls {
+            // The last replies of a closing connection go out with close_notify after them.
+            guard tls.seal(&output, closing: closeWhenFlushed && openSlots == 0) else {
+                close()
+                return
+            }
+        }
+        guard !output.isEmpty else { return }
         let written: Int32 = output.withUnsafeMutableBytes { raw in
             var buffer = uv_buf_init(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(raw.count))
             return uv_try_write(stream, &buffer, 1)

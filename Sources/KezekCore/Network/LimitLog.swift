@@ -5,7 +5,7 @@ import Logging
 /// flood of bad clients cannot flood the log.
 struct LimitLog {
     enum Kind: Int, CaseIterable {
-        case maxClients, idleShed, protocolError, backpressure, idleTimeout, requestTimeout, authFailure
+        case maxClients, idleShed, protocolError, backpressure, idleTimeout, requestTimeout, authFailure, tlsFailure
 
         var message: Logger.Message {
             switch self {
@@ -16,6 +16,7 @@ struct LimitLog {
             case .idleTimeout: "idle client closed (idle-timeout)"
             case .requestTimeout: "request not completed in time: connection closed (request-timeout)"
             case .authFailure: "failed AUTH"
+            case .tlsFailure: "TLS handshake failed or bad TLS record: connection closed"
             }
         }
     }

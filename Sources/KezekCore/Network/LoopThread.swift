@@ -21,6 +21,8 @@ public final class LoopThread {
     let metrics: ThreadMetrics
 
     private let listener = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+    private let tlsListener = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+    private var listeningTLS = false
     private let checkHandle = UnsafeMutablePointer<uv_check_t>.allocate(capacity: 1)
     private let wakeHandle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
     private let tickTimer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
@@ -81,6 +83,14 @@ public final class LoopThread {
         return status
     }
 
+    /// Binds this thread's listener on `tls-port`. Returns a libuv error code or 0.
+    func listenTLS(on address: UnsafePointer<sockaddr>) -> Int32 {
+        tlsListener.pointee.data = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        let status = kz_tcp_listen_reuseport(loop, tlsListener, address, Self.listenBacklog, UVCallbacks.onTLSConnection)
+        listeningTLS = status == 0
+        return status
+    }
+
     /// Starts the loop on a new thread.
     func start() {
         uv_timer_start(tickTimer, UVCallbacks.onTick, Self.tickMillis, Self.tickMillis)
@@ -101,21 +111,31 @@ public final class LoopThread {
 
     // MARK: Clients
 
-    func accept(status: Int32) {
+    func accept(status: Int32, tls: Bool = false) {
         guard status == 0, !isStopping else { return }
         let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
         uv_tcp_init(loop, handle)
         let stream = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
-        guard uv_accept(UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_stream_t.self), stream) == 0 else {
+        let from = tls ? tlsListener : listener
+        guard uv_accept(UnsafeMutableRawPointer(from).assumingMemoryBound(to: uv_stream_t.self), stream) == 0 else {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onBareClose)
             return
         }
         uv_tcp_nodelay(handle, 1)
-        let authLevel: ClientConnection.AuthLevel = settings.token == nil && settings.adminToken == nil ? .admin : .none
-        let maxRequestBytes = authLevel == .none ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
-        let connection = ClientConnection(thread: self, handle: handle, authLevel: authLevel, maxRequestBytes: maxRequestBytes)
+        let user = server.users.withLock { $0.passwordless }
+        let maxRequestBytes = user == nil ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
+        let connection = ClientConnection(thread: self, handle: handle, user: user, maxRequestBytes: maxRequestBytes)
         handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
         clients[ObjectIdentifier(connection)] = connection
+        if tls {
+            guard let context = server.tls?.context, let session = TLSSession(context) else {
+                // Without memory for a session: the connection is not counted yet, so close it bare.
+                clients[ObjectIdentifier(connection)] = nil
+                uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+                return
+            }
+            connection.startTLS(session)
+        }
         server.openClients.add(connection.session.card)
         let open = server.state.clients.add(1, ordering: .relaxed).newValue
         metrics.connectionsAccepted.add()
@@ -208,7 +228,7 @@ public final class LoopThread {
                 server.state.clients.subtract(1, ordering: .relaxed)
                 continue
             }
-            let connection = ClientConnection(thread: self, handle: handle, authLevel: transfer.authLevel, maxRequestBytes: settings.maxRequestBytes,
+            let connection = ClientConnection(thread: self, handle: handle, user: nil, maxRequestBytes: settings.maxRequestBytes,
                                               session: transfer.session)
             connection.resume(from: transfer)
             handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
@@ -268,6 +288,11 @@ public final class LoopThread {
     func noteAuthFailure(_ connection: ClientConnection) {
         metrics.authFailures.add()
         limitLog.note(.authFailure, now: now, log: log, detail: "peer \(connection.logName), failures on it \(connection.authFailures)")
+    }
+
+    func noteTLSFailure(_ reason: String, on connection: ClientConnection) {
+        metrics.protocolErrors.add()
+        limitLog.note(.tlsFailure, now: now, log: log, detail: "\(reason) from \(connection.logName)")
     }
 
     func noteBackpressure() {
@@ -378,6 +403,10 @@ public final class LoopThread {
         if listening {
             listening = false
             uv_close(UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_handle_t.self), nil)
+        }
+        if listeningTLS {
+            listeningTLS = false
+            uv_close(UnsafeMutableRawPointer(tlsListener).assumingMemoryBound(to: uv_handle_t.self), nil)
         }
         for connection in clients.values { connection.stopReading() }
         server.state.threadsStoppedReading.add(1, ordering: .acquiringAndReleasing)

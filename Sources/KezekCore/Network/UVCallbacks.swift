@@ -18,6 +18,10 @@ enum UVCallbacks {
         thread(server!.pointee.data).accept(status: status)
     }
 
+    static let onTLSConnection: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int32) -> Void = { server, status in
+        thread(server!.pointee.data).accept(status: status, tls: true)
+    }
+
     static let onAlloc: @convention(c) (UnsafeMutablePointer<uv_handle_t>?, Int, UnsafeMutablePointer<uv_buf_t>?) -> Void = { handle, _, buffer in
         let loopThread = connection(handle!.pointee.data).thread
         buffer!.pointee = uv_buf_init(loopThread.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(LoopThread.readBufferSize))
@@ -26,7 +30,7 @@ enum UVCallbacks {
     static let onRead: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int, UnsafePointer<uv_buf_t>?) -> Void = { stream, count, buffer in
         let client = connection(stream!.pointee.data)
         if count > 0 {
-            client.received(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count))
+            client.receivedFromSocket(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count))
         } else if count == Int(UV_EOF.rawValue) {
             // The peer half-closed (shutdown SHUT_WR): answer what it sent, then close.
             client.closeAfterReplies()

@@ -5,7 +5,7 @@ public enum Verb: Int, CaseIterable, Sendable {
     // Fair rounds.
     case round, apply, withdraw, result, confirm, demand
     // Redis compatibility, so every client library connects with its defaults.
-    case hello, client, select, echo, info, command, config, cluster, multi, exec, discard, latency
+    case hello, client, select, echo, info, command, config, cluster, multi, exec, discard, latency, acl
 
     public var name: String {
         switch self {
@@ -36,6 +36,7 @@ public enum Verb: Int, CaseIterable, Sendable {
         case .exec: "EXEC"
         case .discard: "DISCARD"
         case .latency: "LATENCY"
+        case .acl: "ACL"
         }
     }
 

@@ -13,9 +13,6 @@ extension CommandExecutor {
             guard tokens.count == 3 else { return .now(.error("ERR syntax error")) }
             return rounds.status(id, ticket: ticket, now: now)
         }
-        guard connection.authLevel == .admin else {
-            return .now(.error("NOPERM this connection is not allowed to run 'round'"))
-        }
         guard server.state.mirrorUp[rounds.ledger.owner].isSet, server.state.mayWrite(now: now) else { return .now(.unavailable) }
         if Self.equalsIgnoringCase(sub, "open") {
             guard tokens.count == 4 || tokens.count == 6 else { return .now(.error("ERR syntax error")) }

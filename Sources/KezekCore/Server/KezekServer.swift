@@ -30,6 +30,12 @@ public final class KezekServer {
     let credentialsBackoff: CredentialsBackoff
     /// Every open client connection, for CLIENT LIST and CLIENT KILL.
     let openClients = OpenClients()
+    /// The ACL users (the tokens' and the acl-file's); SIGHUP reloads the file.
+    let users: Mutex<UserDirectory>
+    /// Failed AUTHs per client address, across threads.
+    let authAddresses: AuthAddressThrottle
+    /// The TLS context of `tls-port` (nil without one); SIGHUP reloads its files.
+    private(set) var tls: TLSContextHolder?
     private(set) var threads: [LoopThread] = []
     private(set) var lease: LeaseKeeper!
     /// Keeps the seat table warm while another daemon holds the lease (the keeper's thread).
@@ -59,24 +65,65 @@ public final class KezekServer {
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
         standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
+        users = Mutex(UserDirectory(token: settings.token, adminToken: settings.adminToken))
+        authAddresses = AuthAddressThrottle(maxFailures: settings.authAddressMaxFailures, windowSeconds: settings.authAddressWindow)
         lease = LeaseKeeper(server: self)
+    }
+
+    /// Reads the users again: the tokens' and the acl-file's. On an error the users stay as
+    /// they were. Connections keep the rights they authenticated with.
+    public func loadUsers() throws {
+        do {
+            let directory = try UserDirectory.load(token: settings.token, adminToken: settings.adminToken, aclFile: settings.aclFile)
+            users.withLock { $0 = directory }
+        } catch {
+            throw StartFailure(description: error.description)
+        }
     }
 
     /// Binds the client port on every thread and starts the loops.
     public func start() throws {
+        try loadUsers()
+        if settings.listen.port == 0 && settings.tls.port == 0 {
+            throw StartFailure(description: "listen port 0 turns the plain port off: set tls-port, or there is no client port")
+        }
+        if settings.tls.port != 0 {
+            guard !settings.tls.certFile.isEmpty, !settings.tls.keyFile.isEmpty else {
+                throw StartFailure(description: "tls-port needs tls-cert-file and tls-key-file")
+            }
+            guard settings.tls.authClients == .no || settings.tls.caCertFile != nil else {
+                throw StartFailure(description: "tls-auth-clients \(settings.tls.authClients.rawValue) needs tls-ca-cert-file (or tls-auth-clients no)")
+            }
+            do { tls = try TLSContextHolder(settings.tls) } catch { throw StartFailure(description: error.description) }
+        }
         var address = sockaddr_storage()
         guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0 else {
             throw StartFailure(description: "invalid listen address \(settings.listen)")
+        }
+        var tlsAddress = sockaddr_storage()
+        guard kz_parse_endpoint(settings.listen.host, Int32(settings.tls.port), &tlsAddress) == 0 else {
+            throw StartFailure(description: "invalid tls-port \(settings.tls.port)")
         }
         threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
         nonisolated(unsafe) let loops = threads  // fixed once started; wake() is uv_async_send, safe from any thread
         rounds.wake = { target in loops[target].wake() }
         for thread in threads {
-            let status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
+            // `listen` with port 0 turns the plain port off (Redis's `port 0`).
+            if settings.listen.port != 0 {
+                let status = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
+                }
+                guard status == 0 else {
+                    throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+                }
             }
-            guard status == 0 else {
-                throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+            if settings.tls.port != 0 {
+                let status = withUnsafePointer(to: &tlsAddress) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listenTLS(on: $0) }
+                }
+                guard status == 0 else {
+                    throw StartFailure(description: "cannot listen on tls-port \(settings.tls.port): \(String(cString: uv_strerror(status)))")
+                }
             }
         }
         let loopback = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { kz_is_loopback($0) } }

@@ -91,6 +91,38 @@ public struct ServerSettings: Sendable {
     public var authMaxFailures = 10
     /// Seconds each failed AUTH's reply is held back (`auth-failure-delay`): guessing is slow.
     public var authFailureDelay = 0.1
+    /// Failed AUTHs one client address may make within `authAddressWindow` before its AUTHs
+    /// are refused unchecked until the window ends (`auth-address-max-failures`).
+    public var authAddressMaxFailures = 100
+    /// Seconds of that window (`auth-address-window`).
+    public var authAddressWindow = 60.0
+    /// ACL users, one `user NAME rule…` line each, as Redis's aclfile (`acl-file`).
+    public var aclFile: String?
+
+    /// TLS on the client port, Redis's way (`tls-port` and the `tls-*` files).
+    public struct TLS: Sendable, Equatable {
+        /// Client certificates: not asked for, checked when sent, or required (Redis's default).
+        public enum AuthClients: String, Sendable { case no, optional, yes }
+        public struct Protocols: OptionSet, Sendable, Equatable {
+            public let rawValue: Int
+            public init(rawValue: Int) { self.rawValue = rawValue }
+            public static let v1_2 = Protocols(rawValue: 1)
+            public static let v1_3 = Protocols(rawValue: 2)
+        }
+        /// The TLS port on `listen`'s host (`tls-port`; 0: none).
+        public var port = 0
+        public var certFile = ""
+        public var keyFile = ""
+        public var caCertFile: String?
+        public var authClients = AuthClients.yes
+        public var protocols: Protocols = [.v1_2, .v1_3]
+        public init() {}
+    }
+    public var tls = TLS()
+    /// HTTPS on the admin and public listeners with tls-cert-file and tls-key-file
+    /// (`admin-tls`, `public-tls`).
+    public var adminTLS = false
+    public var publicTLS = false
     /// Open connections on the admin listener (`admin-max-connections`); a new one past it
     /// closes the least recently active.
     public var adminMaxConnections = 64

@@ -1,0 +1,102 @@
+/// AUTH, HELLO's AUTH and ACL: who a connection is and what it may run (`UserDirectory`).
+extension CommandExecutor {
+    /// Signs `connection` in as `user` (nil or `default`: the default user, then, for the
+    /// admin token sent alone, the admin user). Failures answer `-WRONGPASS`, and an address
+    /// that failed too often is refused unchecked (`AuthAddressThrottle`).
+    func authenticate(user name: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
+        let address = AuthAddressThrottle.host(of: connection.session.card.address)
+        guard server.authAddresses.mayTry(address, now: connection.lastActivity) else {
+            return .error("ERR too many failed AUTH attempts from this address: retry after auth-address-window seconds")
+        }
+        let directory = server.users.withLock { $0 }
+        let userName = name.map { String(decoding: $0, as: UTF8.self) } ?? "default"
+        if name == nil, directory.passwordless != nil, directory["admin"] == nil {
+            return .error("ERR AUTH called without any password configured")
+        }
+        var candidates = [userName]
+        if userName == "default" { candidates.append("admin") }
+        for candidate in candidates {
+            guard let user = directory[candidate], user.accepts(password: password) else { continue }
+            connection.signIn(user)
+            connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
+            return .ok
+        }
+        return .error("WRONGPASS invalid token")
+    }
+
+    /// `ACL WHOAMI`, `ACL USERS`, `ACL LIST`, `ACL CAT [category]`.
+    func acl(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
+        var out = RESPWriter(resp3: connection.session.resp3)
+        let directory = server.users.withLock { $0 }
+        switch String(decoding: tokens[1], as: UTF8.self).uppercased() {
+        case "WHOAMI":
+            out.bulk(connection.user?.name ?? "default")
+        case "USERS":
+            let names = directory.users.keys.sorted()
+            out.array(names.count)
+            for name in names { out.bulk(name) }
+        case "LIST":
+            let users = directory.users.values.sorted { $0.name < $1.name }
+            out.array(users.count)
+            for user in users { out.bulk(user.aclLine) }
+        case "CAT":
+            if tokens.count == 3 {
+                guard let category = CommandCategory(rawValue: String(decoding: tokens[2], as: UTF8.self).lowercased()) else {
+                    return .error("ERR Unknown category '\(Self.printable(tokens[2]))'")
+                }
+                let rights = CommandRight.allCases.filter { $0.category == category }
+                out.array(rights.count)
+                for right in rights { out.bulk(right.name) }
+            } else {
+                out.array(CommandCategory.allCases.count)
+                for category in CommandCategory.allCases { out.bulk(category.rawValue) }
+            }
+        default:
+            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try ACL WHOAMI, USERS, LIST or CAT.")
+        }
+        return out.reply
+    }
+}
+
+extension CommandRight {
+    /// The right a request needs: its verb's, or for CLIENT, ROUND and ACL its subcommand's.
+    init(_ verb: Verb, _ tokens: Tokens) {
+        switch verb {
+        case .book: self = .book
+        case .cancel: self = .cancel
+        case .status: self = .status
+        case .seats: self = .seats
+        case .provider: self = .provider
+        case .ping: self = .ping
+        case .health: self = .health
+        case .auth: self = .auth
+        case .quit: self = .quit
+        case .round: self = CommandExecutor.equalsIgnoringCase(tokens[1], "status") ? .roundStatus : .round
+        case .apply: self = .apply
+        case .withdraw: self = .withdraw
+        case .result: self = .result
+        case .confirm: self = .confirm
+        case .demand: self = .demand
+        case .hello: self = .hello
+        case .client:
+            if CommandExecutor.equalsIgnoringCase(tokens[1], "list") {
+                self = .clientList
+            } else if CommandExecutor.equalsIgnoringCase(tokens[1], "kill") {
+                self = .clientKill
+            } else {
+                self = .client
+            }
+        case .select: self = .select
+        case .echo: self = .echo
+        case .info: self = .info
+        case .command: self = .command
+        case .config: self = .config
+        case .cluster: self = .cluster
+        case .multi: self = .multi
+        case .exec: self = .exec
+        case .discard: self = .discard
+        case .latency: self = .latency
+        case .acl: self = CommandExecutor.equalsIgnoringCase(tokens[1], "whoami") ? .aclWhoami : .acl
+        }
+    }
+}
