@@ -33,6 +33,19 @@ final class DurabilityTests: IntegrationTestCase {
         try expect(third, "BOOK room h1", "+BOOKED 1")
     }
 
+    /// Refused counts reach Redis on a tick; SIGTERM right after `+FULL` answers still
+    /// writes them before the daemon stops.
+    func testSigtermRightAfterFullAnswersKeepsTheRefusedCount() throws {
+        try startStack()
+        let client = try connect()
+        try expect(client, "PROVIDER room 1", "+OK")
+        try expect(client, "BOOK room h1", "+BOOKED 0")
+        for index in 1...5 { try expect(client, "BOOK room late\(index)", "+FULL room") }
+        XCTAssertEqual(kezekd.terminate(), 0, "SIGTERM did not end kezekd with status 0")
+        try kezekd.start()
+        XCTAssertEqual(try seats(try connect(), "room")["refused"], 5)
+    }
+
     // MARK: (b) kezekd crashes mid-burst
 
     func testAcknowledgedBookingsSurviveRepeatedKezekdCrashes() throws {

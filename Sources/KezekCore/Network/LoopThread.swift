@@ -417,6 +417,9 @@ public final class LoopThread {
     /// unanswered client and no unconfirmed write (or the drain timeout passed).
     private func finishDrainingIfDone() {
         guard !isStopping else { return }
+        // Refused counts go out every tick; the last ones, before the daemon stops (a +FULL
+        // answered just before SIGTERM would otherwise not reach Redis).
+        mirrorRefusedCounts()
         // Writes other threads made before they stopped reading may still sit in the outbox.
         mirror.flush(outbox: outbox)
         let everyoneStopped = server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
