@@ -302,32 +302,14 @@ final class RedisClientTests: IntegrationTestCase {
     /// redis_exporter (Debian's prometheus-redis-exporter) scrapes kezekd and logs no error:
     /// it asks LATENCY LATEST, INFO, CONFIG GET, CLIENT LIST and more at every scrape.
     func testRedisExporterScrapesWithoutAnError() throws {
-        let exporterPath = "/usr/bin/prometheus-redis-exporter"
-        guard FileManager.default.isExecutableFile(atPath: exporterPath) else {
-            throw TestSetupError("no \(exporterPath): install prometheus-redis-exporter (scripts/ensure-deps.sh does)")
-        }
         try startStack(["--token", "sekret"])
-        let port = freePort()
-        let errPath = directory.appendingPathComponent("exporter.stderr").path
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let exporter = Process()
-        exporter.executableURL = URL(fileURLWithPath: exporterPath)
-        exporter.arguments = ["-redis.addr", "redis://127.0.0.1:\(kezekd.port)", "-redis.password", "sekret",
-                              "-web.listen-address", "127.0.0.1:\(port)"]
-        exporter.environment = cleanEnvironment()
-        exporter.standardOutput = FileHandle(forWritingAtPath: errPath)
-        exporter.standardError = FileHandle(forWritingAtPath: errPath)
-        try exporter.run()
-        defer { exporter.stop() }
-        let scraped = poll(timeout: 10, interval: 0.1) { () -> String? in
-            guard let page = try? adminGet(port: port, path: "/metrics"), page.status == 200 else { return nil }
-            return page.body
-        }
+        let exporter = try RedisExporter(directory: directory, arguments: [
+            "-redis.addr", "redis://127.0.0.1:\(kezekd.port)", "-redis.password", "sekret",
+        ])
+        let scraped = exporter.firstScrape()
         XCTAssertTrue(scraped?.contains("\nredis_up 1") == true, scraped ?? "no scrape")
-        _ = try adminGet(port: port, path: "/metrics")
-        exporter.stop()
-        let log = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        let complaints = log.split(separator: "\n").filter { !$0.contains("level=info") }
+        _ = try exporter.scrape()
+        let (log, complaints) = exporter.stop()
         XCTAssertEqual(complaints, [], log)
     }
 }

@@ -192,10 +192,6 @@ final class TLSTests: IntegrationTestCase {
     /// A TLS-only daemon (`listen` port 0) scraped by redis_exporter over rediss:// as a user
     /// with +@monitor only: no scrape error, and that user cannot book.
     func testRedisExporterScrapesOverTLSAsAMonitorUser() throws {
-        let exporterPath = "/usr/bin/prometheus-redis-exporter"
-        guard FileManager.default.isExecutableFile(atPath: exporterPath) else {
-            throw TestSetupError("no \(exporterPath): install prometheus-redis-exporter (scripts/ensure-deps.sh does)")
-        }
         certificates = try TestCertificates(in: directory)
         tlsPort = freePort()
         let acl = directory.appendingPathComponent("users.acl").path
@@ -215,29 +211,16 @@ final class TLSTests: IntegrationTestCase {
                        "NOPERM this connection is not allowed to run 'book'")
         XCTAssertThrowsError(try LineClient(port: kezekd.port, timeout: 2), "the plain port is off")
 
-        let port = freePort()
-        let errPath = directory.appendingPathComponent("exporter.stderr").path
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let exporter = Process()
-        exporter.executableURL = URL(fileURLWithPath: exporterPath)
-        exporter.arguments = ["-redis.addr", "rediss://127.0.0.1:\(tlsPort)", "-redis.user", "scraper", "-redis.password", "scrape-pw",
-                              "-tls-ca-cert-file", certificates.caCert, "-web.listen-address", "127.0.0.1:\(port)"]
-        exporter.environment = cleanEnvironment()
-        exporter.standardOutput = FileHandle(forWritingAtPath: errPath)
-        exporter.standardError = FileHandle(forWritingAtPath: errPath)
-        try exporter.run()
-        defer { exporter.stop() }
-        let scraped = poll(timeout: 10, interval: 0.1) { () -> String? in
-            guard let page = try? adminGet(port: port, path: "/metrics"), page.status == 200 else { return nil }
-            return page.body
-        }
+        let exporter = try RedisExporter(directory: directory, arguments: [
+            "-redis.addr", "rediss://127.0.0.1:\(tlsPort)", "-redis.user", "scraper", "-redis.password", "scrape-pw",
+            "-tls-ca-cert-file", certificates.caCert,
+        ])
+        let scraped = exporter.firstScrape()
         XCTAssertTrue(scraped?.contains("\nredis_up 1") == true, scraped ?? "no scrape")
-        let second = try adminGet(port: port, path: "/metrics").body
+        let second = try exporter.scrape()
         XCTAssertTrue(second.contains("\nredis_exporter_last_scrape_error{err=\"\"} 0"), second.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n"))
         XCTAssertTrue(second.contains("\nredis_connected_clients "), "INFO was not read")
-        exporter.stop()
-        let log = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        let complaints = log.split(separator: "\n").filter { !$0.contains("level=info") }
+        let (log, complaints) = exporter.stop()
         XCTAssertEqual(complaints, [], log)
     }
 
