@@ -4,6 +4,8 @@
 # 50,000/s for 10 s), alternated RUNS times (default 3) against one redis-server (appendonly,
 # appendfsync everysec) and one kezekd on free loopback ports. The floor is what the harness,
 # the network stack and Redis cost; the ratio is what kezekd and the durable write add.
+# BASELINE=lua measures against the same BOOK load done by the Lua script in that Redis
+# (scripts/lua/book.lua, as `make compare` does) instead of PING.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}; rate=${2:-50000}; seconds=${3:-10}
@@ -27,11 +29,19 @@ import json, sys
 run = json.load(open(sys.argv[1]))
 load = next(p for p in run["phases"] if p["name"] == "load")
 print(load["latency_us"]["p99"], round(load["replies_per_second"]))' "$1"; }
-echo "run  BOOK p99 (us)  PING p99 (us)  ratio   (rate $rate/s, $seconds s each)"
+baseline=${BASELINE:-ping}
+if [[ $baseline == lua ]]; then
+    sha=$(redis-cli -p "$rp" script load "$(cat scripts/lua/book.lua)")
+    against() { "$bench" book --target "127.0.0.1:$rp" --lua-sha "$sha" --rate "$rate" --duration "$seconds" --providers 1000 \
+        --holders 100000000 --capacity 10000000 --json; }
+else
+    against() { "$bench" book --target "127.0.0.1:$rp" --command PING --rate "$rate" --duration "$seconds" --json; }
+fi
+echo "run  BOOK p99 (us)  $baseline p99 (us)  ratio   (rate $rate/s, $seconds s each)"
 for run in $(seq "$runs"); do
     "$bench" book --target "127.0.0.1:$kp" --rate "$rate" --duration "$seconds" --providers 1000 --holders 100000000 \
         --capacity 10000000 --json > "$work/book.json" 2>/dev/null
-    "$bench" book --target "127.0.0.1:$rp" --command PING --rate "$rate" --duration "$seconds" --json > "$work/ping.json" 2>/dev/null
+    against > "$work/ping.json" 2>/dev/null
     read -r book book_rps < <(p99 "$work/book.json")
     read -r ping ping_rps < <(p99 "$work/ping.json")
     rewrites=$(grep -c "Background append only file rewriting started" "$work/redis.log" || true)

@@ -46,6 +46,11 @@ struct BookCommand: ParsableCommand {
     @Option(help: .hidden)
     var command: String?
 
+    /// The baseline of scripts/latency-floor.sh: the same load booked by the Lua script in a
+    /// Redis target (scripts/lua/book.lua, loaded; its SHA1), no invariant check.
+    @Option(help: .hidden)
+    var luaSha: String?
+
     func validate() throws {
         guard providers >= 1, holders >= 1 else { throw ValidationError("--providers and --holders must be positive") }
         guard capacity >= 0 else { throw ValidationError("--capacity must not be negative") }
@@ -55,6 +60,7 @@ struct BookCommand: ParsableCommand {
         if let duration { guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be within (0, 3600]") } }
         if let requests { guard requests >= 1, requests <= 1_000_000_000 else { throw ValidationError("--requests must be 1...1e9") } }
         guard skew >= 0 else { throw ValidationError("--skew must not be negative") }
+        if luaSha != nil { guard !wait, !shardOnly, command == nil else { throw ValidationError("--lua-sha books plainly: no --wait, --shard-only or --command") } }
     }
 
     func run() throws {
@@ -113,8 +119,9 @@ struct BookCommand: ParsableCommand {
         }
         let work = BookWorkload.generate(providers: providers, holders: holders, capacity: capacity,
                                          poolSize: poolSize, skew: skew, seed: common.seed, ids: ids)
-        let setup = PhaseRunner.run(PhasePlan(name: "setup", batch: work.providersBatch(), pipeline: setupPipeline), env: env)
-        report.phases.append(PhaseSection(outcome: setup, what: "\(Format.count(providers)) PROVIDER <p> \(capacity)",
+        let setup = PhaseRunner.run(PhasePlan(name: "setup", batch: luaSha == nil ? work.providersBatch() : work.luaProvidersBatch(),
+                                              pipeline: setupPipeline), env: env)
+        report.phases.append(PhaseSection(outcome: setup, what: "\(Format.count(providers)) \(luaSha == nil ? "PROVIDER <p>" : "SET lua:free:<p>") \(capacity)",
                                           showLatency: false))
         if setup.connectionsOpened == 0 {
             report.fatal = "could not connect to \(env.target)"
@@ -125,18 +132,19 @@ struct BookCommand: ParsableCommand {
             throw ExitCode(try common.finish(report, latency: []))
         }
 
-        let batch = work.bookBatch(wait: wait)
+        let batch = luaSha.map { work.luaBookBatch(sha: $0) } ?? work.bookBatch(wait: wait)
         let results = PhaseResults(count: batch.count)
         let load = PhaseRunner.run(PhasePlan(name: "load", batch: batch, total: total, pipeline: pipeline, rate: rate,
                                              duration: duration, results: results), env: env)
-        var section = PhaseSection(outcome: load, what: "BOOK <p> h:<n>\(wait ? " WAIT" : "")", books: true)
+        var section = PhaseSection(outcome: load, what: luaSha == nil ? "BOOK <p> h:<n>\(wait ? " WAIT" : "")" : "EVALSHA <book.lua> <p> h:<n>",
+                                   books: true)
         section.notes.append("throughput \(Format.count(Int(load.throughput))) requests/s, "
             + "\(Format.count(Int(load.bookingsPerSecond))) bookings/s (+BOOKED replies)")
         report.phases.append(section)
         report.figures = [("throughput_rps", .double(load.throughput)),
                           ("bookings_per_second", .double(load.bookingsPerSecond))]
 
-        if common.noCheck {
+        if common.noCheck || luaSha != nil {
             var inv = InvariantReport()
             inv.skipped = true
             report.invariants = inv

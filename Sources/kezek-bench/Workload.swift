@@ -141,4 +141,23 @@ struct BookWorkload {
         }
         return b
     }
+
+    /// The same load for the Lua script in Redis (scripts/lua/book.lua, loaded as `sha`): each
+    /// provider a free-seat counter and a set of holders.
+    func luaProvidersBatch() -> RequestBatch {
+        let b = RequestBatch()
+        for p in 0..<providers { b.add("SET", Self.luaFree(ids.provider(p)), String(capacity)) }
+        return b
+    }
+
+    func luaBookBatch(sha: String) -> RequestBatch {
+        let b = RequestBatch()
+        for i in poolProvider.indices {
+            let provider = ids.provider(Int(poolProvider[i]))
+            b.add("EVALSHA", sha, "2", Self.luaFree(provider), "lua:holders:\(provider)", ids.holder(Int(poolHolder[i])))
+        }
+        return b
+    }
+
+    private static func luaFree(_ provider: String) -> String { "lua:free:\(provider)" }
 }
