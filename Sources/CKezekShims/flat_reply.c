@@ -83,6 +83,13 @@ int kz_flat_reply_read(redisContext *context, kz_flat_reply *out) {
     void *reply = NULL;
     int status = redisGetReply(context, &reply);
     reading = NULL;
+    if (status != REDIS_OK || reply == NULL) {
+        // A reply cut short (the connection failed in the middle of it) would leave the reader
+        // holding our token: freeing the context would hand it to hiredis's freeReplyObject,
+        // and a later read would build onto it. The context is failed anyway: drop the part.
+        context->reader->reply = NULL;
+        context->reader->ridx = -1;
+    }
     context->reader->fn = usual;
     return status == REDIS_OK && reply != NULL ? REDIS_OK : REDIS_ERR;
 }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import KezekCore
 
@@ -47,6 +48,18 @@ final class FlatReplyTests: IntegrationTestCase {
         XCTAssertTrue(nested.contains { if case .null = $0 { true } else { false } }, "a nested reply must read as bad data")
     }
 
+    /// A connection that fails in the middle of a reply throws, and the connection is freed
+    /// without handing hiredis an object it did not make (this crashed before).
+    func testAReplyCutShortThrowsAndTheConnectionIsFreedCleanly() throws {
+        let server = try CutShortServer(reply: "*3\r\n$1\r\na\r\n$1\r\nb\r\n")
+        var connection: RedisSyncConnection? = try RedisSyncConnection(endpoint: .init(host: "127.0.0.1", port: server.port),
+                                                                       replyTimeoutMillis: 5_000)
+        connection!.append(["SMEMBERS", "set"])
+        XCTAssertThrowsError(try connection!.flatReplyOrError())
+        connection = nil
+        server.join()
+    }
+
     /// One line per reply, arrays element by element.
     private func describe(_ reply: FlatReply) -> String {
         switch reply {
@@ -63,5 +76,45 @@ final class FlatReplyTests: IntegrationTestCase {
         case .error(let text): "error(\(text))"
         case .array(let items): "array:" + items.map { $0.string ?? describe($0) }.joined(separator: "|")
         }
+    }
+}
+
+/// A server on a free loopback port that answers its first client's first read with `reply`
+/// (a reply left unfinished) and closes the connection.
+private final class CutShortServer: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let thread: Thread
+
+    init(reply: String) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(listener, 1) == 0 else { throw TestSetupError("cannot listen on a loopback port") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        thread = Thread {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(client, &buffer, buffer.count)
+            _ = reply.withCString { write(client, $0, strlen($0)) }
+            close(client)
+        }
+        thread.start()
+    }
+
+    func join() {
+        while !thread.isFinished { usleep(1_000) }
+        close(listener)
     }
 }
