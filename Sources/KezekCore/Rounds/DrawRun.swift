@@ -83,7 +83,7 @@ struct DrawRun {
     }
 
     /// Runs the draw; the reply (`+DRAWN …`) goes to `ticket` once step 3 is confirmed.
-    func run(ticket: ReplyTicket, now: UInt64, seed: String) -> Outcome {
+    func run(ticket: ReplyTicket, seed: String) -> Outcome {
         let start = registry.beginDraw(roundID, seed: seed) { [table, rules] applications in
             Self.freeSeats(table: table, rules: rules, applications: applications)
         }

@@ -38,7 +38,7 @@ extension CommandExecutor {
             guard tokens.count == 4 else { return .now(.error("ERR syntax error")) }
             // A seed that is not a valid token cannot be the committed one.
             guard let seed = Self.identifier(tokens[3]) else { return .now(.error("ERR seed does not match commitment")) }
-            return DrawRun(registry: rounds, table: table, rules: table.rules, roundID: id).run(ticket: ticket, now: now, seed: seed)
+            return DrawRun(registry: rounds, table: table, rules: table.rules, roundID: id).run(ticket: ticket, seed: seed)
         }
         return .now(.error("ERR syntax error"))
     }
