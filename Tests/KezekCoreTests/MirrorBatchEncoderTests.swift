@@ -205,11 +205,19 @@ final class MirrorBatchEncoderTests: XCTestCase {
             ["HSET", "kz:{P}:offers", "a", "1000", "b", "2000"],
             ["HSET", "kz:{P}:rounds", "a", "r1 2"],
             ["HDEL", "kz:{P}:offers", "c"],
-            ["HDEL", "kz:{P}:rounds", "c"],
+            ["HSET", "kz:{P}:rounds", "c", "-"],
             ["HSET", "kz:{round:r1}:apps", "h", "P Q/2", "i", "Q"],
             ["HSET", "kz:rounds", "r1", "open"],
             ["HDEL", "kz:{round:r1}:apps", "h"],
         ])
+    }
+
+    /// A draw's part, a holder's own tag and a dropped tag set fields of one hash: one HSET,
+    /// in the order made (RoundTagFields).
+    func testTagWritesShareOneHashCommand() {
+        let writes = [write(p, .tag(holder: "a", round: "r2", rank: 1)), write(p, .untag(holder: "b")),
+                      write(p, .tagPart(round: "r2", entries: "c 1 d 3"))]
+        XCTAssertEqual(commands(writes), [["HSET", "kz:{P}:rounds", "a", "r2 1", "b", "-", "#r2", "c 1 d 3"]])
     }
 
     /// The fenced batch's arguments after the keys and numbers, one string each.

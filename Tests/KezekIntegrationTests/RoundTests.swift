@@ -272,6 +272,42 @@ final class RoundTests: IntegrationTestCase {
         try expect(again, "RESULT r first", "+UNPLACED")
     }
 
+    /// A draw keeps its tags as one field per provider (`#<round>`, RoundTagFields), not one
+    /// per holder. A holder that leaves gets a "-" field of its own, which masks its entry:
+    /// after it waits there again by BOOK … WAIT and the daemon is killed and restarted, it is
+    /// not taken for the round's holder (the round would then count it placed there).
+    func testTagsAreOneFieldPerProviderAndALeaverStaysUntagged() throws {
+        try startStack(["--offer-ttl", "0"])
+        let client = try connect()
+        try expect(client, "PROVIDER p 2", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("s"))", "+OK")
+        for holder in ["ann", "bob", "cat"] { try expect(client, "APPLY r \(holder) p", "+APPLIED 1") }
+        try expect(client, "ROUND CLOSE r", "+CLOSED 3")
+        try expect(client, "ROUND DRAW r s", "+DRAWN offered=2 waiting=1 unplaced=1")
+        let redisClient = try LineClient(port: redis.port)
+        XCTAssertEqual(try redisClient.request(LineClient.resp(["HLEN", "kezek:{p}:rounds"])), ":1",
+                       "one field for the draw's whole part here")
+        let part = try redisClient.request(LineClient.resp(["HGET", "kezek:{p}:rounds", "#r"]))
+        XCTAssertEqual(Set(part.dropFirst().split(separator: " ").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }),
+                       ["ann", "bob", "cat"])
+        let booked = try ["ann", "bob", "cat"].filter { try client.request("RESULT r \($0)") == "+BOOKED p 1" }
+        XCTAssertEqual(booked.count, 2)
+        let leaver = booked[0]
+        let waiter = try XCTUnwrap(["ann", "bob", "cat"].first { !booked.contains($0) })
+        try expect(client, "CANCEL p \(leaver)", prefix: "+CANCELLED ")
+        try expect(client, "RESULT r \(waiter)", "+BOOKED p 1")
+        try expect(client, "BOOK p \(leaver) WAIT", "+WAITING 1")
+        try expect(client, "RESULT r \(leaver)", "+UNPLACED")
+        let own = try redisClient.request(LineClient.resp(["HGET", "kezek:{p}:rounds", leaver]))
+        XCTAssertEqual(own, "$-")
+        kezekd.kill9()
+        try kezekd.start()
+        let again = try connect()
+        try expect(again, "RESULT r \(leaver)", "+UNPLACED")
+        try expect(again, "STATUS p \(leaver)", "+WAITING 1")
+        for holder in booked.dropFirst() + [waiter] { try expect(again, "RESULT r \(holder)", "+BOOKED p 1") }
+    }
+
     /// A crash between the draw's steps: Redis holds the record and part of the placements,
     /// the round is still `drawing`. DRAW sent again finishes it with the same result.
     func testDrawCutShortByACrashIsFinishedBySendingItAgain() throws {

@@ -106,8 +106,7 @@ public struct MirrorBatchEncoder {
         case .dequeue: return (.zrem, keys.waiting(id))
         case .offer: return (.hset, keys.offers(id))
         case .unoffer: return (.hdel, keys.offers(id))
-        case .tag: return (.hset, keys.roundTags(id))
-        case .untag: return (.hdel, keys.roundTags(id))
+        case .tag, .tagPart, .untag: return (.hset, keys.roundTags(id))
         case .field(let key, _, _): return (.hset, key)
         case .unfield(let key, _): return (.hdel, key)
         case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity: preconditionFailure("not a member write")
@@ -117,8 +116,8 @@ public struct MirrorBatchEncoder {
     /// How many items a write adds to its command.
     private static func items(_ op: MirrorOp) -> Int {
         switch op {
-        case .book, .unbook, .dequeue, .unoffer, .untag, .unfield: 1
-        case .enqueue, .offer, .tag, .field: 2
+        case .book, .unbook, .dequeue, .unoffer, .unfield: 1
+        case .enqueue, .offer, .tag, .tagPart, .untag, .field: 2
         case .capacity, .refused, .barrier, .skipped: 1
         case .audit, .auditCapacity: 0   // in the batch's log entry, not a command of their own
         }
@@ -213,8 +212,14 @@ public struct MirrorBatchEncoder {
             // A change's command skips the audit writes inside its run (they go in the log).
             if writes[position].op.isAudit { continue }
             switch writes[position].op {
-            case .book(let holder), .unbook(let holder), .dequeue(let holder), .unoffer(let holder), .untag(let holder):
+            case .book(let holder), .unbook(let holder), .dequeue(let holder), .unoffer(let holder):
                 RESP.appendBulk(holder, into: &bytes)
+            case .untag(let holder):
+                RESP.appendBulk(holder, into: &bytes)
+                RESP.appendBulk(RoundTagFields.noTag, into: &bytes)
+            case .tagPart(let round, let entries):
+                RESP.appendBulk(RoundTagFields.partField(round: round), into: &bytes)
+                RESP.appendBulk(entries, into: &bytes)
             case .enqueue(let holder, let score):
                 RESP.appendBulk(String(score), into: &bytes)
                 RESP.appendBulk(holder, into: &bytes)
@@ -240,7 +245,10 @@ public struct MirrorBatchEncoder {
     private static func sameCommand(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
         switch (a, b) {
         case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue), (.offer, .offer),
-             (.unoffer, .unoffer), (.tag, .tag), (.untag, .untag): true
+             (.unoffer, .unoffer): true
+        // Every tag write sets a field of the provider's tags hash: one HSET, in order.
+        case (.tag, .tag), (.tag, .tagPart), (.tag, .untag), (.tagPart, .tag), (.tagPart, .tagPart),
+             (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag): true
         case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)): x == y
         default: false
         }

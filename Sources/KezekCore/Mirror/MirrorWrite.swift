@@ -13,6 +13,10 @@ public enum MirrorOp: Sendable, Equatable {
     /// The round (and the rank of this provider among the holder's choices) that placed or
     /// queued the holder here.
     case tag(holder: String, round: String, rank: Int)
+    /// A draw's part here: every holder it placed or queued here, "<holder> <rank> …", in one
+    /// field (`RoundTagFields`).
+    case tagPart(round: String, entries: String)
+    /// Drops the holder's tag: its own field set to "-", which also masks it in any part.
     case untag(holder: String)
     /// A field of a hash that is not a provider's (a round's state and applications), written
     /// through a round's ledger (see `RoundLedger`).
@@ -37,7 +41,7 @@ public enum MirrorOp: Sendable, Equatable {
         case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
              .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
              .audit(_, let holder, _): holder
-        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity: nil
+        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity, .tagPart: nil
         }
     }
 

@@ -134,7 +134,7 @@ struct Recovery {
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
                 settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused,
-                                             offers: offers, tags: tags, rewriteWaitlist: rescore, rules: table.rules, promoting: false)
+                                             offers: offers, tags: tags.tags, tagFields: tags.ownFields, rewriteWaitlist: rescore, rules: table.rules, promoting: false)
                 if found == nil {
                     // Redis gets the capacity served, so the two never disagree.
                     settling.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
@@ -248,17 +248,17 @@ struct Recovery {
         }
     }
 
-    /// Round tags as a hash of holder -> "<round> <rank>".
-    private func checkedTags(_ value: FlatReply, key: String) -> [String: RoundTag] {
-        var tags: [String: RoundTag] = [:]
-        for (holder, text) in checkedPairs(value, key: key) {
-            guard let tag = RoundTag.decode(text) else {
-                log.error("bad data in redis: round tag is not '<round> <rank>'; ignored", metadata: ["key": "\(key)", "member": "\(holder)"])
-                continue
-            }
-            tags[holder] = tag
+    /// Round tags: draws' parts and holders' own fields (`RoundTagFields`); anything else is
+    /// logged and left out.
+    private func checkedTags(_ value: FlatReply, key: String) -> (tags: [String: RoundTag], ownFields: Set<String>) {
+        guard let items = checkedStrings(value, key: key, expected: "a hash") else { return ([:], []) }
+        var pairs: [(field: String, value: String)] = []
+        pairs.reserveCapacity(items.count / 2)
+        for index in stride(from: 0, to: items.count - 1, by: 2) { pairs.append((items[index], items[index + 1])) }
+        return RoundTagFields.decode(pairs) { field in
+            log.error("bad data in redis: round tag is not '<round> <rank>', '-' or a draw's part; ignored",
+                      metadata: ["key": "\(key)", "member": "\(field)"])
         }
-        return tags
     }
 
     /// A hash's field/value pairs whose field is a valid id.

@@ -46,8 +46,10 @@ struct StateWriteBack {
                     redis.append(["HSET", keys.offers(id), offer.holder, String(offer.expiresAt)])
                     commands += 1
                 }
-                for entry in state.tags {
-                    redis.append(["HSET", keys.roundTags(id), entry.holder, RoundTag.encode(round: entry.tag.round, rank: entry.tag.rank)])
+                // One part per round (RoundTagFields): the hash starts empty, so nothing is masked.
+                for (round, entries) in Dictionary(grouping: state.tags, by: \.tag.round) {
+                    let part = RoundTagFields.partValue(entries.map { ($0.holder, $0.tag.rank) })
+                    redis.append(["HSET", keys.roundTags(id), RoundTagFields.partField(round: round), part])
                     commands += 1
                 }
                 for members in stride(from: 0, to: state.holders.count, by: MirrorBatchEncoder.maxMembersPerCommand) {

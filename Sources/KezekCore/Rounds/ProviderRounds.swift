@@ -62,8 +62,15 @@ extension Provider {
     /// or an offer here (the round then no longer counts it as placed here).
     func untag(_ holder: String, _ state: inout State, rules: BookingRules, placed: Bool, writes: inout WriteList) {
         guard let tag = state.tags.removeValue(forKey: holder) else { return }
-        writes.add(self, .untag(holder: holder))
+        untagWrite(holder, &state, writes: &writes)
         if placed { rules.rounds?.unplaced(round: tag.round, holder: holder, at: id) }
+    }
+
+    /// The write that drops `holder`'s tag here: a field of its own, "-", which also masks
+    /// the holder in any draw's part here (`RoundTagFields`).
+    func untagWrite(_ holder: String, _ state: inout State, writes: inout WriteList) {
+        state.tagFields.insert(holder)
+        writes.add(self, .untag(holder: holder))
     }
 
     /// The draw's part at this provider: seats for `placements` (offers until `expiresAt`, or
@@ -77,6 +84,8 @@ extension Provider {
         changing { state in
             let madeAt = MonotonicClock.nanoseconds()
             var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt), tags = WriteList(madeAt: madeAt)
+            var part: [(holder: String, rank: Int)] = []
+            part.reserveCapacity(placements.count + waiters.count)
             var booked: [String] = []
             for (holder, rank) in placements {
                 let cause = RoundTag(round: round, rank: rank)
@@ -97,8 +106,7 @@ extension Provider {
                     give(holder, &state, rules: rules, writes: &seats, expiresAt: expiresAt, cause: cause)
                     if state.holders[holder] != nil { booked.append(holder) }
                 }
-                state.tags[holder] = cause
-                tags.add(self, .tag(holder: holder, round: round, rank: rank))
+                tag(holder, cause, &state, part: &part, writes: &tags)
                 rules.rounds?.recordPlacement(round: round, holder: holder, rank: rank, at: id, booked: state.holders[holder] != nil)
             }
             for (holder, rank) in waiters where state.holders[holder] == nil && state.offers[holder] == nil {
@@ -107,8 +115,10 @@ extension Provider {
                     state.joined(holder)
                     places.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber), cause: RoundTag(round: round, rank: rank))
                 }
-                state.tags[holder] = RoundTag(round: round, rank: rank)
-                tags.add(self, .tag(holder: holder, round: round, rank: rank))
+                tag(holder, RoundTag(round: round, rank: rank), &state, part: &part, writes: &tags)
+            }
+            if !part.isEmpty {
+                tags.add(self, .tagPart(round: round, entries: RoundTagFields.partValue(part)))
             }
             seats.append(contentsOf: places)
             seats.append(contentsOf: tags)
@@ -120,6 +130,21 @@ extension Provider {
             // A booking made here is in Redis once this whole part is (no dirty reads).
             for holder in booked { state.holders[holder] = state.made + seats.count }
             seats.flush(to: outbox, ticket: ticket, state: &state)
+        }
+    }
+
+    /// Tags `holder` as placed or queued here by a draw: an entry of the draw's part, or a
+    /// field of its own when it has one already (which would mask the entry) or when another
+    /// round tagged it here (so that no holder is live in two parts).
+    private func tag(_ holder: String, _ cause: RoundTag, _ state: inout State, part: inout [(holder: String, rank: Int)],
+                     writes: inout WriteList) {
+        let retagged = state.tags[holder].map { $0.round != cause.round } ?? false
+        state.tags[holder] = cause
+        if retagged || state.tagFields.contains(holder) {
+            state.tagFields.insert(holder)
+            writes.add(self, .tag(holder: holder, round: cause.round, rank: cause.rank))
+        } else {
+            part.append((holder, cause.rank))
         }
     }
 
@@ -140,20 +165,20 @@ extension Provider {
                 state.holders[holder] = nil
                 state.left(holder)
                 writes.add(self, .unbook(holder: holder), cause: tag)
-                writes.add(self, .untag(holder: holder))
+                untagWrite(holder, &state, writes: &writes)
                 promote(&state, rules: rules, writes: &writes)
             } else if state.offers[holder] != nil {
                 state.offers[holder] = nil
                 state.left(holder)
                 writes.add(self, .unoffer(holder: holder), cause: tag)
-                writes.add(self, .untag(holder: holder))
+                untagWrite(holder, &state, writes: &writes)
                 promote(&state, rules: rules, writes: &writes)
             } else if state.waitlist.remove(holder) {
                 state.left(holder)
                 writes.add(self, .dequeue(holder: holder), cause: tag)
-                writes.add(self, .untag(holder: holder))
+                untagWrite(holder, &state, writes: &writes)
             } else {
-                writes.add(self, .untag(holder: holder))
+                untagWrite(holder, &state, writes: &writes)
             }
             guard sending else { return writes.all }
             writes.flush(to: outbox, ticket: nil, state: &state)

@@ -42,6 +42,9 @@ public final class Provider: Sendable {
         var offers: [String: Offer] = [:]
         /// Holders a round placed or queued here (booked, offered or waiting), with its rank.
         var tags: [String: RoundTag] = [:]
+        /// Holders with a tag field of their own in Redis, a tag or "-" (`RoundTagFields`): a
+        /// draw tags them by their own field again, not in its part. A superset is harmless.
+        var tagFields: Set<String> = []
         /// SEATS shows `offered=` once this provider has made an offer.
         var hasOffered = false
         var waitlist = Waitlist()
@@ -423,7 +426,7 @@ public final class Provider: Sendable {
             if let tag, let placedRank, placedRank <= tag.rank {
                 state.left(next)
                 state.tags[next] = nil
-                writes.add(self, .untag(holder: next))
+                untagWrite(next, &state, writes: &writes)
             } else if placedRank != nil || rules.limits.reserve(next) {
                 // A member still: it waited, now it holds a seat or an offer.
                 // Moving up from a booking books here too: an offer could leave it with nothing.
@@ -435,7 +438,7 @@ public final class Provider: Sendable {
                 state.left(next)
                 if tag != nil {
                     state.tags[next] = nil
-                    writes.add(self, .untag(holder: next))
+                    untagWrite(next, &state, writes: &writes)
                 }
             }
             writes.add(self, .dequeue(holder: next))
@@ -468,6 +471,7 @@ public final class Provider: Sendable {
     /// free seats wait for `promoteAfterRecovery` (once every round placement is known).
     func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
                  offers: [(holder: String, expiresAt: Int)] = [], tags: [String: RoundTag] = [:],
+                 tagFields: Set<String> = [],
                  rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true) -> [MirrorWrite] {
         refusals.set(refusedSoFar)
         return changing { state in
@@ -514,11 +518,12 @@ public final class Provider: Sendable {
             }
             // A tag of a holder no longer here is left over from a crash: dropped.
             state.tags = [:]
+            state.tagFields = tagFields
             for (holder, tag) in tags {
                 if state.holders[holder] != nil || state.offers[holder] != nil || state.waitlist.contains(holder) {
                     state.tags[holder] = tag
                 } else {
-                    writes.add(self, .untag(holder: holder))
+                    untagWrite(holder, &state, writes: &writes)
                 }
             }
             if promoting { promote(&state, rules: rules, writes: &writes) }

@@ -1,0 +1,84 @@
+import KezekDraw
+
+/// How a provider's round tags are kept in `<prefix>:{P}:rounds`, three kinds of field:
+///
+///     #<round>   "<holder> <rank> <holder> <rank> …"   a draw's part here: every holder that
+///                                                     draw placed or queued here, in one field
+///     <holder>   "<round> <rank>"                     the holder's own tag, overriding any part
+///     <holder>   "-"                                  no tag: masks the holder in every part
+///
+/// A draw writes one field per provider instead of one per holder: in Redis a hash field per
+/// holder cost more than the seat or place it tags (PERFORMANCE.md, "The draw"). A part is
+/// never edited; a holder leaves it by getting a field of its own. So a holder's tag is its own
+/// field if it has one, else its entry in a part. A holder that has (or may have) a field of
+/// its own is in `Provider.State.tagFields`, and a later draw gives such a holder its own
+/// field again rather than a part entry, which the field would mask; a holder whose tag comes
+/// from another round gets its own field too, so no holder is live in two parts.
+enum RoundTagFields {
+    /// The field of a round's part: `#` is not an id character, so no holder is named so.
+    static func partField(round: String) -> String { "#" + round }
+
+    /// The value of a holder's own field that drops its tag.
+    static let noTag = "-"
+
+    /// A part's value from its entries, in the draw's order.
+    static func partValue(_ entries: [(holder: String, rank: Int)]) -> String {
+        var text = ""
+        text.reserveCapacity(entries.count * 16)
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { text += " " }
+            text += entry.holder
+            text += " "
+            text += String(entry.rank)
+        }
+        return text
+    }
+
+    /// What a provider's hash says: each tagged holder's tag, and the holders with a field of
+    /// their own. `bad` is told of every field or entry that is not one of the three kinds.
+    static func decode(_ pairs: [(field: String, value: String)], bad: (String) -> Void)
+        -> (tags: [String: RoundTag], ownFields: Set<String>) {
+        var tags: [String: RoundTag] = [:]
+        var own: [String: RoundTag?] = [:]
+        // Parts in round order, so that bad data (a holder in two parts) reads the same each time.
+        var parts: [(round: String, value: String)] = []
+        for (field, value) in pairs {
+            if field.hasPrefix("#") {
+                let round = String(field.dropFirst())
+                guard Identifier.isValid(round) else {
+                    bad(field)
+                    continue
+                }
+                parts.append((round, value))
+            } else if !Identifier.isValid(field) {
+                bad(field)
+            } else if value == noTag {
+                own[field] = .some(nil)
+            } else if let tag = RoundTag.decode(value) {
+                own[field] = tag
+            } else {
+                bad(field)
+            }
+        }
+        for part in parts.sorted(by: { $0.round < $1.round }) {
+            let words = part.value.split(separator: " ")
+            guard words.count % 2 == 0 else {
+                bad(partField(round: part.round))
+                continue
+            }
+            var index = 0
+            while index < words.count {
+                defer { index += 2 }
+                let holder = String(words[index])
+                guard Identifier.isValid(holder), let rank = Int(words[index + 1]),
+                      rank >= 1, rank <= RankedChoice.maxChoices else {
+                    bad(partField(round: part.round))
+                    continue
+                }
+                tags[holder] = RoundTag(round: part.round, rank: rank)
+            }
+        }
+        for (holder, tag) in own { tags[holder] = tag }
+        return (tags, Set(own.keys))
+    }
+}
