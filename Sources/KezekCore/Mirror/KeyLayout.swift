@@ -7,7 +7,9 @@
 ///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
 ///     <prefix>:{<P>}:offers         HASH   holder -> expiry of its offer (Unix milliseconds)
-///     <prefix>:{<P>}:rounds         HASH   holder -> "<round> <rank>": the round that placed or queued it here
+///     <prefix>:{<P>}:rounds         HASH   the round that placed or queued each holder here, and its rank:
+///                                          `#<round>` -> "<holder> <rank> …" (a draw's part), or
+///                                          holder -> "<round> <rank>" or "-" (RoundTagFields)
 ///     <prefix>:audit                STREAM the audit log: one entry per atomic step (epoch, seq, then
 ///                                          one `<op>` → `<provider> <holder>[ <round> <rank>]` per change)
 ///     <prefix>:rounds               HASH   round id -> its state (open, closed, drawing, drawn)

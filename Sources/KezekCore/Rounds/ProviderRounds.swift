@@ -86,6 +86,8 @@ extension Provider {
             var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt), tags = WriteList(madeAt: madeAt)
             var part: [(holder: String, rank: Int)] = []
             part.reserveCapacity(placements.count + waiters.count)
+            state.tags.reserveCapacity(state.tags.count + placements.count + waiters.count)
+            state.waitlist.reserveCapacity(waiters.count)
             var booked: [String] = []
             for (holder, rank) in placements {
                 let cause = RoundTag(round: round, rank: rank)

@@ -23,15 +23,15 @@ enum RoundTagFields {
 
     /// A part's value from its entries, in the draw's order.
     static func partValue(_ entries: [(holder: String, rank: Int)]) -> String {
-        var text = ""
-        text.reserveCapacity(entries.count * 16)
-        for (index, entry) in entries.enumerated() {
-            if index > 0 { text += " " }
-            text += entry.holder
-            text += " "
-            text += String(entry.rank)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 16)
+        for entry in entries {
+            if !bytes.isEmpty { bytes.append(UInt8(ascii: " ")) }
+            bytes.append(contentsOf: entry.holder.utf8)
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: String(entry.rank).utf8)
         }
-        return text
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// What a provider's hash says: each tagged holder's tag, and the holders with a field of

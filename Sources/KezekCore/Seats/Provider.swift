@@ -613,9 +613,13 @@ struct WriteList {
         append(MirrorWrite(provider: provider, op: .audit(op, holder: holder, cause: cause), ticket: nil, madeAt: madeAt))
     }
 
-    /// Adds another list's writes after these.
+    /// Adds another list's writes after these (no array built on the way: a draw's part at
+    /// a provider can be tens of thousands of writes).
     mutating func append(contentsOf other: WriteList) {
-        for write in other.all { append(write) }
+        if let write = other.first { append(write) }
+        if let write = other.second { append(write) }
+        // Past other's first two writes, self has two of its own: the rest goes to `rest`.
+        rest.append(contentsOf: other.rest)
     }
 
     private mutating func append(_ write: MirrorWrite) {
@@ -634,7 +638,7 @@ struct WriteList {
     /// Hands the writes to the owner's outbox, the reply's ticket on the last one, and counts
     /// them as made in `state` (whose lock the caller holds). Every write of a list changes
     /// state (barriers never go through one).
-    func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
+    mutating func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
         guard var one = first else { return }
         // Every stripe is held: no other write of this provider is numbered meanwhile.
         let number = state.counters.number(count)
@@ -652,7 +656,10 @@ struct WriteList {
             return
         }
         two.continues = true
-        var writes = [one, two] + rest
+        // The writes are moved, not copied: a copy retains every string a write holds.
+        var writes = rest
+        rest = []
+        writes.insert(contentsOf: [one, two], at: 0)
         for index in 2..<writes.count {
             writes[index].number = number + index
             writes[index].continues = index < writes.count - 1
