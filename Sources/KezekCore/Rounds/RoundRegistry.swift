@@ -269,6 +269,7 @@ public final class RoundRegistry: @unchecked Sendable {
             }
             rounds.byID[id] = round
         }
+        offerClock.unpark(now: WallClock.milliseconds())
     }
 
     // MARK: Placements and the cascade
@@ -336,8 +337,8 @@ public final class RoundRegistry: @unchecked Sendable {
                 notYet.append(entry)
             }
         }
-        // Offers of a round still being drawn: looked at again a second later.
-        for entry in notYet { offerClock.add(expiresAt: entry.expiresAt, provider: entry.provider, holder: entry.holder) }
+        // Offers of a round still being drawn: looked at again when a draw ends.
+        for entry in notYet { offerClock.park(entry) }
         runFollowUps(rules: rules)
     }
 
