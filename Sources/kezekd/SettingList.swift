@@ -135,6 +135,8 @@ extension Setting {
                  "seconds an offer (a draw's placement, or a freed seat given to the head of a waitlist) waits for CONFIRM before it expires"),
         .integer("max-capacity", \.maxCapacity, 1...1_000_000_000, default: "10000000", "largest capacity PROVIDER accepts"),
         .seconds("write-timeout", \.writeTimeout, 0.01...3600, default: "2", "seconds a BOOK/CANCEL waits for Redis before -UNAVAILABLE"),
+        .seconds("draw-timeout", \.drawTimeout, 0.01...3600, default: "60",
+                 "seconds ROUND DRAW waits for Redis to hold the whole draw before -UNAVAILABLE (its writes are not held to write-timeout)"),
         .integer("redis-replicas", \.redisReplicas, 0...64, default: "0",
                  "replicas that must have each batch (Redis `WAIT`) before its replies are sent, so a failover to one of them loses nothing acknowledged"),
         .integer("mirror-pipeline", \.mirrorPipeline, 1...64, default: "2",

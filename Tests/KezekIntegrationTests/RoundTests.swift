@@ -308,6 +308,26 @@ final class RoundTests: IntegrationTestCase {
         for holder in booked.dropFirst() + [waiter] { try expect(again, "RESULT r \(holder)", "+BOOKED p 1") }
     }
 
+    /// ROUND DRAW waits `draw-timeout` for Redis, not `write-timeout` (a BOOK's wait): a draw
+    /// at 10x the city is millions of writes. Redis frozen for 1 s under a 0.3 s write timeout:
+    /// the build before answered -UNAVAILABLE after 0.3 s.
+    func testDrawWaitsItsOwnTimeoutNotABooksOne() throws {
+        try startStack(["--offer-ttl", "60", "--write-timeout", "0.3", "--draw-timeout", "30"])
+        let client = try connect()
+        try expect(client, "PROVIDER p 1", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("s"))", "+OK")
+        try expect(client, "APPLY r ann p", "+APPLIED 1")
+        try expect(client, "APPLY r bob p", "+APPLIED 1")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 2")
+        redis.pause()
+        try client.send("ROUND DRAW r s\r\n")
+        pause(1.0)
+        redis.resume()
+        let reply = try client.readReply(timeout: 30)
+        XCTAssertEqual(reply, "+DRAWN offered=1 waiting=1 unplaced=1")
+        try expect(client, "SEATS p", "+SEATS capacity=1 booked=0 free=0 waiting=1 refused=0 offered=1")
+    }
+
     /// A crash between the draw's steps: Redis holds the record and part of the placements,
     /// the round is still `drawing`. DRAW sent again finishes it with the same result.
     func testDrawCutShortByACrashIsFinishedBySendingItAgain() throws {

@@ -21,6 +21,8 @@ final class MirrorConnection {
     private var endpoint: ServerSettings.Endpoint
     private var endpointGeneration = 0
     private let writeTimeoutNanos: UInt64
+    /// A draw's writes (their tickets share a `JointReply`) wait this long instead.
+    private let drawTimeoutNanos: UInt64
     private let log: Logger
     private var encoder: MirrorBatchEncoder
     private var context: UnsafeMutablePointer<redisAsyncContext>?
@@ -111,11 +113,12 @@ final class MirrorConnection {
         var applied = false
     }
 
-    init(thread: LoopThread, primary: RedisPrimary, keys: KeyLayout, writeTimeout: Double, log: Logger) {
+    init(thread: LoopThread, primary: RedisPrimary, keys: KeyLayout, writeTimeout: Double, drawTimeout: Double, log: Logger) {
         self.thread = thread
         self.primary = primary
         endpoint = primary.endpoint
         self.writeTimeoutNanos = UInt64(writeTimeout * 1e9)
+        self.drawTimeoutNanos = UInt64(max(drawTimeout, writeTimeout) * 1e9)
         self.log = log
         encoder = MirrorBatchEncoder(keys: keys)
     }
@@ -527,8 +530,12 @@ final class MirrorConnection {
     /// Fails the reply waiting on `write` if it waited past the write timeout; false when it
     /// is young enough.
     private func expire(_ write: inout MirrorWrite, now: UInt64) -> Bool {
-        guard now &- write.madeAt >= writeTimeoutNanos else { return false }
+        let waited = now &- write.madeAt
+        guard waited >= writeTimeoutNanos else { return false }
         if let ticket = write.ticket {
+            // A draw's part: overdue for a BOOK (the mirror counts as stalled meanwhile), but
+            // the DRAW waits `draw-timeout` for the whole draw, which can be millions of writes.
+            if ticket.joint != nil && waited < drawTimeoutNanos { return true }
             thread.complete(ticket, failed: true)
             write.ticket = nil
         }

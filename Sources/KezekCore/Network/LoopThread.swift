@@ -62,7 +62,7 @@ public final class LoopThread {
         executor = CommandExecutor(server: server, threadIndex: index)
         wakeTargets = [Bool](repeating: false, count: server.settings.threads)
         mirror = MirrorConnection(thread: self, primary: server.redisPrimary, keys: server.keys,
-                                  writeTimeout: settings.writeTimeout, log: log)
+                                  writeTimeout: settings.writeTimeout, drawTimeout: settings.drawTimeout, log: log)
         let context = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
         uv_check_init(loop, checkHandle)
         checkHandle.pointee.data = context

@@ -67,6 +67,9 @@ public struct ServerSettings: Sendable {
     public var offerTTL = 0.0
     public var maxCapacity = 10_000_000
     public var writeTimeout = 2.0
+    /// Seconds ROUND DRAW waits for Redis to hold the whole draw (`draw-timeout`): its writes
+    /// are exempt from `writeTimeout`, since at 10x the city they take longer than any BOOK.
+    public var drawTimeout = 60.0
     /// Replicas that must have each batch before it counts as confirmed (`redis-replicas`,
     /// Redis WAIT); 0: the primary's word is enough.
     public var redisReplicas = 0
