@@ -36,23 +36,37 @@ extension HolderUnits {
         var indexed = Set<String>()
         for home in topology.shards {
             let index = keys.index(homeTag: ShardTag.forSlot(home.identitySlot), shard: shard)
-            for entry in try link(home.master).redis.command(["SMEMBERS", index]).strings { indexed.insert(entry) }
+            for entry in try link(home.master).redis.command(["SMEMBERS", index]).strings {
+                indexed.insert(entry)
+            }
         }
-        var byMaster: [String: (master: ServerSettings.Endpoint, tag: String, entries: [(String, String, Bool)])] = [:]
+        var byMaster:
+            [String: (
+                master: ServerSettings.Endpoint, tag: String, entries: [(String, String, Bool)]
+            )] = [:]
         for entry in held.union(indexed) {
             let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let home = topology.shard(ofSlot: HolderUnitKeys.homeSlot(of: parts[0])) else { continue }
-            byMaster[home.master.description, default: (home.master, ShardTag.forSlot(home.identitySlot), [])]
-                .entries.append((parts[0], parts[1], held.contains(entry)))
+            guard parts.count == 2,
+                let home = topology.shard(ofSlot: HolderUnitKeys.homeSlot(of: parts[0]))
+            else { continue }
+            byMaster[
+                home.master.description,
+                default: (home.master, ShardTag.forSlot(home.identitySlot), [])
+            ]
+            .entries.append((parts[0], parts[1], held.contains(entry)))
         }
         for group in byMaster.values {
             let link = try link(group.master)
             for chunk in stride(from: 0, to: group.entries.count, by: Self.settleChunk) {
-                let entries = group.entries[chunk..<min(chunk + Self.settleChunk, group.entries.count)]
+                let entries = group.entries[
+                    chunk..<min(chunk + Self.settleChunk, group.entries.count)]
                 for (holder, provider, seated) in entries {
-                    link.redis.append(["EVALSHA", link.settleSHA, "0", keys.units(holder: holder),
-                                       keys.index(homeTag: group.tag, shard: shard), keys.fence(homeTag: group.tag, shard: shard),
-                                       holder, provider, String(epoch), seated ? "1" : "0"])
+                    link.redis.append([
+                        "EVALSHA", link.settleSHA, "0", keys.units(holder: holder),
+                        keys.index(homeTag: group.tag, shard: shard),
+                        keys.fence(homeTag: group.tag, shard: shard),
+                        holder, provider, String(epoch), seated ? "1" : "0",
+                    ])
                 }
                 for _ in entries { _ = try link.redis.reply() }
             }
@@ -65,16 +79,23 @@ extension HolderUnits {
     static let settleChunk = 10_000
 
     private func currentTopology() throws -> ClusterTopology {
-        guard let topology = primary.topology else { throw RedisSyncConnection.Failure(description: "no slot map read yet") }
+        guard let topology = primary.topology else {
+            throw RedisSyncConnection.Failure(description: "no slot map read yet")
+        }
         return topology
     }
 
     private func waitForReplicas(_ redis: RedisSyncConnection) throws {
         guard settings.redisReplicas > 0 else { return }
         let timeout = String(max(Int(settings.writeTimeout * 1000), 1))
-        guard case .integer(let acknowledged) = try redis.command(["WAIT", String(settings.redisReplicas), timeout]),
-              acknowledged >= settings.redisReplicas else {
-            throw RedisSyncConnection.Failure(description: "WAIT: the replicas do not have the holder units yet")
+        guard
+            case .integer(let acknowledged) = try redis.command([
+                "WAIT", String(settings.redisReplicas), timeout,
+            ]),
+            acknowledged >= settings.redisReplicas
+        else {
+            throw RedisSyncConnection.Failure(
+                description: "WAIT: the replicas do not have the holder units yet")
         }
     }
 }

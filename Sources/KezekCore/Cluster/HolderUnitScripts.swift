@@ -25,57 +25,62 @@ struct HolderUnitKeys: Sendable {
 enum HolderUnitScripts {
     /// ARGV: units, index, fence, holder, provider, epoch. Refuses an epoch older than the fence.
     private static let prologue = """
-    #!lua flags=allow-cross-slot-keys
-    redis.call('EXISTS', ARGV[1])
-    redis.call('EXISTS', ARGV[2])
-    local fence = tonumber(redis.call('GET', ARGV[3]) or '0')
-    if tonumber(ARGV[6]) < fence then return redis.error_reply('KZFENCED fence is ' .. fence) end
-    local entry = ARGV[4] .. ' ' .. ARGV[5]
+        #!lua flags=allow-cross-slot-keys
+        redis.call('EXISTS', ARGV[1])
+        redis.call('EXISTS', ARGV[2])
+        local fence = tonumber(redis.call('GET', ARGV[3]) or '0')
+        if tonumber(ARGV[6]) < fence then
+          return redis.error_reply('KZFENCED fence is ' .. fence)
+        end
+        local entry = ARGV[4] .. ' ' .. ARGV[5]
 
-    """
+        """
 
     /// ARGV[7] the limit. `GRANTED` (a claim more at this provider: a first one only while
     /// the holder holds fewer than the limit) or `LIMIT`.
-    static let reserve = prologue + """
-    if redis.call('HEXISTS', ARGV[1], ARGV[5]) == 1 then
-      redis.call('HINCRBY', ARGV[1], ARGV[5], 1)
-      return 'GRANTED'
-    end
-    if redis.call('HLEN', ARGV[1]) >= tonumber(ARGV[7]) then return 'LIMIT' end
-    redis.call('HSET', ARGV[1], ARGV[5], 1)
-    redis.call('SADD', ARGV[2], entry)
-    return 'GRANTED'
-    """
+    static let reserve =
+        prologue + """
+            if redis.call('HEXISTS', ARGV[1], ARGV[5]) == 1 then
+              redis.call('HINCRBY', ARGV[1], ARGV[5], 1)
+              return 'GRANTED'
+            end
+            if redis.call('HLEN', ARGV[1]) >= tonumber(ARGV[7]) then return 'LIMIT' end
+            redis.call('HSET', ARGV[1], ARGV[5], 1)
+            redis.call('SADD', ARGV[2], entry)
+            return 'GRANTED'
+            """
 
     /// One claim less; the unit goes (and its index entry) with the last.
-    static let release = prologue + """
-    local claims = tonumber(redis.call('HGET', ARGV[1], ARGV[5]) or '0')
-    if claims > 1 then
-      redis.call('HINCRBY', ARGV[1], ARGV[5], -1)
-      return 'KEPT'
-    end
-    redis.call('HDEL', ARGV[1], ARGV[5])
-    redis.call('SREM', ARGV[2], entry)
-    return 'RELEASED'
-    """
+    static let release =
+        prologue + """
+            local claims = tonumber(redis.call('HGET', ARGV[1], ARGV[5]) or '0')
+            if claims > 1 then
+              redis.call('HINCRBY', ARGV[1], ARGV[5], -1)
+              return 'KEPT'
+            end
+            redis.call('HDEL', ARGV[1], ARGV[5])
+            redis.call('SREM', ARGV[2], entry)
+            return 'RELEASED'
+            """
 
     /// ARGV[7] 1 or 0: the unit as the shard's state, just recovered, says (no claim in
     /// flight then: the fence stopped the previous holder's). Past the limit if need be.
-    static let settle = prologue + """
-    if ARGV[7] == '0' then
-      redis.call('HDEL', ARGV[1], ARGV[5])
-      redis.call('SREM', ARGV[2], entry)
-    else
-      redis.call('HSET', ARGV[1], ARGV[5], 1)
-      redis.call('SADD', ARGV[2], entry)
-    end
-    return 'SETTLED'
-    """
+    static let settle =
+        prologue + """
+            if ARGV[7] == '0' then
+              redis.call('HDEL', ARGV[1], ARGV[5])
+              redis.call('SREM', ARGV[2], entry)
+            else
+              redis.call('HSET', ARGV[1], ARGV[5], 1)
+              redis.call('SADD', ARGV[2], entry)
+            end
+            return 'SETTLED'
+            """
 
     /// KEYS[1] a fence, ARGV[1] an epoch: the fence raised to it (never lowered).
     static let raiseFence = """
-    local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if tonumber(ARGV[1]) > fence then redis.call('SET', KEYS[1], ARGV[1]) end
-    return 1
-    """
+        local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if tonumber(ARGV[1]) > fence then redis.call('SET', KEYS[1], ARGV[1]) end
+        return 1
+        """
 }

@@ -35,8 +35,9 @@ final class HolderUnits: @unchecked Sendable {
 
         init(_ endpoint: ServerSettings.Endpoint, settings: ServerSettings) throws {
             let timeoutMillis = max(Int(settings.writeTimeout * 1000), 1)
-            redis = try RedisSyncConnection(endpoint: endpoint, user: settings.redisUser, password: settings.redisPassword,
-                                            connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
+            redis = try RedisSyncConnection(
+                endpoint: endpoint, user: settings.redisUser, password: settings.redisPassword,
+                connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
             let redis = redis
             reserveSHA = try Self.load(HolderUnitScripts.reserve, on: redis)
             releaseSHA = try Self.load(HolderUnitScripts.release, on: redis)
@@ -93,7 +94,9 @@ final class HolderUnits: @unchecked Sendable {
     }
 
     /// Asks H's home for a unit at `provider` (from any thread).
-    func reserve(holder: String, provider: String, epoch: Int, done: @escaping @Sendable (Answer) -> Void) {
+    func reserve(
+        holder: String, provider: String, epoch: Int, done: @escaping @Sendable (Answer) -> Void
+    ) {
         enqueue(Request(op: .reserve, holder: holder, provider: provider, epoch: epoch, done: done))
     }
 
@@ -138,13 +141,17 @@ final class HolderUnits: @unchecked Sendable {
             for request in batch { settle(request, notApplied: "no slot map") }
             return
         }
-        var byMaster: [String: (master: ServerSettings.Endpoint, tag: String, requests: [Request])] = [:]
+        var byMaster:
+            [String: (master: ServerSettings.Endpoint, tag: String, requests: [Request])] = [:]
         for request in batch {
-            guard let home = topology.shard(ofSlot: HolderUnitKeys.homeSlot(of: request.holder)) else {
+            guard let home = topology.shard(ofSlot: HolderUnitKeys.homeSlot(of: request.holder))
+            else {
                 settle(request, notApplied: "no master serves the holder's slot")
                 continue
             }
-            byMaster[home.master.description, default: (home.master, tag(ofShard: home.identitySlot), [])].requests.append(request)
+            byMaster[
+                home.master.description, default: (home.master, tag(ofShard: home.identitySlot), [])
+            ].requests.append(request)
         }
         var sent: [(address: String, link: Link, requests: [Request])] = []
         for (address, group) in byMaster {
@@ -153,9 +160,14 @@ final class HolderUnits: @unchecked Sendable {
                 let link = try links[address] ?? Link(group.master, settings: settings)
                 connected = link
                 links[address] = link
-                for request in group.requests { link.redis.append(arguments(request, link: link, homeTag: group.tag)) }
+                for request in group.requests {
+                    link.redis.append(arguments(request, link: link, homeTag: group.tag))
+                }
                 if settings.redisReplicas > 0 {
-                    link.redis.append(["WAIT", String(settings.redisReplicas), String(max(Int(settings.writeTimeout * 1000), 1))])
+                    link.redis.append([
+                        "WAIT", String(settings.redisReplicas),
+                        String(max(Int(settings.writeTimeout * 1000), 1)),
+                    ])
                 }
                 try link.redis.flush()
                 sent.append((address, link, group.requests))
@@ -163,7 +175,11 @@ final class HolderUnits: @unchecked Sendable {
                 // Not connected: nothing was sent. A write that failed may have sent a part.
                 links[address] = nil
                 for request in group.requests {
-                    if connected == nil { settle(request, notApplied: "\(error)") } else { settle(request, unknown: "\(error)") }
+                    if connected == nil {
+                        settle(request, notApplied: "\(error)")
+                    } else {
+                        settle(request, unknown: "\(error)")
+                    }
                 }
             }
         }
@@ -172,9 +188,11 @@ final class HolderUnits: @unchecked Sendable {
 
     private func arguments(_ request: Request, link: Link, homeTag: String) -> [String] {
         let sha = request.op == .reserve ? link.reserveSHA : link.releaseSHA
-        var arguments = ["EVALSHA", sha, "0", keys.units(holder: request.holder),
-                         keys.index(homeTag: homeTag, shard: shard), keys.fence(homeTag: homeTag, shard: shard),
-                         request.holder, request.provider, String(request.epoch)]
+        var arguments = [
+            "EVALSHA", sha, "0", keys.units(holder: request.holder),
+            keys.index(homeTag: homeTag, shard: shard), keys.fence(homeTag: homeTag, shard: shard),
+            request.holder, request.provider, String(request.epoch),
+        ]
         if request.op == .reserve { arguments.append(String(limit)) }
         return arguments
     }
@@ -184,7 +202,9 @@ final class HolderUnits: @unchecked Sendable {
         do {
             for _ in requests { answers.append(try link.redis.replyOrError()) }
             var replicated = true
-            if settings.redisReplicas > 0, case .integer(let acknowledged) = try link.redis.replyOrError() {
+            if settings.redisReplicas > 0,
+                case .integer(let acknowledged) = try link.redis.replyOrError()
+            {
                 replicated = acknowledged >= settings.redisReplicas
             }
             for (request, answer) in zip(requests, answers) {
@@ -204,7 +224,9 @@ final class HolderUnits: @unchecked Sendable {
 
     /// A script's reply. A reserve granted on a master whose replica does not have it yet is
     /// given back (it was applied: the release is exact) and answered as failed.
-    private func deliver(_ request: Request, _ answer: RedisValue, replicated: Bool, address: String) {
+    private func deliver(
+        _ request: Request, _ answer: RedisValue, replicated: Bool, address: String
+    ) {
         if case .error(let text) = answer {
             // A master that lost its scripts (a promoted replica): loaded again on reconnect.
             if text.hasPrefix("NOSCRIPT") { links[address] = nil }
@@ -215,7 +237,10 @@ final class HolderUnits: @unchecked Sendable {
         case .reserve:
             let granted = answer.string == "GRANTED"
             if granted && !replicated {
-                enqueue(Request(op: .release, holder: request.holder, provider: request.provider, epoch: request.epoch, done: nil))
+                enqueue(
+                    Request(
+                        op: .release, holder: request.holder, provider: request.provider,
+                        epoch: request.epoch, done: nil))
                 request.done?(.failed)
                 return
             }
@@ -232,9 +257,12 @@ final class HolderUnits: @unchecked Sendable {
             request.done?(.failed)
         case .release:
             guard !reason.hasPrefix("KZFENCED"), request.attempts + 1 < Self.maxAttempts else {
-                log.warning("holder unit not released: left to the shard's next holder", metadata: [
-                    "holder": "\(request.holder)", "provider": "\(request.provider)", "error": "\(reason)",
-                ])
+                log.warning(
+                    "holder unit not released: left to the shard's next holder",
+                    metadata: [
+                        "holder": "\(request.holder)", "provider": "\(request.provider)",
+                        "error": "\(reason)",
+                    ])
                 return
             }
             var again = request
@@ -248,9 +276,12 @@ final class HolderUnits: @unchecked Sendable {
     private func settle(_ request: Request, unknown reason: String) {
         request.done?(.failed)
         if request.op == .release {
-            log.warning("holder unit release unanswered: left to the shard's next holder", metadata: [
-                "holder": "\(request.holder)", "provider": "\(request.provider)", "error": "\(reason)",
-            ])
+            log.warning(
+                "holder unit release unanswered: left to the shard's next holder",
+                metadata: [
+                    "holder": "\(request.holder)", "provider": "\(request.provider)",
+                    "error": "\(reason)",
+                ])
         }
     }
 }

@@ -21,7 +21,10 @@ final class UnitGrant: HolderLimits, @unchecked Sendable {
     override var isActive: Bool { true }
 
     override func reserve(_ holder: String) -> Bool {
-        granted && used.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        granted
+            && used.compareExchange(
+                expected: false, desired: true, ordering: .acquiringAndReleasing
+            ).exchanged
     }
 
     override func isAtLimit(_ holder: String) -> Bool { !granted || wasUsed }
