@@ -36,32 +36,57 @@ enum HolderUnitScripts {
 
         """
 
-    /// ARGV[7] the limit. `GRANTED` (a claim more at this provider: a first one only while
-    /// the holder holds fewer than the limit) or `LIMIT`.
-    static let reserve =
-        prologue + """
-            if redis.call('HEXISTS', ARGV[1], ARGV[5]) == 1 then
-              redis.call('HINCRBY', ARGV[1], ARGV[5], 1)
-              return 'GRANTED'
+    /// The reserves and releases one shard sends one master in one pipeline, as one call
+    /// (the script's own cost is paid once per group, as a batch of bookings pays it).
+    /// ARGV: index, fence, epoch, limit, then groups of four: `R` (reserve) or `F` (release),
+    /// units key, holder, provider. Answers one word per group, in order: a reserve `GRANTED`
+    /// (a claim more at this provider: a first one only while the holder holds fewer than
+    /// the limit) or `LIMIT`; a release (one claim less; the unit and its index entry go with
+    /// the last) `RELEASED`. Refused whole (`KZFENCED`) for an epoch older than the fence;
+    /// every key is looked at before the first write.
+    static let reserveAndRelease = """
+        #!lua flags=allow-cross-slot-keys
+        redis.call('EXISTS', ARGV[1])
+        local fence = tonumber(redis.call('GET', ARGV[2]) or '0')
+        if tonumber(ARGV[3]) < fence then
+          return redis.error_reply('KZFENCED fence is ' .. fence)
+        end
+        local i = 5
+        while i <= #ARGV do
+          redis.call('EXISTS', ARGV[i + 1])
+          i = i + 4
+        end
+        local limit = tonumber(ARGV[4])
+        local answers = {}
+        i = 5
+        while i <= #ARGV do
+          local units, provider = ARGV[i + 1], ARGV[i + 3]
+          local entry = ARGV[i + 2] .. ' ' .. provider
+          if ARGV[i] == 'R' then
+            if redis.call('HEXISTS', units, provider) == 1 then
+              redis.call('HINCRBY', units, provider, 1)
+              answers[#answers + 1] = 'GRANTED'
+            elseif redis.call('HLEN', units) >= limit then
+              answers[#answers + 1] = 'LIMIT'
+            else
+              redis.call('HSET', units, provider, 1)
+              redis.call('SADD', ARGV[1], entry)
+              answers[#answers + 1] = 'GRANTED'
             end
-            if redis.call('HLEN', ARGV[1]) >= tonumber(ARGV[7]) then return 'LIMIT' end
-            redis.call('HSET', ARGV[1], ARGV[5], 1)
-            redis.call('SADD', ARGV[2], entry)
-            return 'GRANTED'
-            """
-
-    /// One claim less; the unit goes (and its index entry) with the last.
-    static let release =
-        prologue + """
-            local claims = tonumber(redis.call('HGET', ARGV[1], ARGV[5]) or '0')
+          else
+            local claims = tonumber(redis.call('HGET', units, provider) or '0')
             if claims > 1 then
-              redis.call('HINCRBY', ARGV[1], ARGV[5], -1)
-              return 'KEPT'
+              redis.call('HINCRBY', units, provider, -1)
+            else
+              redis.call('HDEL', units, provider)
+              redis.call('SREM', ARGV[1], entry)
             end
-            redis.call('HDEL', ARGV[1], ARGV[5])
-            redis.call('SREM', ARGV[2], entry)
-            return 'RELEASED'
-            """
+            answers[#answers + 1] = 'RELEASED'
+          end
+          i = i + 4
+        end
+        return answers
+        """
 
     /// ARGV[7] 1 or 0: the unit as the shard's state, just recovered, says (no claim in
     /// flight then: the fence stopped the previous holder's). Past the limit if need be.

@@ -29,8 +29,7 @@ final class HolderUnits: @unchecked Sendable {
     /// A connection to one master and the scripts loaded on it.
     final class Link {
         let redis: RedisSyncConnection
-        let reserveSHA: String
-        let releaseSHA: String
+        let reserveAndReleaseSHA: String
         let settleSHA: String
 
         init(_ endpoint: ServerSettings.Endpoint, settings: ServerSettings) throws {
@@ -39,8 +38,7 @@ final class HolderUnits: @unchecked Sendable {
                 endpoint: endpoint, user: settings.redisUser, password: settings.redisPassword,
                 connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
             let redis = redis
-            reserveSHA = try Self.load(HolderUnitScripts.reserve, on: redis)
-            releaseSHA = try Self.load(HolderUnitScripts.release, on: redis)
+            reserveAndReleaseSHA = try Self.load(HolderUnitScripts.reserveAndRelease, on: redis)
             settleSHA = try Self.load(HolderUnitScripts.settle, on: redis)
         }
 
@@ -153,16 +151,17 @@ final class HolderUnits: @unchecked Sendable {
                 home.master.description, default: (home.master, tag(ofShard: home.identitySlot), [])
             ].requests.append(request)
         }
-        var sent: [(address: String, link: Link, requests: [Request])] = []
+        var sent: [(address: String, link: Link, calls: [ArraySlice<Request>])] = []
         for (address, group) in byMaster {
             var connected: Link?
+            let calls = stride(from: 0, to: group.requests.count, by: Self.requestsPerCall).map {
+                group.requests[$0..<min($0 + Self.requestsPerCall, group.requests.count)]
+            }
             do {
                 let link = try links[address] ?? Link(group.master, settings: settings)
                 connected = link
                 links[address] = link
-                for request in group.requests {
-                    link.redis.append(arguments(request, link: link, homeTag: group.tag))
-                }
+                for call in calls { link.redis.append(arguments(call, link: link, homeTag: group.tag)) }
                 if settings.redisReplicas > 0 {
                     link.redis.append([
                         "WAIT", String(settings.redisReplicas),
@@ -170,7 +169,7 @@ final class HolderUnits: @unchecked Sendable {
                     ])
                 }
                 try link.redis.flush()
-                sent.append((address, link, group.requests))
+                sent.append((address, link, calls))
             } catch {
                 // Not connected: nothing was sent. A write that failed may have sent a part.
                 links[address] = nil
@@ -183,42 +182,60 @@ final class HolderUnits: @unchecked Sendable {
                 }
             }
         }
-        for (address, link, requests) in sent { read(requests, from: link, address: address) }
+        for (address, link, calls) in sent { read(calls, from: link, address: address) }
     }
 
-    private func arguments(_ request: Request, link: Link, homeTag: String) -> [String] {
-        let sha = request.op == .reserve ? link.reserveSHA : link.releaseSHA
+    /// Requests in one script call at most.
+    static let requestsPerCall = 512
+
+    /// One call of `reserveAndRelease` for `requests` (from one shard: one index, one fence).
+    private func arguments(_ requests: ArraySlice<Request>, link: Link, homeTag: String) -> [String] {
+        let epoch = requests.map(\.epoch).min() ?? 0
         var arguments = [
-            "EVALSHA", sha, "0", keys.units(holder: request.holder),
-            keys.index(homeTag: homeTag, shard: shard), keys.fence(homeTag: homeTag, shard: shard),
-            request.holder, request.provider, String(request.epoch),
+            "EVALSHA", link.reserveAndReleaseSHA, "0", keys.index(homeTag: homeTag, shard: shard),
+            keys.fence(homeTag: homeTag, shard: shard), String(epoch), String(limit),
         ]
-        if request.op == .reserve { arguments.append(String(limit)) }
+        arguments.reserveCapacity(arguments.count + 4 * requests.count)
+        for request in requests {
+            arguments += [
+                request.op == .reserve ? "R" : "F", keys.units(holder: request.holder),
+                request.holder, request.provider,
+            ]
+        }
         return arguments
     }
 
-    private func read(_ requests: [Request], from link: Link, address: String) {
-        var answers: [RedisValue] = []
+    /// The calls' answers, then WAIT's. A call's error answers each of its requests.
+    private func read(_ calls: [ArraySlice<Request>], from link: Link, address: String) {
+        var answered: [(Request, RedisValue)] = []
         do {
-            for _ in requests { answers.append(try link.redis.replyOrError()) }
+            for call in calls {
+                let answer = try link.redis.replyOrError()
+                let items = answer.items
+                for (index, request) in call.enumerated() {
+                    if case .error = answer {
+                        answered.append((request, answer))
+                    } else {
+                        answered.append((request, index < items.count ? items[index] : .null))
+                    }
+                }
+            }
             var replicated = true
             if settings.redisReplicas > 0,
                 case .integer(let acknowledged) = try link.redis.replyOrError()
             {
                 replicated = acknowledged >= settings.redisReplicas
             }
-            for (request, answer) in zip(requests, answers) {
+            for (request, answer) in answered {
                 deliver(request, answer, replicated: replicated, address: address)
             }
         } catch {
             links[address] = nil
-            for (index, request) in requests.enumerated() {
-                if index < answers.count {
-                    deliver(request, answers[index], replicated: false, address: address)
-                } else {
-                    settle(request, unknown: "\(error)")
-                }
+            for (request, answer) in answered {
+                deliver(request, answer, replicated: false, address: address)
             }
+            let unread = calls.flatMap { $0 }.dropFirst(answered.count)
+            for request in unread { settle(request, unknown: "\(error)") }
         }
     }
 
