@@ -13,7 +13,8 @@
 # replica took over (cluster-node-timeout 2 s), a kezekd as a standby once its shard was
 # taken over. Try: book, kill -9 a kezekd (pids in var/cluster/pids) or a Redis master
 # (var/cluster/PORT/redis.pid), and ask again. Ctrl-C stops everything this started.
-# RESTART_SECONDS=0 turns the supervision off.
+# RESTART_SECONDS=0 turns the supervision off; KEZEKD_ARGS adds arguments to every kezekd
+# (e.g. KEZEKD_ARGS="--holder-limit 1").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=$(pwd)/var/cluster
@@ -65,7 +66,8 @@ start_kezekd() {  # NODE SHARD-INDEX PORT
     kezekd_args[$port]="$node $shard"
     "$kezekd" --config config/kezek.yaml --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$((port + 100))" \
         --public-listen "127.0.0.1:$((port + 200))" --redis-cluster "$seeds" --shard-slot "${slots[$shard]}" \
-        --redis-replicas "${REDIS_REPLICAS:-1}" --lease-ttl 2 --node-id "node$node" 2>>"$base/kezekd-$port.log" &
+        --redis-replicas "${REDIS_REPLICAS:-1}" --lease-ttl 2 --node-id "node$node" ${KEZEKD_ARGS:-} \
+        2>>"$base/kezekd-$port.log" &
     kezekd_pid[$port]=$!
     pids+=($!)
     echo "node$node shard ${slots[$shard]} 127.0.0.1:$port pid $!" | tee -a "$base/pids"

@@ -84,7 +84,7 @@ extension Setting {
         .secret("token", \.token, "client token for AUTH"),
         .secret("admin-token", \.adminToken, "admin token for AUTH; needed for PROVIDER when set"),
         .integer("holder-limit", \.holderLimit, 0...1_000_000, default: "0 (no limit)",
-                 "most seats one holder may have across all providers; with redis-cluster only the kezekd's own shard's providers are counted (docs/SCALING.md)"),
+                 "most seats one holder may have across all providers; with redis-cluster counted at the holder's home master, across every shard (docs/SCALING.md)"),
         .endpoint("admin-listen", \.adminListen, default: "127.0.0.1:7380", "HTTP /healthz, /readyz, /metrics"),
         .custom("catalog", default: "none",
                 "CSV of providers (`provider,capacity[,...]`) created at start when Redis lacks them",

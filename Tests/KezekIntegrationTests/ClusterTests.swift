@@ -5,8 +5,8 @@ import XCTest
 /// A kezekd serves one shard (`--shard-slot`); node N runs the holder of shard N and a
 /// standby of shard N+1 (`scripts/cluster.sh` lays out `make cluster` the same way).
 final class ClusterTests: IntegrationTestCase {
-    private var cluster: RedisClusterProcesses?
-    private var daemons: [KezekdProcess] = []
+    var cluster: RedisClusterProcesses?
+    var daemons: [KezekdProcess] = []
 
     override func tearDown() {
         for daemon in daemons { daemon.terminate(grace: 3) }
@@ -19,7 +19,7 @@ final class ClusterTests: IntegrationTestCase {
         super.tearDown()
     }
 
-    private struct Layout {
+    struct Layout {
         let holders: [KezekdProcess]
         let standbys: [KezekdProcess]
         let shardSlots: [Int]
@@ -31,7 +31,7 @@ final class ClusterTests: IntegrationTestCase {
     /// Starts the cluster, the three holders (all at once: a node is ready only once every
     /// shard has a holder) and the three standbys. `waitForWholeMaps`: then waits until every
     /// node's CLUSTER INFO says every shard is held.
-    private func startThreeNodes(extraArguments: [String] = [], waitForWholeMaps: Bool = true) throws -> Layout {
+    func startThreeNodes(extraArguments: [String] = [], waitForWholeMaps: Bool = true) throws -> Layout {
         let cluster = try RedisClusterProcesses(directory: directory.appendingPathComponent("cluster"))
         self.cluster = cluster
         try cluster.start()
@@ -91,13 +91,13 @@ final class ClusterTests: IntegrationTestCase {
         }
     }
 
-    private func slot(of key: String, at port: Int) throws -> Int {
+    func slot(of key: String, at port: Int) throws -> Int {
         let reply = try LineClient(port: port).request("CLUSTER KEYSLOT \(key)")
         return try XCTUnwrap(Int(reply.dropFirst()), "CLUSTER KEYSLOT answered \(reply)")
     }
 
     /// redis-cli against a kezekd (`-c`: following -MOVED, as a cluster client does).
-    private func cli(_ port: Int, _ arguments: [String], follow: Bool = false) throws -> String {
+    func cli(_ port: Int, _ arguments: [String], follow: Bool = false) throws -> String {
         let result = try runProgram(RedisServerProcess.cliPath, ["-p", "\(port)"] + (follow ? ["-c"] : []) + arguments, timeout: 20)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -23,8 +23,10 @@ final class CommandExecutor {
             connection.reply(.error("ERR unknown command '\(Self.printable(tokens[0]))'"))
             return
         }
+        awaitsUnit = false
         var reply = connection.inTransaction ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
-        metrics.count(verb, ReplyKind(reply))
+        // A BOOK waiting for its holder's unit is counted once its reply is decided.
+        if !awaitsUnit { metrics.count(verb, ReplyKind(reply)) }
         if connection.session.bulkReplies && verb.answersOutcome { reply = reply.inBulk }
         switch reply {
         case .now(let reply):
@@ -41,6 +43,8 @@ final class CommandExecutor {
     /// The provider the last command touched (for waking its owner thread). Not retained:
     /// providers live as long as the server (see `ProviderCache`).
     unowned(unsafe) var lastProvider: Provider?
+    /// The current BOOK waits for its holder's unit (`bookAcrossShards`).
+    var awaitsUnit = false
     /// When the connection read the current request.
     private var lastActivity: UInt64 = 0
     /// This thread's copy of the cluster directory, and the generation it was taken at.
@@ -104,11 +108,17 @@ final class CommandExecutor {
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
                 // While a round is undrawn the lottery is the only way in.
                 if let round = rounds.undrawnRound() { return .now(.simple("ROUND \(round)")) }
+                if let units = server.units {
+                    return bookAcrossShards(provider, holder, wait: wait, ticket: ticket, units: units, connection: connection)
+                }
                 return provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
         case .cancel:
             let outcome = withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                if let units = server.units {
+                    return cancelAcrossShards(provider, holder, ticket: ticket, units: units, connection: connection)
+                }
+                return provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
             }
             rounds.runFollowUps(rules: table.rules)
             return outcome

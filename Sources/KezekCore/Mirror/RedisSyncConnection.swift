@@ -65,6 +65,15 @@ final class RedisSyncConnection {
         }
     }
 
+    /// Writes what `append` queued now (else the first `reply` does): pipelines to several
+    /// servers then travel at once. Throws when the connection fails.
+    func flush() throws {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw Failure(description: Self.errorText(context)) }
+        }
+    }
+
     /// The next reply, converted; throws on a connection error or an error reply
     /// (`CredentialsRefused` for `-NOAUTH`).
     func reply() throws -> RedisValue {

@@ -196,6 +196,22 @@ public final class ClientConnection {
         markDirty()
     }
 
+    /// Gives slot `slot`, opened by `replyAfterMirror`, the reply decided later (a BOOK that
+    /// waited for its holder's unit): ready now, or when Redis confirms its writes.
+    func decide(slot: Int, _ outcome: Outcome) {
+        guard !isClosed else { return }
+        let index = slot - slotBase
+        guard index >= slotHead && index < slots.count && !slots[index].ready else { return }
+        switch outcome {
+        case .now(let reply):
+            slots[index].reply = reply
+            slots[index].ready = true
+            markDirty()
+        case .afterMirror(let reply):
+            slots[index].reply = reply
+        }
+    }
+
     /// The partial request took longer than `request-timeout`: say so, then close.
     func requestTimedOut() {
         partialSince = 0

@@ -37,6 +37,8 @@ public final class LoopThread {
     /// Replies that other threads' mirrors confirmed for this thread's clients.
     private let completionInbox = Mutex<[(ReplyTicket, Bool)]>([])
     private var completionsDrained: [(ReplyTicket, Bool)] = []
+    /// Work other threads handed to this loop (a holder unit's answer, on redis-cluster).
+    private let actionInbox = Mutex<[@Sendable () -> Void]>([])
     private var dirty: [ClientConnection] = []
     private var clients: [ObjectIdentifier: ClientConnection] = [:]
     /// Threads to wake at the end of this iteration (their outbox or inbox got something).
@@ -268,6 +270,12 @@ public final class LoopThread {
         }
     }
 
+    /// Runs `action` on this loop's thread soon (from any thread).
+    func perform(_ action: @escaping @Sendable () -> Void) {
+        actionInbox.withLock { $0.append(action) }
+        wake()
+    }
+
     /// Notes that thread `target` must be woken at the end of this iteration.
     func wakeLater(_ target: Int) {
         guard target != index, !wakeTargets[target] else { return }
@@ -330,6 +338,11 @@ public final class LoopThread {
             ticket.connection.complete(slot: ticket.slot, failed: failed)
         }
         completionsDrained.removeAll(keepingCapacity: true)
+        let actions = actionInbox.withLock { actions in
+            defer { actions.removeAll(keepingCapacity: true) }
+            return actions
+        }
+        for action in actions { action() }
         openArrivals()
         closeKilled()
         if server.state.draining.load(ordering: .acquiring) { beginDraining() }

@@ -4,8 +4,10 @@ import Synchronization
 ///
 /// Sharded by holder so that unrelated holders do not contend; a reservation is a check and an
 /// increment under one shard's lock, so two providers racing for the same holder's last seat
-/// cannot both win. Inactive (every call a no-op) when the limit is 0.
-public final class HolderLimits: Sendable {
+/// cannot both win. Inactive (every call a no-op) when the limit is 0. On redis-cluster the
+/// count lives at each holder's home master instead, and a BOOK runs with a `UnitGrant`.
+/// (Not final for that one subclass; its state is its locked shards: @unchecked.)
+public class HolderLimits: @unchecked Sendable {
     public let limit: Int
     private static let shardCount = 64
     private let shards: [LockedBox<[String: Int]>]

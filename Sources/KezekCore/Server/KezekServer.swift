@@ -24,6 +24,9 @@ public final class KezekServer {
     let keys: KeyLayout
     /// On Redis Cluster: who serves which shard (nil otherwise).
     let directory: ClusterDirectory?
+    /// On Redis Cluster with holder-limit: the holders' counts at their home masters (nil
+    /// otherwise: one Redis counts in `HolderLimits`, with no hop).
+    let units: HolderUnits?
     let log: Logger
     /// The retry delay and log gate shared by every Redis connection while Redis refuses the
     /// credentials.
@@ -57,9 +60,12 @@ public final class KezekServer {
         keys = KeyLayout(prefix: settings.keyPrefix, shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
         state = ServerState(threads: settings.threads)
         directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, state: state, log: log) : nil
+        units = cluster && settings.holderLimit > 0 ? HolderUnits(settings: settings, primary: redisPrimary, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
+        // With `units` the count is not kept here: each BOOK brings its own (`UnitGrant`).
+        let localLimit = units == nil ? settings.holderLimit : 0
         table = SeatTable(outboxes: outboxes,
-                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: settings.holderLimit),
+                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: localLimit),
                                                        offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
@@ -135,13 +141,8 @@ public final class KezekServer {
             log.warning("on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
                         metadata: ["listen": "\(settings.listen)"])
         }
-        if directory != nil, settings.holderLimit > 0 {
-            // The count lives in this process: each shard counts only its own providers
-            // (docs/SCALING.md, "The holder limit across shards": designed, not built).
-            log.warning("on redis-cluster, holder-limit counts only the seats at this shard's providers: a holder may take up to the limit in every shard",
-                        metadata: ["holder_limit": "\(settings.holderLimit)"])
-        }
         for thread in threads { thread.start() }
+        units?.start()
         directory?.start()
     }
 
@@ -161,6 +162,8 @@ public final class KezekServer {
                     lease.startKeeping()
                     keeping = true
                 }
+                // Before loading: no unit of an older holder of this shard lands after it.
+                try units?.raiseFences(epoch: state.epoch.load(ordering: .acquiring))
                 let started = MonotonicClock.nanoseconds()
                 // A warm standby reads only what changed since it last looked; else everything.
                 let changed = standby.takeover()
@@ -172,6 +175,12 @@ public final class KezekServer {
                 recovery.parallelReaders = try (1..<settings.threads).map { _ in try connect() }
                 let figures = try recovery.load(from: redis, catalog: ownCatalog(catalog),
                                                 epoch: state.epoch.load(ordering: .acquiring), changed: changed)
+                if let units {
+                    let settled = try units.settleUnits(of: table, epoch: state.epoch.load(ordering: .acquiring))
+                    log.info("holder units settled", metadata: [
+                        "removed": "\(settled.removed)", "added": "\(settled.added)", "holder_limit": "\(units.limit)",
+                    ])
+                }
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
@@ -219,6 +228,7 @@ public final class KezekServer {
     /// over at once). Returns the process's exit status.
     public func wait() -> Int32 {
         for thread in threads { thread.join() }
+        units?.stop()
         lease.release()
         directory?.stop()
         return exitStatus.load(ordering: .acquiring)

@@ -2,7 +2,7 @@ import Foundation
 
 /// Books many holders over several connections in pipelined chunks and retries every
 /// request that got no reply, `-UNAVAILABLE` or `-LOADING` until each holder has a final
-/// answer (`+BOOKED`, `+FULL`, or anything unexpected, which is recorded). Survives the
+/// answer (`+BOOKED`, `+FULL`, `+LIMIT`, or anything unexpected, which is recorded). Survives the
 /// daemon going away: a broken connection is dropped, reconnected, and its unanswered
 /// requests are sent again.
 ///
@@ -18,6 +18,8 @@ final class BookingBurst: @unchecked Sendable {
         var booked = Set<Int>()
         /// Holders answered `+FULL`.
         var full = Set<Int>()
+        /// Holders answered `+LIMIT` (holder-limit).
+        var limited = Set<Int>()
         /// Replies that are neither a final answer nor a retryable error.
         var unexpected: [String] = []
         var unavailableReplies = 0
@@ -141,6 +143,8 @@ final class BookingBurst: @unchecked Sendable {
             state.withLock { _ = $0.booked.insert(index) }
         } else if reply == "+FULL \(requests[index].provider)" {
             state.withLock { _ = $0.full.insert(index) }
+        } else if reply == "+LIMIT \(requests[index].holder)" {
+            state.withLock { _ = $0.limited.insert(index) }
         } else if reply.hasPrefix("-MOVED "), let (slot, port) = Self.moved(reply) {
             routes.withLock { $0[slot] = port }
             state.withLock { $0.movedReplies += 1 }
