@@ -4,6 +4,9 @@ public struct Anomaly: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         /// A booking acknowledged (`+BOOKED`) and never cancelled is missing afterwards.
         case lostAcknowledgedBooking = "lost-acknowledged-booking"
+        /// A read revealed a booking that was never made: it was sent but never answered, and
+        /// was gone afterwards with nothing to undo it (read before Redis had it).
+        case dirtyRead = "dirty-read"
         /// One holder's answers at one provider fit no order of its requests (a stale or dirty
         /// read, a write answered twice differently, …).
         case notLinearizable = "not-linearizable"

@@ -59,6 +59,12 @@ public struct HistoryChecker {
                                history: witness)
             }
         }
+        let seen = witness.first { $0.outcome == .statusBooked }
+        let madeBefore = witness.contains { $0.outcome == .booked && $0.completed < (seen?.invoked ?? 0) }
+        if let seen, !madeBefore, witness.contains(where: { $0.invoked > seen.completed && $0.outcome == .statusNone }) {
+            return Anomaly(kind: .dirtyRead, subject: key,
+                           detail: "read as booked at \(seconds(seen.completed)), never acknowledged, then gone", history: witness)
+        }
         return Anomaly(kind: .notLinearizable, subject: key, detail: "no order of these requests explains the answers",
                        history: witness)
     }

@@ -18,8 +18,10 @@ enum FencingScripts {
     /// other than ARGV[2] below that means a batch before this one was not applied (refused,
     /// or Redis lost it): nothing of this one is applied.
     static let batch = batchScript(header: "#!lua", readPass: "")
-    /// `batch` without its epoch check, for the planted bug `skip-fence` only.
+    /// `batch` without its fence (the epoch and the sequence it must follow), for the planted
+    /// bug `skip-fence` only.
     static let unfencedBatch = batch.replacing("if epoch ~= ARGV[1] then", with: "if false then")
+        .replacing("if seq ~= tonumber(ARGV[2]) then", with: "if false then")
 
     private static func batchScript(header: String, readPass: String) -> String {
         """

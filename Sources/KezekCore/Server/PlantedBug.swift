@@ -5,7 +5,7 @@
 public enum PlantedBug: String, Sendable, CaseIterable {
     /// Replies leave before Redis confirmed the writes they announce.
     case ackBeforeRedis = "ack-before-redis"
-    /// The batch script applies a batch whatever the epoch in Redis (no fencing).
+    /// The batch script applies a batch whatever the epoch and sequence in Redis (no fencing).
     case skipFence = "skip-fence"
     /// STATUS and SEATS answer from memory while writes they reveal are unconfirmed.
     case dirtyReads = "dirty-reads"

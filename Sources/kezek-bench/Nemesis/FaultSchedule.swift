@@ -49,7 +49,8 @@ enum FaultSchedule {
             case .stopHolder, .stopStandby: duration = leaseTTL + 0.5 + random.unit() * leaseTTL
             case .killHolder, .killStandby, .termHolder, .termStandby: duration = 0.2 + random.unit() * 2
             case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
-            case .redisMaxMemory, .redisPartition, .clientPartition: duration = 0.5 + random.unit() * 3
+            case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
+            case .redisPartition: duration = 1 + random.unit() * 3.5
             case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3
             default: duration = 0
             }

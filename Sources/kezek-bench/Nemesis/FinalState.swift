@@ -40,6 +40,12 @@ struct FinalState {
             try read(.seats, "SEATS \(provider)", provider, "")
             for holder in workload.holders { try read(.status, "STATUS \(provider) \(holder)", provider, holder) }
         }
+        // Every fresh holder that was sent a BOOK (so SEATS can be compared with them all).
+        let acknowledged = Set(recorder.all.filter { $0.provider == workload.freshProvider && $0.request == .book }.map(\.holder))
+        try read(.seats, "SEATS \(workload.freshProvider)", workload.freshProvider, "")
+        for holder in acknowledged.sorted() {
+            try read(.status, "STATUS \(workload.freshProvider) \(holder)", workload.freshProvider, holder)
+        }
     }
 
     /// `kezek-audit replay` against Redis and the daemon: an anomaly for each difference.

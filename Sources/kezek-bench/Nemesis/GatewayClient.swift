@@ -21,11 +21,32 @@ struct NemesisWorkload {
     let providers: [String]
     let holders: [String]
     let capacity: Int
+    /// A provider too large to fill, where each holder books once and is never cancelled, and
+    /// others read it soon after: a booking that vanishes there, or a read that saw one that
+    /// never happened, has no cancellation to hide behind.
+    let freshProvider = "nem.fresh"
+    let freshCapacity = 1_000_000
 
     init(providers: Int, holders: Int, capacity: Int) {
         self.providers = (1...providers).map { "nem.p\($0)" }
         self.holders = (1...holders).map { "h\($0)" }
         self.capacity = capacity
+    }
+}
+
+/// The fresh holders booked last, for reads soon after their BOOK was sent.
+final class RecentHolders: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ring: [String] = []
+    private var next = 0
+    func add(_ holder: String) {
+        lock.withLock {
+            if ring.count < 32 { ring.append(holder) } else { ring[next % 32] = holder }
+            next += 1
+        }
+    }
+    func pick(_ random: inout SeededRandom) -> String? {
+        lock.withLock { ring.isEmpty ? nil : ring[Int(random.next() % UInt64(ring.count))] }
     }
 }
 
@@ -50,13 +71,16 @@ final class GatewayClient: @unchecked Sendable {
     let workload: NemesisWorkload
     let recorder: HistoryRecorder
     let faults: ClientFaults
+    let recent: RecentHolders
     let timeout: Double
+    private var freshCount = 0
     private var random: SeededRandom
     private var preferred = 0
     private var sockets: [LineSocket?]
 
     init(id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload, recorder: HistoryRecorder,
-         faults: ClientFaults, timeout: Double) {
+         faults: ClientFaults, recent: RecentHolders, timeout: Double) {
+        self.recent = recent
         self.id = id
         self.nodes = nodes
         self.workload = workload
@@ -69,6 +93,10 @@ final class GatewayClient: @unchecked Sendable {
 
     func run(until deadline: Double) {
         while LineSocket.now() < deadline {
+            if random.unit() < 0.3 {
+                fresh(until: deadline)
+                continue
+            }
             let provider = workload.providers[Int(random.next() % UInt64(workload.providers.count))]
             let holder = workload.holders[Int(random.next() % UInt64(workload.holders.count))]
             let roll = random.unit()
@@ -80,8 +108,22 @@ final class GatewayClient: @unchecked Sendable {
         for socket in sockets { socket?.reset() }
     }
 
+    /// A new holder books once at the fresh provider (no retry once sent: a family that gave
+    /// up), or a recent one is read.
+    private func fresh(until deadline: Double) {
+        if random.unit() < 0.5, let holder = recent.pick(&random) {
+            perform(.status, workload.freshProvider, holder, until: deadline)
+        } else {
+            freshCount += 1
+            let holder = "f\(id).\(freshCount)"
+            recent.add(holder)
+            perform(.book, workload.freshProvider, holder, until: deadline, retryUnknown: false)
+        }
+    }
+
     /// One request as a gateway sends it: at most four attempts.
-    private func perform(_ request: HistoryOperation.Request, _ provider: String, _ holder: String, until deadline: Double) {
+    private func perform(_ request: HistoryOperation.Request, _ provider: String, _ holder: String, until deadline: Double,
+                         retryUnknown: Bool = true) {
         let line: String
         switch request {
         case .book: line = "BOOK \(provider) \(holder)"
@@ -103,6 +145,7 @@ final class GatewayClient: @unchecked Sendable {
                 operation.completed = .max
                 recorder.record(operation)
                 preferred = (node + 1) % nodes.count
+                if !retryUnknown { return }
             case .failed(let why):
                 recorder.record(operation)
                 if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced") || why == "refused" {
@@ -140,8 +183,8 @@ final class GatewayClient: @unchecked Sendable {
             }
             return Self.parse(try socket.readLine(timeout: timeout), request)
         } catch {
+            // Closed (FIN), not reset: what was sent is still read by the daemon.
             sockets[node] = nil
-            socket.reset()
             return .unknown("\(error)")
         }
     }

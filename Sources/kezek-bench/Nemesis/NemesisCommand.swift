@@ -59,7 +59,8 @@ struct NemesisCommand: ParsableCommand {
         guard let primary = topology.primary(), let admin = try? LineSocket(port: primary.port, timeout: 2) else {
             throw ExitCode(2)
         }
-        for provider in workload.providers {
+        let capacities = workload.providers.map { ($0, capacity) } + [(workload.freshProvider, workload.freshCapacity)]
+        for (provider, capacity) in capacities {
             guard (try? admin.ask("PROVIDER \(provider) \(capacity)", timeout: 5)) == "+OK" else {
                 print("nemesis: PROVIDER \(provider) was refused")
                 throw ExitCode(2)
@@ -68,6 +69,7 @@ struct NemesisCommand: ParsableCommand {
 
         let recorder = HistoryRecorder()
         let clientFaults = ClientFaults()
+        let recent = RecentHolders()
         let nemesis = Nemesis(topology: topology, clientFaults: clientFaults, leaseTTL: leaseTTL) { line in
             if !quiet { print(line) }
         }
@@ -78,7 +80,7 @@ struct NemesisCommand: ParsableCommand {
         for id in 0..<clients {
             done.enter()
             let client = GatewayClient(id: id, seed: seed, nodes: topology.nodes, workload: workload, recorder: recorder,
-                                       faults: clientFaults, timeout: timeout)
+                                       faults: clientFaults, recent: recent, timeout: timeout)
             Thread.detachNewThread {
                 client.run(until: deadline)
                 done.leave()
@@ -94,12 +96,17 @@ struct NemesisCommand: ParsableCommand {
         if let history {
             try operations.map(\.description).joined(separator: "\n").write(toFile: history, atomically: true, encoding: .utf8)
         }
-        var result = HistoryChecker(operations: operations, capacity: Dictionary(uniqueKeysWithValues: workload.providers.map { ($0, capacity) }),
+        var result = HistoryChecker(operations: operations, capacity: Dictionary(uniqueKeysWithValues: capacities),
                                     holderLimit: holderLimit).check()
         result.anomalies += audit
         let report = NemesisReport(seed: seed, seconds: seconds, result: result, operations: operations,
                                    counts: nemesis.counts, plantedBug: plantedBug)
         report.print()
-        if !result.anomalies.isEmpty { throw ExitCode(1) }
+        if !result.anomalies.isEmpty {
+            print("nemesis: logs and Redis's data kept in \(directory)")
+            throw ExitCode(1)
+        }
+        topology.stopAll()
+        if self.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
     }
 }
