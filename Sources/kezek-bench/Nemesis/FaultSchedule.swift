@@ -18,6 +18,15 @@ enum FaultClass: String, CaseIterable, Sendable {
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
     /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).
     var losesRedisData: Bool { self == .redisRestartEmpty || self == .redisFlushAll }
+    /// How often it is drawn against the others: the faults that depose a holder (and so
+    /// test acknowledgement, fencing and reads across a takeover) twice as often.
+    var weight: Int {
+        switch self {
+        case .killHolder, .stopHolder, .redisPartition: 2
+        default: 1
+        }
+    }
+
     /// Faults that take a kezekd away (it must not overlap a loss of Redis's data).
     var hitsDaemon: Bool {
         switch self {
@@ -43,7 +52,8 @@ enum FaultSchedule {
         var at = 1.0 + random.unit()
         var faults: [ScheduledFault] = []
         while at < seconds - 2 {
-            let fault = classes[Int(random.next() % UInt64(classes.count))]
+            let weighted = classes.flatMap { Array(repeating: $0, count: $0.weight) }
+            let fault = weighted[Int(random.next() % UInt64(weighted.count))]
             let duration: Double
             switch fault {
             case .stopHolder, .stopStandby: duration = leaseTTL + 0.5 + random.unit() * leaseTTL

@@ -112,7 +112,7 @@ final class Nemesis: @unchecked Sendable {
             clientFaults.abort(3)
         }
         if fault.losesRedisData {
-            lock.withLock { quietUntil = LineSocket.now() + 2 * leaseTTL + 3 }
+            lock.withLock { quietUntil = LineSocket.now() + leaseTTL + 1 }
         }
     }
 
