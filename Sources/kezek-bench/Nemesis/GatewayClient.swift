@@ -148,7 +148,8 @@ final class GatewayClient: @unchecked Sendable {
                 if !retryUnknown { return }
             case .failed(let why):
                 recorder.record(operation)
-                if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced") || why == "refused" {
+                if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced")
+                    || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused" {
                     preferred = (node + 1) % nodes.count
                 } else if !why.hasPrefix("UNAVAILABLE") && !why.hasPrefix("LOADING") {
                     return
