@@ -51,22 +51,36 @@ public struct HistoryChecker {
             let lost = witness.first { write in
                 (write.request == .book || write.request == .bookWait) && write.outcome == .booked
                     && write.completed < read.invoked
-                    && !cancels.contains { $0.invoked < read.completed && $0.completed > write.invoked }
+                    && !cancels.contains {
+                        $0.invoked < read.completed && $0.completed > write.invoked
+                    }
             }
             if let lost {
-                return Anomaly(kind: .lostAcknowledgedBooking, subject: key,
-                               detail: "acknowledged at \(seconds(lost.completed)), read as \(read.outcome) at \(seconds(read.completed))",
-                               history: witness)
+                return Anomaly(
+                    kind: .lostAcknowledgedBooking, subject: key,
+                    detail:
+                        "acknowledged at \(seconds(lost.completed)), "
+                            + "read as \(read.outcome) at \(seconds(read.completed))",
+                    history: witness)
             }
         }
         let seen = witness.first { $0.outcome == .statusBooked }
-        let madeBefore = witness.contains { $0.outcome == .booked && $0.completed < (seen?.invoked ?? 0) }
-        if let seen, !madeBefore, witness.contains(where: { $0.invoked > seen.completed && $0.outcome == .statusNone }) {
-            return Anomaly(kind: .dirtyRead, subject: key,
-                           detail: "read as booked at \(seconds(seen.completed)), never acknowledged, then gone", history: witness)
+        let madeBefore = witness.contains {
+            $0.outcome == .booked && $0.completed < (seen?.invoked ?? 0)
         }
-        return Anomaly(kind: .notLinearizable, subject: key, detail: "no order of these requests explains the answers",
-                       history: witness)
+        if let seen, !madeBefore,
+            witness.contains(where: { $0.invoked > seen.completed && $0.outcome == .statusNone })
+        {
+            return Anomaly(
+                kind: .dirtyRead, subject: key,
+                detail:
+                    "read as booked at \(seconds(seen.completed)), never acknowledged, then gone",
+                history: witness)
+        }
+        return Anomaly(
+            kind: .notLinearizable, subject: key,
+            detail: "no order of these requests explains the answers",
+            history: witness)
     }
 
     private func seatsReads() -> [Anomaly] {
@@ -75,8 +89,11 @@ public struct HistoryChecker {
             guard case .seats(let seen, let booked, _) = operation.outcome else { continue }
             let expected = capacity[operation.provider] ?? seen
             if booked > expected {
-                found.append(Anomaly(kind: .oversold, subject: operation.provider,
-                                     detail: "SEATS booked=\(booked) with capacity \(expected)", history: [operation]))
+                found.append(
+                    Anomaly(
+                        kind: .oversold, subject: operation.provider,
+                        detail: "SEATS booked=\(booked) with capacity \(expected)",
+                        history: [operation]))
             }
         }
         return found
@@ -99,19 +116,28 @@ public struct HistoryChecker {
             guard case .seats(_, let booked, _) = read.outcome else { continue }
             let statuses = bookedAt[provider] ?? []
             if let limit = capacity[provider], statuses.count > limit {
-                found.append(Anomaly(kind: .oversold, subject: provider,
-                                     detail: "\(statuses.count) holders read as booked, capacity \(limit)", history: statuses))
+                found.append(
+                    Anomaly(
+                        kind: .oversold, subject: provider,
+                        detail: "\(statuses.count) holders read as booked, capacity \(limit)",
+                        history: statuses))
             }
             if statuses.count != booked {
-                found.append(Anomaly(kind: .finalStateDiffers, subject: provider,
-                                     detail: "SEATS booked=\(booked), STATUS booked for \(statuses.count) holders",
-                                     history: [read] + statuses))
+                found.append(
+                    Anomaly(
+                        kind: .finalStateDiffers, subject: provider,
+                        detail:
+                            "SEATS booked=\(booked), STATUS booked for \(statuses.count) holders",
+                        history: [read] + statuses))
             }
         }
         if holderLimit > 0 {
-            for (holder, seats) in seatsOfHolder.sorted(by: { $0.key < $1.key }) where seats.count > holderLimit {
-                found.append(Anomaly(kind: .holderOverLimit, subject: holder,
-                                     detail: "\(seats.count) seats, limit \(holderLimit)", history: seats))
+            for (holder, seats) in seatsOfHolder.sorted(by: { $0.key < $1.key })
+            where seats.count > holderLimit {
+                found.append(
+                    Anomaly(
+                        kind: .holderOverLimit, subject: holder,
+                        detail: "\(seats.count) seats, limit \(holderLimit)", history: seats))
             }
         }
         return found
@@ -121,12 +147,16 @@ public struct HistoryChecker {
     /// could have joined must be ahead of it. Only holders whose place is certain are compared:
     /// `A` answered WAITING once and was only read (as WAITING) afterwards.
     private func waitlistOrder(_ byKey: [String: [HistoryOperation]]) -> [Anomaly] {
-        struct Place { var holder: String; var joinedBy: UInt64; var earliest: UInt64; var position: Int; var history: [HistoryOperation] }
+        struct Place {
+            var holder: String; var joinedBy: UInt64; var earliest: UInt64; var position: Int;
+            var history: [HistoryOperation]
+        }
         var places: [String: [Place]] = [:]
         for (_, history) in byKey {
             let sorted = history.sorted { $0.invoked < $1.invoked }
             guard let final = sorted.last(where: { $0.client == Self.finalClient }),
-                  case .statusWaiting(let position) = final.outcome else { continue }
+                case .statusWaiting(let position) = final.outcome
+            else { continue }
             // The last moment it was certainly not waiting; every join after it.
             let certain = sorted.last { operation in
                 switch operation.outcome {
@@ -139,21 +169,33 @@ public struct HistoryChecker {
             guard let earliest = joins.map(\.invoked).min() else { continue }
             let answered = after.filter { !$0.isFailed }
             var joinedBy = UInt64.max
-            if let first = answered.firstIndex(where: { $0.request == .bookWait && isWaiting($0.outcome) }),
-               answered[(first + 1)...].allSatisfy({ $0.request == .status && isWaiting($0.outcome) }),
-               !answered[..<first].contains(where: { $0.request.writes }) {
+            if let first = answered.firstIndex(where: {
+                $0.request == .bookWait && isWaiting($0.outcome)
+            }),
+                answered[(first + 1)...].allSatisfy({
+                    $0.request == .status && isWaiting($0.outcome)
+                }),
+                !answered[..<first].contains(where: { $0.request.writes })
+            {
                 joinedBy = answered[first].completed
             }
             places[final.provider, default: []].append(
-                Place(holder: final.holder, joinedBy: joinedBy, earliest: earliest, position: position, history: sorted))
+                Place(
+                    holder: final.holder, joinedBy: joinedBy, earliest: earliest,
+                    position: position, history: sorted))
         }
         var found: [Anomaly] = []
         for (provider, list) in places.sorted(by: { $0.key < $1.key }) {
             for a in list where a.joinedBy != .max {
                 for b in list where a.joinedBy < b.earliest && a.position > b.position {
-                    found.append(Anomaly(kind: .waitlistOrder, subject: "\(provider) \(a.holder) \(b.holder)",
-                                         detail: "\(a.holder) joined by \(seconds(a.joinedBy)), \(b.holder) not before \(seconds(b.earliest)), yet positions \(a.position) and \(b.position)",
-                                         history: a.history + b.history))
+                    found.append(
+                        Anomaly(
+                            kind: .waitlistOrder, subject: "\(provider) \(a.holder) \(b.holder)",
+                            detail:
+                                "\(a.holder) joined by \(seconds(a.joinedBy)), "
+                                    + "\(b.holder) not before \(seconds(b.earliest)), "
+                                    + "yet positions \(a.position) and \(b.position)",
+                            history: a.history + b.history))
                 }
             }
         }

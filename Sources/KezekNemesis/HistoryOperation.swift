@@ -8,7 +8,9 @@ public struct HistoryOperation: Sendable, CustomStringConvertible {
         case status = "STATUS", seats = "SEATS"
 
         /// Whether it may change the state (a read never does).
-        public var writes: Bool { self == .book || self == .bookWait || self == .cancel || self == .confirm }
+        public var writes: Bool {
+            self == .book || self == .bookWait || self == .cancel || self == .confirm
+        }
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -31,8 +33,10 @@ public struct HistoryOperation: Sendable, CustomStringConvertible {
     public var completed: UInt64
     public var outcome: Outcome
 
-    public init(client: Int, request: Request, provider: String, holder: String, invoked: UInt64,
-                completed: UInt64, outcome: Outcome) {
+    public init(
+        client: Int, request: Request, provider: String, holder: String, invoked: UInt64,
+        completed: UInt64, outcome: Outcome
+    ) {
         self.client = client
         self.request = request
         self.provider = provider
@@ -46,6 +50,8 @@ public struct HistoryOperation: Sendable, CustomStringConvertible {
     public var isFailed: Bool { if case .failed = outcome { true } else { false } }
 
     public var description: String {
-        return "[\(secondsText(invoked))..\(secondsText(completed))s] client \(client) \(request.rawValue) \(provider) \(holder) -> \(outcome)"
+        return
+            "[\(secondsText(invoked))..\(secondsText(completed))s] client \(client) "
+            + "\(request.rawValue) \(provider) \(holder) -> \(outcome)"
     }
 }

@@ -22,9 +22,13 @@ public struct HolderLinearizability {
     /// The states the holder may be in before the first request (none, at the start of a run).
     let initial: HolderStates
 
-    public init(_ operations: [HistoryOperation], initial: HolderStates = .none, budget: Int = 400_000) {
+    public init(
+        _ operations: [HistoryOperation], initial: HolderStates = .none, budget: Int = 400_000
+    ) {
         self.initial = initial
-        answered = operations.filter { !$0.isUnknown && !$0.isFailed }.sorted { $0.invoked < $1.invoked }
+        answered = operations.filter { !$0.isUnknown && !$0.isFailed }.sorted {
+            $0.invoked < $1.invoked
+        }
         let unknown = operations.filter { $0.isUnknown && $0.request.writes }
         unknownCancels = unknown.filter { $0.request == .cancel }.map(\.invoked).sorted()
         unknownBooks = unknown.filter { $0.request == .book }.map(\.invoked).sorted()
@@ -39,7 +43,8 @@ public struct HolderLinearizability {
         var cancels = 0, books = 0, waits = 0
         var clock: UInt64 = 0
         func covers(_ other: Used) -> Bool {
-            cancels <= other.cancels && books <= other.books && waits <= other.waits && clock >= other.clock
+            cancels <= other.cancels && books <= other.books && waits <= other.waits
+                && clock >= other.clock
         }
     }
 
@@ -58,14 +63,17 @@ public struct HolderLinearizability {
     public func check() -> Verdict {
         var visited: [Point: [Used]] = [:]
         var visits = 0
-        var stack = [HolderStates.none, .booked, .waiting].filter { !initial.intersection($0).isEmpty }.map {
+        var stack = [HolderStates.none, .booked, .waiting].filter {
+            !initial.intersection($0).isEmpty
+        }.map {
             Configuration(point: Point(done: 0, ahead: [], state: $0), used: Used())
         }
         while let configuration = stack.popLast() {
             if configuration.point.done == answered.count { return .linearizable }
             let seen = visited[configuration.point, default: []]
             if seen.contains(where: { $0.covers(configuration.used) }) { continue }
-            visited[configuration.point] = seen.filter { !configuration.used.covers($0) } + [configuration.used]
+            visited[configuration.point] =
+                seen.filter { !configuration.used.covers($0) } + [configuration.used]
             visits += 1
             if visits > budget { return .undecided }
             stack.append(contentsOf: successors(of: configuration))
@@ -113,7 +121,9 @@ public struct HolderLinearizability {
     /// The states reachable before `until` without an answered request: a waiting holder's
     /// promotion or loss of its place, and unused unknown requests sent before then. The
     /// cheapest ways first (tried last: the search takes from the end).
-    private func reachable(from state: HolderStates, _ used: Used, until: UInt64) -> [(HolderStates, Used)] {
+    private func reachable(from state: HolderStates, _ used: Used, until: UInt64) -> [(
+        HolderStates, Used
+    )] {
         func available(_ times: [UInt64], _ count: Int) -> Bool {
             count < times.count && times[count] < until
         }
@@ -147,7 +157,8 @@ public struct HolderLinearizability {
                     moves.append((.waiting, more))
                 }
             }
-            for move in moves where !found.contains(where: { $0.0 == move.0 && $0.1.covers(move.1) }) {
+            for move in moves
+            where !found.contains(where: { $0.0 == move.0 && $0.1.covers(move.1) }) {
                 found.append(move)
             }
         }
@@ -158,11 +169,16 @@ public struct HolderLinearizability {
     /// holder's state before it (with every unknown request sent before its end, which only
     /// adds possibilities): the history up to the first answer that cannot be explained,
     /// trimmed from the front while it still fails.
-    public static func smallestFailing(_ operations: [HistoryOperation], budget: Int = 50_000) -> [HistoryOperation] {
-        let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.sorted { $0.invoked < $1.invoked }
+    public static func smallestFailing(_ operations: [HistoryOperation], budget: Int = 50_000)
+        -> [HistoryOperation]
+    {
+        let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.sorted {
+            $0.invoked < $1.invoked
+        }
         let unknown = operations.filter { $0.isUnknown && $0.request.writes }
         func fails(_ window: ArraySlice<HistoryOperation>, from initial: HolderStates) -> Bool {
-            HolderLinearizability(Array(window) + unknown, initial: initial, budget: budget).check() == .notLinearizable
+            HolderLinearizability(Array(window) + unknown, initial: initial, budget: budget).check()
+                == .notLinearizable
         }
         // The shortest failing prefix (failing is monotone in the prefix's length).
         var low = 1, high = answered.count
@@ -174,6 +190,8 @@ public struct HolderLinearizability {
         while start > 0 && !fails(answered[start..<high], from: .all) { start -= 1 }
         let window = answered[start..<high]
         let end = window.map(\.completed).max() ?? 0
-        return (Array(window) + unknown.filter { $0.invoked < end }).sorted { $0.invoked < $1.invoked }
+        return (Array(window) + unknown.filter { $0.invoked < end }).sorted {
+            $0.invoked < $1.invoked
+        }
     }
 }

@@ -9,15 +9,22 @@
 /// The model works on sets of states, so one step of a nondeterministic transition is one step.
 public struct HolderStates: Hashable, Sendable, CustomStringConvertible {
     public var bits: UInt8
-    public static let none = HolderStates(bits: 1), booked = HolderStates(bits: 2), waiting = HolderStates(bits: 4)
+    public static let none = HolderStates(bits: 1), booked = HolderStates(bits: 2),
+        waiting = HolderStates(bits: 4)
     public static let empty = HolderStates(bits: 0)
     public static let all = HolderStates(bits: 7)
 
     public init(bits: UInt8) { self.bits = bits }
     public var isEmpty: Bool { bits == 0 }
-    public func union(_ other: HolderStates) -> HolderStates { HolderStates(bits: bits | other.bits) }
-    public func intersection(_ other: HolderStates) -> HolderStates { HolderStates(bits: bits & other.bits) }
-    public func contains(_ other: HolderStates) -> Bool { bits & other.bits == other.bits && other.bits != 0 }
+    public func union(_ other: HolderStates) -> HolderStates {
+        HolderStates(bits: bits | other.bits)
+    }
+    public func intersection(_ other: HolderStates) -> HolderStates {
+        HolderStates(bits: bits & other.bits)
+    }
+    public func contains(_ other: HolderStates) -> Bool {
+        bits & other.bits == other.bits && other.bits != 0
+    }
 
     public var description: String {
         var names: [String] = []
@@ -61,10 +68,14 @@ public enum HolderModel {
     }
 
     /// What an unknown request may have done, if it took effect (at most what any answer does).
-    public static func possibleEffect(_ states: HolderStates, _ request: HistoryOperation.Request) -> HolderStates {
+    public static func possibleEffect(_ states: HolderStates, _ request: HistoryOperation.Request)
+        -> HolderStates
+    {
         switch request {
         case .book: return states.union(states.contains(.none) ? .booked : .empty)
-        case .bookWait: return states.union(states.contains(.none) ? HolderStates.booked.union(.waiting) : .empty)
+        case .bookWait:
+            return states.union(
+                states.contains(.none) ? HolderStates.booked.union(.waiting) : .empty)
         case .cancel: return states.union(.none)
         case .confirm, .status, .seats: return states
         }

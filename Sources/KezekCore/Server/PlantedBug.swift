@@ -22,7 +22,11 @@ public enum PlantedBug: String, Sendable, CaseIterable {
             throw PlantedBugRefused(description: "KEZEK_PLANTED_BUG '\(name)' is not a planted bug")
         }
         guard environment["KEZEK_PLANTED_BUG_CONSENT"] == consentPhrase else {
-            throw PlantedBugRefused(description: "KEZEK_PLANTED_BUG breaks the contract on purpose (tests only): refused without KEZEK_PLANTED_BUG_CONSENT")
+            throw PlantedBugRefused(
+                description:
+                    "KEZEK_PLANTED_BUG breaks the contract on purpose (tests only): "
+                    + "refused without KEZEK_PLANTED_BUG_CONSENT"
+            )
         }
         return bug
     }

@@ -4,7 +4,7 @@
 // holds each chunk, a reset closes every connection with RST.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class FaultProxy: @unchecked Sendable {
@@ -27,7 +27,9 @@ final class FaultProxy: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 128) == 0 else { throw NemesisError("proxy: cannot listen") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -71,7 +73,9 @@ final class FaultProxy: @unchecked Sendable {
     private func pump(from source: Int32, to target: Int32, _ born: Int, _ done: Done) {
         var chunk = [UInt8](repeating: 0, count: 16_384)
         defer {
-            let last = done.lock.withLock { done.closed += 1; return done.closed == 2 }
+            let last = done.lock.withLock {
+                done.closed += 1; return done.closed == 2
+            }
             shutdown(source, Int32(SHUT_RDWR))
             shutdown(target, Int32(SHUT_RDWR))
             if last {
@@ -91,11 +95,15 @@ final class FaultProxy: @unchecked Sendable {
             let n = chunk.withUnsafeMutableBytes { recv(source, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return }
             if case .delay(let milliseconds) = mode { usleep(UInt32(milliseconds) * 1000) }
-            while lock.withLock({ self.mode == .partition && self.generation == born }) { usleep(20_000) }
+            while lock.withLock({ self.mode == .partition && self.generation == born }) {
+                usleep(20_000)
+            }
             if lock.withLock({ self.generation }) != born { return }
             var sent = 0
             while sent < n {
-                let written = chunk.withUnsafeBytes { send(target, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL)) }
+                let written = chunk.withUnsafeBytes {
+                    send(target, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL))
+                }
                 if written <= 0 { return }
                 sent += written
             }
@@ -111,7 +119,9 @@ final class FaultProxy: @unchecked Sendable {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             close(fd)

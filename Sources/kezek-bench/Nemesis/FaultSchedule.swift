@@ -46,8 +46,10 @@ struct ScheduledFault: Sendable {
 enum FaultSchedule {
     /// Faults for `seconds` of run, one every `meanGap` seconds on average (exponential gaps,
     /// so some overlap and some come alone), durations scaled to the lease.
-    static func draw(seed: UInt64, seconds: Double, meanGap: Double, leaseTTL: Double,
-                     classes: [FaultClass] = FaultClass.allCases) -> [ScheduledFault] {
+    static func draw(
+        seed: UInt64, seconds: Double, meanGap: Double, leaseTTL: Double,
+        classes: [FaultClass] = FaultClass.allCases
+    ) -> [ScheduledFault] {
         var random = SeededRandom(seed: seed)
         var at = 1.0 + random.unit()
         var faults: [ScheduledFault] = []
@@ -57,14 +59,16 @@ enum FaultSchedule {
             let duration: Double
             switch fault {
             case .stopHolder, .stopStandby: duration = leaseTTL + 0.5 + random.unit() * leaseTTL
-            case .killHolder, .killStandby, .termHolder, .termStandby: duration = 0.2 + random.unit() * 2
+            case .killHolder, .killStandby, .termHolder, .termStandby:
+                duration = 0.2 + random.unit() * 2
             case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
             case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
             case .redisPartition: duration = 1 + random.unit() * 3.5
             case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3
             default: duration = 0
             }
-            faults.append(ScheduledFault(at: at, fault: fault, seconds: min(duration, seconds - 1 - at)))
+            faults.append(
+                ScheduledFault(at: at, fault: fault, seconds: min(duration, seconds - 1 - at)))
             at += -log(max(1e-9, 1 - random.unit())) * meanGap
         }
         return faults

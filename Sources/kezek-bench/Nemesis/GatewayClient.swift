@@ -78,8 +78,11 @@ final class GatewayClient: @unchecked Sendable {
     private var preferred = 0
     private var sockets: [LineSocket?]
 
-    init(id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload, recorder: HistoryRecorder,
-         faults: ClientFaults, recent: RecentHolders, timeout: Double) {
+    init(
+        id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload,
+        recorder: HistoryRecorder,
+        faults: ClientFaults, recent: RecentHolders, timeout: Double
+    ) {
         self.recent = recent
         self.id = id
         self.nodes = nodes
@@ -100,9 +103,7 @@ final class GatewayClient: @unchecked Sendable {
             let provider = workload.providers[Int(random.next() % UInt64(workload.providers.count))]
             let holder = workload.holders[Int(random.next() % UInt64(workload.holders.count))]
             let roll = random.unit()
-            let request: HistoryOperation.Request =
-                roll < 0.25 ? .book : roll < 0.45 ? .bookWait : roll < 0.63 ? .cancel
-                : roll < 0.88 ? .status : roll < 0.95 ? .seats : .confirm
+            let request = Self.mix.first { roll < $0.below }?.request ?? .confirm
             perform(request, provider, request == .seats ? "" : holder, until: deadline)
         }
         for socket in sockets { socket?.reset() }
@@ -121,9 +122,17 @@ final class GatewayClient: @unchecked Sendable {
         }
     }
 
+    /// The contended workload's requests, by the share of rolls below each bound.
+    private static let mix: [(below: Double, request: HistoryOperation.Request)] = [
+        (0.25, .book), (0.45, .bookWait), (0.63, .cancel), (0.88, .status), (0.95, .seats),
+    ]
+
     /// One request as a gateway sends it: at most four attempts.
-    private func perform(_ request: HistoryOperation.Request, _ provider: String, _ holder: String, until deadline: Double,
-                         retryUnknown: Bool = true) {
+    private func perform(
+        _ request: HistoryOperation.Request, _ provider: String, _ holder: String,
+        until deadline: Double,
+        retryUnknown: Bool = true
+    ) {
         let line: String
         switch request {
         case .book: line = "BOOK \(provider) \(holder)"
@@ -138,8 +147,9 @@ final class GatewayClient: @unchecked Sendable {
             let invoked = recorder.now()
             let outcome = attempt(line, request, on: node)
             let completed = recorder.now()
-            var operation = HistoryOperation(client: id, request: request, provider: provider, holder: holder,
-                                             invoked: invoked, completed: completed, outcome: outcome)
+            var operation = HistoryOperation(
+                client: id, request: request, provider: provider, holder: holder,
+                invoked: invoked, completed: completed, outcome: outcome)
             switch outcome {
             case .unknown:
                 operation.completed = .max
@@ -149,7 +159,8 @@ final class GatewayClient: @unchecked Sendable {
             case .failed(let why):
                 recorder.record(operation)
                 if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced")
-                    || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused" {
+                    || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused"
+                {
                     preferred = (node + 1) % nodes.count
                 } else if !why.hasPrefix("UNAVAILABLE") && !why.hasPrefix("LOADING") {
                     return
@@ -164,12 +175,15 @@ final class GatewayClient: @unchecked Sendable {
         }
     }
 
-    private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int) -> HistoryOperation.Outcome {
+    private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int)
+        -> HistoryOperation.Outcome
+    {
         let socket: LineSocket
         if let open = sockets[node] {
             socket = open
         } else {
-            guard let opened = try? LineSocket(port: nodes[node].clientProxy.port, timeout: timeout) else {
+            guard let opened = try? LineSocket(port: nodes[node].clientProxy.port, timeout: timeout)
+            else {
                 return .failed("refused")
             }
             sockets[node] = opened
@@ -192,13 +206,16 @@ final class GatewayClient: @unchecked Sendable {
 
     /// The answer as an outcome; an error line is a failure, except `-UNAVAILABLE` to a write
     /// that was not refused by a standby (Redis did not confirm: maybe applied, maybe not).
-    static func parse(_ reply: String, _ request: HistoryOperation.Request) -> HistoryOperation.Outcome {
+    static func parse(_ reply: String, _ request: HistoryOperation.Request)
+        -> HistoryOperation.Outcome
+    {
         let words = reply.dropFirst().split(separator: " ")
         let head = words.first.map(String.init) ?? ""
         if reply.hasPrefix("-") {
             let text = String(reply.dropFirst())
             if head == "UNAVAILABLE" && request.writes && !text.hasPrefix("UNAVAILABLE standby")
-                && !text.hasPrefix("UNAVAILABLE fenced") {
+                && !text.hasPrefix("UNAVAILABLE fenced")
+            {
                 return .unknown(text)
             }
             return .failed(text)
@@ -215,7 +232,9 @@ final class GatewayClient: @unchecked Sendable {
                 let parts = pair.split(separator: "=")
                 if parts.count == 2 { fields[String(parts[0])] = Int(parts[1]) }
             }
-            return .seats(capacity: fields["capacity"] ?? -1, booked: fields["booked"] ?? -1, waiting: fields["waiting"] ?? -1)
+            return .seats(
+                capacity: fields["capacity"] ?? -1, booked: fields["booked"] ?? -1,
+                waiting: fields["waiting"] ?? -1)
         case (_, "BOOKED"): return .booked
         case (_, "WAITING"): return .waiting(number)
         case (_, "FULL"): return .full

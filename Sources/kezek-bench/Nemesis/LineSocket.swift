@@ -1,7 +1,7 @@
 // A blocking TCP connection to a loopback port that sends one-line requests and reads one-line
 // replies, each with a deadline: what the nemesis's clients and its probes use.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class LineSocket {
@@ -54,7 +54,9 @@ final class LineSocket {
         var bytes = Array((line + "\r\n").utf8)
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeMutableBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 { sent += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 guard wait(for: Int16(POLLOUT), timeout: 1) else { throw Failure.timedOut }

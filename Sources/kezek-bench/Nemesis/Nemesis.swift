@@ -4,7 +4,7 @@
 // alive holds what was lost), or a daemon fault in the quiet spell after such a loss.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class Nemesis: @unchecked Sendable {
@@ -21,14 +21,19 @@ final class Nemesis: @unchecked Sendable {
     private var quietUntil = 0.0
     private let group = DispatchGroup()
 
-    init(topology: NemesisTopology, clientFaults: ClientFaults, leaseTTL: Double, log: @escaping (String) -> Void) {
+    init(
+        topology: NemesisTopology, clientFaults: ClientFaults, leaseTTL: Double,
+        log: @escaping (String) -> Void
+    ) {
         self.topology = topology
         self.clientFaults = clientFaults
         self.leaseTTL = leaseTTL
         self.log = log
     }
 
-    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) { lock.withLock { (injected, skipped) } }
+    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) {
+        lock.withLock { (injected, skipped) }
+    }
 
     /// Plays `schedule` from `start` (monotonic seconds); returns once every fault healed.
     func play(_ schedule: [ScheduledFault], from start: Double) {
@@ -48,7 +53,8 @@ final class Nemesis: @unchecked Sendable {
         let fault = scheduled.fault
         let holder = topology.leaseHolder() ?? topology.nodes[0]
         let standby = topology.nodes.first { $0 !== holder } ?? topology.nodes[1]
-        let target = fault == .killHolder || fault == .termHolder || fault == .stopHolder ? holder : standby
+        let target =
+            fault == .killHolder || fault == .termHolder || fault == .stopHolder ? holder : standby
         let targetBusy = fault.hitsDaemon && (target.process.heldDown || !target.process.isRunning)
         guard !targetBusy, let release = admit(fault) else {
             lock.withLock { skipped[fault, default: 0] += 1 }
@@ -58,7 +64,9 @@ final class Nemesis: @unchecked Sendable {
         lock.withLock { injected[fault, default: 0] += 1 }
         let seconds = scheduled.seconds
         let nodes = topology.nodes
-        log(String(format: "%7.2fs  %@ (%.1fs) holder=%@", time, fault.rawValue, seconds, holder.name))
+        log(
+            String(
+                format: "%7.2fs  %@ (%.1fs) holder=%@", time, fault.rawValue, seconds, holder.name))
         switch fault {
         case .killHolder, .killStandby:
             let node = fault == .killHolder ? holder : standby
@@ -118,10 +126,13 @@ final class Nemesis: @unchecked Sendable {
 
     /// Whether `fault` may start now, and what to call when it has healed.
     private func admit(_ fault: FaultClass) -> (() -> Void)? {
-        let daemonsWhole = topology.nodes.allSatisfy { $0.process.isRunning && !$0.process.heldDown }
+        let daemonsWhole = topology.nodes.allSatisfy {
+            $0.process.isRunning && !$0.process.heldDown
+        }
         let hasPrimary = fault.losesRedisData ? topology.primary() != nil : true
         return lock.withLock { () -> (() -> Void)? in
-            let touchesRedis = fault.losesRedisData || fault == .redisKillAOF || fault == .redisMaxMemory
+            let touchesRedis =
+                fault.losesRedisData || fault == .redisKillAOF || fault == .redisMaxMemory
             if touchesRedis && redisBusy { return nil }
             if fault.losesRedisData && (active > 0 || !daemonsWhole || !hasPrimary) { return nil }
             if fault.hitsDaemon && LineSocket.now() < quietUntil { return nil }
@@ -129,7 +140,11 @@ final class Nemesis: @unchecked Sendable {
                 if quietUntil > LineSocket.now() && fault == .redisPartition { return nil }
                 active += 1
                 if touchesRedis { redisBusy = true }
-                return { [self] in lock.withLock { active -= 1; if touchesRedis { redisBusy = false } } }
+                return { [self] in
+                    lock.withLock {
+                        active -= 1; if touchesRedis { redisBusy = false }
+                    }
+                }
             }
             return {}
         }

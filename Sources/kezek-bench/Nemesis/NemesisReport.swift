@@ -14,13 +14,22 @@ struct NemesisReport {
         let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.count
         let unknown = operations.filter(\.isUnknown).count
         let failed = operations.filter(\.isFailed).count
-        Swift.print("requests: \(operations.count) (answered \(answered), unknown \(unknown), failed \(failed)); "
-            + "holder histories checked: \(result.keysChecked), undecided: \(result.undecided)")
+        Swift.print(
+            "requests: \(operations.count) (answered \(answered), unknown \(unknown), "
+                + "failed \(failed)); "
+                + "holder histories checked: \(result.keysChecked), undecided: \(result.undecided)")
         let injected = FaultClass.allCases.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
-        Swift.print("faults injected: \(counts.injected.values.reduce(0, +)) (\(injected.joined(separator: " ")))")
-        let skipped = counts.skipped.filter { $0.value > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
+        Swift.print(
+            "faults injected: \(counts.injected.values.reduce(0, +)) "
+                + "(\(injected.joined(separator: " ")))"
+        )
+        let skipped = counts.skipped.filter { $0.value > 0 }.sorted {
+            $0.key.rawValue < $1.key.rawValue
+        }
         if !skipped.isEmpty {
-            Swift.print("faults skipped (precondition not met): " + skipped.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " "))
+            Swift.print(
+                "faults skipped (precondition not met): "
+                    + skipped.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " "))
         }
         var byKind: [Anomaly.Kind: [Anomaly]] = [:]
         for anomaly in result.anomalies { byKind[anomaly.kind, default: []].append(anomaly) }
@@ -30,11 +39,17 @@ struct NemesisReport {
             for anomaly in found.prefix(3) {
                 Swift.print("  \(anomaly.subject): \(anomaly.detail)")
                 for operation in anomaly.history.prefix(25) { Swift.print("    \(operation)") }
-                if anomaly.history.count > 25 { Swift.print("    … \(anomaly.history.count - 25) more") }
+                if anomaly.history.count > 25 {
+                    Swift.print("    … \(anomaly.history.count - 25) more")
+                }
             }
         }
         let planted = plantedBug.map { " --planted-bug \($0)" } ?? ""
-        let verdict = result.anomalies.isEmpty ? "no anomaly" : "\(result.anomalies.count) anomalies"
-        Swift.print("nemesis: \(verdict) in \(Int(seconds)) s; reproduce with: kezek-bench nemesis --seed \(seed) --seconds \(Int(seconds))\(planted)")
+        let verdict =
+            result.anomalies.isEmpty ? "no anomaly" : "\(result.anomalies.count) anomalies"
+        Swift.print(
+            "nemesis: \(verdict) in \(Int(seconds)) s; reproduce with: "
+                + "kezek-bench nemesis --seed \(seed) --seconds \(Int(seconds))\(planted)"
+        )
     }
 }

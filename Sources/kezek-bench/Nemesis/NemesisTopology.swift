@@ -5,7 +5,7 @@
 // unless the nemesis is holding it down.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class ManagedProcess: @unchecked Sendable {
@@ -20,7 +20,10 @@ final class ManagedProcess: @unchecked Sendable {
     var heldDown = false
     var stopped = false
 
-    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) {
+    init(
+        name: String, executable: String, arguments: [String], environment: [String: String],
+        logPath: String
+    ) {
         self.name = name
         self.executable = executable
         self.arguments = arguments
@@ -36,7 +39,9 @@ final class ManagedProcess: @unchecked Sendable {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEZEK_") }
+            var environment = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("KEZEK_")
+            }
             environment.merge(self.environment) { $1 }
             process.environment = environment
             process.standardInput = FileHandle.nullDevice
@@ -83,7 +88,10 @@ final class KezekNode: @unchecked Sendable {
     /// This node reaches Redis through it.
     let redisProxy: FaultProxy
 
-    init(name: String, port: UInt16, process: ManagedProcess, clientProxy: FaultProxy, redisProxy: FaultProxy) {
+    init(
+        name: String, port: UInt16, process: ManagedProcess, clientProxy: FaultProxy,
+        redisProxy: FaultProxy
+    ) {
         self.name = name
         self.port = port
         self.process = process
@@ -114,14 +122,20 @@ final class NemesisTopology: @unchecked Sendable {
     let keyPrefix = "nemesis"
     private var supervising = true
 
-    init(directory: String, kezekd: String, leaseTTL: Double, holderLimit: Int, plantedBug: String?) throws {
+    init(directory: String, kezekd: String, leaseTTL: Double, holderLimit: Int, plantedBug: String?)
+        throws
+    {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true)
         redisPort = try freePort()
         redis = ManagedProcess(
             name: "redis", executable: "/usr/bin/redis-server",
-            arguments: ["--port", "\(redisPort)", "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes",
-                        "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction"],
+            arguments: [
+                "--port", "\(redisPort)", "--bind", "127.0.0.1", "--dir", directory, "--appendonly",
+                "yes",
+                "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
+            ],
             environment: [:], logPath: directory + "/redis.log")
         var environment: [String: String] = [:]
         if let plantedBug {
@@ -134,14 +148,18 @@ final class NemesisTopology: @unchecked Sendable {
             let redisProxy = try FaultProxy(upstream: redisPort)
             let arguments = [
                 "--listen", "127.0.0.1:\(port)", "--redis", "127.0.0.1:\(redisProxy.port)",
-                "--admin-listen", "127.0.0.1:\(try freePort())", "--public-listen", "127.0.0.1:\(try freePort())",
+                "--admin-listen", "127.0.0.1:\(try freePort())", "--public-listen",
+                "127.0.0.1:\(try freePort())",
                 "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit", "\(holderLimit)",
                 "--key-prefix", keyPrefix,
             ]
-            let process = ManagedProcess(name: "kezekd-\(name)", executable: kezekd, arguments: arguments,
-                                         environment: environment, logPath: directory + "/kezekd-\(name).log")
-            nodes.append(KezekNode(name: name, port: port, process: process,
-                                   clientProxy: try FaultProxy(upstream: port), redisProxy: redisProxy))
+            let process = ManagedProcess(
+                name: "kezekd-\(name)", executable: kezekd, arguments: arguments,
+                environment: environment, logPath: directory + "/kezekd-\(name).log")
+            nodes.append(
+                KezekNode(
+                    name: name, port: port, process: process,
+                    clientProxy: try FaultProxy(upstream: port), redisProxy: redisProxy))
         }
         self.nodes = nodes
     }
@@ -188,7 +206,9 @@ final class NemesisTopology: @unchecked Sendable {
     func waitFor(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
         let deadline = LineSocket.now() + timeout
         while !condition() {
-            guard LineSocket.now() < deadline else { throw NemesisError("timed out waiting for \(what)") }
+            guard LineSocket.now() < deadline else {
+                throw NemesisError("timed out waiting for \(what)")
+            }
             usleep(50_000)
         }
     }
@@ -202,7 +222,9 @@ func freePort() throws -> UInt16 {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard bound == 0 else { throw NemesisError("no free port") }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
