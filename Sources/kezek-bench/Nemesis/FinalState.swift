@@ -32,7 +32,12 @@ struct FinalState {
         ) throws {
             for _ in 0..<50 {
                 let invoked = recorder.now()
-                let outcome = GatewayClient.parse(try socket.ask(line, timeout: 5), request)
+                let reply = try socket.ask(line, timeout: 5)
+                var outcome = GatewayClient.parse(reply, request)
+                // A provider the daemon does not know: Redis lost it, and all it held.
+                if reply.hasPrefix("-NOPROVIDER") {
+                    outcome = request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
+                }
                 if case .failed = outcome {
                     usleep(100_000)
                     continue
