@@ -77,12 +77,6 @@ final class CommandExecutor {
             case .starting, .primary, .repairing: break
             }
             if !server.state.ready.load(ordering: .acquiring) { return .now(.loading) }
-            // A primary whose lease lapsed may have been replaced (woken from a freeze, cut off
-            // from Redis): its memory may be stale, so it answers no read from it.
-            if verb == .status || verb == .seats, server.directory == nil, role == .primary,
-               !server.state.mayWrite(now: connection.lastActivity) {
-                return .now(.error("UNAVAILABLE lease lapsed: another daemon may be serving this key prefix"))
-            }
         }
         switch verb {
         case .ping:
