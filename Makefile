@@ -8,6 +8,7 @@ LISTEN ?= 127.0.0.1:7379
 LISTEN2 ?= 127.0.0.1:7389
 ADMIN2 ?= 127.0.0.1:7390
 FUZZ_SECONDS ?= 60
+NEMESIS_SECONDS ?= 120
 
 # The toolchain lives in /opt/swift on the dev and CI machines; use it when swift is not on PATH.
 ifeq ($(shell command -v $(SWIFT) 2>/dev/null),)
@@ -15,7 +16,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby sentinel cluster cluster-drill test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby sentinel cluster cluster-drill nemesis nemesis-planted test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -47,13 +48,20 @@ cluster-drill: build ## on `make cluster`: redis-py books through a kezekd node'
 	bash scripts/ensure-pyclients.sh
 	bash scripts/cluster-drill.sh $(or $(REQUESTS),30000)
 
+nemesis: build ## seeded mixed faults on a private Redis + holder + standby for $(NEMESIS_SECONDS)s, history checked (SEED=… replays a run)
+	.build/release/kezek-bench nemesis --seconds $(NEMESIS_SECONDS) $(if $(SEED),--seed $(SEED))
+
+nemesis-planted: build ## the proof: each planted bug (docs/RELIABILITY.md) must fail a default nemesis run, with the anomaly named
+	bash scripts/nemesis-planted.sh $(NEMESIS_SECONDS)
+
 test: deps ## unit and integration tests (against the release kezekd; they start their own redis-server)
 	bash scripts/ensure-pyclients.sh
 	bash scripts/ensure-chromium.sh
 	$(SWIFT) build -c release --product kezekd
 	$(SWIFT) build -c release --product kezek-audit
+	$(SWIFT) build -c release --product kezek-bench
 	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd KEZEK_AUDIT_BIN=$(CURDIR)/.build/release/kezek-audit \
-		$(SWIFT) test --disable-swift-testing
+		KEZEK_BENCH_BIN=$(CURDIR)/.build/release/kezek-bench $(SWIFT) test --disable-swift-testing
 
 screenshot: build ## PNGs of the public pages (docs/img), rendered by headless Chromium on a private stack
 	bash scripts/ensure-chromium.sh

@@ -75,10 +75,12 @@ let package = Package(
             dependencies: ["KezekDraw", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastSettings
         ),
+        // The nemesis's history checker: the seat model and the linearizability search, no I/O.
+        .target(name: "KezekNemesis"),
         .executableTarget(
             name: "kezek-bench",
             dependencies: [
-                "CLibUV", "KezekDraw",
+                "CLibUV", "KezekDraw", "KezekNemesis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -86,6 +88,7 @@ let package = Package(
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore"]),
         .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw"]),
+        .testTarget(name: "KezekNemesisTests", dependencies: ["KezekNemesis"]),
         .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore", "KezekDraw"]),
     ],
     swiftLanguageModes: [.v6]

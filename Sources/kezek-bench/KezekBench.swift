@@ -12,5 +12,6 @@ struct KezekBench: ParsableCommand {
         through SEATS and STATUS. Exit status: 0 when every invariant holds, 1 when one fails or \
         the daemon cannot be reached, 2 for a refused (non-loopback) target.
         """,
-        subcommands: [DamubalaCommand.self, BookCommand.self, RoundCommand.self, RoundModelCommand.self])
+        subcommands: [DamubalaCommand.self, BookCommand.self, RoundCommand.self, RoundModelCommand.self,
+                       NemesisCommand.self])
 }

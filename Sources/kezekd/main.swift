@@ -20,6 +20,7 @@ do {
         break
     }
     configuration = try Configuration.resolve(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+    PlantedBug.active = try PlantedBug.from(environment: ProcessInfo.processInfo.environment)
     let settings = configuration.settings
     catalog = try settings.catalog.map { try Catalog.load(path: $0, maxCapacity: settings.maxCapacity, maxBytes: settings.maxCatalogBytes) } ?? []
 } catch {
@@ -35,6 +36,7 @@ LoggingSystem.bootstrap { label in
 }
 let log = Logger(label: "kezekd")
 log.info("starting", metadata: configuration.summary)
+if let bug = PlantedBug.active { log.critical("planted bug '\(bug.rawValue)' is active: this daemon breaks its contract") }
 
 // Signals are taken by one thread with sigwait; every other thread has them blocked.
 signal(SIGPIPE, SIG_IGN)

@@ -32,6 +32,16 @@ final class ConfigurationTests: IntegrationTestCase {
         try expectRefused([], environment: ["KEZEK_THREADS": "abc"], naming: "threads")
     }
 
+    /// The nemesis's planted bugs (docs/RELIABILITY.md) are refused unless consented to, and
+    /// no configuration key reaches them.
+    func testPlantedBugIsRefusedWithoutConsent() throws {
+        let consent = ["KEZEK_PLANTED_BUG_CONSENT": "this-daemon-breaks-its-contract"]
+        try expectRefused([], environment: ["KEZEK_PLANTED_BUG": "skip-fence"], naming: "kezek_planted_bug")
+        try expectRefused([], environment: consent.merging(["KEZEK_PLANTED_BUG": "nonsense"]) { $1 },
+                          naming: "kezek_planted_bug")
+        try expectRefused(["--config", try writeConfig("planted-bug: skip-fence\n")], naming: "planted-bug")
+    }
+
     func testBadValueInConfigFileNamesTheKey() throws {
         let file = try writeConfig("threads: 2\nholder-limit: lots\n")
         try expectRefused(["--config", file], naming: "holder-limit")

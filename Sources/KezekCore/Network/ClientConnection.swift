@@ -182,7 +182,9 @@ public final class ClientConnection {
 
     /// Opens a slot for a reply that is released when Redis confirms the request's writes.
     func replyAfterMirror(_ reply: Reply) {
-        slots.append(Slot(reply: reply, ready: false, readAt: lastActivity))
+        let early = PlantedBug.active == .ackBeforeRedis
+        slots.append(Slot(reply: reply, ready: early, readAt: lastActivity))
+        if early { markDirty() }
     }
 
     /// Fills slot `slot`: its reply as decided, or `-UNAVAILABLE` when the write failed or

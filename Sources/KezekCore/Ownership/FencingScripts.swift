@@ -18,6 +18,10 @@ enum FencingScripts {
     /// other than ARGV[2] below that means a batch before this one was not applied (refused,
     /// or Redis lost it): nothing of this one is applied.
     static let batch = batchScript(header: "#!lua", readPass: "")
+    /// `batch` without its fence (the epoch and the sequence it must follow), for the planted
+    /// bug `skip-fence` only.
+    static let unfencedBatch = batch.replacing("if epoch ~= ARGV[1] then", with: "if false then")
+        .replacing("if seq ~= tonumber(ARGV[2]) then", with: "if false then")
 
     private static func batchScript(header: String, readPass: String) -> String {
         """
@@ -65,7 +69,9 @@ enum FencingScripts {
         """)
 
     /// The batch script for this daemon's Redis: a cluster master's, or a lone primary's.
-    static func batch(cluster: Bool) -> String { cluster ? clusterBatch : batch }
+    static func batch(cluster: Bool) -> String {
+        cluster ? clusterBatch : PlantedBug.active == .skipFence ? unfencedBatch : batch
+    }
 
     /// One step of the audit log written outside a loop's batch (recovery's settling, the
     /// write-back after data loss, a log started over existing state): KEYS[1] the log,

@@ -335,7 +335,8 @@ public final class Provider: Sendable {
             // A booked holder's answer depends only on its own booking; a position (the holders
             // ahead) or an absence (a cancellation) on every write of the provider.
             if let booking = state.holders[holder] {
-                return booking <= state.confirmed ? .now(reply) : settled(reply, state, ticket: ticket, now: now)
+                let dirty = PlantedBug.active == .dirtyReads
+                return booking <= state.confirmed || dirty ? .now(reply) : settled(reply, state, ticket: ticket, now: now)
             }
             return settled(reply, state, ticket: ticket, now: now)
         }
@@ -369,7 +370,7 @@ public final class Provider: Sendable {
     /// confirmed with the batch that confirms them (a provider's writes travel in order).
     /// Called with the lock held, so no write can slip in between the read and the barrier.
     func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
-        guard let ticket, state.hasUnconfirmed else { return .now(reply) }
+        guard let ticket, state.hasUnconfirmed, PlantedBug.active != .dirtyReads else { return .now(reply) }
         outbox.append(barrier(after: state, ticket: ticket, madeAt: now))
         return .afterMirror(reply)
     }

@@ -1,0 +1,76 @@
+// The nemesis's faults, drawn from the seed before the run starts: which fault, when, for how
+// long. The same seed gives the same schedule; which node is the holder when a fault comes is
+// read at that moment.
+import Foundation
+
+enum FaultClass: String, CaseIterable, Sendable {
+    case killHolder = "kill9-holder", killStandby = "kill9-standby"
+    case stopHolder = "sigstop-holder", stopStandby = "sigstop-standby"
+    case termHolder = "sigterm-holder", termStandby = "sigterm-standby"
+    case redisKillAOF = "redis-kill9-restart-aof", redisRestartEmpty = "redis-restart-empty"
+    case redisFlushAll = "redis-flushall", redisMaxMemory = "redis-maxmemory"
+    case redisPartition = "partition-kezekd-redis", redisDelay = "delay-kezekd-redis"
+    case redisReset = "reset-kezekd-redis"
+    case clientPartition = "partition-clients-kezekd", clientDelay = "delay-clients-kezekd"
+    case clientReset = "reset-clients-kezekd", clientAbort = "client-abort"
+
+    /// Faults after which Redis no longer has what the daemon confirmed: they run alone, with
+    /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
+    /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).
+    var losesRedisData: Bool { self == .redisRestartEmpty || self == .redisFlushAll }
+    /// How often it is drawn against the others: the faults that depose a holder (and so
+    /// test acknowledgement, fencing and reads across a takeover) twice as often.
+    var weight: Int {
+        switch self {
+        case .killHolder, .stopHolder, .redisPartition: 2
+        default: 1
+        }
+    }
+
+    /// Faults that take a kezekd away (it must not overlap a loss of Redis's data).
+    var hitsDaemon: Bool {
+        switch self {
+        case .killHolder, .killStandby, .stopHolder, .stopStandby, .termHolder, .termStandby: true
+        default: false
+        }
+    }
+}
+
+struct ScheduledFault: Sendable {
+    let at: Double
+    let fault: FaultClass
+    /// How long it lasts (a stop, a partition, a delay, a node or Redis held down).
+    let seconds: Double
+}
+
+enum FaultSchedule {
+    /// Faults for `seconds` of run, one every `meanGap` seconds on average (exponential gaps,
+    /// so some overlap and some come alone), durations scaled to the lease.
+    static func draw(
+        seed: UInt64, seconds: Double, meanGap: Double, leaseTTL: Double,
+        classes: [FaultClass] = FaultClass.allCases
+    ) -> [ScheduledFault] {
+        var random = SeededRandom(seed: seed)
+        var at = 1.0 + random.unit()
+        var faults: [ScheduledFault] = []
+        while at < seconds - 2 {
+            let weighted = classes.flatMap { Array(repeating: $0, count: $0.weight) }
+            let fault = weighted[Int(random.next() % UInt64(weighted.count))]
+            let duration: Double
+            switch fault {
+            case .stopHolder, .stopStandby: duration = leaseTTL + 0.5 + random.unit() * leaseTTL
+            case .killHolder, .killStandby, .termHolder, .termStandby:
+                duration = 0.2 + random.unit() * 2
+            case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
+            case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
+            case .redisPartition: duration = 1 + random.unit() * 3.5
+            case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3
+            default: duration = 0
+            }
+            faults.append(
+                ScheduledFault(at: at, fault: fault, seconds: min(duration, seconds - 1 - at)))
+            at += -log(max(1e-9, 1 - random.unit())) * meanGap
+        }
+        return faults
+    }
+}

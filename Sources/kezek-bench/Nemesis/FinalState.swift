@@ -1,0 +1,102 @@
+// After the faults healed: every daemon is killed (kill -9) and one is started alone, so that
+// what it serves is what Redis kept; then SEATS of every provider and STATUS of every holder
+// are read into the history (client -1), and `kezek-audit replay` compares the audit log with
+// what the daemon serves.
+import Foundation
+import KezekNemesis
+
+struct FinalState {
+    let topology: NemesisTopology
+    let node: KezekNode
+
+    init(topology: NemesisTopology, workload: NemesisWorkload, recorder: HistoryRecorder) throws {
+        self.topology = topology
+        // Let the survivors settle first (a write-back after a loss of Redis's data).
+        try? topology.waitFor("a primary after the faults", timeout: 30) {
+            topology.primary() != nil
+        }
+        topology.stopSupervising()
+        for node in topology.nodes {
+            node.process.heldDown = true
+            node.process.killNow()
+        }
+        node = topology.nodes[0]
+        try node.process.start()
+        try topology.waitFor("kezekd serving again from Redis alone", timeout: 60) {
+            node.isServingPrimary
+        }
+        let socket = try LineSocket(port: node.port, timeout: 2)
+        func read(
+            _ request: HistoryOperation.Request, _ line: String, _ provider: String,
+            _ holder: String
+        ) throws {
+            for _ in 0..<50 {
+                let invoked = recorder.now()
+                let reply = try socket.ask(line, timeout: 5)
+                var outcome = GatewayClient.parse(reply, request)
+                // A provider the daemon does not know: Redis lost it, and all it held.
+                if reply.hasPrefix("-NOPROVIDER") {
+                    outcome = request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
+                }
+                if case .failed = outcome {
+                    usleep(100_000)
+                    continue
+                }
+                recorder.record(
+                    HistoryOperation(
+                        client: HistoryChecker.finalClient, request: request, provider: provider,
+                        holder: holder, invoked: invoked, completed: recorder.now(),
+                        outcome: outcome))
+                return
+            }
+            throw NemesisError("no answer to \(line) after the run")
+        }
+        for provider in workload.providers {
+            try read(.seats, "SEATS \(provider)", provider, "")
+            for holder in workload.holders {
+                try read(.status, "STATUS \(provider) \(holder)", provider, holder)
+            }
+        }
+        // Every fresh holder that was sent a BOOK (so SEATS can be compared with them all).
+        let acknowledged = Set(
+            recorder.all.filter { $0.provider == workload.freshProvider && $0.request == .book }
+                .map(\.holder))
+        try read(.seats, "SEATS \(workload.freshProvider)", workload.freshProvider, "")
+        for holder in acknowledged.sorted() {
+            try read(
+                .status, "STATUS \(workload.freshProvider) \(holder)", workload.freshProvider,
+                holder)
+        }
+    }
+
+    /// `kezek-audit replay` against Redis and the daemon: an anomaly for each difference.
+    func replayAudit(_ binary: String) -> [Anomaly] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "replay", "--redis", "127.0.0.1:\(topology.redisPort)", "--kezekd",
+            "127.0.0.1:\(node.port)",
+            "--key-prefix", topology.keyPrefix,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch {
+            return [
+                Anomaly(
+                    kind: .auditReplayDiffers, subject: "kezek-audit",
+                    detail: "cannot run \(binary): \(error)")
+            ]
+        }
+        let output = String(
+            decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus != 0 else { return [] }
+        let lines = output.split(separator: "\n").filter { $0.hasPrefix("difference") }.prefix(20)
+        return [
+            Anomaly(
+                kind: .auditReplayDiffers, subject: "audit log",
+                detail: lines.isEmpty ? output : lines.joined(separator: "\n      "))
+        ]
+    }
+}

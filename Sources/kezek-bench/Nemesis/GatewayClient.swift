@@ -1,0 +1,248 @@
+// One client of the nemesis run, behaving as a gateway would: it sends a request to the node
+// it believes serves, reads the answer with a deadline, and on a refusal, a standby's answer,
+// a timeout or a lost connection tries again (the other node too). Every attempt is recorded
+// with its sending and answer times; one whose answer never came is unknown.
+import Foundation
+import KezekNemesis
+
+final class HistoryRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var operations: [HistoryOperation] = []
+    let origin = LineSocket.nanoseconds()
+
+    func now() -> UInt64 { LineSocket.nanoseconds() - origin }
+    func record(_ operation: HistoryOperation) { lock.withLock { operations.append(operation) } }
+    var all: [HistoryOperation] { lock.withLock { operations } }
+}
+
+/// The seeded workload every client draws from: few providers and holders, so that requests
+/// meet at the same seats and the same holders.
+struct NemesisWorkload {
+    let providers: [String]
+    let holders: [String]
+    let capacity: Int
+    /// A provider too large to fill, where each holder books once and is never cancelled, and
+    /// others read it soon after: a booking that vanishes there, or a read that saw one that
+    /// never happened, has no cancellation to hide behind.
+    let freshProvider = "nem.fresh"
+    let freshCapacity = 1_000_000
+
+    init(providers: Int, holders: Int, capacity: Int) {
+        self.providers = (1...providers).map { "nem.p\($0)" }
+        self.holders = (1...holders).map { "h\($0)" }
+        self.capacity = capacity
+    }
+}
+
+/// The fresh holders booked last, for reads soon after their BOOK was sent.
+final class RecentHolders: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ring: [String] = []
+    private var next = 0
+    func add(_ holder: String) {
+        lock.withLock {
+            if ring.count < 32 { ring.append(holder) } else { ring[next % 32] = holder }
+            next += 1
+        }
+    }
+    func pick(_ random: inout SeededRandom) -> String? {
+        lock.withLock { ring.isEmpty ? nil : ring[Int(random.next() % UInt64(ring.count))] }
+    }
+}
+
+/// Client-side faults the nemesis asks for: the next `pendingAborts` requests sent are
+/// abandoned at once by a reset of the client's connection.
+final class ClientFaults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pendingAborts = 0
+    func abort(_ count: Int) { lock.withLock { pendingAborts += count } }
+    func takeAbort() -> Bool {
+        lock.withLock {
+            guard pendingAborts > 0 else { return false }
+            pendingAborts -= 1
+            return true
+        }
+    }
+}
+
+final class GatewayClient: @unchecked Sendable {
+    let id: Int
+    let nodes: [KezekNode]
+    let workload: NemesisWorkload
+    let recorder: HistoryRecorder
+    let faults: ClientFaults
+    let recent: RecentHolders
+    let timeout: Double
+    private var freshCount = 0
+    private var random: SeededRandom
+    private var preferred = 0
+    private var sockets: [LineSocket?]
+
+    init(
+        id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload,
+        recorder: HistoryRecorder,
+        faults: ClientFaults, recent: RecentHolders, timeout: Double
+    ) {
+        self.recent = recent
+        self.id = id
+        self.nodes = nodes
+        self.workload = workload
+        self.recorder = recorder
+        self.faults = faults
+        self.timeout = timeout
+        random = SeededRandom(seed: seed &+ UInt64(id) &* 0x1000_0001)
+        sockets = Array(repeating: nil, count: nodes.count)
+    }
+
+    func run(until deadline: Double) {
+        while LineSocket.now() < deadline {
+            if random.unit() < 0.3 {
+                fresh(until: deadline)
+                continue
+            }
+            let provider = workload.providers[Int(random.next() % UInt64(workload.providers.count))]
+            let holder = workload.holders[Int(random.next() % UInt64(workload.holders.count))]
+            let roll = random.unit()
+            let request = Self.mix.first { roll < $0.below }?.request ?? .confirm
+            perform(request, provider, request == .seats ? "" : holder, until: deadline)
+        }
+        for socket in sockets { socket?.reset() }
+    }
+
+    /// A new holder books once at the fresh provider (no retry once sent: a family that gave
+    /// up), or a recent one is read.
+    private func fresh(until deadline: Double) {
+        if random.unit() < 0.5, let holder = recent.pick(&random) {
+            perform(.status, workload.freshProvider, holder, until: deadline)
+        } else {
+            freshCount += 1
+            let holder = "f\(id).\(freshCount)"
+            recent.add(holder)
+            perform(.book, workload.freshProvider, holder, until: deadline, retryUnknown: false)
+        }
+    }
+
+    /// The contended workload's requests, by the share of rolls below each bound.
+    private static let mix: [(below: Double, request: HistoryOperation.Request)] = [
+        (0.25, .book), (0.45, .bookWait), (0.63, .cancel), (0.88, .status), (0.95, .seats),
+    ]
+
+    /// One request as a gateway sends it: at most four attempts.
+    private func perform(
+        _ request: HistoryOperation.Request, _ provider: String, _ holder: String,
+        until deadline: Double,
+        retryUnknown: Bool = true
+    ) {
+        let line: String
+        switch request {
+        case .book: line = "BOOK \(provider) \(holder)"
+        case .bookWait: line = "BOOK \(provider) \(holder) WAIT"
+        case .cancel: line = "CANCEL \(provider) \(holder)"
+        case .confirm: line = "CONFIRM \(provider) \(holder)"
+        case .status: line = "STATUS \(provider) \(holder)"
+        case .seats: line = "SEATS \(provider)"
+        }
+        for _ in 0..<4 where LineSocket.now() < deadline {
+            let node = preferred
+            let invoked = recorder.now()
+            let outcome = attempt(line, request, on: node)
+            let completed = recorder.now()
+            var operation = HistoryOperation(
+                client: id, request: request, provider: provider, holder: holder,
+                invoked: invoked, completed: completed, outcome: outcome)
+            switch outcome {
+            case .unknown:
+                operation.completed = .max
+                recorder.record(operation)
+                preferred = (node + 1) % nodes.count
+                if !retryUnknown { return }
+            case .failed(let why):
+                recorder.record(operation)
+                if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced")
+                    || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused"
+                {
+                    preferred = (node + 1) % nodes.count
+                } else if !why.hasPrefix("UNAVAILABLE") && !why.hasPrefix("LOADING") {
+                    return
+                }
+                usleep(30_000)
+                continue
+            default:
+                recorder.record(operation)
+                return
+            }
+            usleep(30_000)
+        }
+    }
+
+    private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int)
+        -> HistoryOperation.Outcome
+    {
+        let socket: LineSocket
+        if let open = sockets[node] {
+            socket = open
+        } else {
+            guard let opened = try? LineSocket(port: nodes[node].clientProxy.port, timeout: timeout)
+            else {
+                return .failed("refused")
+            }
+            sockets[node] = opened
+            socket = opened
+        }
+        do {
+            try socket.send(line)
+            if faults.takeAbort() {
+                socket.reset()
+                sockets[node] = nil
+                return .unknown("client reset")
+            }
+            return Self.parse(try socket.readLine(timeout: timeout), request)
+        } catch {
+            // Closed (FIN), not reset: what was sent is still read by the daemon.
+            sockets[node] = nil
+            return .unknown("\(error)")
+        }
+    }
+
+    /// The answer as an outcome; an error line is a failure, except `-UNAVAILABLE` to a write
+    /// that was not refused by a standby (Redis did not confirm: maybe applied, maybe not).
+    static func parse(_ reply: String, _ request: HistoryOperation.Request)
+        -> HistoryOperation.Outcome
+    {
+        let words = reply.dropFirst().split(separator: " ")
+        let head = words.first.map(String.init) ?? ""
+        if reply.hasPrefix("-") {
+            let text = String(reply.dropFirst())
+            if head == "UNAVAILABLE" && request.writes && !text.hasPrefix("UNAVAILABLE standby")
+                && !text.hasPrefix("UNAVAILABLE fenced")
+            {
+                return .unknown(text)
+            }
+            return .failed(text)
+        }
+        let number = words.count > 1 ? Int(words[1]) ?? -1 : -1
+        switch (request, head) {
+        case (.status, "BOOKED"): return .statusBooked
+        case (.status, "WAITING"): return .statusWaiting(number)
+        case (.status, "NONE"): return .statusNone
+        case (.status, "OFFERED"): return .statusOffered
+        case (.seats, "SEATS"):
+            var fields: [String: Int] = [:]
+            for pair in words.dropFirst() {
+                let parts = pair.split(separator: "=")
+                if parts.count == 2 { fields[String(parts[0])] = Int(parts[1]) }
+            }
+            return .seats(
+                capacity: fields["capacity"] ?? -1, booked: fields["booked"] ?? -1,
+                waiting: fields["waiting"] ?? -1)
+        case (_, "BOOKED"): return .booked
+        case (_, "WAITING"): return .waiting(number)
+        case (_, "FULL"): return .full
+        case (_, "LIMIT"): return .limit
+        case (_, "CANCELLED"): return .cancelled
+        case (_, "NOTFOUND"): return .notFound
+        case (_, "CONFIRMED"): return .confirmed
+        default: return .failed("unexpected reply '\(reply)'")
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// Plays a fault schedule against the topology: each fault on a thread of its own (so they
+// overlap), healed after its duration. Faults that would break the contract's own preconditions
+// are skipped and counted: a loss of Redis's data while a daemon is down or stopped (nobody
+// alive holds what was lost), or a daemon fault in the quiet spell after such a loss.
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+final class Nemesis: @unchecked Sendable {
+    let topology: NemesisTopology
+    let clientFaults: ClientFaults
+    let leaseTTL: Double
+    let log: (String) -> Void
+    private let lock = NSLock()
+    private var injected: [FaultClass: Int] = [:]
+    private var skipped: [FaultClass: Int] = [:]
+    /// Daemon and Redis faults now playing out.
+    private var active = 0
+    private var redisBusy = false
+    private var quietUntil = 0.0
+    private let group = DispatchGroup()
+
+    init(
+        topology: NemesisTopology, clientFaults: ClientFaults, leaseTTL: Double,
+        log: @escaping (String) -> Void
+    ) {
+        self.topology = topology
+        self.clientFaults = clientFaults
+        self.leaseTTL = leaseTTL
+        self.log = log
+    }
+
+    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) {
+        lock.withLock { (injected, skipped) }
+    }
+
+    /// Plays `schedule` from `start` (monotonic seconds); returns once every fault healed.
+    func play(_ schedule: [ScheduledFault], from start: Double) {
+        for fault in schedule {
+            let wait = start + fault.at - LineSocket.now()
+            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+            group.enter()
+            Thread.detachNewThread { [self] in
+                inject(fault, at: LineSocket.now() - start)
+                group.leave()
+            }
+        }
+        group.wait()
+    }
+
+    private func inject(_ scheduled: ScheduledFault, at time: Double) {
+        let fault = scheduled.fault
+        let holder = topology.leaseHolder() ?? topology.nodes[0]
+        let standby = topology.nodes.first { $0 !== holder } ?? topology.nodes[1]
+        let target =
+            fault == .killHolder || fault == .termHolder || fault == .stopHolder ? holder : standby
+        let targetBusy = fault.hitsDaemon && (target.process.heldDown || !target.process.isRunning)
+        guard !targetBusy, let release = admit(fault) else {
+            lock.withLock { skipped[fault, default: 0] += 1 }
+            return
+        }
+        defer { release() }
+        lock.withLock { injected[fault, default: 0] += 1 }
+        let seconds = scheduled.seconds
+        let nodes = topology.nodes
+        log(
+            String(
+                format: "%7.2fs  %@ (%.1fs) holder=%@", time, fault.rawValue, seconds, holder.name))
+        switch fault {
+        case .killHolder, .killStandby:
+            let node = fault == .killHolder ? holder : standby
+            node.process.heldDown = true
+            node.process.killNow()
+            sleep(seconds)
+            node.process.heldDown = false
+        case .termHolder, .termStandby:
+            let node = fault == .termHolder ? holder : standby
+            node.process.heldDown = true
+            node.process.signal(SIGTERM)
+            node.process.waitGone(timeout: 10)
+            sleep(seconds)
+            node.process.heldDown = false
+        case .stopHolder, .stopStandby:
+            let node = fault == .stopHolder ? holder : standby
+            node.process.heldDown = true
+            node.process.signal(SIGSTOP)
+            sleep(seconds)
+            node.process.signal(SIGCONT)
+            node.process.heldDown = false
+        case .redisKillAOF, .redisRestartEmpty:
+            topology.redis.killNow()
+            if fault == .redisRestartEmpty {
+                try? FileManager.default.removeItem(atPath: topology.directory + "/appendonlydir")
+            }
+            sleep(seconds)
+            try? topology.redis.start()
+        case .redisFlushAll:
+            _ = try? topology.redisCommand("FLUSHALL")
+        case .redisMaxMemory:
+            _ = try? topology.redisCommand("CONFIG SET maxmemory 1")
+            sleep(seconds)
+            heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+        case .redisPartition, .clientPartition:
+            let proxy = fault == .redisPartition ? holder.redisProxy : holder.clientProxy
+            proxy.set(.partition)
+            sleep(seconds)
+            proxy.set(.pass)
+        case .redisDelay, .clientDelay:
+            let proxies = nodes.map { fault == .redisDelay ? $0.redisProxy : $0.clientProxy }
+            let milliseconds = 50 + Int(seconds * 50)
+            for proxy in proxies { proxy.set(.delay(milliseconds: milliseconds)) }
+            sleep(seconds)
+            for proxy in proxies { proxy.set(.pass) }
+        case .redisReset:
+            for node in nodes { node.redisProxy.resetAll() }
+        case .clientReset:
+            for node in nodes { node.clientProxy.resetAll() }
+        case .clientAbort:
+            clientFaults.abort(3)
+        }
+        if fault.losesRedisData {
+            lock.withLock { quietUntil = LineSocket.now() + leaseTTL + 1 }
+        }
+    }
+
+    /// Whether `fault` may start now, and what to call when it has healed.
+    private func admit(_ fault: FaultClass) -> (() -> Void)? {
+        let daemonsWhole = topology.nodes.allSatisfy {
+            $0.process.isRunning && !$0.process.heldDown
+        }
+        let hasPrimary = fault.losesRedisData ? topology.primary() != nil : true
+        return lock.withLock { () -> (() -> Void)? in
+            let touchesRedis =
+                fault.losesRedisData || fault == .redisKillAOF || fault == .redisMaxMemory
+            if touchesRedis && redisBusy { return nil }
+            if fault.losesRedisData && (active > 0 || !daemonsWhole || !hasPrimary) { return nil }
+            if fault.hitsDaemon && LineSocket.now() < quietUntil { return nil }
+            if fault.hitsDaemon || touchesRedis || fault == .redisPartition {
+                if quietUntil > LineSocket.now() && fault == .redisPartition { return nil }
+                active += 1
+                if touchesRedis { redisBusy = true }
+                return { [self] in
+                    lock.withLock {
+                        active -= 1; if touchesRedis { redisBusy = false }
+                    }
+                }
+            }
+            return {}
+        }
+    }
+
+    /// Retries a healing step until it takes (Redis may be restarting).
+    private func heal(_ step: () -> Bool) {
+        for _ in 0..<100 where !step() { usleep(100_000) }
+    }
+
+    private func sleep(_ seconds: Double) { if seconds > 0 { usleep(UInt32(seconds * 1_000_000)) } }
+
+    /// Undoes anything left: every proxy passes, nothing stopped, Redis takes writes.
+    func healAll() {
+        for node in topology.nodes {
+            node.redisProxy.set(.pass)
+            node.clientProxy.set(.pass)
+            node.process.signal(SIGCONT)
+            node.process.heldDown = false
+        }
+        heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+    }
+}

@@ -1,0 +1,235 @@
+// The topology the nemesis starts on loopback and breaks: one Redis (AOF on) and two kezekd
+// nodes on the same Redis and key prefix (one holds the lease, the other waits as a warm
+// standby), each kezekd reaching Redis through its own fault proxy, and the clients reaching
+// each kezekd through another. A supervisor restarts a kezekd that died (as systemd would)
+// unless the nemesis is holding it down.
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+final class ManagedProcess: @unchecked Sendable {
+    let name: String
+    let executable: String
+    let arguments: [String]
+    let environment: [String: String]
+    let logPath: String
+    private let lock = NSLock()
+    private var process: Process?
+    /// While set, the supervisor leaves it down (a kill or stop the nemesis is playing out).
+    var heldDown = false
+    var stopped = false
+
+    init(
+        name: String, executable: String, arguments: [String], environment: [String: String],
+        logPath: String
+    ) {
+        self.name = name
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.logPath = logPath
+    }
+
+    var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+
+    func start() throws {
+        try lock.withLock {
+            if process?.isRunning == true { return }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            var environment = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("KEZEK_")
+            }
+            environment.merge(self.environment) { $1 }
+            process.environment = environment
+            process.standardInput = FileHandle.nullDevice
+            if !FileManager.default.fileExists(atPath: logPath) {
+                FileManager.default.createFile(atPath: logPath, contents: nil)
+            }
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            log.seekToEndOfFile()
+            process.standardError = log
+            process.standardOutput = log
+            try process.run()
+            self.process = process
+        }
+    }
+
+    func signal(_ number: Int32) {
+        lock.withLock {
+            guard let process, process.isRunning else { return }
+            kill(process.processIdentifier, number)
+        }
+        if number == SIGSTOP { stopped = true }
+        if number == SIGCONT { stopped = false }
+    }
+
+    /// SIGKILL and wait until it is gone.
+    func killNow() {
+        signal(SIGCONT)
+        signal(SIGKILL)
+        waitGone(timeout: 10)
+    }
+
+    func waitGone(timeout: Double) {
+        let deadline = LineSocket.now() + timeout
+        while isRunning && LineSocket.now() < deadline { usleep(10_000) }
+    }
+}
+
+final class KezekNode: @unchecked Sendable {
+    let name: String
+    let port: UInt16
+    let process: ManagedProcess
+    /// Clients reach this node through it.
+    let clientProxy: FaultProxy
+    /// This node reaches Redis through it.
+    let redisProxy: FaultProxy
+
+    init(
+        name: String, port: UInt16, process: ManagedProcess, clientProxy: FaultProxy,
+        redisProxy: FaultProxy
+    ) {
+        self.name = name
+        self.port = port
+        self.process = process
+        self.clientProxy = clientProxy
+        self.redisProxy = redisProxy
+    }
+
+    /// `HEALTH` straight to the node (not through its proxy): nil when it does not answer.
+    func health(timeout: Double = 0.5) -> String? {
+        guard let socket = try? LineSocket(port: port, timeout: timeout) else { return nil }
+        return try? socket.ask("HEALTH", timeout: timeout)
+    }
+
+    var isServingPrimary: Bool {
+        guard let reply = health() else { return false }
+        return reply.hasPrefix("+OK") && reply.contains("role=primary")
+    }
+
+    /// Whether it says it holds the lease, serving or not (its mirror may be down).
+    var claimsPrimary: Bool { health(timeout: 1)?.contains("role=primary") ?? false }
+}
+
+final class NemesisTopology: @unchecked Sendable {
+    let directory: String
+    let redisPort: UInt16
+    let redis: ManagedProcess
+    let nodes: [KezekNode]
+    let keyPrefix = "nemesis"
+    private var supervising = true
+
+    init(directory: String, kezekd: String, leaseTTL: Double, holderLimit: Int, plantedBug: String?)
+        throws
+    {
+        self.directory = directory
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true)
+        redisPort = try freePort()
+        redis = ManagedProcess(
+            name: "redis", executable: "/usr/bin/redis-server",
+            arguments: [
+                "--port", "\(redisPort)", "--bind", "127.0.0.1", "--dir", directory, "--appendonly",
+                "yes",
+                "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
+            ],
+            environment: [:], logPath: directory + "/redis.log")
+        var environment: [String: String] = [:]
+        if let plantedBug {
+            environment["KEZEK_PLANTED_BUG"] = plantedBug
+            environment["KEZEK_PLANTED_BUG_CONSENT"] = "this-daemon-breaks-its-contract"
+        }
+        var nodes: [KezekNode] = []
+        for name in ["a", "b"] {
+            let port = try freePort()
+            let redisProxy = try FaultProxy(upstream: redisPort)
+            let arguments = [
+                "--listen", "127.0.0.1:\(port)", "--redis", "127.0.0.1:\(redisProxy.port)",
+                "--admin-listen", "127.0.0.1:\(try freePort())", "--public-listen",
+                "127.0.0.1:\(try freePort())",
+                "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit", "\(holderLimit)",
+                "--key-prefix", keyPrefix,
+            ]
+            let process = ManagedProcess(
+                name: "kezekd-\(name)", executable: kezekd, arguments: arguments,
+                environment: environment, logPath: directory + "/kezekd-\(name).log")
+            nodes.append(
+                KezekNode(
+                    name: name, port: port, process: process,
+                    clientProxy: try FaultProxy(upstream: port), redisProxy: redisProxy))
+        }
+        self.nodes = nodes
+    }
+
+    func start() throws {
+        try redis.start()
+        try waitFor("Redis", timeout: 10) { (try? self.redisCommand("PING")) == "+PONG" }
+        for node in nodes { try node.process.start() }
+        try waitFor("a primary kezekd", timeout: 30) { self.primary() != nil }
+        Thread.detachNewThread { [self] in supervise() }
+    }
+
+    /// The node serving as primary now, if any.
+    func primary() -> KezekNode? { nodes.first { $0.isServingPrimary } }
+
+    /// The node that holds the lease now (serving or not), if any answers so.
+    func leaseHolder() -> KezekNode? { nodes.first { !$0.process.stopped && $0.claimsPrimary } }
+
+    /// Restarts every kezekd that died, unless held down.
+    private func supervise() {
+        while lock.withLock({ supervising }) {
+            for node in nodes where !node.process.heldDown && !node.process.isRunning {
+                try? node.process.start()
+            }
+            usleep(200_000)
+        }
+    }
+
+    private let lock = NSLock()
+    func stopSupervising() { lock.withLock { supervising = false } }
+
+    /// One command straight to Redis (inline), its first reply line.
+    func redisCommand(_ line: String, timeout: Double = 2) throws -> String {
+        let socket = try LineSocket(port: redisPort, timeout: timeout)
+        return try socket.ask(line, timeout: timeout)
+    }
+
+    func stopAll() {
+        stopSupervising()
+        for node in nodes { node.process.killNow() }
+        redis.killNow()
+    }
+
+    func waitFor(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
+        let deadline = LineSocket.now() + timeout
+        while !condition() {
+            guard LineSocket.now() < deadline else {
+                throw NemesisError("timed out waiting for \(what)")
+            }
+            usleep(50_000)
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+func freePort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard bound == 0 else { throw NemesisError("no free port") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return UInt16(bigEndian: address.sin_port)
+}
