@@ -147,7 +147,9 @@ final class LeaseKeeper: @unchecked Sendable {
             let repairWanted = requested != 0 && requested == epoch
             if repairWanted || now >= nextRenewal {
                 nextRenewal = now + renewNanos
-                renew(repairWanted: repairWanted)
+                // A repair cut short (Redis failed during the write-back) is tried again at
+                // each renewal until one completes: this daemon may hold the only copy.
+                renew(repairWanted: repairWanted || server.state.currentRole == .repairing)
             }
             usleep(20_000)
         }
@@ -214,6 +216,9 @@ final class LeaseKeeper: @unchecked Sendable {
             lost(redis)
             return
         }
+        // The new epoch is this daemon's from now on, write-back done or not: renewing with
+        // the old one would read the new one as another daemon's and give the state up.
+        epoch = taken
         let sent = MonotonicClock.nanoseconds()
         let writeBack = StateWriteBack(keys: keys, log: log)
         let figures = try writeBack.write(server.table.allProviders, epoch: taken, to: redis) {
@@ -221,7 +226,6 @@ final class LeaseKeeper: @unchecked Sendable {
             _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
         }
         try writeBack.write(server.rounds.allRounds, to: redis)
-        epoch = taken
         server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
         server.state.repairRequested.store(0, ordering: .releasing)
         server.state.epoch.store(taken, ordering: .releasing)
