@@ -135,6 +135,9 @@ final class Nemesis: @unchecked Sendable {
                 fault.losesRedisData || fault == .redisKillAOF || fault == .redisMaxMemory
             if touchesRedis && redisBusy { return nil }
             if fault.losesRedisData && (active > 0 || !daemonsWhole || !hasPrimary) { return nil }
+            // No daemon fault while Redis's data is being lost either (a restart takes a second),
+            // and none for the quiet spell after it (set when it ends).
+            if fault.losesRedisData { quietUntil = .infinity }
             if fault.hitsDaemon && LineSocket.now() < quietUntil { return nil }
             if fault.hitsDaemon || touchesRedis || fault == .redisPartition {
                 if quietUntil > LineSocket.now() && fault == .redisPartition { return nil }
