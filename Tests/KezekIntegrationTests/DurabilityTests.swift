@@ -315,6 +315,8 @@ final class DurabilityTests: IntegrationTestCase {
 
     private func checkDaemon(_ outcome: BookingBurst.Outcome, plan: CrashPlan, acked: [String: Set<String>],
                              stage: String, file: StaticString, line: UInt) throws {
+        // Reads need the lease, renewed within moments of Redis's return after an outage.
+        try kezekd.waitHealthy(timeout: 15)
         let client = try connect()
         let ackedIndexes = outcome.booked.sorted()
         let statuses = try client.pipeline(ackedIndexes.map { "STATUS \(plan.requests[$0].provider) \(plan.requests[$0].holder)" })

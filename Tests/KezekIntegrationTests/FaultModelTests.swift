@@ -88,6 +88,33 @@ final class FaultModelTests: IntegrationTestCase {
         XCTAssertEqual(try redis.cli(["SMEMBERS", "kezek:{solo}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines), "new")
     }
 
+    /// A primary frozen past its lease answers no read once it wakes: the standby has taken
+    /// over and written since, so the woken primary's memory is stale, and a STATUS or SEATS
+    /// from it would break linearizability. Found by the nemesis (`sigstop-holder`): the
+    /// build before answered `+SEATS … booked=0` and `+NONE` here after the standby's booking.
+    func testFrozenPrimaryAnswersNoStaleRead() throws {
+        try startStack(["--lease-ttl", "1"])
+        let clients = try (0..<4).map { _ in try connect() }
+        try expect(clients[0], "PROVIDER solo 1", "+OK")
+        let other = try second(arguments: ["--lease-ttl", "1"])
+        waitForStandby(other)
+
+        kezekd.process?.send(signal: SIGSTOP)
+        try other.waitHealthy(timeout: 10)
+        let standby = try LineClient(port: other.port)
+        try expect(standby, "BOOK solo new", "+BOOKED 0")
+        // Queued while frozen, so the woken loop reads them at once.
+        for (index, client) in clients.enumerated() {
+            try send(client, index % 2 == 0 ? "SEATS solo" : "STATUS solo new")
+        }
+        kezekd.process?.send(signal: SIGCONT)
+        for client in clients {
+            guard let reply = try? client.readLine() else { continue }  // closed as it exits: no answer
+            XCTAssertTrue(reply.hasPrefix("-UNAVAILABLE"), "the woken primary answered a read with \(reply)")
+        }
+        try expect(standby, "SEATS solo", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
+    }
+
     func testFlushallIsNoticedAndTheStateWrittenBack() throws {
         try startStack()
         let client = try connect()

@@ -5,15 +5,14 @@ import XCTest
 /// and every invariant hold (docs/RELIABILITY.md). A failure prints the anomalies and the seed
 /// that replays the run.
 ///
-/// Every fault class but the two that leave a deposed holder alive and answering
-/// (`sigstop-holder`, `partition-kezekd-redis`): such a holder still answers STATUS, SEATS and
-/// CANCEL's NOTFOUND from its memory, a stale read the nemesis finds (RELIABILITY.md, "Found",
-/// open). Put them back once that is decided and fixed.
+/// Every fault class the single-Redis topology has, including the two that leave a deposed
+/// holder alive (`sigstop-holder`, `partition-kezekd-redis`): it must answer no read once its
+/// lease lapsed (RELIABILITY.md, "Found").
 final class NemesisTests: XCTestCase {
     static let faults = [
-        "kill9-holder", "kill9-standby", "sigstop-standby", "sigterm-holder", "sigterm-standby",
+        "kill9-holder", "kill9-standby", "sigstop-holder", "sigstop-standby", "sigterm-holder", "sigterm-standby",
         "redis-kill9-restart-aof", "redis-restart-empty", "redis-flushall", "redis-maxmemory",
-        "delay-kezekd-redis", "reset-kezekd-redis", "partition-clients-kezekd",
+        "partition-kezekd-redis", "delay-kezekd-redis", "reset-kezekd-redis", "partition-clients-kezekd",
         "delay-clients-kezekd", "reset-clients-kezekd", "client-abort",
     ]
 

@@ -81,6 +81,9 @@ final class CommandExecutor {
             case .starting, .primary, .repairing: break
             }
             if !server.state.ready.load(ordering: .acquiring) { return .now(.loading) }
+            // Past the lease a standby may have taken over and written since: a read from this
+            // memory could be stale (a holder frozen or cut off from Redis past lease-ttl).
+            guard server.state.leaseHeld(now: lastActivity) else { return .now(.leaseLapsed) }
         }
         switch verb {
         case .ping:

@@ -29,6 +29,8 @@ final class LeaseKeeper: @unchecked Sendable {
     private let ttlMillis: Int
     /// The epoch this daemon holds (only this thread and `acquire` touch it).
     private var epoch = 0
+    /// The last renewal could not reach Redis (its warning is logged once per outage).
+    private var renewalFailing = false
     private var redis: RedisSyncConnection?
     /// `RedisPrimary.generation` when `redis` connected: a newer one means the primary moved.
     private var redisGeneration = 0
@@ -47,6 +49,9 @@ final class LeaseKeeper: @unchecked Sendable {
 
     /// Renewal period: three chances per TTL.
     private var renewNanos: UInt64 { UInt64(ttlMillis) * 1_000_000 / 3 }
+    /// After a renewal failed (Redis unreachable), the next try comes this soon, so the lease
+    /// is held again, and reads and writes served, within moments of Redis's return.
+    private var retryNanos: UInt64 { min(renewNanos, 200_000_000) }
     /// How often a standby looks at the lease.
     private var standbyPollMillis: Int { min(max(ttlMillis / 10, 50), 500) }
     /// The lease counts as held for this share of the TTL after a renewal was sent: the rest
@@ -146,24 +151,31 @@ final class LeaseKeeper: @unchecked Sendable {
             let requested = server.state.repairRequested.load(ordering: .acquiring)
             let repairWanted = requested != 0 && requested == epoch
             if repairWanted || now >= nextRenewal {
-                nextRenewal = now + renewNanos
                 // A repair cut short (Redis failed during the write-back) is tried again at
                 // each renewal until one completes: this daemon may hold the only copy.
-                renew(repairWanted: repairWanted || server.state.currentRole == .repairing)
+                let renewed = renew(repairWanted: repairWanted || server.state.currentRole == .repairing)
+                nextRenewal = now + (renewed ? renewNanos : retryNanos)
             }
             usleep(20_000)
         }
     }
 
-    private func renew(repairWanted: Bool) {
-        guard server.state.currentRole != .fenced else { return }
+    /// Whether Redis answered (the lease renewed, repaired or found lost); false when it could
+    /// not be reached, to be tried again soon.
+    @discardableResult
+    private func renew(repairWanted: Bool) -> Bool {
+        guard server.state.currentRole != .fenced else { return true }
         followPrimary()
         do {
             let redis = try connection()
             let sent = MonotonicClock.nanoseconds()
             let reply = try redis.command(["EVAL", FencingScripts.renew, "2", keys.leaseOwner, keys.leaseEpoch,
                                            value, String(ttlMillis), String(epoch)])
-            guard case .integer(let result) = reply else { return }
+            guard case .integer(let result) = reply else { return false }
+            if renewalFailing {
+                renewalFailing = false
+                log.notice("lease renewed again")
+            }
             switch result {
             case 1:
                 server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
@@ -176,6 +188,7 @@ final class LeaseKeeper: @unchecked Sendable {
             default:
                 lost(redis)
             }
+            return true
         } catch let refusal as CredentialsRefused {
             // Logged once per step of the backoff the loops' mirror connections share.
             if server.credentialsBackoff.refused().log {
@@ -183,10 +196,15 @@ final class LeaseKeeper: @unchecked Sendable {
             }
             self.redis = nil
         } catch {
-            log.warning("cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(error)"])
+            // Logged once per outage: retries come every `retryNanos`.
+            if !renewalFailing {
+                log.warning("cannot renew the lease; reads and writes stop when it lapses", metadata: ["error": "\(error)"])
+            }
+            renewalFailing = true
             self.redis = nil
             followPrimary()
         }
+        return false
     }
 
     /// Another daemon took the lease: this one must not write again. It stops serving and

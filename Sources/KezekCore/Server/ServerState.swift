@@ -77,6 +77,12 @@ public final class ServerState: Sendable {
         role.load(ordering: .acquiring) == Role.primary.rawValue && now < leaseValidUntil.load(ordering: .acquiring)
     }
 
+    /// This daemon surely still holds its lease, so what it has in memory is the latest state
+    /// and may be read. After it lapses another daemon may be writing.
+    public func leaseHeld(now: UInt64) -> Bool {
+        now < leaseValidUntil.load(ordering: .acquiring)
+    }
+
     /// Ready for data: this daemon holds the lease, the state is loaded, every Redis
     /// connection takes writes and (on Redis Cluster) the slot map is whole. The one rule
     /// behind HEALTH and /readyz; `detail` names each.
