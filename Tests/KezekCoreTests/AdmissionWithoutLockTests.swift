@@ -25,7 +25,7 @@ final class AdmissionWithoutLockTests: XCTestCase {
         table.providerCreatingIfNeeded(id, capacity: capacity).provider
     }
 
-    private func book(_ p: Provider, _ holder: String, wait: Bool = false) -> Outcome {
+    private func book(_ p: Provider, _ holder: String, wait: Bool = false) -> RequestOutcome {
         p.book(holder, wait: wait, rules: table.rules, mirrorUp: true, ticket: nil)
     }
 
@@ -47,7 +47,7 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let (held, other) = holdersInDifferentStripes()
         XCTAssertTrue(p.admitsWithoutLock)
         let done = DispatchSemaphore(value: 0)
-        let result = Shared<Outcome?>(nil)
+        let result = Shared<RequestOutcome?>(nil)
         let seatsWhileHeld = Shared<Bool>(false)
         p.whileStripeLocked(of: held) {
             Thread.detachNewThread { [rules = table.rules] in

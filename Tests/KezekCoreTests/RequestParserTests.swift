@@ -57,7 +57,7 @@ private func parseAll(_ text: String, maxRequestBytes: Int = 4096) -> Run {
 }
 
 /// Parses one request from the start of `bytes` in one call.
-private func parseOnce(_ bytes: [UInt8], maxRequestBytes: Int = 4096) -> (RequestParser.Outcome, Parsed?) {
+private func parseOnce(_ bytes: [UInt8], maxRequestBytes: Int = 4096) -> (RequestParser.Progress, Parsed?) {
     var parser = RequestParser(maxRequestBytes: maxRequestBytes)
     return bytes.withUnsafeBytes { view in
         let outcome = parser.parse(view)
@@ -212,7 +212,7 @@ final class RequestParserTests: XCTestCase {
         let (whole, _) = parseOnce(bytes, maxRequestBytes: 64)
         XCTAssertEqual(whole, .failure(.requestTooLarge))
         var parser = RequestParser(maxRequestBytes: 64)
-        var outcome = RequestParser.Outcome.needMore
+        var outcome = RequestParser.Progress.needMore
         bytes.withUnsafeBytes { all in
             for size in 1...all.count {
                 outcome = parser.parse(UnsafeRawBufferPointer(rebasing: all[0..<size]))
@@ -311,7 +311,7 @@ final class RequestParserTests: XCTestCase {
         // Without a newline the parser must give up once the line passes the limit, not wait forever.
         let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 4200)
         var parser = RequestParser(maxRequestBytes: 4096)
-        var outcome = RequestParser.Outcome.needMore
+        var outcome = RequestParser.Progress.needMore
         var size = 0
         bytes.withUnsafeBytes { all in
             while outcome == .needMore && size < all.count {

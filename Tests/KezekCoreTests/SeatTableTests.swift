@@ -3,12 +3,12 @@ import Synchronization
 import XCTest
 @testable import KezekCore
 
-/// `Outcome` made comparable for assertions.
+/// `RequestOutcome` made comparable for assertions.
 private enum Got: Equatable {
     case now(Reply)
     case afterMirror(Reply)
 
-    init(_ outcome: KezekCore.Outcome) {
+    init(_ outcome: KezekCore.RequestOutcome) {
         switch outcome {
         case .now(let reply): self = .now(reply)
         case .afterMirror(let reply): self = .afterMirror(reply)

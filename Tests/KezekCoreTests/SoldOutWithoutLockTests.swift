@@ -21,11 +21,11 @@ final class SoldOutWithoutLockTests: XCTestCase {
         table.providerCreatingIfNeeded("P", capacity: capacity).provider
     }
 
-    private func book(_ p: Provider, _ holder: String, wait: Bool = false) -> Outcome {
+    private func book(_ p: Provider, _ holder: String, wait: Bool = false) -> RequestOutcome {
         p.book(holder, wait: wait, rules: table.rules, mirrorUp: true, ticket: nil)
     }
 
-    private func cancel(_ p: Provider, _ holder: String) -> Outcome {
+    private func cancel(_ p: Provider, _ holder: String) -> RequestOutcome {
         p.cancel(holder, rules: table.rules, mirrorUp: true, ticket: nil)
     }
 
@@ -38,10 +38,10 @@ final class SoldOutWithoutLockTests: XCTestCase {
 
     /// A BOOK made on another thread while this one holds the provider's lock: its outcome if
     /// it finished while the lock was held, else nil (and the outcome once the lock is gone).
-    private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (whileLocked: Outcome?, after: Outcome) {
+    private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (whileLocked: RequestOutcome?, after: RequestOutcome) {
         let done = DispatchSemaphore(value: 0)
-        let result = Shared<Outcome?>(nil)
-        var whileLocked: Outcome?
+        let result = Shared<RequestOutcome?>(nil)
+        var whileLocked: RequestOutcome?
         p.whileLocked {
             Thread.detachNewThread { [rules = table.rules] in
                 result.set(p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))

@@ -52,7 +52,7 @@ final class CommandExecutor {
     var directoryGeneration = -1
     var rounds: RoundRegistry { server.rounds }
 
-    private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         lastProvider = nil
         lastActivity = connection.lastActivity
         guard connection.user != nil || verb.allowedBeforeAuth else {
@@ -185,7 +185,7 @@ final class CommandExecutor {
         }
     }
 
-    func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> Outcome) -> Outcome {
+    func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> RequestOutcome) -> RequestOutcome {
         guard let providerID = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
@@ -196,7 +196,7 @@ final class CommandExecutor {
         return outcome ?? .now(.noProvider(providerID))
     }
 
-    private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> Outcome {
+    private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> RequestOutcome {
         guard server.state.mirrorUp[table.ownerOf(id)].isSet, server.state.mayWrite(now: connection.lastActivity) else {
             return .now(.unavailable)
         }
@@ -210,7 +210,7 @@ final class CommandExecutor {
     }
 
     /// After MULTI nothing runs until EXEC or DISCARD, so a transaction is never half applied.
-    private func refuseInTransaction(_ verb: Verb, _ connection: ClientConnection) -> Outcome {
+    private func refuseInTransaction(_ verb: Verb, _ connection: ClientConnection) -> RequestOutcome {
         switch verb {
         case .exec:
             connection.inTransaction = false
@@ -229,7 +229,7 @@ final class CommandExecutor {
     }
 
     /// A failed AUTH: logged, its reply held back, the connection closed at the limit.
-    func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> Outcome {
+    func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> RequestOutcome {
         server.authAddresses.noteFailure(AuthAddressThrottle.host(of: connection.session.card.address), now: connection.lastActivity)
         connection.authFailures += 1
         let thread = connection.thread

@@ -200,7 +200,7 @@ public final class ClientConnection {
 
     /// Gives slot `slot`, opened by `replyAfterMirror`, the reply decided later (a BOOK that
     /// waited for its holder's unit): ready now, or when Redis confirms its writes.
-    func decide(slot: Int, _ outcome: Outcome) {
+    func decide(slot: Int, _ outcome: RequestOutcome) {
         guard !isClosed else { return }
         let index = slot - slotBase
         guard index >= slotHead && index < slots.count && !slots[index].ready else { return }

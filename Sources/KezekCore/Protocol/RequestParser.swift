@@ -7,7 +7,7 @@
 /// view of the same request continues there: no byte is scanned twice. After `.complete` or
 /// `.empty` the caller drops `length` bytes and calls again for the next request.
 public struct RequestParser {
-    public enum Outcome: Equatable {
+    public enum Progress: Equatable {
         /// A request of `length` bytes; its tokens are in `tokens`.
         case complete(length: Int)
         /// An empty line or empty array of `length` bytes: no reply.
@@ -40,7 +40,7 @@ public struct RequestParser {
         self.maxRequestBytes = maxRequestBytes
     }
 
-    public mutating func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer) -> Progress {
         while true {
             switch phase {
             case .start:
@@ -95,7 +95,7 @@ public struct RequestParser {
     }
 
     /// Scans for the newline from where the last call stopped; tokenises once it is found.
-    private mutating func parseInline(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+    private mutating func parseInline(_ bytes: UnsafeRawBufferPointer) -> Progress {
         let limit = min(bytes.count, maxRequestBytes + 2)
         var newline = -1
         var index = cursor
@@ -166,11 +166,11 @@ public struct RequestParser {
 
     /// A header line without its newline yet: too large once the request passes the limit
     /// (its end can then only fall past the limit too), else wait for more bytes.
-    private mutating func waitForHeader(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+    private mutating func waitForHeader(_ bytes: UnsafeRawBufferPointer) -> Progress {
         bytes.count > maxRequestBytes ? fail(.requestTooLarge) : .needMore
     }
 
-    private mutating func fail(_ error: ProtocolError) -> Outcome {
+    private mutating func fail(_ error: ProtocolError) -> Progress {
         phase = .start
         headerScanned = 0
         return .failure(error)

@@ -22,7 +22,7 @@ struct DrawRun {
     }
 
     struct Computed {
-        var outcome: Round.Outcome
+        var outcome: Round.DrawCounts
         var shares: [String: ProviderShare]
     }
 
@@ -61,7 +61,7 @@ struct DrawRun {
         let allocation = DeferredAcceptance.allocate(freeSeats: free, applications: book, lotteryOrder: order)
 
         var shares: [String: ProviderShare] = [:]
-        var outcome = Round.Outcome()
+        var outcome = Round.DrawCounts()
         for a in holders.indices {
             if let rank = allocation.rank(of: a), let p = allocation.provider(of: a) {
                 shares[providerIDs[p], default: ProviderShare()].placements.append((holders[a], rank))
@@ -83,7 +83,7 @@ struct DrawRun {
     }
 
     /// Runs the draw; the reply (`+DRAWN …`) goes to `ticket` once step 3 is confirmed.
-    func run(ticket: ReplyTicket, seed: String) -> Outcome {
+    func run(ticket: ReplyTicket, seed: String) -> RequestOutcome {
         let start = registry.beginDraw(roundID, seed: seed) { [table, rules] applications in
             Self.freeSeats(table: table, rules: rules, applications: applications)
         }

@@ -26,7 +26,7 @@ struct Round {
         var excluded: Set<String>
     }
 
-    struct Outcome: Equatable {
+    struct DrawCounts: Equatable {
         var offered = 0
         var waiting = 0
         var unplaced = 0
@@ -41,7 +41,7 @@ struct Round {
     var openedAt = 0
     var applications: [String: [Choice]] = [:]
     var record: DrawRecord?
-    var outcome: Outcome?
+    var outcome: DrawCounts?
     /// A DRAW is writing its steps now (a second one waits for it).
     var drawing = false
 

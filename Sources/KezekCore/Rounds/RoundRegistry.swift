@@ -109,7 +109,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     // MARK: Changes of a round (each written through the ledger before its reply)
 
-    func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             if rounds.byID[id] != nil { return .now(.error("ERR round exists")) }
             if let other = rounds.undrawn { return .now(.error("BUSYROUND \(other)")) }
@@ -129,7 +129,7 @@ public final class RoundRegistry: @unchecked Sendable {
         }
     }
 
-    func close(_ id: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func close(_ id: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             let reply = Reply.simple("CLOSED \(round.applications.count)")
@@ -142,7 +142,7 @@ public final class RoundRegistry: @unchecked Sendable {
     }
 
     /// APPLY with choices already checked (ids, providers, duplicates).
-    func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
@@ -156,7 +156,7 @@ public final class RoundRegistry: @unchecked Sendable {
         }
     }
 
-    func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             guard let phase = rounds.byID[id]?.phase else { return .now(.error("NOROUND \(id)")) }
             guard phase == .open else { return .now(.simple("CLOSED \(id)")) }
@@ -169,7 +169,7 @@ public final class RoundRegistry: @unchecked Sendable {
         }
     }
 
-    func status(_ id: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func status(_ id: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
             var text = "ROUND \(id) state=\(round.publicPhase) applicants=\(round.applications.count) commitment=\(round.commitment)"
@@ -181,7 +181,7 @@ public final class RoundRegistry: @unchecked Sendable {
     // MARK: The draw's steps (see DrawRun)
 
     enum DrawStart {
-        case reply(Outcome)
+        case reply(RequestOutcome)
         /// Go on with this record over these applications.
         case run(Round.DrawRecord, applications: [String: [Round.Choice]])
     }
@@ -223,7 +223,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     /// Step 1 of a draw: the record (seed, time, free seats, outcome counts) goes to Redis
     /// before any placement, so that a re-run after a crash uses the same numbers.
-    func writeDrawRecord(_ id: String, _ record: Round.DrawRecord, outcome: Round.Outcome, ticket: ReplyTicket, now: UInt64) {
+    func writeDrawRecord(_ id: String, _ record: Round.DrawRecord, outcome: Round.DrawCounts, ticket: ReplyTicket, now: UInt64) {
         rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return }
             round.record = record
@@ -373,7 +373,7 @@ public final class RoundRegistry: @unchecked Sendable {
     }
 
     /// A reply about rounds that waits until Redis has every round write made so far.
-    private func ledgerSettled(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    private func ledgerSettled(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         ledger.state.withLock { ledger.settled(reply, $0, ticket: ticket, now: now) }
     }
 }

@@ -173,7 +173,7 @@ public final class Provider: Sendable {
     /// `now` stamps the writes for the write timeout: the loop passes the time it read the
     /// request, so the booking path reads no clock of its own.
     public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                     now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
+                     now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
         if !wait && soldOut.refuses(holder) {
             countRefusal(locked: false)
             return .now(.full(provider: id))
@@ -234,10 +234,10 @@ public final class Provider: Sendable {
     /// out before). One compare-and-swap takes the seat and numbers its writes; a concurrent
     /// BOOK that finds no seat free goes to `withLock`, which waits for this stripe, so
     /// `+FULL` is never answered while a seat taken here may still be given back.
-    private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> Outcome? {
+    private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome? {
         let stripe = HolderTable.stripe(of: holder)
         let holders = holderTable
-        return state.withStripe(stripe) { () -> Outcome? in
+        return state.withStripe(stripe) { () -> RequestOutcome? in
             let counters = admission
             // `takeSeat` refuses when the last `withLock` (none runs while this stripe is held)
             // closed this path, or no seat is free.
@@ -265,7 +265,7 @@ public final class Provider: Sendable {
 
     /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
     public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                       now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
+                       now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
         changing { state in
             let booked = state.holders[holder] != nil
             let offered = !booked && state.offers[holder] != nil
@@ -299,7 +299,7 @@ public final class Provider: Sendable {
 
     /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
     public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                            now: UInt64 = MonotonicClock.nanoseconds()) -> Outcome {
+                            now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
         changing { state in
             guard capacity >= state.holders.count + state.offers.count else { return .now(.error("ERR capacity below booked seats")) }
             guard mirrorUp else { return .now(.unavailable) }
@@ -329,7 +329,7 @@ public final class Provider: Sendable {
     }
 
     /// STATUS for a client: held until Redis has every change it reveals.
-    func statusReply(of holder: String, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func statusReply(of holder: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         state.withLock { state in
             let reply = Self.status(of: holder, in: state)
             // A booked holder's answer depends only on its own booking; a position (the holders
@@ -355,7 +355,7 @@ public final class Provider: Sendable {
     }
 
     /// SEATS for a client: held until Redis has every change it reveals.
-    func seatsReply(ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func seatsReply(ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         state.withLock { state in settled(.seats(snapshot(of: state)), state, ticket: ticket, now: now) }
     }
 
@@ -369,7 +369,7 @@ public final class Provider: Sendable {
     /// else held until it has them. A barrier after those writes carries the ticket; it is
     /// confirmed with the batch that confirms them (a provider's writes travel in order).
     /// Called with the lock held, so no write can slip in between the read and the barrier.
-    func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+    func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome {
         guard let ticket, state.hasUnconfirmed, PlantedBug.active != .dirtyReads else { return .now(reply) }
         outbox.append(barrier(after: state, ticket: ticket, madeAt: now))
         return .afterMirror(reply)

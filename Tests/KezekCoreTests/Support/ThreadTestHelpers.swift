@@ -2,7 +2,7 @@ import Foundation
 @testable import KezekCore
 
 /// An outcome as text: "now <reply>" or "afterMirror <reply>", the reply as sent.
-func describe(_ outcome: Outcome) -> String {
+func describe(_ outcome: RequestOutcome) -> String {
     func text(_ reply: Reply) -> String {
         var bytes: [UInt8] = []
         reply.encode(into: &bytes)

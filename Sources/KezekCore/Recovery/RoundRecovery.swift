@@ -47,7 +47,7 @@ struct RoundRecovery {
                 }
                 let excluded = Set((meta["excluded"] ?? "").split(separator: " ").map(String.init))
                 round.record = Round.DrawRecord(seed: seed, drawnAt: drawnAt, freeSeats: free, excluded: excluded)
-                round.outcome = Round.Outcome(offered: meta["offered"].flatMap(Int.init) ?? 0,
+                round.outcome = Round.DrawCounts(offered: meta["offered"].flatMap(Int.init) ?? 0,
                                               waiting: meta["waiting"].flatMap(Int.init) ?? 0,
                                               unplaced: meta["unplaced"].flatMap(Int.init) ?? 0)
             }

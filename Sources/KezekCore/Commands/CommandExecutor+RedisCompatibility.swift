@@ -11,7 +11,7 @@ extension CommandExecutor {
     // MARK: HELLO
 
     /// `HELLO [2|3] [AUTH <user> <token>] [SETNAME <name>]`.
-    func hello(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func hello(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         var version = connection.session.protocolVersion
         var name: String?
         var index = 1

@@ -3,7 +3,7 @@ import KezekDraw
 /// The fair-round commands (docs/PROTOCOL.md "Fair rounds"): ROUND OPEN/CLOSE/DRAW/STATUS,
 /// APPLY, WITHDRAW and RESULT. CONFIRM is a provider command (CommandExecutor).
 extension CommandExecutor {
-    func roundCommand(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func roundCommand(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         let sub = tokens[1]
         guard let id = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
@@ -43,7 +43,7 @@ extension CommandExecutor {
         return .now(.error("ERR syntax error"))
     }
 
-    func apply(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func apply(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         guard let round = rounds.glance(id) else { return .now(.error("NOROUND \(id)")) }
@@ -68,7 +68,7 @@ extension CommandExecutor {
                             ticket: ReplyTicket(connection: connection, slot: connection.nextSlot), now: connection.lastActivity)
     }
 
-    func withdraw(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func withdraw(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         guard server.state.mirrorUp[rounds.ledger.owner].isSet, server.state.mayWrite(now: connection.lastActivity) else { return .now(.unavailable) }
@@ -78,7 +78,7 @@ extension CommandExecutor {
 
     /// RESULT: the holder's placement, else its best-ranked waitlist place, else unplaced.
     /// Before the draw: `+APPLIED <choices>` for an applicant (its application stands).
-    func result(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func result(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         guard let round = rounds.glance(id, holder: holder) else { return .now(.error("NOROUND \(id)")) }
@@ -105,7 +105,7 @@ extension CommandExecutor {
     }
 
     /// DEMAND: how many applicants of the last round wanted the provider, and its live figures.
-    func demand(_ tokens: Tokens, _ connection: ClientConnection) -> Outcome {
+    func demand(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
         let wanted = rounds.demand(of: id)
@@ -115,7 +115,7 @@ extension CommandExecutor {
     }
 
     /// `reply`, held until Redis has every write of `provider` made so far.
-    private func settledReply(_ reply: Reply, _ provider: Provider, _ ticket: ReplyTicket, _ now: UInt64) -> Outcome {
+    private func settledReply(_ reply: Reply, _ provider: Provider, _ ticket: ReplyTicket, _ now: UInt64) -> RequestOutcome {
         lastProvider = provider
         return provider.settledOutcome(reply, ticket: ticket, now: now)
     }

@@ -13,7 +13,7 @@ extension CommandExecutor {
     func bookAcrossShards(
         _ provider: Provider, _ holder: String, wait: Bool, ticket: ReplyTicket,
         units: HolderUnits, connection: ClientConnection
-    ) -> Outcome {
+    ) -> RequestOutcome {
         guard !wait else {
             return .now(.error(Self.waitRefused))
         }
@@ -47,7 +47,7 @@ extension CommandExecutor {
         _ answer: HolderUnits.Answer, _ provider: Provider, _ holder: String, epoch: Int,
         ticket: ReplyTicket, bulk: Bool, units: HolderUnits
     ) {
-        var outcome: Outcome
+        var outcome: RequestOutcome
         switch answer {
         case .limit:
             outcome = .now(.limit(holder: holder))
@@ -76,7 +76,7 @@ extension CommandExecutor {
     func cancelAcrossShards(
         _ provider: Provider, _ holder: String, ticket: ReplyTicket,
         units: HolderUnits, connection: ClientConnection
-    ) -> Outcome {
+    ) -> RequestOutcome {
         let epoch = server.state.epoch.load(ordering: .acquiring)
         let handshake = ReleaseOnConfirm()
         let providerID = provider.id

@@ -12,7 +12,7 @@ extension Provider {
     }
 
     /// CONFIRM: the holder's offer becomes a booking.
-    func confirm(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> Outcome {
+    func confirm(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome {
         state.withLock { state in
             guard state.offers[holder] != nil else {
                 return settled(.notFound(holder: holder), state, ticket: ticket, now: now)
@@ -23,7 +23,7 @@ extension Provider {
 
     /// Books the offered seat of `holder` (whose offer exists); the lock is held.
     func confirmLocked(_ holder: String, _ state: inout State, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64,
-                       reply: (Int) -> Reply) -> Outcome {
+                       reply: (Int) -> Reply) -> RequestOutcome {
         guard mirrorUp else { return .now(.unavailable) }
         closeSoldOutGate()
         defer { openIfSettled(&state) }
@@ -200,7 +200,7 @@ extension Provider {
     }
 
     /// `reply`, sent once Redis has every write of this provider made so far.
-    func settledOutcome(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> Outcome {
+    func settledOutcome(_ reply: Reply, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         state.withLock { settled(reply, $0, ticket: ticket, now: now) }
     }
 
