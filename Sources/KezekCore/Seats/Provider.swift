@@ -19,7 +19,7 @@ public final class Provider: Sendable {
     private let refusedQueued = Atomic<Bool>(false)
     /// Sold-out BOOKs answered without the lock.
     private let soldOut = SoldOutGate()
-    /// Internal, not private: the round operations (`ProviderRounds.swift`) share it.
+    /// Internal, not private: the round operations (`Provider+Rounds.swift`) share it.
     let state: StripedState<State>
     /// What a BOOK reads and changes without `state.withLock`; the state holds it too, and
     /// the owner's outbox keeps its place in the provider's write order there.
