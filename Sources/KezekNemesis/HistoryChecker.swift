@@ -43,12 +43,13 @@ public struct HistoryChecker {
     }
 
     /// Names a holder's non-linearizable history: lost when a booking acknowledged and never
-    /// asked to be cancelled afterwards is read as missing.
+    /// asked to be cancelled afterwards is read as missing. The booking is looked for in the
+    /// whole history: the smallest failing window may hold only reads (booked, then none).
     private func explain(_ key: String, _ history: [HistoryOperation]) -> Anomaly {
         let witness = HolderLinearizability.smallestFailing(history)
         let cancels = history.filter { $0.request == .cancel && !$0.isFailed }
         for read in witness where read.outcome == .statusNone || isWaiting(read.outcome) {
-            let lost = witness.first { write in
+            let lost = history.first { write in
                 (write.request == .book || write.request == .bookWait) && write.outcome == .booked
                     && write.completed < read.invoked
                     && !cancels.contains {
@@ -61,11 +62,11 @@ public struct HistoryChecker {
                     detail:
                         "acknowledged at \(seconds(lost.completed)), "
                             + "read as \(read.outcome) at \(seconds(read.completed))",
-                    history: witness)
+                    history: witness.contains { $0.invoked == lost.invoked && $0.client == lost.client } ? witness : [lost] + witness)
             }
         }
         let seen = witness.first { $0.outcome == .statusBooked }
-        let madeBefore = witness.contains {
+        let madeBefore = history.contains {
             $0.outcome == .booked && $0.completed < (seen?.invoked ?? 0)
         }
         if let seen, !madeBefore,

@@ -43,6 +43,18 @@ final class HistoryCheckerTests: XCTestCase {
             [.lostAcknowledgedBooking])
     }
 
+    /// The smallest failing window here is the two reads (booked, then none), which leave the
+    /// BOOK out; the booking was still acknowledged, so it is lost, not a dirty read. (The
+    /// nemesis named such losses `dirty-read ... never acknowledged` before.)
+    func testAcknowledgedBookingLostAfterAReadIsNamedLost() {
+        XCTAssertEqual(
+            kinds([
+                op(.book, .booked, 0, 1), op(.status, .statusBooked, 2, 3),
+                op(.status, .statusNone, 10, 11, client: HistoryChecker.finalClient),
+            ]),
+            [.lostAcknowledgedBooking])
+    }
+
     func testUnknownCancelMayExplainAMissingBooking() {
         XCTAssertEqual(
             kinds([

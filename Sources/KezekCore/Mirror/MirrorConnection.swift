@@ -287,13 +287,19 @@ final class MirrorConnection {
 
     private func sendBatch() {
         guard let context, let scriptSHA else { return }
+        // In flight before its bytes go out: a write that fails drops the connection at once
+        // (hiredis disconnects inside `redisAsyncHandleWrite`), and the disconnect must find
+        // the batch in flight to send it again. Put in flight after the send, it stayed "in
+        // flight" on no connection and took the next connection's first reply for its own:
+        // a BOOK acknowledged that Redis never had (found by the nemesis, reset-kezekd-redis).
+        let number = batchesSent + 1
         if !unsent.isEmpty {
             let batch = unsent.removeFirst()
             encoder.encodeFenced(batch.writes[...], script: scriptSHA, thread: thread.index, epoch: batch.epoch,
                                  sequence: batch.sequence, nextSequence: batch.nextSequence)
-            send(encoded: context)
             inFlight.append(Batch(writes: batch.writes, epoch: batch.epoch, sequence: batch.sequence,
-                                  nextSequence: batch.nextSequence, number: batchesSent))
+                                  nextSequence: batch.nextSequence, number: number))
+            send(encoded: context)
             return
         }
         let count = Self.batchSize(queued.writes)
@@ -303,9 +309,9 @@ final class MirrorConnection {
         let next = from + 1
         encoder.encodeFenced(queued.writes.prefix(count), script: scriptSHA, thread: thread.index, epoch: epoch,
                              sequence: from, nextSequence: next)
-        send(encoded: context)
         let writes = queued.take(count, spare: spareArrays.popLast() ?? [])
-        inFlight.append(Batch(writes: writes, epoch: epoch, sequence: from, nextSequence: next, number: batchesSent))
+        inFlight.append(Batch(writes: writes, epoch: epoch, sequence: from, nextSequence: next, number: number))
+        send(encoded: context)
     }
 
     /// Sends the encoder's batch, and WAIT after it with `redis-replicas`.
