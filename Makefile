@@ -16,7 +16,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run run-standby sentinel cluster cluster-drill nemesis nemesis-planted test screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
+.PHONY: help deps build run run-standby sentinel cluster cluster-drill nemesis nemesis-planted test lint format screenshot settings-doc fuzz sanitize bench compare soak redis stop-redis clean
 
 help: ## list the targets
 	@echo "Kezek targets (variables: SWIFT=$(SWIFT) REDIS=$(REDIS) LISTEN=$(LISTEN)):"
@@ -62,6 +62,13 @@ test: deps ## unit and integration tests (against the release kezekd; they start
 	$(SWIFT) build -c release --product kezek-bench
 	KEZEKD_BIN=$(CURDIR)/.build/release/kezekd KEZEK_AUDIT_BIN=$(CURDIR)/.build/release/kezek-audit \
 		KEZEK_BENCH_BIN=$(CURDIR)/.build/release/kezek-bench $(SWIFT) test --disable-swift-testing
+
+lint: ## swift format lint (.swift-format: line length 100) and the folder map (scripts/folder-deps.py against docs/ARCHITECTURE.md)
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
+	@python3 scripts/folder-deps.py >/dev/null || python3 scripts/folder-deps.py
+
+format: ## rewrite the Swift sources as .swift-format says (what `make lint` checks)
+	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
 
 screenshot: build ## PNGs of the public pages (docs/img), rendered by headless Chromium on a private stack
 	bash scripts/ensure-chromium.sh
