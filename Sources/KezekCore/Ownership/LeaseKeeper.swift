@@ -72,14 +72,21 @@ final class LeaseKeeper: @unchecked Sendable {
             let now = MonotonicClock.nanoseconds()
             let requireEpoch = emptySince.map { now - $0 < emptyRedisWaitNanos(sawHolder: sawHolder) } ?? true
             let gone = holder.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
+            let writer = try redis.command(["GET", keys.writeBackMarker]).string
+            let goneWriter = writer.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
             let sent = MonotonicClock.nanoseconds()
-            let reply = try redis.command(acquireCommand(requireEpoch: requireEpoch, gone: gone, repair: false))
+            let reply = try redis.command(acquireCommand(requireEpoch: requireEpoch, gone: gone, repair: false,
+                                                         goneWriter: goneWriter))
             guard case .array(let items) = reply, items.count == 2 else {
                 throw RedisSyncConnection.Failure(description: "unexpected reply to the lease script: \(reply.summary)")
             }
             if case .integer(1) = items[0], case .integer(let taken) = items[1] {
                 if !gone.isEmpty {
                     log.warning("the lease holder's process is gone from this machine: taking over at once", metadata: ["holder": "\(gone)"])
+                }
+                if !goneWriter.isEmpty {
+                    log.error("a write-back after data loss was cut short by its writer's death: Redis holds only part of that state",
+                              metadata: ["writer": "\(goneWriter)"])
                 }
                 took(epoch: taken, sentAt: sent)
                 try announce(redis)
@@ -98,8 +105,13 @@ final class LeaseKeeper: @unchecked Sendable {
                 server.state.role.store(ServerState.Role.standby.rawValue, ordering: .releasing)
                 if current != announcedHolder {
                     announcedHolder = current
-                    log.notice("standby: another daemon holds the lease of this key prefix; taking over when it lapses",
-                               metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
+                    if current.hasPrefix("writeback ") {
+                        log.error("standby: another daemon's write-back after data loss is unfinished; waiting for it, since it may hold the only whole copy (if it is surely gone, DEL the marker to take over what redis holds)",
+                                  metadata: ["writer": "\(current.dropFirst("writeback ".count))", "marker": "\(keys.writeBackMarker)"])
+                    } else {
+                        log.notice("standby: another daemon holds the lease of this key prefix; taking over when it lapses",
+                                   metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
+                    }
                 }
             }
             if sawHolder {
@@ -124,10 +136,11 @@ final class LeaseKeeper: @unchecked Sendable {
     }
 
     /// The lease script's call: take the lease for the next epoch (see FencingScripts.acquire).
-    private func acquireCommand(requireEpoch: Bool, gone: String, repair: Bool) -> [String] {
-        ["EVAL", FencingScripts.acquire, String(3 + settings.threads), keys.leaseOwner, keys.leaseEpoch, keys.logSteps]
+    private func acquireCommand(requireEpoch: Bool, gone: String, repair: Bool, goneWriter: String = "") -> [String] {
+        ["EVAL", FencingScripts.acquire, String(4 + settings.threads), keys.leaseOwner, keys.leaseEpoch,
+         keys.writeBackMarker, keys.logSteps]
             + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
-            + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone, repair ? "1" : "0"]
+            + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone, repair ? "1" : "0", goneWriter]
     }
 
     private func took(epoch taken: Int, sentAt: UInt64) {
@@ -244,6 +257,8 @@ final class LeaseKeeper: @unchecked Sendable {
             _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
         }
         try writeBack.write(server.rounds.allRounds, to: redis)
+        // Whole again: another daemon may take the lease over it from now on.
+        _ = try redis.command(["DEL", keys.writeBackMarker])
         server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
         server.state.repairRequested.store(0, ordering: .releasing)
         server.state.epoch.store(taken, ordering: .releasing)

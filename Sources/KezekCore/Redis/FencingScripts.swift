@@ -86,27 +86,37 @@ enum FencingScripts {
     """
 
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
-    /// KEYS[1] owner, KEYS[2] epoch, KEYS[3…] the log's step counter and the sequence keys of
-    /// every loop thread (all reset: a new epoch numbers its steps and batches from 1).
+    /// KEYS[1] owner, KEYS[2] epoch, KEYS[3] the write-back marker, KEYS[4…] the log's step
+    /// counter and the sequence keys of every loop thread (all reset: a new epoch numbers its
+    /// steps and batches from 1).
     /// ARGV[1] this daemon's lease value, ARGV[2] lease milliseconds, ARGV[3] the smallest
     /// epoch to take, ARGV[4] '1' when the epoch key must exist (a daemon does not take an
     /// emptied Redis at once: the holder, if alive, writes its state back first), ARGV[5] a
     /// holder value known to be a dead process ('' when none), ARGV[6] '1' for a repair: the
     /// lease is taken from another holder whose epoch is below ARGV[3], since epochs never go
-    /// backwards and such a holder took it over a Redis that had lost this daemon's state.
+    /// backwards and such a holder took it over a Redis that had lost this daemon's state; a
+    /// repair also sets the marker, which its write-back removes once whole. ARGV[7] a writer
+    /// of an unfinished write-back known to be a dead process ('' when none).
     /// Returns {1, epoch} when taken (sequences reset to 0), {0, holder} when held,
-    /// {0, ''} when the epoch key is missing and was required.
+    /// {0, ''} when the epoch key is missing and was required, {0, 'writeback <writer>'} while
+    /// another daemon's write-back is unfinished: that daemon may be alive (frozen, or cut off
+    /// from Redis) with the only whole copy, so nobody takes the part written over it.
     static let acquire = """
     #!lua
     local holder = redis.call('GET', KEYS[1])
     local current = redis.call('GET', KEYS[2])
+    local writer = redis.call('GET', KEYS[3])
     local behind = ARGV[6] == '1' and (tonumber(current) or 0) < tonumber(ARGV[3])
     if holder and holder ~= ARGV[1] and holder ~= ARGV[5] and not behind then return {0, holder} end
+    if ARGV[6] ~= '1' and writer and writer ~= ARGV[1] and writer ~= ARGV[7] then
+      return {0, 'writeback ' .. writer}
+    end
     if ARGV[4] == '1' and not current then return {0, ''} end
     local epoch = math.max((tonumber(current) or 0) + 1, tonumber(ARGV[3]))
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
     redis.call('SET', KEYS[2], tostring(epoch))
-    for i = 3, #KEYS do redis.call('SET', KEYS[i], '0') end
+    if ARGV[6] == '1' then redis.call('SET', KEYS[3], ARGV[1]) end
+    for i = 4, #KEYS do redis.call('SET', KEYS[i], '0') end
     return {1, epoch}
     """
 

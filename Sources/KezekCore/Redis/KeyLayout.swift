@@ -20,6 +20,7 @@
 ///     <prefix>:{lease}:epoch        STRING fencing epoch of the current holder; grows on every takeover
 ///     <prefix>:{lease}:seq:<T>      STRING batches loop thread T applied under the epoch (data-loss marker)
 ///     <prefix>:{lease}:steps        STRING the audit log's last step number under the epoch
+///     <prefix>:{lease}:writeback    STRING lease value of a daemon writing its state back (gone once done)
 ///
 /// On Redis Cluster (`redis-cluster`) a daemon serves one shard, and the keys that are the
 /// shard's own carry the shard's tag (`ShardTag`) instead, so they live on its master:
@@ -61,6 +62,9 @@ public struct KeyLayout: Sendable {
     public var leaseOwner: String { "\(prefix):{\(leaseTag)}:owner" }
     public var leaseEpoch: String { "\(prefix):{\(leaseTag)}:epoch" }
     public func batchSequence(thread: Int) -> String { "\(prefix):{\(leaseTag)}:seq:\(thread)" }
+    /// Set while a daemon writes its whole state back after data loss: Redis holds only part
+    /// of it meanwhile, and no other daemon takes the lease over that part.
+    public var writeBackMarker: String { "\(prefix):{\(leaseTag)}:writeback" }
     /// The lease holder's client address (cluster mode).
     public var ownerAddress: String { "\(prefix):{\(leaseTag)}:address" }
 }
