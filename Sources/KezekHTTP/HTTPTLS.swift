@@ -25,8 +25,8 @@ enum HTTPTLS {
         }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                       privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = tls.protocols.contains(.v1_2) ? .tlsv12 : .tlsv13
-        configuration.maximumTLSVersion = tls.protocols.contains(.v1_3) ? .tlsv13 : .tlsv12
+        configuration.minimumTLSVersion = tls.protocols.contains(.tls12) ? .tlsv12 : .tlsv13
+        configuration.maximumTLSVersion = tls.protocols.contains(.tls13) ? .tlsv13 : .tlsv12
         if clientCertificates, tls.authClients != .no {
             guard let ca = tls.caCertFile else {
                 throw KezekServer.StartFailure(description: "admin-tls with tls-auth-clients \(tls.authClients.rawValue) needs tls-ca-cert-file")

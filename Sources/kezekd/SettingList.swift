@@ -39,8 +39,8 @@ extension Setting {
                     var protocols: ServerSettings.TLS.Protocols = []
                     for word in source.value.split(whereSeparator: { $0 == " " || $0 == "," }) {
                         switch word.lowercased() {
-                        case "tlsv1.2": protocols.insert(.v1_2)
-                        case "tlsv1.3": protocols.insert(.v1_3)
+                        case "tlsv1.2": protocols.insert(.tls12)
+                        case "tlsv1.3": protocols.insert(.tls13)
                         default: throw ConfigurationError(source, "expected TLSv1.2, TLSv1.3 or both")
                         }
                     }
@@ -48,7 +48,7 @@ extension Setting {
                     configuration.settings.tls.protocols = protocols
                 },
                 current: { settings in
-                    [(ServerSettings.TLS.Protocols.v1_2, "TLSv1.2"), (.v1_3, "TLSv1.3")]
+                    [(ServerSettings.TLS.Protocols.tls12, "TLSv1.2"), (.tls13, "TLSv1.3")]
                         .filter { settings.settings.tls.protocols.contains($0.0) }.map(\.1).joined(separator: " ")
                 }),
         .endpoint("redis", \.redis, default: "127.0.0.1:6379", "Redis server that mirrors all state"),

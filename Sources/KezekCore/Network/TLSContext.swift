@@ -16,8 +16,8 @@ final class TLSContext: @unchecked Sendable {
         case .yes: Int32(KZ_TLS_VERIFY_REQUIRED.rawValue)
         }
         var protocols: Int32 = 0
-        if settings.protocols.contains(.v1_2) { protocols |= Int32(KZ_TLS_V1_2.rawValue) }
-        if settings.protocols.contains(.v1_3) { protocols |= Int32(KZ_TLS_V1_3.rawValue) }
+        if settings.protocols.contains(.tls12) { protocols |= Int32(KZ_TLS_V1_2.rawValue) }
+        if settings.protocols.contains(.tls13) { protocols |= Int32(KZ_TLS_V1_3.rawValue) }
         guard let context = kz_tls_context_new(settings.certFile, settings.keyFile, settings.caCertFile, verify, protocols,
                                                &error, error.count) else {
             throw TLSSetupError(description: String(decoding: error.prefix { $0 != 0 }, as: UTF8.self))

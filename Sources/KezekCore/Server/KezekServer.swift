@@ -111,7 +111,8 @@ public final class KezekServer {
             throw StartFailure(description: "invalid tls-port \(settings.tls.port)")
         }
         threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
-        nonisolated(unsafe) let loops = threads  // fixed once started; wake() is uv_async_send, safe from any thread
+        // Fixed once started; wake() is uv_async_send, safe from any thread.
+        nonisolated(unsafe) let loops = threads
         rounds.wake = { target in loops[target].wake() }
         for thread in threads {
             // `listen` with port 0 turns the plain port off (Redis's `port 0`).

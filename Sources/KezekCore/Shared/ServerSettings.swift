@@ -109,8 +109,8 @@ public struct ServerSettings: Sendable {
         public struct Protocols: OptionSet, Sendable, Equatable {
             public let rawValue: Int
             public init(rawValue: Int) { self.rawValue = rawValue }
-            public static let v1_2 = Protocols(rawValue: 1)
-            public static let v1_3 = Protocols(rawValue: 2)
+            public static let tls12 = Protocols(rawValue: 1)
+            public static let tls13 = Protocols(rawValue: 2)
         }
         /// The TLS port on `listen`'s host (`tls-port`; 0: none).
         public var port = 0
@@ -118,7 +118,7 @@ public struct ServerSettings: Sendable {
         public var keyFile = ""
         public var caCertFile: String?
         public var authClients = AuthClients.yes
-        public var protocols: Protocols = [.v1_2, .v1_3]
+        public var protocols: Protocols = [.tls12, .tls13]
         public init() {}
     }
     public var tls = TLS()
