@@ -59,44 +59,16 @@ extension CommandExecutor {
 }
 
 extension CommandRight {
-    /// The right a request needs: its verb's, or for CLIENT, ROUND and ACL its subcommand's.
+    /// The right a request needs: its verb's (`CommandTable`), or for CLIENT, ROUND and ACL
+    /// its subcommand's.
     init(_ verb: Verb, _ tokens: Tokens) {
+        typealias Executor = CommandExecutor
         switch verb {
-        case .book: self = .book
-        case .cancel: self = .cancel
-        case .status: self = .status
-        case .seats: self = .seats
-        case .provider: self = .provider
-        case .ping: self = .ping
-        case .health: self = .health
-        case .auth: self = .auth
-        case .quit: self = .quit
-        case .round: self = CommandExecutor.equalsIgnoringCase(tokens[1], "status") ? .roundStatus : .round
-        case .apply: self = .apply
-        case .withdraw: self = .withdraw
-        case .result: self = .result
-        case .confirm: self = .confirm
-        case .demand: self = .demand
-        case .hello: self = .hello
-        case .client:
-            if CommandExecutor.equalsIgnoringCase(tokens[1], "list") {
-                self = .clientList
-            } else if CommandExecutor.equalsIgnoringCase(tokens[1], "kill") {
-                self = .clientKill
-            } else {
-                self = .client
-            }
-        case .select: self = .select
-        case .echo: self = .echo
-        case .info: self = .info
-        case .command: self = .command
-        case .config: self = .config
-        case .cluster: self = .cluster
-        case .multi: self = .multi
-        case .exec: self = .exec
-        case .discard: self = .discard
-        case .latency: self = .latency
-        case .acl: self = CommandExecutor.equalsIgnoringCase(tokens[1], "whoami") ? .aclWhoami : .acl
+        case .round where Executor.equalsIgnoringCase(tokens[1], "status"): self = .roundStatus
+        case .client where Executor.equalsIgnoringCase(tokens[1], "list"): self = .clientList
+        case .client where Executor.equalsIgnoringCase(tokens[1], "kill"): self = .clientKill
+        case .acl where Executor.equalsIgnoringCase(tokens[1], "whoami"): self = .aclWhoami
+        default: self = verb.facts.right
         }
     }
 }

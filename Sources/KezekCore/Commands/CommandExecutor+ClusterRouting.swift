@@ -23,22 +23,3 @@ extension CommandExecutor {
         }
     }
 }
-
-extension Verb {
-    /// The first argument is a provider id, the key a cluster routes by (each needs state).
-    var isKeyedByProvider: Bool {
-        switch self {
-        case .book, .cancel, .status, .seats, .provider, .confirm, .demand: true
-        default: false
-        }
-    }
-
-    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet). Each
-    /// needs state.
-    var isRoundVerb: Bool {
-        switch self {
-        case .round, .apply, .withdraw, .result: true
-        default: false
-        }
-    }
-}

@@ -179,16 +179,17 @@ extension CommandExecutor {
     // MARK: COMMAND
 
     /// `COMMAND`, `COMMAND COUNT`, `COMMAND INFO [name …]`, `COMMAND DOCS [name …]` for Kezek's
-    /// own commands (`CommandDocs`), so redis-cli shows argument hints.
+    /// own commands (`CommandTable`), so redis-cli shows argument hints.
     func command(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         var out = RESPWriter(resp3: connection.session.resp3)
         let subcommand = tokens.count > 1 ? String(decoding: tokens[1], as: UTF8.self).uppercased() : "INFO"
         let names = (2..<max(2, tokens.count)).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() }
-        let selected = names.isEmpty ? CommandDocs.all : names.compactMap { CommandDocs.named($0) }
+        let selected = names.isEmpty
+            ? CommandTable.documented : names.compactMap { CommandTable.documented(named: $0) }
         switch subcommand {
         case "COUNT":
             guard tokens.count == 2 else { return .error("ERR wrong number of arguments for 'command|count' command") }
-            out.integer(CommandDocs.all.count)
+            out.integer(CommandTable.documented.count)
         case "INFO":
             if names.isEmpty {
                 out.array(selected.count)
@@ -196,14 +197,21 @@ extension CommandExecutor {
                 // Unknown names answer a null in their place, as Redis does.
                 out.array(names.count)
             }
-            for name in names.isEmpty ? selected.map(\.name) : names {
-                if let doc = CommandDocs.named(name) { doc.writeInfo(into: &out) } else { out.null() }
+            if names.isEmpty {
+                for entry in selected { entry.writeInfo(into: &out) }
+            }
+            for name in names {
+                if let entry = CommandTable.documented(named: name) {
+                    entry.writeInfo(into: &out)
+                } else {
+                    out.null()
+                }
             }
         case "DOCS":
             out.map(selected.count)
-            for doc in selected {
-                out.bulk(doc.name)
-                doc.writeDocs(into: &out)
+            for entry in selected {
+                out.bulk(entry.name.lowercased())
+                entry.writeDocs(into: &out)
             }
         default:
             return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try COMMAND HELP.")

@@ -55,10 +55,11 @@ final class CommandExecutor {
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         lastProvider = nil
         lastActivity = connection.lastActivity
-        guard connection.user != nil || verb.allowedBeforeAuth else {
+        let facts = verb.facts
+        guard connection.user != nil || facts.traits.contains(.beforeAuth) else {
             return .now(.error("NOAUTH Authentication required."))
         }
-        guard verb.arity.contains(tokens.count - 1) else {
+        guard facts.arity.contains(tokens.count - 1) else {
             return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
         }
         if connection.user != nil {
@@ -67,11 +68,13 @@ final class CommandExecutor {
                 return .now(.error("NOPERM this connection is not allowed to run '\(right.name)'"))
             }
         }
-        if verb.needsState {
+        if facts.traits.contains(.needsState) {
             let role = server.state.currentRole
             if let directory = server.directory {
-                if verb.isKeyedByProvider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) { return .now(elsewhere) }
-                if verb.isRoundVerb {
+                if facts.key == .provider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) {
+                    return .now(elsewhere)
+                }
+                if facts.key == .round {
                     return .now(.error("ERR fair rounds are not offered with redis-cluster: a round spans every shard (docs/SCALING.md)"))
                 }
             }
@@ -301,25 +304,6 @@ struct Tokens {
     subscript(index: Int) -> UnsafeRawBufferPointer {
         let start = parser.tokenStarts[index]
         return UnsafeRawBufferPointer(rebasing: request[start..<(start + parser.tokenLengths[index])])
-    }
-}
-
-extension Verb {
-    /// Arguments after the verb.
-    var arity: ClosedRange<Int> {
-        switch self {
-        case .book: 2...3
-        case .cancel, .status, .provider, .confirm, .withdraw, .result: 2...2
-        case .round: 2...5
-        case .apply: 3...Int.max
-        case .seats, .select, .echo, .demand: 1...1
-        case .auth: 1...2
-        case .ping: 0...1
-        case .health, .quit, .multi, .exec, .discard: 0...0
-        case .hello: 0...6
-        case .client, .config, .cluster, .latency, .acl: 1...Int.max
-        case .info, .command: 0...Int.max
-        }
     }
 }
 
