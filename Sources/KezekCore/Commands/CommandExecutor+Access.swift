@@ -6,12 +6,12 @@ extension CommandExecutor {
     func authenticate(user name: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
         let address = AuthAddressThrottle.host(of: connection.session.card.address)
         guard server.authAddresses.mayTry(address, now: connection.lastActivity) else {
-            return .error("ERR too many failed AUTH attempts from this address: retry after auth-address-window seconds")
+            return .authThrottled
         }
         let directory = server.users.withLock { $0 }
         let userName = name.map { String(decoding: $0, as: UTF8.self) } ?? "default"
         if name == nil, directory.passwordless != nil, directory["admin"] == nil {
-            return .error("ERR AUTH called without any password configured")
+            return .authWithoutPassword
         }
         var candidates = [userName]
         if userName == "default" { candidates.append("admin") }
@@ -21,7 +21,7 @@ extension CommandExecutor {
             connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
             return .ok
         }
-        return .error("WRONGPASS invalid token")
+        return .wrongPassword
     }
 
     /// `ACL WHOAMI`, `ACL USERS`, `ACL LIST`, `ACL CAT [category]`.
@@ -42,7 +42,7 @@ extension CommandExecutor {
         case "CAT":
             if tokens.count == 3 {
                 guard let category = CommandCategory(rawValue: String(decoding: tokens[2], as: UTF8.self).lowercased()) else {
-                    return .error("ERR Unknown category '\(Self.printable(tokens[2]))'")
+                    return .unknownCategory(tokens[2])
                 }
                 let rights = CommandRight.allCases.filter { $0.category == category }
                 out.array(rights.count)
@@ -52,7 +52,7 @@ extension CommandExecutor {
                 for category in CommandCategory.allCases { out.bulk(category.rawValue) }
             }
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try ACL WHOAMI, USERS, LIST or CAT.")
+            return .unknownSubcommand(tokens[1], "Try ACL WHOAMI, USERS, LIST or CAT.")
         }
         return out.reply
     }

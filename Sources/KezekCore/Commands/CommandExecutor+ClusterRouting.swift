@@ -11,15 +11,15 @@ extension CommandExecutor {
             directoryGeneration = generation
         }
         guard let snapshot = directorySnapshot else {
-            return .error("UNAVAILABLE the cluster's slot map is not read yet")
+            return .slotMapNotRead
         }
         switch ClusterDirectory.route(provider, in: snapshot, own: settings.listen, serving: role != .standby && role != .fenced) {
         case .here:
             return nil
         case .moved(let slot, let holder):
-            return .error("MOVED \(slot) \(holder)")
+            return .moved(slot: slot, to: holder)
         case .nobody(let slot):
-            return .error("UNAVAILABLE no kezekd serves hash slot \(slot) right now (a takeover is under way); retry")
+            return .noServer(slot: slot)
         }
     }
 }

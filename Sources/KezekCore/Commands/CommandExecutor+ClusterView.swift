@@ -52,7 +52,7 @@ extension CommandExecutor {
         let nodes = subcommand == "KEYSLOT" ? [] : clusterNodes()
         let myID = server.directory == nil ? server.clusterNodeID : Self.nodeID(listen)
         func arguments(_ expected: Int) -> Reply? {
-            tokens.count == expected ? nil : .error("ERR wrong number of arguments for 'cluster|\(subcommand.lowercased())' command")
+            tokens.count == expected ? nil : .wrongArity("cluster|" + subcommand.lowercased())
         }
         switch subcommand {
         case "KEYSLOT":
@@ -125,7 +125,8 @@ extension CommandExecutor {
 
                 """)
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Kezek answers CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT.")
+            return .unknownSubcommand(
+                tokens[1], "Kezek answers CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT.")
         }
         return out.reply
     }
