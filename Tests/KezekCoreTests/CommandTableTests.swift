@@ -24,8 +24,8 @@ final class CommandTableTests: XCTestCase {
         }
     }
 
-    /// Redis's arity (name counted, negative for "at least"), as COMMAND answered it when
-    /// CommandDocs declared it by hand.
+    /// COMMAND lists what it listed when CommandDocs declared it by hand, in that order, with
+    /// the same Redis arity (name counted, negative for "at least").
     func testRedisArityOfTheDocumentedCommands() {
         let declaredBefore = [
             "book": -3, "cancel": 3, "status": 3, "seats": 2, "provider": 3, "confirm": 3,
@@ -38,8 +38,10 @@ final class CommandTableTests: XCTestCase {
             "withdraw", "result", "demand", "health", "ping", "auth", "acl", "quit", "hello",
             "echo", "select", "info", "cluster",
         ]
-        XCTAssertEqual(CommandTable.documented.map { $0.name.lowercased() }, listedBefore)
-        for entry in CommandTable.documented {
+        // A command added later comes after these.
+        let listed = CommandTable.documented.prefix(listedBefore.count)
+        XCTAssertEqual(listed.map { $0.name.lowercased() }, listedBefore)
+        for entry in listed {
             XCTAssertEqual(entry.redisArity, declaredBefore[entry.name.lowercased()], entry.name)
         }
     }
