@@ -30,7 +30,7 @@ enum HolderUnitScripts {
         redis.call('EXISTS', ARGV[2])
         local fence = tonumber(redis.call('GET', ARGV[3]) or '0')
         if tonumber(ARGV[6]) < fence then
-          return redis.error_reply('KZFENCED fence is ' .. fence)
+          return redis.error_reply('\(FencingRefusal.fenced.rawValue) fence is ' .. fence)
         end
         local entry = ARGV[4] .. ' ' .. ARGV[5]
 
@@ -49,7 +49,7 @@ enum HolderUnitScripts {
         redis.call('EXISTS', ARGV[1])
         local fence = tonumber(redis.call('GET', ARGV[2]) or '0')
         if tonumber(ARGV[3]) < fence then
-          return redis.error_reply('KZFENCED fence is ' .. fence)
+          return redis.error_reply('\(FencingRefusal.fenced.rawValue) fence is ' .. fence)
         end
         local i = 5
         while i <= #ARGV do

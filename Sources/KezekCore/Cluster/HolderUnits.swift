@@ -273,7 +273,7 @@ final class HolderUnits: @unchecked Sendable {
         case .reserve:
             request.done?(.failed)
         case .release:
-            guard !reason.hasPrefix("KZFENCED"), request.attempts + 1 < Self.maxAttempts else {
+            guard FencingRefusal(errorReply: reason) != .fenced, request.attempts + 1 < Self.maxAttempts else {
                 log.warning(
                     "holder unit not released: left to the shard's next holder",
                     metadata: [

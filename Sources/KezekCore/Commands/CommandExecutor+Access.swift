@@ -6,12 +6,12 @@ extension CommandExecutor {
     func authenticate(user name: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
         let address = AuthAddressThrottle.host(of: connection.session.card.address)
         guard server.authAddresses.mayTry(address, now: connection.lastActivity) else {
-            return .error("ERR too many failed AUTH attempts from this address: retry after auth-address-window seconds")
+            return .authThrottled
         }
         let directory = server.users.withLock { $0 }
         let userName = name.map { String(decoding: $0, as: UTF8.self) } ?? "default"
         if name == nil, directory.passwordless != nil, directory["admin"] == nil {
-            return .error("ERR AUTH called without any password configured")
+            return .authWithoutPassword
         }
         var candidates = [userName]
         if userName == "default" { candidates.append("admin") }
@@ -21,7 +21,7 @@ extension CommandExecutor {
             connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
             return .ok
         }
-        return .error("WRONGPASS invalid token")
+        return .wrongPassword
     }
 
     /// `ACL WHOAMI`, `ACL USERS`, `ACL LIST`, `ACL CAT [category]`.
@@ -42,7 +42,7 @@ extension CommandExecutor {
         case "CAT":
             if tokens.count == 3 {
                 guard let category = CommandCategory(rawValue: String(decoding: tokens[2], as: UTF8.self).lowercased()) else {
-                    return .error("ERR Unknown category '\(Self.printable(tokens[2]))'")
+                    return .unknownCategory(tokens[2])
                 }
                 let rights = CommandRight.allCases.filter { $0.category == category }
                 out.array(rights.count)
@@ -52,51 +52,23 @@ extension CommandExecutor {
                 for category in CommandCategory.allCases { out.bulk(category.rawValue) }
             }
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try ACL WHOAMI, USERS, LIST or CAT.")
+            return .unknownSubcommand(tokens[1], "Try ACL WHOAMI, USERS, LIST or CAT.")
         }
         return out.reply
     }
 }
 
 extension CommandRight {
-    /// The right a request needs: its verb's, or for CLIENT, ROUND and ACL its subcommand's.
+    /// The right a request needs: its verb's (`CommandTable`), or for CLIENT, ROUND and ACL
+    /// its subcommand's.
     init(_ verb: Verb, _ tokens: Tokens) {
+        typealias Executor = CommandExecutor
         switch verb {
-        case .book: self = .book
-        case .cancel: self = .cancel
-        case .status: self = .status
-        case .seats: self = .seats
-        case .provider: self = .provider
-        case .ping: self = .ping
-        case .health: self = .health
-        case .auth: self = .auth
-        case .quit: self = .quit
-        case .round: self = CommandExecutor.equalsIgnoringCase(tokens[1], "status") ? .roundStatus : .round
-        case .apply: self = .apply
-        case .withdraw: self = .withdraw
-        case .result: self = .result
-        case .confirm: self = .confirm
-        case .demand: self = .demand
-        case .hello: self = .hello
-        case .client:
-            if CommandExecutor.equalsIgnoringCase(tokens[1], "list") {
-                self = .clientList
-            } else if CommandExecutor.equalsIgnoringCase(tokens[1], "kill") {
-                self = .clientKill
-            } else {
-                self = .client
-            }
-        case .select: self = .select
-        case .echo: self = .echo
-        case .info: self = .info
-        case .command: self = .command
-        case .config: self = .config
-        case .cluster: self = .cluster
-        case .multi: self = .multi
-        case .exec: self = .exec
-        case .discard: self = .discard
-        case .latency: self = .latency
-        case .acl: self = CommandExecutor.equalsIgnoringCase(tokens[1], "whoami") ? .aclWhoami : .acl
+        case .round where Executor.equalsIgnoringCase(tokens[1], "status"): self = .roundStatus
+        case .client where Executor.equalsIgnoringCase(tokens[1], "list"): self = .clientList
+        case .client where Executor.equalsIgnoringCase(tokens[1], "kill"): self = .clientKill
+        case .acl where Executor.equalsIgnoringCase(tokens[1], "whoami"): self = .aclWhoami
+        default: self = verb.facts.right
         }
     }
 }

@@ -15,7 +15,7 @@ extension CommandExecutor {
         units: HolderUnits, connection: ClientConnection
     ) -> RequestOutcome {
         guard !wait else {
-            return .now(.error(Self.waitRefused))
+            return .now(.bookWaitNotOnCluster)
         }
         var rules = table.rules
         rules.limits = UnitGrant.none
@@ -38,9 +38,6 @@ extension CommandExecutor {
         awaitsUnit = true
         return .afterMirror(.unavailable)
     }
-
-    static let waitRefused =
-        "ERR BOOK WAIT is not offered with holder-limit on redis-cluster (docs/SCALING.md)"
 
     /// The home answered a reserve (on the BOOK's loop thread).
     private func unitAnswered(

@@ -6,10 +6,10 @@ extension CommandExecutor {
     func clientList(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         var cards = server.openClients.all
         if tokens.count > 2 {
-            guard Self.equalsIgnoringCase(tokens[2], "id"), tokens.count > 3 else { return .error("ERR syntax error") }
+            guard Self.equalsIgnoringCase(tokens[2], "id"), tokens.count > 3 else { return .syntaxError }
             var ids = Set<Int>()
             for index in 3..<tokens.count {
-                guard let id = Self.integer(tokens[index]) else { return .error("ERR Invalid client ID") }
+                guard let id = Self.integer(tokens[index]) else { return .invalidClientID }
                 ids.insert(id)
             }
             cards = cards.filter { ids.contains($0.id) }
@@ -29,17 +29,17 @@ extension CommandExecutor {
         var cards = server.openClients.all
         if text.count == 1 {
             cards = cards.filter { $0.address == text[0] && $0.id != connection.session.id }
-            guard !cards.isEmpty else { return .error("ERR No such client") }
+            guard !cards.isEmpty else { return .noSuchClient }
             kill(cards, connection)
             return .ok
         }
-        guard !text.isEmpty, text.count % 2 == 0 else { return .error("ERR syntax error") }
+        guard !text.isEmpty, text.count % 2 == 0 else { return .syntaxError }
         var skipMe = true
         for pair in stride(from: 0, to: text.count, by: 2) {
             let value = text[pair + 1]
             switch text[pair].uppercased() {
             case "ID":
-                guard let id = Int(value), id > 0 else { return .error("ERR client-id should be greater than 0") }
+                guard let id = Int(value), id > 0 else { return .clientIDNotPositive }
                 cards = cards.filter { $0.id == id }
             case "ADDR": cards = cards.filter { $0.address == value }
             case "LADDR": cards = cards.filter { $0.localAddress == value }
@@ -47,9 +47,9 @@ extension CommandExecutor {
                 switch value.lowercased() {
                 case "yes": skipMe = true
                 case "no": skipMe = false
-                default: return .error("ERR syntax error")
+                default: return .syntaxError
                 }
-            default: return .error("ERR syntax error")
+            default: return .syntaxError
             }
         }
         if skipMe { cards = cards.filter { $0.id != connection.session.id } }

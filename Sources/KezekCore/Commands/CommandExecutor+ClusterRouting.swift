@@ -11,34 +11,15 @@ extension CommandExecutor {
             directoryGeneration = generation
         }
         guard let snapshot = directorySnapshot else {
-            return .error("UNAVAILABLE the cluster's slot map is not read yet")
+            return .slotMapNotRead
         }
         switch ClusterDirectory.route(provider, in: snapshot, own: settings.listen, serving: role != .standby && role != .fenced) {
         case .here:
             return nil
         case .moved(let slot, let holder):
-            return .error("MOVED \(slot) \(holder)")
+            return .moved(slot: slot, to: holder)
         case .nobody(let slot):
-            return .error("UNAVAILABLE no kezekd serves hash slot \(slot) right now (a takeover is under way); retry")
-        }
-    }
-}
-
-extension Verb {
-    /// The first argument is a provider id, the key a cluster routes by (each needs state).
-    var isKeyedByProvider: Bool {
-        switch self {
-        case .book, .cancel, .status, .seats, .provider, .confirm, .demand: true
-        default: false
-        }
-    }
-
-    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet). Each
-    /// needs state.
-    var isRoundVerb: Bool {
-        switch self {
-        case .round, .apply, .withdraw, .result: true
-        default: false
+            return .noServer(slot: slot)
         }
     }
 }

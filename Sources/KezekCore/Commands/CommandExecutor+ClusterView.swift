@@ -1,7 +1,7 @@
 /// `CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT <key>`, answered as a Redis
 /// Cluster node would, so cluster-aware clients (redis-py's RedisCluster, redis-cli -c) can
 /// use kezekd: they learn which node serves which hash slots and route each command by its
-/// key (a provider, see `CommandDocs.providerIsKey`). A lone kezekd serves every provider, so
+/// key (a provider, see `CommandEntry.Key.provider`). A lone kezekd serves every provider, so
 /// it describes itself as the one primary owning all 16384 slots at its `listen` address; on
 /// Redis Cluster (`redis-cluster`) each shard's slots are described at the address of the
 /// kezekd holding that shard (`ClusterDirectory`). A shard nobody holds right now (a takeover
@@ -52,7 +52,7 @@ extension CommandExecutor {
         let nodes = subcommand == "KEYSLOT" ? [] : clusterNodes()
         let myID = server.directory == nil ? server.clusterNodeID : Self.nodeID(listen)
         func arguments(_ expected: Int) -> Reply? {
-            tokens.count == expected ? nil : .error("ERR wrong number of arguments for 'cluster|\(subcommand.lowercased())' command")
+            tokens.count == expected ? nil : .wrongArity("cluster|" + subcommand.lowercased())
         }
         switch subcommand {
         case "KEYSLOT":
@@ -125,7 +125,8 @@ extension CommandExecutor {
 
                 """)
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Kezek answers CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT.")
+            return .unknownSubcommand(
+                tokens[1], "Kezek answers CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT.")
         }
         return out.reply
     }

@@ -14,7 +14,7 @@ extension CommandExecutor {
             out.verbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. "
                 + "I honestly think you ought to sleep tonight.\n")
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try LATENCY HELP.")
+            return .unknownSubcommand(tokens[1], "Try LATENCY HELP.")
         }
         return out.reply
     }

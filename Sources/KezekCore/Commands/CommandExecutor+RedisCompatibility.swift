@@ -17,7 +17,7 @@ extension CommandExecutor {
         var index = 1
         if tokens.count > 1 {
             guard let asked = Self.integer(tokens[1]), asked == 2 || asked == 3 else {
-                return .now(.error("NOPROTO unsupported protocol version"))
+                return .now(.unsupportedProtocol)
             }
             version = asked
             index = 2
@@ -32,18 +32,16 @@ extension CommandExecutor {
                 name = clientName
                 index += 2
             } else {
-                return .now(.error("ERR Syntax error in HELLO option '\(Self.printable(tokens[index]))'"))
+                return .now(.helloSyntax(tokens[index]))
             }
         }
         if let credentials {
             let reply = authenticate(user: credentials.user, password: credentials.password, connection)
-            if case .error(let text) = reply {
-                return text.hasPrefix("WRONGPASS") ? throttledFailure(reply, connection) : .now(reply)
+            if reply.isError {
+                return reply == .wrongPassword ? throttledFailure(reply, connection) : .now(reply)
             }
         } else if connection.user == nil {
-            return .now(.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                + "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
-                + "RESP protocol version at the same time"))
+            return .now(.helloNeedsAuth)
         }
         connection.session.protocolVersion = version
         if let name { connection.session.name = name }
@@ -66,7 +64,7 @@ extension CommandExecutor {
         let arguments = tokens.count - 2
         func arity(_ expected: Int) -> Reply? {
             arguments == expected ? nil
-                : .error("ERR wrong number of arguments for 'client|\(Self.printable(tokens[1]).lowercased())' command")
+                : .wrongArity("client|" + Self.printable(tokens[1]).lowercased())
         }
         var out = RESPWriter(resp3: connection.session.resp3)
         switch subcommand {
@@ -111,19 +109,19 @@ extension CommandExecutor {
             switch String(decoding: tokens[2], as: UTF8.self).lowercased() {
             case "bulk": connection.session.bulkReplies = true
             case "simple": connection.session.bulkReplies = false
-            default: return .error("ERR syntax error: CLIENT REPLY-STYLE takes BULK or SIMPLE")
+            default: return .replyStyleSyntax
             }
             return .ok
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try CLIENT HELP.")
+            return .unknownSubcommand(tokens[1], "Try CLIENT HELP.")
         }
     }
 
     // MARK: SELECT
 
     func select(_ token: UnsafeRawBufferPointer) -> Reply {
-        guard let index = Self.integer(token) else { return .error("ERR value is not an integer or out of range") }
-        return index == 0 ? .ok : .error("ERR DB index is out of range")
+        guard let index = Self.integer(token) else { return .notAnInteger }
+        return index == 0 ? .ok : .dbIndexOutOfRange
     }
 
     // MARK: INFO
@@ -179,16 +177,17 @@ extension CommandExecutor {
     // MARK: COMMAND
 
     /// `COMMAND`, `COMMAND COUNT`, `COMMAND INFO [name …]`, `COMMAND DOCS [name …]` for Kezek's
-    /// own commands (`CommandDocs`), so redis-cli shows argument hints.
+    /// own commands (`CommandTable`), so redis-cli shows argument hints.
     func command(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         var out = RESPWriter(resp3: connection.session.resp3)
         let subcommand = tokens.count > 1 ? String(decoding: tokens[1], as: UTF8.self).uppercased() : "INFO"
         let names = (2..<max(2, tokens.count)).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() }
-        let selected = names.isEmpty ? CommandDocs.all : names.compactMap { CommandDocs.named($0) }
+        let selected = names.isEmpty
+            ? CommandTable.documented : names.compactMap { CommandTable.documented(named: $0) }
         switch subcommand {
         case "COUNT":
-            guard tokens.count == 2 else { return .error("ERR wrong number of arguments for 'command|count' command") }
-            out.integer(CommandDocs.all.count)
+            guard tokens.count == 2 else { return .wrongArity("command|count") }
+            out.integer(CommandTable.documented.count)
         case "INFO":
             if names.isEmpty {
                 out.array(selected.count)
@@ -196,17 +195,24 @@ extension CommandExecutor {
                 // Unknown names answer a null in their place, as Redis does.
                 out.array(names.count)
             }
-            for name in names.isEmpty ? selected.map(\.name) : names {
-                if let doc = CommandDocs.named(name) { doc.writeInfo(into: &out) } else { out.null() }
+            if names.isEmpty {
+                for entry in selected { entry.writeInfo(into: &out) }
+            }
+            for name in names {
+                if let entry = CommandTable.documented(named: name) {
+                    entry.writeInfo(into: &out)
+                } else {
+                    out.null()
+                }
             }
         case "DOCS":
             out.map(selected.count)
-            for doc in selected {
-                out.bulk(doc.name)
-                doc.writeDocs(into: &out)
+            for entry in selected {
+                out.bulk(entry.name.lowercased())
+                entry.writeDocs(into: &out)
             }
         default:
-            return .error("ERR unknown subcommand '\(Self.printable(tokens[1]))'. Try COMMAND HELP.")
+            return .unknownSubcommand(tokens[1], "Try COMMAND HELP.")
         }
         return out.reply
     }
@@ -216,9 +222,9 @@ extension CommandExecutor {
     /// `CONFIG GET <pattern> [pattern …]`: a few read-only settings, by glob pattern.
     func config(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         guard Self.equalsIgnoringCase(tokens[1], "get") else {
-            return .error("ERR CONFIG \(Self.printable(tokens[1]).uppercased()) is not supported: Kezek's settings are read-only")
+            return .configUnsupported(tokens[1])
         }
-        guard tokens.count > 2 else { return .error("ERR wrong number of arguments for 'config|get' command") }
+        guard tokens.count > 2 else { return .wrongArity("config|get") }
         let values: [(String, String)] = [
             ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxclients", "\(settings.maxClients)"),
         ]
@@ -240,8 +246,4 @@ extension CommandExecutor {
         guard !token.isEmpty, token.count <= 128, token.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         return String(decoding: token, as: UTF8.self)
     }
-}
-
-extension Reply {
-    static let invalidClientName = Reply.error("ERR Client names cannot contain spaces, newlines or special characters.")
 }

@@ -10,56 +10,56 @@ extension CommandExecutor {
         let now = connection.lastActivity
         lastProvider = rounds.ledger
         if Self.equalsIgnoringCase(sub, "status") {
-            guard tokens.count == 3 else { return .now(.error("ERR syntax error")) }
+            guard tokens.count == 3 else { return .now(.syntaxError) }
             return rounds.status(id, ticket: ticket, now: now)
         }
         guard server.state.mirrorUp[rounds.ledger.owner].isSet, server.state.mayWrite(now: now) else { return .now(.unavailable) }
         if Self.equalsIgnoringCase(sub, "open") {
-            guard tokens.count == 4 || tokens.count == 6 else { return .now(.error("ERR syntax error")) }
+            guard tokens.count == 4 || tokens.count == 6 else { return .now(.syntaxError) }
             let commitment = String(decoding: tokens[3], as: UTF8.self)
             guard commitment.utf8.count == 64, commitment.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                return .now(.error("ERR invalid commitment"))
+                return .now(.invalidCommitment)
             }
             var choices = RankedChoice.defaultChoices
             if tokens.count == 6 {
-                guard Self.equalsIgnoringCase(tokens[4], "choices") else { return .now(.error("ERR syntax error")) }
+                guard Self.equalsIgnoringCase(tokens[4], "choices") else { return .now(.syntaxError) }
                 guard let k = Self.integer(tokens[5]), k >= 1, k <= RankedChoice.maxChoices else {
-                    return .now(.error("ERR invalid choices '\(Self.printable(tokens[5]))' (1 to \(RankedChoice.maxChoices))"))
+                    return .now(.invalidChoices(tokens[5], most: RankedChoice.maxChoices))
                 }
                 choices = k
             }
             return rounds.open(id, commitment: commitment, choices: choices, ticket: ticket, now: now)
         }
         if Self.equalsIgnoringCase(sub, "close") {
-            guard tokens.count == 3 else { return .now(.error("ERR syntax error")) }
+            guard tokens.count == 3 else { return .now(.syntaxError) }
             return rounds.close(id, ticket: ticket, now: now)
         }
         if Self.equalsIgnoringCase(sub, "draw") {
-            guard tokens.count == 4 else { return .now(.error("ERR syntax error")) }
+            guard tokens.count == 4 else { return .now(.syntaxError) }
             // A seed that is not a valid token cannot be the committed one.
-            guard let seed = Self.identifier(tokens[3]) else { return .now(.error("ERR seed does not match commitment")) }
+            guard let seed = Self.identifier(tokens[3]) else { return .now(.seedMismatch) }
             return DrawRun(registry: rounds, table: table, rules: table.rules, roundID: id).run(ticket: ticket, seed: seed)
         }
-        return .now(.error("ERR syntax error"))
+        return .now(.syntaxError)
     }
 
     func apply(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard let round = rounds.glance(id) else { return .now(.error("NOROUND \(id)")) }
+        guard let round = rounds.glance(id) else { return .now(.noRound(id)) }
         guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
-        guard tokens.count - 3 <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
+        guard tokens.count - 3 <= round.choiceLimit else { return .now(.tooManyChoices) }
         var choices: [Round.Choice] = []
         var seen = Set<String>()
         for index in 3..<tokens.count {
             let token = tokens[index]
             let text = Substring(String(decoding: token, as: UTF8.self))
             guard let (provider, level) = RankedChoice.split(text), Identifier.isValid(String(provider)) else {
-                return .now(.error("ERR invalid choice '\(Self.printable(token))'"))
+                return .now(.invalidChoice(token))
             }
             let providerID = String(provider)
             guard cache.provider(providerID) != nil else { return .now(.noProvider(providerID)) }
-            guard seen.insert(providerID).inserted else { return .now(.error("ERR duplicate choice '\(providerID)'")) }
+            guard seen.insert(providerID).inserted else { return .now(.duplicateChoice(providerID)) }
             choices.append(Round.Choice(provider: providerID, level: level))
         }
         guard server.state.mirrorUp[rounds.ledger.owner].isSet, server.state.mayWrite(now: connection.lastActivity) else { return .now(.unavailable) }
@@ -81,7 +81,7 @@ extension CommandExecutor {
     func result(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard let round = rounds.glance(id, holder: holder) else { return .now(.error("NOROUND \(id)")) }
+        guard let round = rounds.glance(id, holder: holder) else { return .now(.noRound(id)) }
         guard let choices = round.choices else { return .now(.none) }
         guard round.phase == .drawn else { return .now(.simple("APPLIED \(choices.count)")) }
         let now = connection.lastActivity

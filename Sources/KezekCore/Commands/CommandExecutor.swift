@@ -20,7 +20,7 @@ final class CommandExecutor {
         let metrics = connection.thread.metrics
         guard let verb = Verb(tokens[0]) else {
             metrics.count(nil, .error)
-            connection.reply(.error("ERR unknown command '\(Self.printable(tokens[0]))'"))
+            connection.reply(.unknownCommand(tokens[0]))
             return
         }
         awaitsUnit = false
@@ -55,29 +55,32 @@ final class CommandExecutor {
     private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         lastProvider = nil
         lastActivity = connection.lastActivity
-        guard connection.user != nil || verb.allowedBeforeAuth else {
-            return .now(.error("NOAUTH Authentication required."))
+        let facts = verb.facts
+        guard connection.user != nil || facts.traits.contains(.beforeAuth) else {
+            return .now(.noAuth)
         }
-        guard verb.arity.contains(tokens.count - 1) else {
-            return .now(.error("ERR wrong number of arguments for '\(Self.printable(tokens[0]).lowercased())' command"))
+        guard facts.arity.contains(tokens.count - 1) else {
+            return .now(.wrongArity(Self.printable(tokens[0]).lowercased()))
         }
         if connection.user != nil {
             let right = CommandRight(verb, tokens)
             guard connection.rights.contains(right) else {
-                return .now(.error("NOPERM this connection is not allowed to run '\(right.name)'"))
+                return .now(.noPermission(right))
             }
         }
-        if verb.needsState {
+        if facts.traits.contains(.needsState) {
             let role = server.state.currentRole
             if let directory = server.directory {
-                if verb.isKeyedByProvider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) { return .now(elsewhere) }
-                if verb.isRoundVerb {
-                    return .now(.error("ERR fair rounds are not offered with redis-cluster: a round spans every shard (docs/SCALING.md)"))
+                if facts.key == .provider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) {
+                    return .now(elsewhere)
+                }
+                if facts.key == .round {
+                    return .now(.roundsNotOnCluster)
                 }
             }
             switch role {
-            case .standby: return .now(.error("UNAVAILABLE standby: another daemon holds the lease of this key prefix"))
-            case .fenced: return .now(.error("UNAVAILABLE fenced: another daemon took over this key prefix"))
+            case .standby: return .now(.standby)
+            case .fenced: return .now(.fenced)
             case .starting, .primary, .repairing: break
             }
             if !server.state.ready.load(ordering: .acquiring) { return .now(.loading) }
@@ -98,14 +101,14 @@ final class CommandExecutor {
         case .auth:
             // `AUTH <password>` is the default user's (or the admin token's); `AUTH <user> <password>`.
             let reply = authenticate(user: tokens.count == 3 ? tokens[1] : nil, password: tokens[tokens.count - 1], connection)
-            guard case .error(let text) = reply, text.hasPrefix("WRONGPASS") else { return .now(reply) }
+            guard reply == .wrongPassword else { return .now(reply) }
             return throttledFailure(reply, connection)
         case .acl:
             return .now(acl(tokens, connection))
         case .book:
             var wait = false
             if tokens.count == 4 {
-                guard Self.equalsIgnoringCase(tokens[3], "wait") else { return .now(.error("ERR syntax error")) }
+                guard Self.equalsIgnoringCase(tokens[3], "wait") else { return .now(.syntaxError) }
                 wait = true
             }
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
@@ -155,15 +158,15 @@ final class CommandExecutor {
             return .now(latency(tokens, connection))
         case .multi:
             connection.inTransaction = true
-            return .now(.error("ERR MULTI is not supported"))
+            return .now(.multiUnsupported)
         case .exec:
-            return .now(.error("ERR EXEC without MULTI"))
+            return .now(.execWithoutMulti)
         case .discard:
-            return .now(.error("ERR DISCARD without MULTI"))
+            return .now(.discardWithoutMulti)
         case .provider:
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
             guard let capacity = Self.integer(tokens[2]), capacity >= 0, capacity <= settings.maxCapacity else {
-                return .now(.error("ERR invalid capacity '\(Self.printable(tokens[2]))'"))
+                return .now(.invalidCapacity(tokens[2]))
             }
             let outcome = defineProvider(id, capacity: capacity, connection)
             rounds.runFollowUps(rules: table.rules)
@@ -214,17 +217,17 @@ final class CommandExecutor {
         switch verb {
         case .exec:
             connection.inTransaction = false
-            return .now(.error("EXECABORT Transaction discarded because of previous errors."))
+            return .now(.execAbort)
         case .discard:
             connection.inTransaction = false
             return .now(.ok)
         case .multi:
-            return .now(.error("ERR MULTI calls can not be nested"))
+            return .now(.multiNested)
         case .quit:
             connection.closeAfterReplies()
             return .now(.bye)
         default:
-            return .now(.error("ERR command not run: MULTI is not supported; send DISCARD or EXEC"))
+            return .now(.notRunInTransaction)
         }
     }
 
@@ -282,11 +285,8 @@ final class CommandExecutor {
         return difference == 0
     }
 
-    /// A token as it may appear in an error line: control bytes and quotes shown as '?'.
-    /// (Its length is bounded by max-request-bytes.)
-    static func printable(_ token: UnsafeRawBufferPointer) -> String {
-        String(decoding: token.map { (0x20...0x7e).contains($0) && $0 != UInt8(ascii: "'") ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
-    }
+    /// A token as it may appear in an error line (`Reply.printable`).
+    static func printable(_ token: UnsafeRawBufferPointer) -> String { Reply.printable(token) }
 }
 
 /// The tokens of one request as views into the read buffer (no copies).
@@ -302,30 +302,4 @@ struct Tokens {
         let start = parser.tokenStarts[index]
         return UnsafeRawBufferPointer(rebasing: request[start..<(start + parser.tokenLengths[index])])
     }
-}
-
-extension Verb {
-    /// Arguments after the verb.
-    var arity: ClosedRange<Int> {
-        switch self {
-        case .book: 2...3
-        case .cancel, .status, .provider, .confirm, .withdraw, .result: 2...2
-        case .round: 2...5
-        case .apply: 3...Int.max
-        case .seats, .select, .echo, .demand: 1...1
-        case .auth: 1...2
-        case .ping: 0...1
-        case .health, .quit, .multi, .exec, .discard: 0...0
-        case .hello: 0...6
-        case .client, .config, .cluster, .latency, .acl: 1...Int.max
-        case .info, .command: 0...Int.max
-        }
-    }
-}
-
-extension Reply {
-    static func invalidID(_ token: UnsafeRawBufferPointer) -> Reply {
-        .error("ERR invalid id '\(CommandExecutor.printable(token))'")
-    }
-    static func noProvider(_ id: String) -> Reply { .error("NOPROVIDER \(id)") }
 }

@@ -446,7 +446,7 @@ final class MirrorConnection {
             send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
             return
         }
-        if text.hasPrefix("KZFENCED") || text.hasPrefix("KZLOST") {
+        if FencingRefusal(errorReply: text) != nil {
             if thread.server.state.epoch.load(ordering: .acquiring) == batch.epoch {
                 // Fenced by a takeover, or Redis lost data: the lease keeper decides which.
                 blockedEpoch = batch.epoch

@@ -218,7 +218,7 @@ public final class ClientConnection {
     func requestTimedOut() {
         partialSince = 0
         input = []
-        reply(.error("ERR request timeout"))
+        reply(.requestTimeout)
         closeAfterReplies()
     }
 

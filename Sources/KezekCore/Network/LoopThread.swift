@@ -150,7 +150,7 @@ public final class LoopThread {
         } else if open > settings.maxClients {
             metrics.connectionsRejected.add()
             limitLog.note(.maxClients, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
-            connection.reply(.error("ERR max number of clients reached"))
+            connection.reply(.maxClients)
             connection.closeAfterReplies()
             return
         }

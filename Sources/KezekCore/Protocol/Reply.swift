@@ -134,12 +134,4 @@ extension Reply {
         guard line.first == UInt8(ascii: "+"), line.count >= 3 else { return self }
         return .bulk(Array(line[1..<(line.count - 2)]))
     }
-
-    /// BOOK/CANCEL/PROVIDER when Redis cannot take writes (fail closed). Retrying is safe.
-    public static let unavailable = Reply.error("UNAVAILABLE mirror down, retry")
-    /// A data command after this daemon's lease lapsed unrenewed (Redis unreachable, or the
-    /// process was frozen): another daemon may hold the key prefix now.
-    public static let leaseLapsed = Reply.error("UNAVAILABLE lease lapsed: this daemon may no longer hold the key prefix, retry")
-    /// Data commands before recovery has loaded the state.
-    public static let loading = Reply.error("LOADING Kezek is loading its state from Redis")
 }

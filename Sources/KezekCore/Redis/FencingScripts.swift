@@ -28,13 +28,13 @@ enum FencingScripts {
     \(header)
     local epoch = redis.call('GET', KEYS[1])
     if epoch ~= ARGV[1] then
-      if not epoch then return redis.error_reply('KZLOST epoch missing') end
-      return redis.error_reply('KZFENCED epoch is ' .. epoch)
+      if not epoch then return redis.error_reply('\(FencingRefusal.lost.rawValue) epoch missing') end
+      return redis.error_reply('\(FencingRefusal.fenced.rawValue) epoch is ' .. epoch)
     end
     local seq = tonumber(redis.call('GET', KEYS[2]))
     if seq and seq >= tonumber(ARGV[3]) then return 1 end
     if seq ~= tonumber(ARGV[2]) then
-      return redis.error_reply('KZLOST sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
+      return redis.error_reply('\(FencingRefusal.lost.rawValue) sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
     end
     local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
     \(readPass)local i = 4

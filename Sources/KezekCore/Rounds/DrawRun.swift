@@ -89,7 +89,7 @@ struct DrawRun {
         }
         guard case .run(let record, let applications) = start else {
             if case .reply(let outcome) = start { return outcome }
-            return .now(.error("ERR draw failed"))
+            return .now(.drawFailed)
         }
         let computed = Self.compute(record: record, applications: applications)
         let registry = registry, table = table, rules = rules, roundID = roundID

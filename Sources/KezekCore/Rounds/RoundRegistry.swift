@@ -111,8 +111,8 @@ public final class RoundRegistry: @unchecked Sendable {
 
     func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
-            if rounds.byID[id] != nil { return .now(.error("ERR round exists")) }
-            if let other = rounds.undrawn { return .now(.error("BUSYROUND \(other)")) }
+            if rounds.byID[id] != nil { return .now(.roundExists) }
+            if let other = rounds.undrawn { return .now(.busyRound(other)) }
             let openedAt = WallClock.milliseconds()
             rounds.byID[id] = Round(id: id, commitment: commitment, choiceLimit: choices, phase: .open, openedAt: openedAt)
             rounds.undrawn = id
@@ -131,7 +131,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     func close(_ id: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
-            guard var round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard var round = rounds.byID[id] else { return .now(.noRound(id)) }
             let reply = Reply.simple("CLOSED \(round.applications.count)")
             guard round.phase == .open else { return ledgerSettled(reply, ticket: ticket, now: now) }
             round.phase = .closed
@@ -144,9 +144,9 @@ public final class RoundRegistry: @unchecked Sendable {
     /// APPLY with choices already checked (ids, providers, duplicates).
     func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
-            guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard let round = rounds.byID[id] else { return .now(.noRound(id)) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
-            guard choices.count <= round.choiceLimit else { return .now(.error("ERR too many choices")) }
+            guard choices.count <= round.choiceLimit else { return .now(.tooManyChoices) }
             if let earlier = round.applications[holder] { rounds.count(earlier, -1) }
             // Changed in place: a copy of the round would copy every application (CoW).
             rounds.byID[id]!.applications[holder] = choices
@@ -158,7 +158,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
-            guard let phase = rounds.byID[id]?.phase else { return .now(.error("NOROUND \(id)")) }
+            guard let phase = rounds.byID[id]?.phase else { return .now(.noRound(id)) }
             guard phase == .open else { return .now(.simple("CLOSED \(id)")) }
             guard let earlier = rounds.byID[id]!.applications.removeValue(forKey: holder) else {
                 return ledgerSettled(.notFound(holder: holder), ticket: ticket, now: now)
@@ -171,7 +171,7 @@ public final class RoundRegistry: @unchecked Sendable {
 
     func status(_ id: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
-            guard let round = rounds.byID[id] else { return .now(.error("NOROUND \(id)")) }
+            guard let round = rounds.byID[id] else { return .now(.noRound(id)) }
             var text = "ROUND \(id) state=\(round.publicPhase) applicants=\(round.applications.count) commitment=\(round.commitment)"
             if round.phase == .drawn, let seed = round.record?.seed { text += " seed=\(seed)" }
             return ledgerSettled(.simple(text), ticket: ticket, now: now)
@@ -196,11 +196,11 @@ public final class RoundRegistry: @unchecked Sendable {
             rounds.byID[id] = round
             return (round, free)
         }
-        guard let (round, needsRecord) = first else { return .reply(.now(.error("NOROUND \(id)"))) }
-        if round.phase == .open { return .reply(.now(.error("ERR round is open"))) }
+        guard let (round, needsRecord) = first else { return .reply(.now(.noRound(id))) }
+        if round.phase == .open { return .reply(.now(.roundIsOpen)) }
         guard SHA256.hex(seed) == round.commitment else {
             if needsRecord { finishDraw(id, drawn: false) }
-            return .reply(.now(.error("ERR seed does not match commitment")))
+            return .reply(.now(.seedMismatch))
         }
         if round.phase == .drawn, let outcome = round.outcome { return .reply(.now(outcome.reply)) }
         if !needsRecord {
@@ -212,7 +212,7 @@ public final class RoundRegistry: @unchecked Sendable {
                 return true
             }
             guard claimed, let record = round.record else {
-                return .reply(.now(.error("UNAVAILABLE a draw of this round is in progress, retry")))
+                return .reply(.now(.drawInProgress))
             }
             return .run(record, applications: round.applications)
         }

@@ -301,7 +301,7 @@ public final class Provider: Sendable {
     public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
                             now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
         changing { state in
-            guard capacity >= state.holders.count + state.offers.count else { return .now(.error("ERR capacity below booked seats")) }
+            guard capacity >= state.holders.count + state.offers.count else { return .now(.capacityBelowBooked) }
             guard mirrorUp else { return .now(.unavailable) }
             // The same capacity sent again (a retry) is written again, not logged again.
             let changed = capacity != state.capacity

@@ -251,7 +251,7 @@ public final class KezekServer {
         let (isReady, detail) = readiness
         var line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
         if directory != nil { line += " shard=\(settings.shardSlot) epoch=\(state.epoch.load(ordering: .acquiring))" }
-        return isReady ? .simple("OK " + line) : .error("DOWN " + line)
+        return isReady ? .simple("OK " + line) : .down(line)
     }
 
 }
