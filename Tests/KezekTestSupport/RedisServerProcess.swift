@@ -23,6 +23,8 @@ public final class RedisServerProcess {
     }
 
     public var isRunning: Bool { process?.isRunning ?? false }
+    /// The server's process id while it runs.
+    public var processIdentifier: Int32? { process?.processIdentifier }
     public var logPath: String { directory.appendingPathComponent("redis.log").path }
 
     /// Starts it and waits (at most `timeout` seconds) until it answers commands.

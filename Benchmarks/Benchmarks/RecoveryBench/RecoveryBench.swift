@@ -37,6 +37,9 @@ private func stateCommands() -> [UInt8] {
 
 private final class RecoveryRig: @unchecked Sendable {
     let redis: RedisServerProcess
+    /// Held open by this process alone: when it closes (at `stop`, or when a crash ends this
+    /// process), a watching `sh` SIGKILLs the server and removes its directory.
+    private let lifeline = Pipe()
     var settings = ServerSettings()
     var rssBytesPerBooking = 0
     var kept: KezekServer?
@@ -49,6 +52,7 @@ private final class RecoveryRig: @unchecked Sendable {
         redis.extraArguments = ["--appendonly", "no"]
         try redis.start()
         do {
+            try watchLifeline()
             let summary = try fill()
             settings.redis = .init(host: "127.0.0.1", port: redis.port)
             let memory = try redis.cli(["INFO", "memory"])
@@ -68,6 +72,19 @@ private final class RecoveryRig: @unchecked Sendable {
         }
     }
 
+    /// Starts the `sh` that kills the server once `lifeline` closes.
+    private func watchLifeline() throws {
+        guard let pid = redis.processIdentifier else { return }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let directory = redis.directory.path
+        shell.arguments = ["-c", "cat >/dev/null; kill -KILL \(pid) 2>/dev/null; rm -rf '\(directory)'"]
+        shell.standardInput = lifeline
+        shell.standardOutput = FileHandle.nullDevice
+        shell.standardError = FileHandle.nullDevice
+        try shell.run()
+    }
+
     /// Sends the whole state with `redis-cli --pipe`; returns its summary line.
     private func fill() throws -> String {
         let file = redis.directory.appendingPathComponent("fill.resp")
@@ -84,6 +101,7 @@ private final class RecoveryRig: @unchecked Sendable {
     /// server's directory goes.
     func stop() {
         redis.kill9()
+        try? lifeline.fileHandleForWriting.close()
         try? FileManager.default.removeItem(at: redis.directory)
     }
 
