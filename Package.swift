@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "kezek-audit", targets: ["kezek-audit"]),
         .library(name: "KezekCore", targets: ["KezekCore"]),
         .library(name: "KezekDraw", targets: ["KezekDraw"]),
+        // For Benchmarks/ (a package of its own): the tests' private redis-server and helpers.
+        .library(name: "KezekTestSupport", targets: ["KezekTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,10 +71,16 @@ let package = Package(
             ],
             swiftSettings: fastSettings
         ),
+        // The blocking loopback client (lines and RESP), free ports, the monotonic clock and
+        // SplitMix64: shared by kezek-audit, kezek-bench and the tests (through KezekTestSupport).
+        .target(name: "KezekClientSupport"),
         // Checks what Kezek publishes, from the published files alone.
         .executableTarget(
             name: "kezek-audit",
-            dependencies: ["KezekDraw", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "KezekDraw", "KezekClientSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: fastSettings
         ),
         // The nemesis's history checker: the seat model and the linearizability search, no I/O.
@@ -80,16 +88,23 @@ let package = Package(
         .executableTarget(
             name: "kezek-bench",
             dependencies: [
-                "CLibUV", "KezekDraw", "KezekNemesis",
+                "CLibUV", "KezekDraw", "KezekNemesis", "KezekClientSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: fastSettings
         ),
-        .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore"]),
-        .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw"]),
+        // What the tests and Benchmarks/ share: private redis-server and kezekd processes,
+        // process control, polling, thread helpers (and KezekClientSupport, re-exported).
+        .target(
+            name: "KezekTestSupport", dependencies: ["KezekClientSupport"], path: "Tests/KezekTestSupport"
+        ),
+        .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore", "KezekTestSupport"]),
+        .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw", "KezekTestSupport"]),
         .testTarget(name: "KezekNemesisTests", dependencies: ["KezekNemesis"]),
-        .testTarget(name: "KezekIntegrationTests", dependencies: ["KezekCore", "KezekDraw"]),
+        .testTarget(
+            name: "KezekIntegrationTests", dependencies: ["KezekCore", "KezekDraw", "KezekTestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

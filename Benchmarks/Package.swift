@@ -29,11 +29,14 @@ func benchmarkTarget(_ name: String, core: String = "KezekCore", extra: [Target.
     )
 }
 
+/// The tests' private redis-server and SplitMix64, shared with the main package's tests.
+let testSupport: Target.Dependency = .product(name: "KezekTestSupport", package: "Kezek")
+
 package.targets += [
     benchmarkTarget("ParserBench"),
     benchmarkTarget("SeatTableBench"),
     benchmarkTarget("MetricsBench"),
     benchmarkTarget("MirrorEncoderBench"),
-    benchmarkTarget("RecoveryBench", extra: [.product(name: "Logging", package: "swift-log")]),
-    benchmarkTarget("DrawBench", core: "KezekDraw"),
+    benchmarkTarget("RecoveryBench", extra: [.product(name: "Logging", package: "swift-log"), testSupport]),
+    benchmarkTarget("DrawBench", core: "KezekDraw", extra: [testSupport]),
 ]

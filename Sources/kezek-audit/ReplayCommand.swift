@@ -1,4 +1,5 @@
 import ArgumentParser
+import KezekClientSupport
 
 /// `kezek-audit replay`: replays the audit log in Redis from its start (on Redis Cluster, every
 /// shard's log: `--cluster`), checks that its steps come in order, rebuilds every provider and
@@ -39,7 +40,7 @@ struct ReplayCommand: ParsableCommand {
         var history: [LogReplay.Change] = []
         var providers = 0, steps = 0, changes = 0
         for (redisAddress, log) in try logs() {
-            let redisClient = try RESPClient(redisAddress)
+            let redisClient = try LineClient(address: redisAddress)
             let replay = try replayLog(log, redisClient) { change in
                 if change.subject == holder || change.provider == provider { history.append(change) }
             }
@@ -66,7 +67,7 @@ struct ReplayCommand: ParsableCommand {
     /// Redis Cluster every shard's (found by its step counter, `<prefix>:{<shard>}:steps`).
     private func logs() throws -> [(redis: String, log: String)] {
         guard cluster else { return [(redis, "\(keyPrefix):audit")] }
-        let slots = try RESPClient(redis).command(["CLUSTER", "SLOTS"]).items
+        let slots = try LineClient(address: redis).command(["CLUSTER", "SLOTS"]).items
         let masters = Set(slots.compactMap { range -> String? in
             let node = range.items.count > 2 ? range.items[2].items : []
             guard node.count >= 2, let host = node[0].text, let port = node[1].text else { return nil }
@@ -74,7 +75,7 @@ struct ReplayCommand: ParsableCommand {
         })
         var found: [(String, String)] = []
         for master in masters.sorted() {
-            let client = try RESPClient(master)
+            let client = try LineClient(address: master)
             var cursor = "0"
             repeat {
                 let reply = try client.command(["SCAN", cursor, "MATCH", "\(keyPrefix):{*}:steps", "COUNT", "1000"]).items
@@ -87,7 +88,7 @@ struct ReplayCommand: ParsableCommand {
         return found
     }
 
-    private func replayLog(_ log: String, _ redis: RESPClient, _ each: (LogReplay.Change) -> Void) throws -> LogReplay {
+    private func replayLog(_ log: String, _ redis: LineClient, _ each: (LogReplay.Change) -> Void) throws -> LogReplay {
         var replay = LogReplay()
         var start = "-"
         while true {
@@ -132,7 +133,7 @@ struct ReplayCommand: ParsableCommand {
 /// kezekd connections by address: a request answered `-MOVED <slot> <host:port>` (Redis
 /// Cluster) goes again to the node named.
 final class DaemonClients {
-    private var clients: [String: RESPClient] = [:]
+    private var clients: [String: LineClient] = [:]
     private let first: String
     private let token: String?
 
@@ -141,25 +142,25 @@ final class DaemonClients {
         self.token = token
     }
 
-    func command(_ arguments: [String]) throws -> RESPClient.Value {
+    func command(_ arguments: [String]) throws -> RESPValue {
         try pipeline([arguments])[0]
     }
 
     /// Replies in order; the commands of one call name one provider, so one -MOVED moves all.
-    func pipeline(_ commands: [[String]]) throws -> [RESPClient.Value] {
+    func pipeline(_ commands: [[String]]) throws -> [RESPValue] {
         var address = first
         for _ in 0..<3 {
-            let replies = try client(address).pipeline(commands)
+            let replies = try client(address).commands(commands)
             guard case .error(let text)? = replies.first, text.hasPrefix("MOVED "),
                   let target = text.split(separator: " ").last else { return replies }
             address = String(target)
         }
-        throw RESPClient.Failure(description: "kezekd kept answering -MOVED for \(commands.first ?? [])")
+        throw ValidationError("kezekd kept answering -MOVED for \(commands.first ?? [])")
     }
 
-    private func client(_ address: String) throws -> RESPClient {
+    private func client(_ address: String) throws -> LineClient {
         if let client = clients[address] { return client }
-        let client = try RESPClient(address)
+        let client = try LineClient(address: address)
         if let token { _ = try client.command(["AUTH", token]) }
         clients[address] = client
         return client

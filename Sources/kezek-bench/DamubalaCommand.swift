@@ -6,6 +6,7 @@
 // a fair round instead (see `kezek-bench round`), compared with what the BOOK burst gives.
 import ArgumentParser
 import KezekDraw
+import KezekClientSupport
 
 struct DamubalaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -173,7 +174,7 @@ struct DamubalaCommand: ParsableCommand {
         for n in 0..<burstBatch.count where burstResults.kinds[n] == .booked {
             holders.append((work.applicantProvider[n], ids.applicant(n), n))
         }
-        var rng = SeededRandom(seed: common.seed &+ 0x5EED)
+        var rng = SplitMix64(workloadSeed: common.seed &+ 0x5EED)
         holders.shuffle(using: &rng)
         let cancelCount = min(holders.count, Int((Double(holders.count) * cancelFraction).rounded()))
         let cancelling = Array(holders.prefix(cancelCount))

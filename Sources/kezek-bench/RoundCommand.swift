@@ -10,6 +10,7 @@
 import ArgumentParser
 import Foundation
 import KezekDraw
+import KezekClientSupport
 
 struct RoundCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -202,7 +203,7 @@ final class RoundRun {
     /// round-model's k-choice row.
     static func rankedChoices(work: DamubalaWorkload, choices k: Int, seed: UInt64) -> [[Int]] {
         let drawn = min(work.providers, max(k, RankedChoice.defaultChoices))
-        var rng = SeededRandom(seed: seed &+ 1)
+        var rng = SplitMix64(workloadSeed: seed &+ 1)
         return work.applicantProvider.map { first in
             var list = [first]
             while list.count < drawn {
@@ -388,7 +389,7 @@ final class RoundRun {
             let p = Int(expected.placedAt[a])
             if case .offered(let at, let rank, _) = r, p >= 0, at == ids.provider(p) { offered.append((a, p, rank)) }
         }
-        var rng = SeededRandom(seed: seed &+ 0xC0F1)
+        var rng = SplitMix64(workloadSeed: seed &+ 0xC0F1)
         offered.shuffle(using: &rng)
         let confirmCount = min(offered.count, Int((Double(offered.count) * confirmFraction).rounded()))
         let declineCount = min(offered.count - confirmCount, Int((Double(offered.count) * declineFraction).rounded()))

@@ -8,6 +8,7 @@
 import ArgumentParser
 import Foundation
 import KezekDraw
+import KezekClientSupport
 
 struct RoundModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,7 +64,7 @@ struct RoundModelCommand: ParsableCommand {
         let free = zip(work.capacity, work.held).map { $0 - $1 }
         let most = choiceCounts.max()!
         // Each applicant's longest choice list; shorter runs take its prefix.
-        var rng = SeededRandom(seed: seed &+ 1)
+        var rng = SplitMix64(workloadSeed: seed &+ 1)
         let ranked: [[Int]] = work.applicantProvider.map { first in
             var list = [first]
             while list.count < most {

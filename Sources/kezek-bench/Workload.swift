@@ -1,6 +1,7 @@
 // Workload generators: who books where. Everything is drawn from a seeded generator, so a
 // seed reproduces a run. Ids get a per-run tag (".r1a2b") so repeated runs against the same
 // daemon do not collide with each other's state; `--tag ''` gives the bare ids.
+import KezekClientSupport
 
 /// Ids for providers and holders.
 struct IDScheme {
@@ -45,7 +46,7 @@ struct DamubalaWorkload {
         guard seats >= providers else { throw Invalid(description: "--seats must be at least --providers") }
         guard totalHeld >= 0, totalHeld <= seats else { throw Invalid(description: "--held must be within 0...seats") }
         guard applicants >= 0 else { throw Invalid(description: "--applicants must not be negative") }
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(workloadSeed: seed)
 
         // Capacities: uneven sizes (weights 0.4...1.6), summing exactly to `seats`.
         let weights = (0..<providers).map { _ in 0.4 + 1.2 * rng.unit() }
@@ -113,7 +114,7 @@ struct BookWorkload {
 
     static func generate(providers: Int, holders: Int, capacity: Int, poolSize: Int, skew: Double,
                          seed: UInt64, ids: IDScheme) -> BookWorkload {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(workloadSeed: seed)
         let ranking = Array(0..<providers).shuffled(using: &rng)
         let zipf = ZipfSampler(count: providers, exponent: skew)
         var pp = [Int32](), ph = [Int32]()

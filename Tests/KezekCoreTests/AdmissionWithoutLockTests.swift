@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import XCTest
 @testable import KezekCore
+import KezekTestSupport
 
 /// BOOKs that take a free seat holding only their holder's stripe, the seat taken by
 /// compare-and-swap (issue 14; DESIGN.md "Admission without the provider lock"): never a seat
@@ -47,8 +48,8 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let (held, other) = holdersInDifferentStripes()
         XCTAssertTrue(p.admitsWithoutLock)
         let done = DispatchSemaphore(value: 0)
-        let result = Shared<RequestOutcome?>(nil)
-        let seatsWhileHeld = Shared<Bool>(false)
+        let result = Locked<RequestOutcome?>(nil)
+        let seatsWhileHeld = Locked<Bool>(false)
         p.whileStripeLocked(of: held) {
             Thread.detachNewThread { [rules = table.rules] in
                 result.set(p.book(other, wait: false, rules: rules, mirrorUp: true, ticket: nil))
@@ -63,9 +64,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
                 seatsDone.signal()
             }
             _ = seatsDone.wait(timeout: .now() + 0.2)
-            XCTAssertFalse(seatsWhileHeld.get(), "SEATS read the state while a stripe was held")
+            XCTAssertFalse(seatsWhileHeld.current, "SEATS read the state while a stripe was held")
         }
-        XCTAssertEqual(result.get().map(describe), "afterMirror +BOOKED 9")
+        XCTAssertEqual(result.current.map(describe), "afterMirror +BOOKED 9")
         XCTAssertEqual(p.seats().booked, 1)
     }
 
@@ -75,16 +76,16 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let holders = (0..<2_000).map { "holder-\($0)" }
         // Lanes 0 and 1 book the same holders, as do 2 and 3: every holder is booked twice at
         // once, a retry racing the first BOOK.
-        let answers = Shared<[String: [String]]>([:])
-        onThreads(4) { [rules = table.rules] lane in
+        let answers = Locked<[String: [String]]>([:])
+        runConcurrently(4) { [rules = table.rules] lane in
             var mine: [(String, String)] = []
             for index in stride(from: lane / 2, to: holders.count, by: 2) {
                 mine.append((holders[index], describe(p.book(holders[index], wait: false, rules: rules, mirrorUp: true, ticket: nil))))
             }
-            answers.update { all in for (holder, text) in mine { all[holder, default: []].append(text) } }
+            answers.withLock { all in for (holder, text) in mine { all[holder, default: []].append(text) } }
         }
         var booked = 0
-        for (holder, texts) in answers.get() {
+        for (holder, texts) in answers.current {
             XCTAssertEqual(texts.count, 2)
             let seats = texts.filter { $0.hasPrefix("afterMirror +BOOKED") }.count
             XCTAssertTrue(seats == 0 || seats == 2, "\(holder): \(texts)")
@@ -103,8 +104,8 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let capacity = 1_000_000
         let p = provider(capacity: capacity)
         let perLane = 20_000
-        let replies = Shared<[String: Int]>([:])
-        onThreads(4) { [rules = table.rules] lane in
+        let replies = Locked<[String: Int]>([:])
+        runConcurrently(4) { [rules = table.rules] lane in
             var mine: [(String, Int)] = []
             for index in 0..<perLane {
                 let holder = "l\(lane)-\(index)"
@@ -113,9 +114,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
                 }
                 mine.append((holder, free))
             }
-            replies.update { all in for (holder, free) in mine { all[holder] = free } }
+            replies.withLock { all in for (holder, free) in mine { all[holder] = free } }
         }
-        let answered = replies.get()
+        let answered = replies.current
         XCTAssertEqual(answered.count, 4 * perLane)
         // Redis applies the writes in queue order: the n-th booking there must have been told
         // capacity - n seats are free, or its reply revealed a booking Redis might not have.
@@ -135,18 +136,18 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let first = provider("P1", capacity: 2_000)
         let second = provider("P2", capacity: 2_000)
         let holders = (0..<1_000).map { "holder-\($0)" }
-        let limited = Shared<Int>(0)
-        onThreads(2) { [rules = table.rules] lane in
+        let limited = Locked<Int>(0)
+        runConcurrently(2) { [rules = table.rules] lane in
             let p = lane == 0 ? first : second
             var refused = 0
             for holder in holders {
                 let text = describe(p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))
                 if text.hasPrefix("now +LIMIT") { refused += 1 }
             }
-            limited.add(refused)
+            limited.withLock { $0 += refused }
         }
         XCTAssertEqual(first.seats().booked + second.seats().booked, holders.count, "one seat per holder")
-        XCTAssertEqual(limited.get(), holders.count, "every second BOOK refused by the limit")
+        XCTAssertEqual(limited.current, holders.count, "every second BOOK refused by the limit")
         for holder in holders { XCTAssertEqual(table.rules.limits.seats(of: holder), 1) }
         // The seats a refused BOOK took and gave back are free again.
         let bookedBefore = first.seats().booked

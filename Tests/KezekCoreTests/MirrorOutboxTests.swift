@@ -1,5 +1,6 @@
 import XCTest
 @testable import KezekCore
+import KezekTestSupport
 
 /// The owner's outbox passes each provider's writes on in their number order, whichever
 /// lane (thread) queued them and in whatever order they arrived.
@@ -37,16 +38,16 @@ final class MirrorOutboxTests: XCTestCase {
         // Four threads append interleaved numbers of one provider; the drains in between see
         // gaps; in the end every write went on exactly once, in order.
         let total = 40_000
-        let next = Shared<Int>(0)
+        let next = Locked<Int>(0)
         var passed: [Int] = []
-        let done = Shared<Int>(0)
+        let done = Locked<Int>(0)
         let outbox = self.outbox
         let provider = self.provider
         DispatchQueue.global().async {
-            onThreads(4) { _ in
+            runConcurrently(4) { _ in
                 while true {
                     var number = 0
-                    next.update { value in
+                    next.withLock { value in
                         value += 1
                         number = value
                     }
@@ -60,7 +61,7 @@ final class MirrorOutboxTests: XCTestCase {
         }
         var writes: [MirrorWrite] = []
         while passed.count < total {
-            let finished = done.get() == 1
+            let finished = done.current == 1
             outbox.drain(into: &writes)
             passed += writes.map(\.number)
             writes.removeAll()

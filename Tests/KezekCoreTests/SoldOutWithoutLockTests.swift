@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import XCTest
 @testable import KezekCore
+import KezekTestSupport
 
 /// Sold-out BOOKs answered without the provider's lock (issue 14): non-members get `+FULL`
 /// while another thread holds the lock; members (holders, waiting holders) always go through
@@ -40,17 +41,17 @@ final class SoldOutWithoutLockTests: XCTestCase {
     /// it finished while the lock was held, else nil (and the outcome once the lock is gone).
     private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (whileLocked: RequestOutcome?, after: RequestOutcome) {
         let done = DispatchSemaphore(value: 0)
-        let result = Shared<RequestOutcome?>(nil)
+        let result = Locked<RequestOutcome?>(nil)
         var whileLocked: RequestOutcome?
         p.whileLocked {
             Thread.detachNewThread { [rules = table.rules] in
                 result.set(p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))
                 done.signal()
             }
-            if done.wait(timeout: .now() + 0.3) == .success { whileLocked = result.get() }
+            if done.wait(timeout: .now() + 0.3) == .success { whileLocked = result.current }
         }
         if whileLocked == nil { XCTAssertEqual(done.wait(timeout: .now() + 5), .success) }
-        return (whileLocked, result.get()!)
+        return (whileLocked, result.current!)
     }
 
     func testNonMemberIsRefusedWhileTheLockIsHeld() {
@@ -104,7 +105,7 @@ final class SoldOutWithoutLockTests: XCTestCase {
     /// every step, while the shortcut is open the provider is sold out, Redis has every write,
     /// and no member would be refused by it.
     func testRandomHistoriesNeverRefuseAMember() {
-        var generator = XorShift(seed: 14)
+        var generator = SplitMix64(seed: 14)
         let universe = (0..<40).map { "h\($0)" }
         var opened = 0
         for _ in 0..<200 {
@@ -136,21 +137,21 @@ final class SoldOutWithoutLockTests: XCTestCase {
         let p = provider(capacity: 64)
         for index in 0..<64 { _ = book(p, "h\(index)") }
         confirmAll(p)
-        let stop = Shared(false)
-        let wrongFulls = Shared(0)
-        let retries = Shared(0)
+        let stop = Locked(false)
+        let wrongFulls = Locked(0)
+        let retries = Locked(0)
         let group = DispatchGroup()
         for reader in 0..<2 {
             DispatchQueue.global().async(group: group) { [rules = table.rules] in
                 var index = reader
                 var count = 0
-                while !stop.get() {
+                while !stop.current {
                     let outcome = p.book("h\(index % 32)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
-                    if case .now(.full) = outcome { wrongFulls.add(1) }
+                    if case .now(.full) = outcome { wrongFulls.withLock { $0 += 1 } }
                     index += 1
                     count += 1
                 }
-                retries.add(count)
+                retries.withLock { $0 += count }
             }
         }
         let deadline = Date().addingTimeInterval(1.0)
@@ -166,8 +167,8 @@ final class SoldOutWithoutLockTests: XCTestCase {
         }
         stop.set(true)
         group.wait()
-        XCTAssertEqual(wrongFulls.get(), 0, "holders with a seat were answered +FULL")
-        XCTAssertGreaterThan(retries.get(), 1_000)
+        XCTAssertEqual(wrongFulls.current, 0, "holders with a seat were answered +FULL")
+        XCTAssertGreaterThan(retries.current, 1_000)
         XCTAssertGreaterThan(round, 100)
     }
 
@@ -212,15 +213,15 @@ final class SoldOutWithoutLockTests: XCTestCase {
         let p = provider(capacity: 4)
         for holder in ["a", "b", "c", h] { _ = book(p, holder) }
         confirmAll(p)
-        let stop = Shared(false)
-        let wrongFulls = Shared(0)
+        let stop = Locked(false)
+        let wrongFulls = Locked(0)
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { [rules = table.rules] in
             var wrong = 0
-            while !stop.get() {
+            while !stop.current {
                 if case .now(.full) = p.book(h, wait: false, rules: rules, mirrorUp: true, ticket: nil) { wrong += 1 }
             }
-            wrongFulls.add(wrong)
+            wrongFulls.withLock { $0 += wrong }
         }
         // A fixed number of rounds, each a window for the race; the deadline only bounds a
         // machine so slow that the test would run for ever (every retry queues a write, which
@@ -235,20 +236,8 @@ final class SoldOutWithoutLockTests: XCTestCase {
         }
         stop.set(true)
         group.wait()
-        XCTAssertEqual(wrongFulls.get(), 0, "a holder's retry was answered +FULL")
+        XCTAssertEqual(wrongFulls.current, 0, "a holder's retry was answered +FULL")
         XCTAssertEqual(rounds, 300, "the rounds did not finish in 20 s")
-    }
-}
-
-/// xorshift64*: reproducible random histories.
-private struct XorShift: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 2_685_821_657_736_338_717
     }
 }
 
@@ -259,7 +248,7 @@ final class MemberCountsTests: XCTestCase {
         let counts = MemberCounts(counters: 1024)
         defer { counts.deallocate() }
         var members = Set<String>()
-        var generator = XorShift(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for step in 0..<20_000 {
             let holder = "h\(generator.next() % 300)"
             if members.contains(holder), step % 3 == 0 {

@@ -1,18 +1,6 @@
 import XCTest
 @testable import KezekCore
-
-/// SplitMix64: a small seeded generator, so a failing run can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import KezekTestSupport
 
 final class WaitlistTests: XCTestCase {
     private func waitlist(_ holders: [String]) -> Waitlist {
@@ -164,7 +152,7 @@ final class WaitlistTests: XCTestCase {
 
     /// 10,000 random operations against a plain array; positions and tickets checked each step.
     func testRandomizedAgainstArrayModel() {
-        var generator = SeededGenerator(seed: 0x4B65_7A65_6B)
+        var generator = SplitMix64(seed: 0x4B65_7A65_6B)
         var list = Waitlist()
         var model: [String] = []
         var expectedNextTicket = 0
@@ -202,7 +190,7 @@ final class WaitlistTests: XCTestCase {
 
     /// The same with a long queue, so that compaction runs in the middle of random removals.
     func testRandomizedLongQueueAgainstArrayModel() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var list = Waitlist()
         var model: [String] = []
         var serial = 0

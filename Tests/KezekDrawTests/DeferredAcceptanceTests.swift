@@ -1,5 +1,6 @@
 import XCTest
 @testable import KezekDraw
+import KezekTestSupport
 
 /// Hand-worked cases of the contract's allocation, then random instances checked against a
 /// plain round-by-round Gale-Shapley written here, for stability, and (without levels)
@@ -72,7 +73,7 @@ final class DeferredAcceptanceTests: XCTestCase {
     }
 
     func testRandomInstancesMatchRoundByRoundGaleShapley() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for trial in 0..<2_000 {
             let providers = 1 + Int(rng.next() % 6)
             let seats = (0..<providers).map { _ in Int(rng.next() % 4) }
@@ -145,17 +146,5 @@ final class DeferredAcceptanceTests: XCTestCase {
             }
         }
         return true
-    }
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

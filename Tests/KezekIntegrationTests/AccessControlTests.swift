@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// ACL users (issue 28): `user NAME … +@gateway` lines in an acl-file, AUTH with a user name,
 /// ACL WHOAMI, -NOPERM outside a user's categories, the tokens as the default and admin

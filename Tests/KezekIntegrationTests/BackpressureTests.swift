@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// A client that sends without reading its replies must not grow the daemon's memory: its
 /// reads pause once its queued replies pass the limits, and nothing is lost when it reads.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Bad data in Redis at start (issue 8, finding 5): a waitlist score of +inf, -inf or 1e19
 /// trapped recovery on every start. Now each bad value is logged with its key and skipped or

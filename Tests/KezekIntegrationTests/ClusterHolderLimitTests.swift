@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// `holder-limit` across the shards of a Redis Cluster (issue 26): a holder's count lives at
 /// its home master, where each shard's holder reserves a unit before it takes a seat

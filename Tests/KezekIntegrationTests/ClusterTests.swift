@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Kezek on a real Redis Cluster on loopback: 3 masters, 3 replicas, and 3 kezekd nodes.
 /// A kezekd serves one shard (`--shard-slot`); node N runs the holder of shard N and a

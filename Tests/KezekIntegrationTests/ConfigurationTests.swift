@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Command line, environment and config file, per docs/SETTINGS.md: flag > environment >
 /// file > default; a bad value stops kezekd with exit status 2 and one line naming it.

@@ -1,4 +1,5 @@
 import XCTest
+import KezekTestSupport
 
 /// AUTH with `--token` and `--admin-token`.
 final class ConformanceAuthTests: IntegrationTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+import KezekTestSupport
 
 /// BOOK, BOOK WAIT, CANCEL, STATUS, SEATS and PROVIDER, reply by reply, as PROTOCOL.md's
 /// command table states them.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Many connections, deep pipelines and contention for the last seats. These check
 /// outcomes (counts, order), never speed.

@@ -1,4 +1,5 @@
 import XCTest
+import KezekTestSupport
 
 /// Framing (inline lines, RESP arrays), the utility commands and the error replies of
 /// PROTOCOL.md, including the ones that close the connection.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// The durability promise of PROTOCOL.md, checked with real crashes: kezekd and redis-server
 /// are killed with SIGKILL mid-burst and restarted on the same ports.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// The durability promise under the faults of real deployments (docs/PROTOCOL.md, "Durability
 /// promise"): a second daemon, a crashed or frozen primary, Redis losing data, Redis refusing

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KezekCore
+import KezekTestSupport
 
 /// The load's fast reply path (`RedisSyncConnection.flatReplyOrError`, C in kz_flat_reply.c)
 /// against a real Redis: every kind of reply it can meet reads as the usual path reads it,

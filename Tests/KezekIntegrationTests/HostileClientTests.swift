@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Clients that misbehave on the booking port (issue 8): each gets a clear answer or is
 /// closed, and nobody else notices.

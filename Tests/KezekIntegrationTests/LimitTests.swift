@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Settings the contract names as limits, each checked by what a client sees.
 final class LimitTests: IntegrationTestCase {

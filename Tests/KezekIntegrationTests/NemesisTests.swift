@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// A short nemesis run (kezek-bench nemesis, about a minute): the history must be linearizable
 /// and every invariant hold (docs/RELIABILITY.md). A failure prints the anomalies and the seed

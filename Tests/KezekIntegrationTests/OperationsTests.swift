@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// The operations surface: admin probes and metrics, readiness following Redis, and -LOADING
 /// while the state is not loaded yet.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Probes are answered whatever idle or slow clients hold (docs/PROTOCOL.md, "Limits"): 2,000
 /// idle and 200 trickling connections on each listener, then probes timed.

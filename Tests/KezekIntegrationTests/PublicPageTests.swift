@@ -1,6 +1,7 @@
 import Foundation
 import KezekDraw
 import XCTest
+import KezekTestSupport
 
 /// The public listener (PROTOCOL.md "Transparency", "Publication"): the CSVs, the published
 /// draw re-run by an independent implementation and by `kezek-audit`, DEMAND-like figures in
@@ -16,7 +17,7 @@ final class PublicPageTests: IntegrationTestCase {
         try expect(client, "BOOK turksib.choir walk3", "+FULL turksib.choir")
         try expect(client, "BOOK turksib.choir walk3 WAIT", "+WAITING 1")
         try expect(client, "ROUND OPEN spring \(SHA256.hex("witnessed-coin-toss")) CHOICES 3", "+OK")
-        var random = SplitMix(5)
+        var random = SplitMix64(seed: 5)
         let providers = ["almaly.chess", "almaly.art", "medeu.swim", "turksib.choir"]
         var applications: [String: [ReferenceDraw.Choice]] = [:]
         for a in 0..<60 {

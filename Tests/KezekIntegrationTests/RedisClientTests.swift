@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Real Redis clients at their defaults against a real kezekd (issue 10): redis-py 8 from
 /// PyPI (scripts/ensure-pyclients.sh puts it in .build/pyenv), Debian's redis-cli and

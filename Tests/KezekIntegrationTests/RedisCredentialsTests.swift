@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Credentials Redis refuses (docs/PROTOCOL.md, "Redis credentials"): at start a bad setting
 /// (one line, exit status 2); under a running daemon (a password rotated) writes fail closed,

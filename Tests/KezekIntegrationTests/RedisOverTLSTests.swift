@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// A Redis that takes TLS only, reached through a local stunnel in client mode (Debian's
 /// hiredis 0.14 has no TLS), as docs/SETTINGS.md describes: bookings are acknowledged through

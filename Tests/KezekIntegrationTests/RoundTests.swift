@@ -1,6 +1,7 @@
 import Foundation
 import KezekDraw
 import XCTest
+import KezekTestSupport
 
 /// Fair rounds (PROTOCOL.md "Fair rounds") against a real kezekd and redis-server: the
 /// replies, a draw of thousands checked against an independent re-computation, offers
@@ -78,7 +79,7 @@ final class RoundTests: IntegrationTestCase {
         var applications: [String: [ReferenceDraw.Choice]] = [:]
 
         init(applicants: Int, providers providerCount: Int, choices: Int, seed: UInt64) {
-            var random = SplitMix(seed)
+            var random = SplitMix64(seed: seed)
             for p in 0..<providerCount { providers["club\(p)"] = 1 + Int(random.next() % 12) }
             for a in 0..<applicants {
                 var picked: [ReferenceDraw.Choice] = []
@@ -369,18 +370,5 @@ final class RoundTests: IntegrationTestCase {
         let drawn = try again.request("ROUND DRAW big coin", timeout: 60)
         XCTAssertTrue(drawn.hasPrefix("+DRAWN "), drawn)
         try checkResults(again, plan, seed: "coin", offers: true)
-    }
-}
-
-/// A small seeded generator, so the plans are the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// The single-Redis deployment with failover (`--sentinel`, `--sentinel-master`): a primary,
 /// two replicas and a real Redis Sentinel on loopback. kezekd asks the Sentinel where the

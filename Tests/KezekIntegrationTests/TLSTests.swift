@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// TLS on the client port (issue 28), with real clients: redis-cli --tls with and without a
 /// client certificate, redis-py ssl=True, openssl s_client; plain, expired and untrusted

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// The warm standby (PROTOCOL.md "Standby"): a standby loads once, follows the holder's audit
 /// log, and at a takeover reads only what changed; what it then serves equals what a cold
@@ -20,7 +21,7 @@ final class WarmStandbyTests: IntegrationTestCase {
 
     /// A seeded burst of BOOK, BOOK … WAIT, CANCEL and capacity changes.
     private func burst(port: Int, seed: UInt64, count: Int) throws {
-        var random = SplitMix(seed)
+        var random = SplitMix64(seed: seed)
         let requests = (0..<count).map { _ -> String in
             let provider = providers[Int.random(in: 0..<providers.count, using: &random)]
             let holder = holders[Int.random(in: 0..<holders.count, using: &random)]

@@ -13,23 +13,12 @@
 import Benchmark
 import Foundation
 import KezekDraw
+import KezekTestSupport
 
 private let applicants = 1_000_000
 private let providers = 10_000
 private let freeSeatsInAll = 400_000
 private let choicesEach = 5
-
-private struct Rng: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-}
 
 private struct DrawWorkload {
     let seats: [Int]
@@ -37,7 +26,7 @@ private struct DrawWorkload {
     let order: [Int32]
 
     init(levels: Bool) {
-        var rng = Rng(state: 2023)
+        var rng = SplitMix64(seed: 2023)
         let weights = (0..<providers).map { _ in 0.4 + 1.2 * rng.unit() }
         let total = weights.reduce(0, +)
         seats = weights.map { Int(Double(freeSeatsInAll) * $0 / total) }

@@ -7,6 +7,7 @@
 import Benchmark
 import Foundation
 import KezekCore
+import KezekTestSupport
 import Logging
 
 private let providerCount = 1_000
@@ -35,17 +36,26 @@ private func stateCommands() -> [UInt8] {
 }
 
 private final class RecoveryRig: @unchecked Sendable {
-    let redis: RedisFixture
+    let redis: RedisServerProcess
+    /// Held open by this process alone: when it closes (at `stop`, or when a crash ends this
+    /// process), a watching `sh` SIGKILLs the server and removes its directory.
+    private let lifeline = Pipe()
     var settings = ServerSettings()
     var rssBytesPerBooking = 0
     var kept: KezekServer?
 
     init() throws {
-        redis = try RedisFixture()
+        // The tests' private redis-server, without persistence: only the load is measured.
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("kezek-bench-redis-\(getpid())")
+        redis = try RedisServerProcess(directory: directory)
+        redis.extraArguments = ["--appendonly", "no"]
+        try redis.start()
         do {
-            let summary = try redis.pipe(stateCommands())
+            try watchLifeline()
+            let summary = try fill()
             settings.redis = .init(host: "127.0.0.1", port: redis.port)
-            let memory = try RedisFixture.run("redis-cli", ["-p", "\(redis.port)", "INFO", "memory"])
+            let memory = try redis.cli(["INFO", "memory"])
                 .split(separator: "\r\n").first { $0.hasPrefix("used_memory_human:") } ?? "?"
             // One load in a fresh table for RSS: later loads reuse memory the allocator kept.
             let before = residentBytes()
@@ -57,9 +67,42 @@ private final class RecoveryRig: @unchecked Sendable {
             print("RecoveryBench: redis 127.0.0.1:\(redis.port) filled (\(summary); redis \(memory)); "
                 + "RSS +\((after - before) >> 20) MiB for \(bookings) bookings = \(rssBytesPerBooking) bytes/booking")
         } catch {
-            redis.stop()
+            stop()
             throw error
         }
+    }
+
+    /// Starts the `sh` that kills the server once `lifeline` closes.
+    private func watchLifeline() throws {
+        guard let pid = redis.processIdentifier else { return }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let directory = redis.directory.path
+        shell.arguments = ["-c", "cat >/dev/null; kill -KILL \(pid) 2>/dev/null; rm -rf '\(directory)'"]
+        shell.standardInput = lifeline
+        shell.standardOutput = FileHandle.nullDevice
+        shell.standardError = FileHandle.nullDevice
+        try shell.run()
+    }
+
+    /// Sends the whole state with `redis-cli --pipe`; returns its summary line.
+    private func fill() throws -> String {
+        let file = redis.directory.appendingPathComponent("fill.resp")
+        try Data(stateCommands()).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let output = try redis.cli(["--pipe"], stdin: file.path, timeout: 300)
+        guard output.contains("errors: 0") else {
+            throw TestSetupError("redis-cli --pipe: \(output)")
+        }
+        return output.split(separator: "\n").last.map(String.init) ?? output
+    }
+
+    /// SIGKILL (the benchmark blocks SIGTERM, and redis-server inherits the mask), then the
+    /// server's directory goes.
+    func stop() {
+        redis.kill9()
+        try? lifeline.fileHandleForWriting.close()
+        try? FileManager.default.removeItem(at: redis.directory)
     }
 
     /// A new server (fresh, empty SeatTable) with the state loaded from Redis.
@@ -97,7 +140,15 @@ let benchmarks: @Sendable () -> Void = {
         return rig
     } teardown: {
         activeRig?.kept = nil
-        activeRig?.redis.stop()
+        activeRig?.stop()
         activeRig = nil
     }
+}
+
+/// Resident bytes of this process (/proc/self/statm, second field, in pages).
+private func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

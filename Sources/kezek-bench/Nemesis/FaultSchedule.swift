@@ -2,6 +2,7 @@
 // long. The same seed gives the same schedule; which node is the holder when a fault comes is
 // read at that moment.
 import Foundation
+import KezekClientSupport
 
 enum FaultClass: String, CaseIterable, Sendable {
     case killHolder = "kill9-holder", killStandby = "kill9-standby"
@@ -51,7 +52,7 @@ enum FaultSchedule {
         seed: UInt64, seconds: Double, meanGap: Double, leaseTTL: Double,
         classes: [FaultClass] = FaultClass.allCases
     ) -> [ScheduledFault] {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(workloadSeed: seed)
         var at = 1.0 + random.unit()
         var faults: [ScheduledFault] = []
         while at < seconds - 2 {

@@ -4,6 +4,7 @@
 // what the daemon serves.
 import Foundation
 import KezekNemesis
+import KezekClientSupport
 
 struct FinalState {
     let topology: NemesisTopology
@@ -25,14 +26,14 @@ struct FinalState {
         try topology.waitFor("kezekd serving again from Redis alone", timeout: 60) {
             node.isServingPrimary
         }
-        let socket = try LineSocket(port: node.port, timeout: 2)
+        let socket = try LineClient(port: Int(node.port), timeout: 2)
         func read(
             _ request: HistoryOperation.Request, _ line: String, _ provider: String,
             _ holder: String
         ) throws {
             for _ in 0..<50 {
                 let invoked = recorder.now()
-                let reply = try socket.ask(line, timeout: 5)
+                let reply = try socket.request(line, timeout: 5)
                 var outcome = GatewayClient.parse(reply, request)
                 // A provider the daemon does not know: Redis lost it, and all it held.
                 if reply.hasPrefix("-NOPROVIDER") {

@@ -4,13 +4,14 @@
 // with its sending and answer times; one whose answer never came is unknown.
 import Foundation
 import KezekNemesis
+import KezekClientSupport
 
 final class HistoryRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var operations: [HistoryOperation] = []
-    let origin = LineSocket.nanoseconds()
+    let origin = monotonicNanoseconds()
 
-    func now() -> UInt64 { LineSocket.nanoseconds() - origin }
+    func now() -> UInt64 { monotonicNanoseconds() - origin }
     func record(_ operation: HistoryOperation) { lock.withLock { operations.append(operation) } }
     var all: [HistoryOperation] { lock.withLock { operations } }
 }
@@ -45,7 +46,7 @@ final class RecentHolders: @unchecked Sendable {
             next += 1
         }
     }
-    func pick(_ random: inout SeededRandom) -> String? {
+    func pick(_ random: inout SplitMix64) -> String? {
         lock.withLock { ring.isEmpty ? nil : ring[Int(random.next() % UInt64(ring.count))] }
     }
 }
@@ -74,9 +75,9 @@ final class GatewayClient: @unchecked Sendable {
     let recent: RecentHolders
     let timeout: Double
     private var freshCount = 0
-    private var random: SeededRandom
+    private var random: SplitMix64
     private var preferred = 0
-    private var sockets: [LineSocket?]
+    private var sockets: [LineClient?]
 
     init(
         id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload,
@@ -90,12 +91,12 @@ final class GatewayClient: @unchecked Sendable {
         self.recorder = recorder
         self.faults = faults
         self.timeout = timeout
-        random = SeededRandom(seed: seed &+ UInt64(id) &* 0x1000_0001)
+        random = SplitMix64(workloadSeed: seed &+ UInt64(id) &* 0x1000_0001)
         sockets = Array(repeating: nil, count: nodes.count)
     }
 
     func run(until deadline: Double) {
-        while LineSocket.now() < deadline {
+        while monotonicNow() < deadline {
             if random.unit() < 0.3 {
                 fresh(until: deadline)
                 continue
@@ -106,7 +107,7 @@ final class GatewayClient: @unchecked Sendable {
             let request = Self.mix.first { roll < $0.below }?.request ?? .confirm
             perform(request, provider, request == .seats ? "" : holder, until: deadline)
         }
-        for socket in sockets { socket?.reset() }
+        for socket in sockets { socket?.abort() }
     }
 
     /// A new holder books once at the fresh provider (no retry once sent: a family that gave
@@ -142,7 +143,7 @@ final class GatewayClient: @unchecked Sendable {
         case .status: line = "STATUS \(provider) \(holder)"
         case .seats: line = "SEATS \(provider)"
         }
-        for _ in 0..<4 where LineSocket.now() < deadline {
+        for _ in 0..<4 where monotonicNow() < deadline {
             let node = preferred
             let invoked = recorder.now()
             let outcome = attempt(line, request, on: node)
@@ -178,11 +179,12 @@ final class GatewayClient: @unchecked Sendable {
     private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int)
         -> HistoryOperation.Outcome
     {
-        let socket: LineSocket
+        let socket: LineClient
         if let open = sockets[node] {
             socket = open
         } else {
-            guard let opened = try? LineSocket(port: nodes[node].clientProxy.port, timeout: timeout)
+            let port = Int(nodes[node].clientProxy.port)
+            guard let opened = try? LineClient(port: port, timeout: timeout)
             else {
                 return .failed("refused")
             }
@@ -190,9 +192,9 @@ final class GatewayClient: @unchecked Sendable {
             socket = opened
         }
         do {
-            try socket.send(line)
+            try socket.send(line + "\r\n", timeout: timeout)
             if faults.takeAbort() {
-                socket.reset()
+                socket.abort()
                 sockets[node] = nil
                 return .unknown("client reset")
             }

@@ -3,6 +3,7 @@
 // are skipped and counted: a loss of Redis's data while a daemon is down or stopped (nobody
 // alive holds what was lost), or a daemon fault in the quiet spell after such a loss.
 import Foundation
+import KezekClientSupport
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -38,11 +39,11 @@ final class Nemesis: @unchecked Sendable {
     /// Plays `schedule` from `start` (monotonic seconds); returns once every fault healed.
     func play(_ schedule: [ScheduledFault], from start: Double) {
         for fault in schedule {
-            let wait = start + fault.at - LineSocket.now()
+            let wait = start + fault.at - monotonicNow()
             if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
             group.enter()
             Thread.detachNewThread { [self] in
-                inject(fault, at: LineSocket.now() - start)
+                inject(fault, at: monotonicNow() - start)
                 group.leave()
             }
         }
@@ -120,7 +121,7 @@ final class Nemesis: @unchecked Sendable {
             clientFaults.abort(3)
         }
         if fault.losesRedisData {
-            lock.withLock { quietUntil = LineSocket.now() + leaseTTL + 1 }
+            lock.withLock { quietUntil = monotonicNow() + leaseTTL + 1 }
         }
     }
 
@@ -138,9 +139,9 @@ final class Nemesis: @unchecked Sendable {
             // No daemon fault while Redis's data is being lost either (a restart takes a second),
             // and none for the quiet spell after it (set when it ends).
             if fault.losesRedisData { quietUntil = .infinity }
-            if fault.hitsDaemon && LineSocket.now() < quietUntil { return nil }
+            if fault.hitsDaemon && monotonicNow() < quietUntil { return nil }
             if fault.hitsDaemon || touchesRedis || fault == .redisPartition {
-                if quietUntil > LineSocket.now() && fault == .redisPartition { return nil }
+                if quietUntil > monotonicNow() && fault == .redisPartition { return nil }
                 active += 1
                 if touchesRedis { redisBusy = true }
                 return { [self] in

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import KezekNemesis
+import KezekClientSupport
 
 struct NemesisCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,7 +74,7 @@ struct NemesisCommand: ParsableCommand {
         defer { topology.stopAll() }
         let workload = NemesisWorkload(providers: providers, holders: holders, capacity: capacity)
         guard let primary = topology.primary(),
-            let admin = try? LineSocket(port: primary.port, timeout: 2)
+            let admin = try? LineClient(port: Int(primary.port), timeout: 2)
         else {
             throw ExitCode(2)
         }
@@ -82,7 +83,7 @@ struct NemesisCommand: ParsableCommand {
                 (workload.freshProvider, workload.freshCapacity)
             ]
         for (provider, capacity) in capacities {
-            guard (try? admin.ask("PROVIDER \(provider) \(capacity)", timeout: 5)) == "+OK" else {
+            guard (try? admin.request("PROVIDER \(provider) \(capacity)", timeout: 5)) == "+OK" else {
                 print("nemesis: PROVIDER \(provider) was refused")
                 throw ExitCode(2)
             }
@@ -97,7 +98,7 @@ struct NemesisCommand: ParsableCommand {
         }
         let schedule = FaultSchedule.draw(
             seed: seed, seconds: seconds, meanGap: faultGap, leaseTTL: leaseTTL, classes: classes)
-        let start = LineSocket.now()
+        let start = monotonicNow()
         let deadline = start + seconds
         let done = DispatchGroup()
         for id in 0..<clients {

@@ -4,6 +4,7 @@
 // each kezekd through another. A supervisor restarts a kezekd that died (as systemd would)
 // unless the nemesis is holding it down.
 import Foundation
+import KezekClientSupport
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -74,8 +75,8 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     func waitGone(timeout: Double) {
-        let deadline = LineSocket.now() + timeout
-        while isRunning && LineSocket.now() < deadline { usleep(10_000) }
+        let deadline = monotonicNow() + timeout
+        while isRunning && monotonicNow() < deadline { usleep(10_000) }
     }
 }
 
@@ -101,8 +102,8 @@ final class KezekNode: @unchecked Sendable {
 
     /// `HEALTH` straight to the node (not through its proxy): nil when it does not answer.
     func health(timeout: Double = 0.5) -> String? {
-        guard let socket = try? LineSocket(port: port, timeout: timeout) else { return nil }
-        return try? socket.ask("HEALTH", timeout: timeout)
+        guard let socket = try? LineClient(port: Int(port), timeout: timeout) else { return nil }
+        return try? socket.request("HEALTH", timeout: timeout)
     }
 
     var isServingPrimary: Bool {
@@ -128,7 +129,7 @@ final class NemesisTopology: @unchecked Sendable {
         self.directory = directory
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true)
-        redisPort = try freePort()
+        redisPort = UInt16(freePort())
         redis = ManagedProcess(
             name: "redis", executable: "/usr/bin/redis-server",
             arguments: [
@@ -144,12 +145,12 @@ final class NemesisTopology: @unchecked Sendable {
         }
         var nodes: [KezekNode] = []
         for name in ["a", "b"] {
-            let port = try freePort()
+            let port = UInt16(freePort())
             let redisProxy = try FaultProxy(upstream: redisPort)
             let arguments = [
                 "--listen", "127.0.0.1:\(port)", "--redis", "127.0.0.1:\(redisProxy.port)",
-                "--admin-listen", "127.0.0.1:\(try freePort())", "--public-listen",
-                "127.0.0.1:\(try freePort())",
+                "--admin-listen", "127.0.0.1:\(UInt16(freePort()))", "--public-listen",
+                "127.0.0.1:\(UInt16(freePort()))",
                 "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit", "\(holderLimit)",
                 "--key-prefix", keyPrefix,
             ]
@@ -193,8 +194,8 @@ final class NemesisTopology: @unchecked Sendable {
 
     /// One command straight to Redis (inline), its first reply line.
     func redisCommand(_ line: String, timeout: Double = 2) throws -> String {
-        let socket = try LineSocket(port: redisPort, timeout: timeout)
-        return try socket.ask(line, timeout: timeout)
+        let socket = try LineClient(port: Int(redisPort), timeout: timeout)
+        return try socket.request(line, timeout: timeout)
     }
 
     func stopAll() {
@@ -204,32 +205,12 @@ final class NemesisTopology: @unchecked Sendable {
     }
 
     func waitFor(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
-        let deadline = LineSocket.now() + timeout
+        let deadline = monotonicNow() + timeout
         while !condition() {
-            guard LineSocket.now() < deadline else {
+            guard monotonicNow() < deadline else {
                 throw NemesisError("timed out waiting for \(what)")
             }
             usleep(50_000)
         }
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released).
-func freePort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard bound == 0 else { throw NemesisError("no free port") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return UInt16(bigEndian: address.sin_port)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// A GET against kezekd's admin listener: status code and body.
 struct AdminResponse {

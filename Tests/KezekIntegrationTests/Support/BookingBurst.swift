@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// Books many holders over several connections in pipelined chunks and retries every
 /// request that got no reply, `-UNAVAILABLE` or `-LOADING` until each holder has a final

@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// Debian's headless Chromium, which the test set-up installs (scripts/ensure-chromium.sh).
 enum Chromium {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KezekTestSupport
 
 /// Base class: each test gets a temp directory, starts its own redis-server and kezekd with
 /// `startStack`, and everything is stopped at teardown. When a test fails, kezekd's stderr

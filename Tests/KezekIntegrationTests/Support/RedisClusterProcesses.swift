@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// A real Redis Cluster on loopback: `masters` masters with one replica each, made by
 /// `redis-cli --cluster create --cluster-replicas 1`, a node declared failed after

@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// Debian's prometheus-redis-exporter scraping a kezekd, as operators run it: started with the
 /// address, credentials and TLS flags a test gives, serving its own /metrics on a free port,

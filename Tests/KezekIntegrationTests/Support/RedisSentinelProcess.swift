@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// A real Redis Sentinel (`redis-server CONFIG --sentinel`) on a free loopback port,
 /// monitoring one primary under `name` with quorum 1 and short timeouts, so a test sees a

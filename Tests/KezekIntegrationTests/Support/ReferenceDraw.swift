@@ -1,4 +1,5 @@
 import KezekDraw
+import KezekTestSupport
 
 /// The draw re-computed from the contract alone, the plain textbook way, to check kezekd's
 /// RESULT replies against: lottery numbers as 64 hex digits (compared as text, which is their

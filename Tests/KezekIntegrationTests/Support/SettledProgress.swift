@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// Counts requests with a final answer and calls `onThreshold` each time the count crosses
 /// one of `thresholds`, on a separate thread, one call at a time, in order. Counting

@@ -1,4 +1,5 @@
 import Foundation
+import KezekTestSupport
 
 /// Certificates made with `openssl` at test time (no key is committed): a test CA, server
 /// certificates for 127.0.0.1 signed by it, a client certificate, an expired one, and a

@@ -1,12 +1,13 @@
 import Foundation
+import KezekClientSupport
 
 /// A real `kezekd` process on fixed loopback ports. `restart` reuses the same ports, so
 /// clients reconnect to the same address after a crash.
 /// Unchecked Sendable: configured before it starts; afterwards a worker thread only sends
 /// it signals, which Process allows from any thread.
-final class KezekdProcess: @unchecked Sendable {
+public final class KezekdProcess: @unchecked Sendable {
     /// `KEZEKD_BIN`, else `kezekd` next to the test bundle's executable.
-    static var binaryPath: String {
+    public static var binaryPath: String {
         if let path = ProcessInfo.processInfo.environment["KEZEKD_BIN"], !path.isEmpty { return path }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
@@ -18,22 +19,23 @@ final class KezekdProcess: @unchecked Sendable {
         return directory.appendingPathComponent("kezekd").path
     }
 
-    let port: Int
-    let adminPort: Int
-    let publicPort: Int
-    var redisPort: Int
+    public let port: Int
+    public let adminPort: Int
+    public let publicPort: Int
+    public var redisPort: Int
     /// Flags added after the address flags.
-    var extraArguments: [String]
+    public var extraArguments: [String]
     /// Extra environment variables (on top of this process's, minus any `KEZEK_`).
-    var environment: [String: String]
+    public var environment: [String: String]
     /// When false, no `--listen` flag is given (configuration tests set it another way).
-    var passListenFlag = true
-    let stderrPath: String
-    let stdoutPath: String
-    private(set) var process: Process?
+    public var passListenFlag = true
+    public let stderrPath: String
+    public let stdoutPath: String
+    public private(set) var process: Process?
 
-    init(redisPort: Int, logDirectory: URL, extraArguments: [String] = [], environment: [String: String] = [:],
-         port: Int = freePort(), adminPort: Int = freePort(), publicPort: Int = freePort()) {
+    public init(redisPort: Int, logDirectory: URL, extraArguments: [String] = [],
+                environment: [String: String] = [:],
+                port: Int = freePort(), adminPort: Int = freePort(), publicPort: Int = freePort()) {
         self.port = port
         self.adminPort = adminPort
         self.publicPort = publicPort
@@ -44,17 +46,17 @@ final class KezekdProcess: @unchecked Sendable {
         stdoutPath = logDirectory.appendingPathComponent("kezekd.stdout").path
     }
 
-    var arguments: [String] {
+    public var arguments: [String] {
         (passListenFlag ? ["--listen", "127.0.0.1:\(port)"] : [])
             + ["--redis", "127.0.0.1:\(redisPort)", "--admin-listen", "127.0.0.1:\(adminPort)",
                "--public-listen", "127.0.0.1:\(publicPort)", "--threads", "2"]
             + extraArguments
     }
 
-    var isRunning: Bool { process?.isRunning ?? false }
+    public var isRunning: Bool { process?.isRunning ?? false }
 
     /// Starts it and waits until `HEALTH` answers `+OK` (at most `timeout` seconds).
-    func start(waitUntilHealthy: Bool = true, timeout: Double = 10) throws {
+    public func start(waitUntilHealthy: Bool = true, timeout: Double = 10) throws {
         let path = Self.binaryPath
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestSetupError("no kezekd at \(path): build it or set KEZEKD_BIN")
@@ -75,7 +77,7 @@ final class KezekdProcess: @unchecked Sendable {
     }
 
     /// Polls `HEALTH` until it answers a line starting `+OK`.
-    func waitHealthy(timeout: Double = 10) throws {
+    public func waitHealthy(timeout: Double = 10) throws {
         let port = self.port
         let healthy = poll(timeout: timeout, interval: 0.05) { () -> Bool? in
             if let process = self.process, !process.isRunning { return false }
@@ -89,13 +91,13 @@ final class KezekdProcess: @unchecked Sendable {
     }
 
     /// SIGSTOP: alive but answering nothing, as a machine that stopped answering.
-    func pause() { process?.send(signal: SIGSTOP) }
+    public func pause() { process?.send(signal: SIGSTOP) }
 
     /// SIGCONT after `pause`.
-    func resume() { process?.send(signal: SIGCONT) }
+    public func resume() { process?.send(signal: SIGCONT) }
 
     /// SIGKILL, as in a crash; waits until it is gone.
-    func kill9() {
+    public func kill9() {
         guard let process else { return }
         process.send(signal: SIGKILL)
         process.waitForExit(timeout: 10)
@@ -103,23 +105,23 @@ final class KezekdProcess: @unchecked Sendable {
 
     /// SIGTERM; SIGKILL after `grace` seconds. Returns the exit status (nil: killed by signal).
     @discardableResult
-    func terminate(grace: Double = 5) -> Int32? {
+    public func terminate(grace: Double = 5) -> Int32? {
         guard let process else { return nil }
         process.stop(grace: grace)
         return process.exitStatus
     }
 
     /// Sends SIGTERM without waiting.
-    func sendTerm() { process?.send(signal: SIGTERM) }
+    public func sendTerm() { process?.send(signal: SIGTERM) }
 
     /// Stops it if running (SIGTERM), then starts it again on the same ports.
-    func restart(timeout: Double = 10) throws {
+    public func restart(timeout: Double = 10) throws {
         terminate()
         try start(timeout: timeout)
     }
 
     /// The last `lines` lines of its standard error.
-    func stderrTail(lines: Int = 80) -> String {
+    public func stderrTail(lines: Int = 80) -> String {
         let text = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }

@@ -3,7 +3,9 @@ import Foundation
 /// Runs `body(0..<count)` on `count` threads at once and waits for all (at most `timeout`
 /// seconds). Returns false if some did not finish in time.
 @discardableResult
-func runConcurrently(_ count: Int, timeout: Double = 120, _ body: @escaping @Sendable (Int) -> Void) -> Bool {
+public func runConcurrently(
+    _ count: Int, timeout: Double = 120, _ body: @escaping @Sendable (Int) -> Void
+) -> Bool {
     let group = DispatchGroup()
     for index in 0..<count {
         group.enter()
@@ -19,14 +21,15 @@ func runConcurrently(_ count: Int, timeout: Double = 120, _ body: @escaping @Sen
 
 /// A lock-protected value shared by worker threads. Unchecked Sendable: every access to
 /// `value` goes through `lock`.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    public init(_ value: Value) { self.value = value }
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
     }
-    var current: Value { withLock { $0 } }
+    public var current: Value { withLock { $0 } }
+    public func set(_ newValue: Value) { withLock { $0 = newValue } }
 }

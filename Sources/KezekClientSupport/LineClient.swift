@@ -1,44 +1,55 @@
-import Foundation
+import Glibc
 
-enum LineClientError: Error, CustomStringConvertible {
+public enum LineClientError: Error, CustomStringConvertible {
     case connectFailed(port: Int, errno: Int32)
     case timeout(String)
     case closed(String)
     case io(String, errno: Int32)
+    case notLoopback(String)
+    case unexpectedReply(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .connectFailed(let port, let code): return "connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(code)))"
         case .timeout(let what): return "timed out: \(what)"
         case .closed(let what): return "connection closed by peer: \(what)"
         case .io(let what, let code): return "\(what) failed: \(String(cString: strerror(code)))"
+        case .notLoopback(let host):
+            return "only loopback IPv4 addresses (127.0.0.0/8) are targets, not '\(host)'"
+        case .unexpectedReply(let line): return "unexpected reply line '\(line)'"
         }
     }
 }
 
-/// A blocking line-oriented TCP client for one thread. Every call takes a timeout; the socket
+/// A blocking line-oriented TCP client for one thread, to a loopback port: the tests',
+/// kezek-audit's and the nemesis's client (RESP commands and replies: RESPValue.swift).
+/// Every call takes a timeout; the socket
 /// is non-blocking underneath and waits with poll(2), so nothing can hang a test forever.
 /// Writing also drains incoming bytes, so a huge pipeline cannot deadlock against a server
 /// that stops reading until its replies are read.
 /// Unchecked Sendable: tests hand a client to one worker thread, which alone uses it.
-final class LineClient: @unchecked Sendable {
-    let port: Int
+public final class LineClient: @unchecked Sendable {
+    public let port: Int
     private var fd: Int32
     /// Received bytes not yet returned; `consumed` of them are already taken.
     private var buffer: [UInt8] = []
     private var consumed = 0
     /// How far past `consumed` the buffer holds no newline.
     private var scanned = 0
-    private(set) var peerClosed = false
+    public private(set) var peerClosed = false
 
-    init(port: Int, timeout: Double = 5) throws {
+    /// Connects to `host:port`; `host` must be a loopback IPv4 address (127.0.0.0/8).
+    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
         self.port = port
+        var address = loopbackAddress(port: port)
+        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1,
+              UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127
+        else { throw LineClientError.notLoopback(host) }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LineClientError.io("socket", errno: errno) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = loopbackAddress(port: port)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -60,12 +71,12 @@ final class LineClient: @unchecked Sendable {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 
     /// Closes with a TCP reset (SO_LINGER 0): the most abrupt disconnect a client can make.
-    func abort() {
+    public func abort() {
         guard fd >= 0 else { return }
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
@@ -73,16 +84,16 @@ final class LineClient: @unchecked Sendable {
     }
 
     /// Half-closes: the server sees end of input while this side can still read.
-    func shutdownWrite() {
+    public func shutdownWrite() {
         if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
     }
 
     /// Sends `text` as raw bytes: nothing is added.
-    func send(_ text: String, timeout: Double = 60) throws {
+    public func send(_ text: String, timeout: Double = 60) throws {
         try send(bytes: Array(text.utf8), timeout: timeout)
     }
 
-    func send(bytes: [UInt8], timeout: Double = 60) throws {
+    public func send(bytes: [UInt8], timeout: Double = 60) throws {
         guard fd >= 0 else { throw LineClientError.closed("send on a closed client") }
         let deadline = monotonicNow() + timeout
         var offset = 0
@@ -110,7 +121,7 @@ final class LineClient: @unchecked Sendable {
     }
 
     /// The next reply line, without its line ending.
-    func readLine(timeout: Double = 10) throws -> String {
+    public func readLine(timeout: Double = 10) throws -> String {
         let deadline = monotonicNow() + timeout
         while true {
             if let line = takeLine() { return line }
@@ -123,20 +134,20 @@ final class LineClient: @unchecked Sendable {
 
     /// One reply: a line, or a bulk string (`$<length>` then its text) returned as `$` and
     /// its text on one line (`PING hi` answers `$hi`); a null bulk string is `$-1`.
-    func readReply(timeout: Double = 10) throws -> String {
+    public func readReply(timeout: Double = 10) throws -> String {
         let line = try readLine(timeout: timeout)
         guard line.hasPrefix("$"), let length = Int(line.dropFirst()), length >= 0 else { return line }
         return "$" + (try readLine(timeout: timeout))
     }
 
     /// Sends `line` with CRLF and reads one reply.
-    func request(_ line: String, timeout: Double = 10) throws -> String {
+    public func request(_ line: String, timeout: Double = 10) throws -> String {
         try send(line + "\r\n", timeout: timeout)
         return try readReply(timeout: timeout)
     }
 
     /// Sends every line (with CRLF) in one go, then reads one reply per line, in order.
-    func pipeline(_ lines: [String], timeout: Double = 120) throws -> [String] {
+    public func pipeline(_ lines: [String], timeout: Double = 120) throws -> [String] {
         let deadline = monotonicNow() + timeout
         var bytes: [UInt8] = []
         bytes.reserveCapacity(lines.count * 24)
@@ -155,7 +166,7 @@ final class LineClient: @unchecked Sendable {
     }
 
     /// Reads lines until the peer closes or `timeout` passes; returns what was read.
-    func readUntilClosed(timeout: Double) -> (lines: [String], closed: Bool) {
+    public func readUntilClosed(timeout: Double) -> (lines: [String], closed: Bool) {
         let deadline = monotonicNow() + timeout
         var lines: [String] = []
         while monotonicNow() < deadline {
@@ -172,7 +183,7 @@ final class LineClient: @unchecked Sendable {
 
     /// True when the peer closes the connection (EOF or reset) within `timeout`. Bytes that
     /// arrive first are kept for `readLine`.
-    func isClosedByPeer(timeout: Double = 5) -> Bool {
+    public func isClosedByPeer(timeout: Double = 5) -> Bool {
         let deadline = monotonicNow() + timeout
         while !peerClosed {
             let remaining = deadline - monotonicNow()
@@ -185,10 +196,29 @@ final class LineClient: @unchecked Sendable {
     }
 
     /// RESP array of bulk strings, as Redis clients send it.
-    static func resp(_ arguments: [String]) -> String {
+    public static func resp(_ arguments: [String]) -> String {
         var text = "*\(arguments.count)\r\n"
         for argument in arguments { text += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
         return text
+    }
+
+    /// The next `count` bytes exactly (a RESP bulk string's body).
+    public func readBytes(_ count: Int, timeout: Double = 10) throws -> [UInt8] {
+        let deadline = monotonicNow() + timeout
+        while buffer.count - consumed < count {
+            if peerClosed { throw LineClientError.closed("reading \(count) bytes") }
+            let remaining = deadline - monotonicNow()
+            guard remaining > 0 else { throw LineClientError.timeout("reading \(count) bytes") }
+            if wait(for: Int16(POLLIN), timeout: min(remaining, 1)) { try fill() }
+        }
+        let bytes = Array(buffer[consumed..<consumed + count])
+        consumed += count
+        scanned = 0
+        if consumed == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            consumed = 0
+        }
+        return bytes
     }
 
     // MARK: - Internals

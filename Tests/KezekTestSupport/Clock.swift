@@ -1,15 +1,9 @@
 import Foundation
-
-/// Monotonic seconds, for deadlines that wall-clock changes cannot stretch.
-func monotonicNow() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
+import KezekClientSupport
 
 /// Calls `body` until it returns a value or `timeout` seconds pass (bounded in time and in
 /// count: at most `timeout / interval + 1` calls). Returns nil on timeout.
-func poll<T>(timeout: Double, interval: Double = 0.05, _ body: () -> T?) -> T? {
+public func poll<T>(timeout: Double, interval: Double = 0.05, _ body: () -> T?) -> T? {
     let deadline = monotonicNow() + timeout
     let maxAttempts = Int(timeout / interval) + 2
     for _ in 0..<maxAttempts {
@@ -21,6 +15,6 @@ func poll<T>(timeout: Double, interval: Double = 0.05, _ body: () -> T?) -> T? {
 }
 
 /// Sleeps for `seconds`.
-func pause(_ seconds: Double) {
+public func pause(_ seconds: Double) {
     usleep(useconds_t(seconds * 1e6))
 }

@@ -11,7 +11,7 @@ private let handedOut = Mutex<Set<Int>>([])
 
 /// A loopback TCP port that was free a moment ago and not handed out before in this process.
 /// Another process could take it before we use it; on loopback in a test run that is rare.
-func freePort() -> Int {
+public func freePort() -> Int {
     while true {
         let port = kernelFreePort()
         if handedOut.withLock({ $0.insert(port).inserted }) { return port }
@@ -35,13 +35,4 @@ private func kernelFreePort() -> Int {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// `127.0.0.1:port` as a `sockaddr_in`.
-func loopbackAddress(port: Int) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = UInt16(port).bigEndian
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    return address
 }

@@ -1,31 +1,34 @@
 import Foundation
+import KezekClientSupport
 
 /// A real `redis-server` on a free loopback port with its own data directory, append-only
 /// file fsynced on every write and no RDB snapshots. Restarts reuse the port and directory,
 /// so data written before a SIGKILL is loaded again.
-final class RedisServerProcess {
-    static let serverPath = "/usr/bin/redis-server"
-    static let cliPath = "/usr/bin/redis-cli"
+public final class RedisServerProcess {
+    public static let serverPath = "/usr/bin/redis-server"
+    public static let cliPath = "/usr/bin/redis-cli"
 
-    let port: Int
-    let directory: URL
+    public let port: Int
+    public let directory: URL
     /// Flags added to every start (e.g. `--requirepass`).
-    var extraArguments: [String] = []
+    public var extraArguments: [String] = []
     /// The password `cli` and the readiness probe use, when the server requires one.
-    var password: String?
+    public var password: String?
     private var process: Process?
 
-    init(directory: URL, port: Int = freePort()) throws {
+    public init(directory: URL, port: Int = freePort()) throws {
         self.port = port
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    var isRunning: Bool { process?.isRunning ?? false }
-    var logPath: String { directory.appendingPathComponent("redis.log").path }
+    public var isRunning: Bool { process?.isRunning ?? false }
+    /// The server's process id while it runs.
+    public var processIdentifier: Int32? { process?.processIdentifier }
+    public var logPath: String { directory.appendingPathComponent("redis.log").path }
 
     /// Starts it and waits (at most `timeout` seconds) until it answers commands.
-    func start(timeout: Double = 10) throws {
+    public func start(timeout: Double = 10) throws {
         let process = try Self.launch([
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
@@ -48,7 +51,7 @@ final class RedisServerProcess {
 
     /// Runs redis-server in the foreground with `arguments`, its stderr appended to `logPath`
     /// (a Sentinel too: `CONFIG --sentinel`).
-    static func launch(_ arguments: [String], logPath: String) throws -> Process {
+    public static func launch(_ arguments: [String], logPath: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: serverPath)
         process.arguments = arguments
@@ -61,26 +64,26 @@ final class RedisServerProcess {
     }
 
     /// SIGKILL: the server dies at once, as in a crash.
-    func kill9() {
+    public func kill9() {
         guard let process else { return }
         process.send(signal: SIGKILL)
         process.waitForExit(timeout: 10)
     }
 
     /// SIGSTOP: the server keeps its connections but answers nothing, as a stalled Redis.
-    func pause() { process?.send(signal: SIGSTOP) }
+    public func pause() { process?.send(signal: SIGSTOP) }
 
     /// SIGCONT after `pause()`.
-    func resume() { process?.send(signal: SIGCONT) }
+    public func resume() { process?.send(signal: SIGCONT) }
 
     /// SIGTERM, then SIGKILL after 5 s.
-    func stop() {
+    public func stop() {
         process?.stop(grace: 5)
     }
 
     /// SIGKILL, then its data is deleted: it comes back empty, as a Redis restarted without
     /// persistence.
-    func restartEmpty(timeout: Double = 10) throws {
+    public func restartEmpty(timeout: Double = 10) throws {
         kill9()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name != "redis.log" {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
@@ -89,7 +92,7 @@ final class RedisServerProcess {
     }
 
     /// Starts it again on the same port with the same data directory.
-    func restart(timeout: Double = 10) throws {
+    public func restart(timeout: Double = 10) throws {
         stop()
         try start(timeout: timeout)
     }
@@ -97,25 +100,27 @@ final class RedisServerProcess {
     /// Marks this Redis as a new Kezek installation (the lease epoch key, as
     /// README's "Durability" tells an installer), so the first kezekd takes it at once instead of
     /// waiting a lease-ttl in case a live holder is writing back lost data.
-    func markNewInstallation(prefix: String = "kezek") throws {
+    public func markNewInstallation(prefix: String = "kezek") throws {
         _ = try cli(["SET", "\(prefix):{lease}:epoch", "0", "NX"])
     }
 
-    /// Runs `redis-cli` against this server; returns its standard output.
-    func cli(_ arguments: [String], timeout: Double = 20) throws -> String {
+    /// Runs `redis-cli` against this server (its input read from the file `stdin`, as
+    /// `--pipe` wants); returns its standard output.
+    public func cli(_ arguments: [String], stdin: String? = nil, timeout: Double = 20) throws
+        -> String {
         let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)", "--no-auth-warning"]
-            + (password.map { ["-a", $0] } ?? []) + arguments, timeout: timeout)
+            + (password.map { ["-a", $0] } ?? []) + arguments, stdin: stdin, timeout: timeout)
         guard result.status == 0 else {
             throw TestSetupError("redis-cli \(arguments) ended with \(String(describing: result.status)): \(result.stderr)")
         }
         return result.stdout
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 }
 
 /// A test environment problem (a process would not start), as opposed to a failed check.
-struct TestSetupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -3,17 +3,17 @@ import Foundation
 extension Process {
     /// Waits at most `timeout` seconds for the process to end. True when it has ended.
     @discardableResult
-    func waitForExit(timeout: Double) -> Bool {
+    public func waitForExit(timeout: Double) -> Bool {
         poll(timeout: timeout, interval: 0.01) { isRunning ? nil : true } ?? false
     }
 
     /// Sends `signal` to the process if it is still running.
-    func send(signal: Int32) {
+    public func send(signal: Int32) {
         if isRunning { kill(processIdentifier, signal) }
     }
 
     /// SIGTERM, then SIGKILL if it has not ended after `grace` seconds; then waits for it.
-    func stop(grace: Double = 5) {
+    public func stop(grace: Double = 5) {
         guard isRunning else { return }
         send(signal: SIGTERM)
         if !waitForExit(timeout: grace) {
@@ -23,7 +23,7 @@ extension Process {
     }
 
     /// The exit status when it exited normally, nil when a signal ended it or it still runs.
-    var exitStatus: Int32? {
+    public var exitStatus: Int32? {
         guard !isRunning, terminationReason == .exit else { return nil }
         return terminationStatus
     }
@@ -31,7 +31,7 @@ extension Process {
 
 /// The environment of this process without any `KEZEK_` variable, so a test sees only what
 /// it sets itself.
-func cleanEnvironment(adding extra: [String: String] = [:]) -> [String: String] {
+public func cleanEnvironment(adding extra: [String: String] = [:]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEZEK_") }
     for (key, value) in extra { environment[key] = value }
     return environment
@@ -39,8 +39,10 @@ func cleanEnvironment(adding extra: [String: String] = [:]) -> [String: String] 
 
 /// Runs a short-lived program to its end (at most `timeout` seconds, then SIGKILL).
 /// Returns nil as status when it had to be killed or a signal ended it.
-func runProgram(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                timeout: Double = 10) throws -> (status: Int32?, stdout: String, stderr: String) {
+/// `stdin`: a file to read standard input from (none when nil).
+public func runProgram(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                       stdin: String? = nil, timeout: Double = 10)
+    throws -> (status: Int32?, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kezek-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -55,7 +57,14 @@ func runProgram(_ path: String, _ arguments: [String], environment: [String: Str
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     process.environment = environment ?? cleanEnvironment()
-    process.standardInput = FileHandle.nullDevice
+    if let stdin {
+        guard let input = FileHandle(forReadingAtPath: stdin) else {
+            throw TestSetupError("cannot read \(stdin)")
+        }
+        process.standardInput = input
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -72,7 +81,7 @@ func runProgram(_ path: String, _ arguments: [String], environment: [String: Str
 }
 
 /// A file handle appending to `path` (created when missing).
-func appendingHandle(_ path: String) -> FileHandle {
+public func appendingHandle(_ path: String) -> FileHandle {
     if !FileManager.default.fileExists(atPath: path) {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
     }
