@@ -150,7 +150,7 @@ struct BookCommand: ParsableCommand {
             report.invariants = inv
         } else {
             // The last reply for each distinct (provider, holder) pair.
-            var pairs: [Int: (kind: ReplyKind, value: Int64)] = [:]
+            var pairs: [Int: (kind: ObservedReply, value: Int64)] = [:]
             for i in 0..<batch.count where results.kinds[i] != .none {
                 let key = Int(work.poolProvider[i]) * holders + Int(work.poolHolder[i])
                 let r = results[i]
@@ -158,7 +158,7 @@ struct BookCommand: ParsableCommand {
                 pairs[key] = (r.kind, r.value)
             }
             let allDefinite = load.complete
-                && ReplyKind.allCases.allSatisfy { $0.isDefinite || $0 == .none || load.counts[$0] == 0 }
+                && ObservedReply.allCases.allSatisfy { $0.isDefinite || $0 == .none || load.counts[$0] == 0 }
             var expect = (0..<providers).map {
                 ProviderExpectation(id: ids.provider($0), capacity: capacity, bookedAtLeast: 0,
                                     bookedExactly: allDefinite ? 0 : nil, waitingExactly: allDefinite ? 0 : nil)

@@ -42,7 +42,7 @@ final class PhasePlan {
 /// memory without locks is enough.
 final class PhaseResults {
     let count: Int
-    let kinds: UnsafeMutablePointer<ReplyKind>
+    let kinds: UnsafeMutablePointer<ObservedReply>
     let values: UnsafeMutablePointer<Int64>
     /// Full reply text per request, kept only when asked (invariant checks).
     let lines: UnsafeMutablePointer<String?>?
@@ -62,7 +62,7 @@ final class PhaseResults {
         }
     }
 
-    subscript(i: Int) -> (kind: ReplyKind, value: Int64) { (kinds[i], values[i]) }
+    subscript(i: Int) -> (kind: ObservedReply, value: Int64) { (kinds[i], values[i]) }
 
     func line(_ i: Int) -> String {
         if let l = lines?[i] { return l }

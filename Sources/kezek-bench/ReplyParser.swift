@@ -49,7 +49,7 @@ struct LineSplitter {
 /// (`+BOOKED <free>`, `+WAITING <pos>`, `+CANCELLED <free>`, `:N`); -1 when there is none.
 enum ReplyClassifier {
     @inline(__always)
-    static func classify(_ line: UnsafeRawBufferPointer) -> (kind: ReplyKind, value: Int64) {
+    static func classify(_ line: UnsafeRawBufferPointer) -> (kind: ObservedReply, value: Int64) {
         guard let first = line.first else { return (.malformed, -1) }
         switch first {
         case UInt8(ascii: "+"):
@@ -81,7 +81,7 @@ enum ReplyClassifier {
     }
 
     @inline(__always)
-    private static func statusKind(_ line: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> ReplyKind {
+    private static func statusKind(_ line: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> ObservedReply {
         @inline(__always) func eq(_ word: StaticString) -> Bool {
             guard word.utf8CodeUnitCount == e - s else { return false }
             let w = word.utf8Start

@@ -91,8 +91,8 @@ final class RunReport {
         top.append(("phases", .array(phases.map { section in
             let o = section.outcome
             var counts: [(String, JSON)] = []
-            for kind in ReplyKind.allCases where kind != .none && kind != .error
-                && (ReplyKind.reported.contains(kind) || o.counts[kind] > 0) {
+            for kind in ObservedReply.allCases where kind != .none && kind != .error
+                && (ObservedReply.reported.contains(kind) || o.counts[kind] > 0) {
                 counts.append((kind.label, .int(o.counts[kind])))
             }
             counts.append(("errors", .int(o.counts[.error])))

@@ -1,5 +1,6 @@
-// What a reply line says, reduced to the outcomes the reports count.
-enum ReplyKind: UInt8, CaseIterable {
+// What a reply line said, as the load harness saw it, reduced to the outcomes the reports count
+// (the daemon counts its own replies by `ReplyKind`, KezekCore).
+enum ObservedReply: UInt8, CaseIterable {
     case none = 0        // no reply recorded (yet)
     case booked, waiting, full, limit, notFound, cancelled
     case seats, ok, pong, idle, bye, otherStatus
@@ -37,23 +38,23 @@ enum ReplyKind: UInt8, CaseIterable {
     }
 
     /// The kinds always shown in a summary, in order.
-    static let reported: [ReplyKind] = [.booked, .waiting, .full, .limit, .notFound, .cancelled]
+    static let reported: [ObservedReply] = [.booked, .waiting, .full, .limit, .notFound, .cancelled]
 }
 
 /// Reply counts for one phase, one slot per kind, plus error replies by code.
 struct ReplyCounts {
-    private(set) var byKind = [Int](repeating: 0, count: ReplyKind.allCases.count)
+    private(set) var byKind = [Int](repeating: 0, count: ObservedReply.allCases.count)
     private(set) var errorsByCode: [String: Int] = [:]
 
     @inline(__always)
-    mutating func add(_ kind: ReplyKind, _ n: Int = 1) { byKind[Int(kind.rawValue)] += n }
+    mutating func add(_ kind: ObservedReply, _ n: Int = 1) { byKind[Int(kind.rawValue)] += n }
 
     mutating func addError(code: String, _ n: Int = 1) {
         add(.error, n)
         errorsByCode[code, default: 0] += n
     }
 
-    subscript(kind: ReplyKind) -> Int { byKind[Int(kind.rawValue)] }
+    subscript(kind: ObservedReply) -> Int { byKind[Int(kind.rawValue)] }
 
     var total: Int { byKind.reduce(0, +) }
 
@@ -65,8 +66,8 @@ struct ReplyCounts {
     /// "BOOKED 12 WAITING 3 ... errors 2 (UNAVAILABLE 2)" with the always-shown kinds, then
     /// any other kind seen.
     func line() -> String {
-        var parts = ReplyKind.reported.map { "\($0.label) \(Format.count(self[$0]))" }
-        for kind in ReplyKind.allCases where !ReplyKind.reported.contains(kind)
+        var parts = ObservedReply.reported.map { "\($0.label) \(Format.count(self[$0]))" }
+        for kind in ObservedReply.allCases where !ObservedReply.reported.contains(kind)
             && kind != .error && kind != .none && self[kind] > 0 {
             parts.append("\(kind.label) \(Format.count(self[kind]))")
         }
