@@ -47,12 +47,7 @@ extension Provider {
             guard let offer = state.offers[holder], offer.expiresAt == expiresAt else { return true }
             if let tag = state.tags[holder], let rounds = rules.rounds, !rounds.isDrawn(tag.round) { return false }
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
-            state.offers[holder] = nil
-            writes.add(self, .unoffer(holder: holder))
-            state.left(holder)
-            rules.limits.release(holder)
-            untag(holder, &state, rules: rules, placed: true, writes: &writes)
-            promote(&state, rules: rules, writes: &writes)
+            release(holder, booked: false, &state, rules: rules, writes: &writes)
             writes.flush(to: outbox, ticket: nil, state: &state)
             return true
         }

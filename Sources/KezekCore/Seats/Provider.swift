@@ -275,17 +275,7 @@ public final class Provider: Sendable {
             guard mirrorUp else { return .now(.unavailable) }
             var writes = WriteList(madeAt: now)
             if booked || offered {
-                if booked {
-                    state.holders[holder] = nil
-                    writes.add(self, .unbook(holder: holder))
-                } else {
-                    state.offers[holder] = nil
-                    writes.add(self, .unoffer(holder: holder))
-                }
-                state.left(holder)
-                rules.limits.release(holder)
-                untag(holder, &state, rules: rules, placed: true, writes: &writes)
-                promote(&state, rules: rules, writes: &writes)
+                release(holder, booked: booked, &state, rules: rules, writes: &writes)
             } else {
                 _ = state.waitlist.remove(holder)
                 state.left(holder)
@@ -347,6 +337,23 @@ public final class Provider: Sendable {
         if let offer = state.offers[holder] { return .offeredStatus(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds())) }
         if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
         return .none
+    }
+
+    /// The holder gives its seat (or its offer) up: the limit's unit and the round tag go, and
+    /// the head of the waitlist moves up. A CANCEL and an offer's expiry share it.
+    func release(_ holder: String, booked: Bool, _ state: inout State, rules: BookingRules,
+                 writes: inout WriteList) {
+        if booked {
+            state.holders[holder] = nil
+            writes.add(self, .unbook(holder: holder))
+        } else {
+            state.offers[holder] = nil
+            writes.add(self, .unoffer(holder: holder))
+        }
+        state.left(holder)
+        rules.limits.release(holder)
+        untag(holder, &state, rules: rules, placed: true, writes: &writes)
+        promote(&state, rules: rules, writes: &writes)
     }
 
     /// SEATS, as memory has it now (unconfirmed changes included).
