@@ -5,7 +5,7 @@ import PackageDescription
 // Release builds skip exclusivity checks (about +11% on the parser, measured) but keep
 // preconditions: -Ounchecked would delete them, side effects included.
 let fastSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
 
 let package = Package(
@@ -25,18 +25,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML", "CommandLineArguments"]),
+        .package(
+            url: "https://github.com/apple/swift-configuration", from: "1.4.0",
+            traits: ["YAML", "CommandLineArguments"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
-        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CKezekShims", dependencies: ["CLibUV", "CHiredis"]),
         // TLS on the client port through OpenSSL memory BIOs (libssl, from libssl-dev).
-        .target(name: "CKezekTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "CKezekTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // The fair-round draw: lottery numbers and deferred acceptance, no I/O.
         .target(name: "KezekDraw", dependencies: ["CLibCrypto"], swiftSettings: fastSettings),
         .target(
@@ -97,13 +102,15 @@ let package = Package(
         // What the tests and Benchmarks/ share: private redis-server and kezekd processes,
         // process control, polling, thread helpers (and KezekClientSupport, re-exported).
         .target(
-            name: "KezekTestSupport", dependencies: ["KezekClientSupport"], path: "Tests/KezekTestSupport"
+            name: "KezekTestSupport", dependencies: ["KezekClientSupport"],
+            path: "Tests/KezekTestSupport"
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore", "KezekTestSupport"]),
         .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw", "KezekTestSupport"]),
         .testTarget(name: "KezekNemesisTests", dependencies: ["KezekNemesis"]),
         .testTarget(
-            name: "KezekIntegrationTests", dependencies: ["KezekCore", "KezekDraw", "KezekTestSupport"]
+            name: "KezekIntegrationTests",
+            dependencies: ["KezekCore", "KezekDraw", "KezekTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

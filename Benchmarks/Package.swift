@@ -10,14 +10,18 @@ let package = Package(
     dependencies: [
         .package(name: "Kezek", path: ".."),
         // Its default traits pull a package this machine lacks: ask for the malloc interposer only.
-        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(
+            url: "https://github.com/ordo-one/benchmark", from: "1.38.1",
+            traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [],
     swiftLanguageModes: [.v5]
 )
 
-func benchmarkTarget(_ name: String, core: String = "KezekCore", extra: [Target.Dependency] = []) -> Target {
+func benchmarkTarget(_ name: String, core: String = "KezekCore", extra: [Target.Dependency] = [])
+    -> Target
+{
     .executableTarget(
         name: name,
         dependencies: [
@@ -37,6 +41,7 @@ package.targets += [
     benchmarkTarget("SeatTableBench"),
     benchmarkTarget("MetricsBench"),
     benchmarkTarget("MirrorEncoderBench"),
-    benchmarkTarget("RecoveryBench", extra: [.product(name: "Logging", package: "swift-log"), testSupport]),
+    benchmarkTarget(
+        "RecoveryBench", extra: [.product(name: "Logging", package: "swift-log"), testSupport]),
     benchmarkTarget("DrawBench", core: "KezekDraw", extra: [testSupport]),
 ]

@@ -10,7 +10,8 @@ public enum LineClientError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .connectFailed(let port, let code): return "connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(code)))"
+        case .connectFailed(let port, let code):
+            return "connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(code)))"
         case .timeout(let what): return "timed out: \(what)"
         case .closed(let what): return "connection closed by peer: \(what)"
         case .io(let what, let code): return "\(what) failed: \(String(cString: strerror(code)))"
@@ -43,7 +44,7 @@ public final class LineClient: @unchecked Sendable {
         self.port = port
         var address = loopbackAddress(port: port)
         guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1,
-              UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127
+            UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127
         else { throw LineClientError.notLoopback(host) }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LineClientError.io("socket", errno: errno) }
@@ -57,7 +58,9 @@ public final class LineClient: @unchecked Sendable {
         }
         if result != 0 {
             let code = errno
-            guard code == EINPROGRESS else { Glibc.close(fd); throw LineClientError.connectFailed(port: port, errno: code) }
+            guard code == EINPROGRESS else {
+                Glibc.close(fd); throw LineClientError.connectFailed(port: port, errno: code)
+            }
             guard wait(for: Int16(POLLOUT), timeout: timeout) else {
                 Glibc.close(fd)
                 throw LineClientError.timeout("connect to 127.0.0.1:\(port)")
@@ -65,7 +68,9 @@ public final class LineClient: @unchecked Sendable {
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-            if soError != 0 { Glibc.close(fd); throw LineClientError.connectFailed(port: port, errno: soError) }
+            if soError != 0 {
+                Glibc.close(fd); throw LineClientError.connectFailed(port: port, errno: soError)
+            }
         }
     }
 
@@ -99,7 +104,9 @@ public final class LineClient: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let remaining = deadline - monotonicNow()
-            guard remaining > 0 else { throw LineClientError.timeout("send of \(bytes.count) bytes (\(offset) sent)") }
+            guard remaining > 0 else {
+                throw LineClientError.timeout("send of \(bytes.count) bytes (\(offset) sent)")
+            }
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
             let ready = Glibc.poll(&pfd, 1, Int32(min(remaining, 1) * 1000) + 1)
             if ready < 0 && errno != EINTR { throw LineClientError.io("poll", errno: errno) }
@@ -107,13 +114,17 @@ public final class LineClient: @unchecked Sendable {
             if pfd.revents & Int16(POLLIN) != 0 && !peerClosed { try fill() }
             if pfd.revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 {
                 let written = bytes.withUnsafeBytes {
-                    Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                    Glibc.send(
+                        fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 }
                 if written > 0 {
                     offset += written
                 } else if written < 0 && errno != EAGAIN && errno != EINTR {
                     let code = errno
-                    if code == EPIPE || code == ECONNRESET { throw LineClientError.closed("send (\(offset) of \(bytes.count) bytes sent)") }
+                    if code == EPIPE || code == ECONNRESET {
+                        throw LineClientError.closed(
+                            "send (\(offset) of \(bytes.count) bytes sent)")
+                    }
                     throw LineClientError.io("send", errno: code)
                 }
             }
@@ -127,7 +138,9 @@ public final class LineClient: @unchecked Sendable {
             if let line = takeLine() { return line }
             if peerClosed { throw LineClientError.closed("reading a line") }
             let remaining = deadline - monotonicNow()
-            guard remaining > 0 else { throw LineClientError.timeout("reading a line after \(timeout) s") }
+            guard remaining > 0 else {
+                throw LineClientError.timeout("reading a line after \(timeout) s")
+            }
             if wait(for: Int16(POLLIN), timeout: min(remaining, 1)) { try fill() }
         }
     }
@@ -136,7 +149,9 @@ public final class LineClient: @unchecked Sendable {
     /// its text on one line (`PING hi` answers `$hi`); a null bulk string is `$-1`.
     public func readReply(timeout: Double = 10) throws -> String {
         let line = try readLine(timeout: timeout)
-        guard line.hasPrefix("$"), let length = Int(line.dropFirst()), length >= 0 else { return line }
+        guard line.hasPrefix("$"), let length = Int(line.dropFirst()), length >= 0 else {
+            return line
+        }
         return "$" + (try readLine(timeout: timeout))
     }
 

@@ -13,8 +13,10 @@ public enum DeferredAcceptance {
     ///   - applications: every application; provider indices are within `freeSeats`.
     ///   - lotteryOrder: the applicants taking part, best lottery number first. An applicant
     ///     left out (a holder already at the per-holder limit) takes no seat and waits nowhere.
-    public static func allocate(freeSeats: [Int], applications book: ApplicationBook,
-                                lotteryOrder: [Int32]) -> Allocation {
+    public static func allocate(
+        freeSeats: [Int], applications book: ApplicationBook,
+        lotteryOrder: [Int32]
+    ) -> Allocation {
         let applicants = book.count
         var lotteryRank = [Int32](repeating: -1, count: applicants)
         for (rank, a) in lotteryOrder.enumerated() {
@@ -37,43 +39,49 @@ public enum DeferredAcceptance {
 
         var pending = lotteryOrder.reversed() as [Int32]  // popLast gives the best first
         book.start.withUnsafeBufferPointer { start in
-        book.provider.withUnsafeBufferPointer { choiceProvider in
-        book.level.withUnsafeBufferPointer { choiceLevel in
-        heap.withUnsafeMutableBufferPointer { heap in
-            while let next = pending.popLast() {
-                let a = Int(next)
-                let first = Int(start[a]), end = Int(start[a + 1])
-                var r = first + Int(nextChoice[a])
-                while r < end {
-                    proposals += 1
-                    let p = Int(choiceProvider[r])
-                    let key = PriorityKey.make(level: choiceLevel[r], lotteryRank: lotteryRank[a])
-                    let seats = freeSeats[p], count = Int(held[p])
-                    if count < seats {
-                        MaxHeap.push(key, into: heap, base: base[p], count: count)
-                        held[p] += 1
-                        break
+            book.provider.withUnsafeBufferPointer { choiceProvider in
+                book.level.withUnsafeBufferPointer { choiceLevel in
+                    heap.withUnsafeMutableBufferPointer { heap in
+                        while let next = pending.popLast() {
+                            let a = Int(next)
+                            let first = Int(start[a]), end = Int(start[a + 1])
+                            var r = first + Int(nextChoice[a])
+                            while r < end {
+                                proposals += 1
+                                let p = Int(choiceProvider[r])
+                                let key = PriorityKey.make(
+                                    level: choiceLevel[r], lotteryRank: lotteryRank[a])
+                                let seats = freeSeats[p], count = Int(held[p])
+                                if count < seats {
+                                    MaxHeap.push(key, into: heap, base: base[p], count: count)
+                                    held[p] += 1
+                                    break
+                                }
+                                if seats > 0, key < heap[base[p]] {
+                                    let loser = PriorityKey.rank(heap[base[p]])
+                                    MaxHeap.replaceTop(
+                                        with: key, in: heap, base: base[p], count: count)
+                                    let l = Int(lotteryOrder[loser])
+                                    nextChoice[l] += 1
+                                    pending.append(Int32(l))
+                                    displaced += 1
+                                    break
+                                }
+                                r += 1
+                            }
+                            nextChoice[a] = UInt8(r - first)
+                        }
                     }
-                    if seats > 0, key < heap[base[p]] {
-                        let loser = PriorityKey.rank(heap[base[p]])
-                        MaxHeap.replaceTop(with: key, in: heap, base: base[p], count: count)
-                        let l = Int(lotteryOrder[loser])
-                        nextChoice[l] += 1
-                        pending.append(Int32(l))
-                        displaced += 1
-                        break
-                    }
-                    r += 1
                 }
-                nextChoice[a] = UInt8(r - first)
             }
-        }}}}
+        }
         var placement = [Int8](repeating: -1, count: applicants)
         for a in 0..<applicants where lotteryRank[a] >= 0 {
             if Int(nextChoice[a]) < book.choices(of: a).count { placement[a] = Int8(nextChoice[a]) }
         }
-        return Allocation(book: book, lotteryRank: lotteryRank, placement: placement,
-                          proposals: proposals, displaced: displaced)
+        return Allocation(
+            book: book, lotteryRank: lotteryRank, placement: placement,
+            proposals: proposals, displaced: displaced)
     }
 }
 
@@ -92,7 +100,9 @@ enum PriorityKey {
 /// Binary max-heaps laid out in slices of one buffer.
 enum MaxHeap {
     @inline(__always)
-    static func push(_ key: UInt64, into heap: UnsafeMutableBufferPointer<UInt64>, base: Int, count: Int) {
+    static func push(
+        _ key: UInt64, into heap: UnsafeMutableBufferPointer<UInt64>, base: Int, count: Int
+    ) {
         var i = count
         while i > 0 {
             let parent = (i - 1) / 2
@@ -104,7 +114,9 @@ enum MaxHeap {
     }
 
     @inline(__always)
-    static func replaceTop(with key: UInt64, in heap: UnsafeMutableBufferPointer<UInt64>, base: Int, count: Int) {
+    static func replaceTop(
+        with key: UInt64, in heap: UnsafeMutableBufferPointer<UInt64>, base: Int, count: Int
+    ) {
         var i = 0
         while true {
             let left = 2 * i + 1

@@ -18,8 +18,9 @@ public struct LotteryNumber: Comparable, Hashable, Sendable, CustomStringConvert
         holder.withUTF8 { hasher.update(UnsafeRawBufferPointer($0)) }
         withUnsafeMutableBytes(of: &digest) { hasher.finish(into: $0.baseAddress!) }
         // The digest's bytes are big-endian words.
-        self.init(high: UInt64(bigEndian: digest.0), upper: UInt64(bigEndian: digest.1),
-                  lower: UInt64(bigEndian: digest.2), low: UInt64(bigEndian: digest.3))
+        self.init(
+            high: UInt64(bigEndian: digest.0), upper: UInt64(bigEndian: digest.1),
+            lower: UInt64(bigEndian: digest.2), low: UInt64(bigEndian: digest.3))
     }
 
     public init(high: UInt64, upper: UInt64, lower: UInt64, low: UInt64) {
@@ -35,7 +36,9 @@ public struct LotteryNumber: Comparable, Hashable, Sendable, CustomStringConvert
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)
         for w in [high, upper, lower, low] {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: w >> UInt64(shift)))
+            }
         }
         return Hex.encode(bytes)
     }

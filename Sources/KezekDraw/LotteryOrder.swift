@@ -8,7 +8,8 @@ public enum LotteryOrder {
         let numbers = holders.map { LotteryNumber(seed: seed, holder: $0, using: hasher) }
         return (0..<Int32(holders.count)).sorted {
             let a = numbers[Int($0)], b = numbers[Int($1)]
-            return a != b ? a < b : holders[Int($0)].utf8.lexicographicallyPrecedes(holders[Int($1)].utf8)
+            return a != b
+                ? a < b : holders[Int($0)].utf8.lexicographicallyPrecedes(holders[Int($1)].utf8)
         }
     }
 }

@@ -14,7 +14,8 @@ public enum RankedChoice {
         let provider = token[..<slash]
         let level = token[token.index(after: slash)...]
         guard !provider.isEmpty, level.utf8.count == 1, let digit = level.utf8.first,
-              digit >= UInt8(ascii: "1"), digit <= UInt8(ascii: "9") else { return nil }
+            digit >= UInt8(ascii: "1"), digit <= UInt8(ascii: "9")
+        else { return nil }
         return (provider, Int(digit - UInt8(ascii: "0")))
     }
 

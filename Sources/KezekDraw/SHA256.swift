@@ -10,7 +10,8 @@ public final class SHA256 {
 
     public init() {
         // Both fail only without memory or without the default provider: nothing to recover.
-        guard let context = EVP_MD_CTX_new(), let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else {
+        guard let context = EVP_MD_CTX_new(), let algorithm = EVP_MD_fetch(nil, "SHA256", nil)
+        else {
             preconditionFailure("libcrypto has no SHA-256")
         }
         (self.context, self.algorithm) = (context, algorithm)

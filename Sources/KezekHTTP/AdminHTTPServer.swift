@@ -34,7 +34,9 @@ public enum AdminHTTPServer {
             name: "admin", address: settings.adminListen,
             router: AdminRoutes.router(state: server.state, metrics: MetricsPage(server: server)),
             maxConnections: settings.adminMaxConnections, deadline: settings.adminRequestTimeout,
-            maxHeadBytes: maxRequestHeadBytes, maxHeaderFields: maxRequestHeaderFields, backlog: listenBacklog,
-            tls: settings.adminTLS ? try HTTPTLS.configuration(settings.tls, clientCertificates: true) : nil, log: log)
+            maxHeadBytes: maxRequestHeadBytes, maxHeaderFields: maxRequestHeaderFields,
+            backlog: listenBacklog,
+            tls: settings.adminTLS
+                ? try HTTPTLS.configuration(settings.tls, clientCertificates: true) : nil, log: log)
     }
 }

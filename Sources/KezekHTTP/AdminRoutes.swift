@@ -17,7 +17,9 @@ enum AdminRoutes {
         return router
     }
 
-    static func text(_ status: HTTPResponse.Status, _ body: String, contentType: String = "text/plain") -> Response {
+    static func text(
+        _ status: HTTPResponse.Status, _ body: String, contentType: String = "text/plain"
+    ) -> Response {
         Response(
             status: status,
             headers: [.contentType: contentType],

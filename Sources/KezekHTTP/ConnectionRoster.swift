@@ -54,8 +54,16 @@ final class ConnectionRoster: @unchecked Sendable {
     }
 
     private func unlink(_ connection: RosteredConnection) {
-        if let older = connection.older { older.newer = connection.newer } else { oldest = connection.newer }
-        if let newer = connection.newer { newer.older = connection.older } else { newest = connection.older }
+        if let older = connection.older {
+            older.newer = connection.newer
+        } else {
+            oldest = connection.newer
+        }
+        if let newer = connection.newer {
+            newer.older = connection.older
+        } else {
+            newest = connection.older
+        }
         connection.older = nil
         connection.newer = nil
         connection.listed = false

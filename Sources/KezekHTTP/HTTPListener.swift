@@ -12,17 +12,26 @@ import NIOPosix
 /// (a new one past the limit sheds the least recently active: `ConnectionRoster`), and a
 /// deadline per connection.
 enum HTTPListener {
-    static func start(name: String, address: ServerSettings.Endpoint, router: Router<BasicRequestContext>,
-                      maxConnections: Int, deadline: Double, maxHeadBytes: Int, maxHeaderFields: Int, backlog: Int,
-                      tls: TLSConfiguration?, log: Logger) throws {
+    static func start(
+        name: String, address: ServerSettings.Endpoint, router: Router<BasicRequestContext>,
+        maxConnections: Int, deadline: Double, maxHeadBytes: Int, maxHeaderFields: Int,
+        backlog: Int,
+        tls: TLSConfiguration?, log: Logger
+    ) throws {
         let started = StartSignal()
         // Every connection is accepted at once (none waits in the listen backlog behind idle
         // ones); the roster keeps the open ones within `maxConnections`.
         let roster = ConnectionRoster(limit: maxConnections)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [RosteredConnection(roster: roster), ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9)))],
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeadBytes, maxHeaderListSize: maxHeadBytes, maxHeaderFieldCount: maxHeaderFields)
-        ))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    RosteredConnection(roster: roster),
+                    ConnectionDeadline(after: .nanoseconds(Int64(deadline * 1e9))),
+                ],
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: maxHeadBytes, maxHeaderListSize: maxHeadBytes,
+                    maxHeaderFieldCount: maxHeaderFields)
+            ))
         let application = Application(
             router: router,
             server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,

@@ -23,7 +23,10 @@ public enum PublicHTTPServer {
             name: "public", address: settings.publicListen,
             router: PublicRoutes.router(server: server),
             maxConnections: settings.publicMaxConnections, deadline: settings.publicRequestTimeout,
-            maxHeadBytes: maxRequestHeadBytes, maxHeaderFields: maxRequestHeaderFields, backlog: listenBacklog,
-            tls: settings.publicTLS ? try HTTPTLS.configuration(settings.tls, clientCertificates: false) : nil, log: log)
+            maxHeadBytes: maxRequestHeadBytes, maxHeaderFields: maxRequestHeaderFields,
+            backlog: listenBacklog,
+            tls: settings.publicTLS
+                ? try HTTPTLS.configuration(settings.tls, clientCertificates: false) : nil, log: log
+        )
     }
 }

@@ -17,7 +17,9 @@ enum PublicRoutes {
 
         func text() -> String {
             let now = MonotonicClock.nanoseconds()
-            if let page = kept.withLock({ $0 }), now &- page.madeAt < PublicRoutes.freshnessNanos { return page.text }
+            if let page = kept.withLock({ $0 }), now &- page.madeAt < PublicRoutes.freshnessNanos {
+                return page.text
+            }
             let text = make()
             kept.withLock { $0 = (now, text) }
             return text
@@ -41,11 +43,15 @@ enum PublicRoutes {
             AdminRoutes.text(.ok, providersCSV.text(), contentType: "text/csv; charset=utf-8")
         }
         router.get("/rounds/:round") { _, context in
-            guard let id = context.parameters.get("round"), let round = publication(id) else { return notFound() }
+            guard let id = context.parameters.get("round"), let round = publication(id) else {
+                return notFound()
+            }
             return html(PublicPages.round(round))
         }
         router.get("/rounds/:round/draw.csv") { _, context in
-            guard let id = context.parameters.get("round"), let round = publication(id) else { return notFound() }
+            guard let id = context.parameters.get("round"), let round = publication(id) else {
+                return notFound()
+            }
             guard let csv = round.csv else {
                 return AdminRoutes.text(.notFound, "round \(id) is not drawn yet\n")
             }

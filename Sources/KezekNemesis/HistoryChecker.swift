@@ -61,8 +61,10 @@ public struct HistoryChecker {
                     kind: .lostAcknowledgedBooking, subject: key,
                     detail:
                         "acknowledged at \(seconds(lost.completed)), "
-                            + "read as \(read.outcome) at \(seconds(read.completed))",
-                    history: witness.contains { $0.invoked == lost.invoked && $0.client == lost.client } ? witness : [lost] + witness)
+                        + "read as \(read.outcome) at \(seconds(read.completed))",
+                    history: witness.contains {
+                        $0.invoked == lost.invoked && $0.client == lost.client
+                    } ? witness : [lost] + witness)
             }
         }
         let seen = witness.first { $0.outcome == .statusBooked }
@@ -194,8 +196,8 @@ public struct HistoryChecker {
                             kind: .waitlistOrder, subject: "\(provider) \(a.holder) \(b.holder)",
                             detail:
                                 "\(a.holder) joined by \(seconds(a.joinedBy)), "
-                                    + "\(b.holder) not before \(seconds(b.earliest)), "
-                                    + "yet positions \(a.position) and \(b.position)",
+                                + "\(b.holder) not before \(seconds(b.earliest)), "
+                                + "yet positions \(a.position) and \(b.position)",
                             history: a.history + b.history))
                 }
             }

@@ -5,6 +5,7 @@ import ArgumentParser
 struct KezekAudit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kezek-audit",
-        abstract: "Check what Kezek published: its draws (verify-draw) and its audit streams (replay).",
+        abstract:
+            "Check what Kezek published: its draws (verify-draw) and its audit streams (replay).",
         subcommands: [VerifyDrawCommand.self, ReplayCommand.self])
 }

@@ -26,7 +26,8 @@ struct LogReplay {
     mutating func apply(id: String, fields: [String], _ each: (Change) -> Void) {
         entries += 1
         guard fields.count >= 4, fields.count % 2 == 0, fields[0] == "epoch", fields[2] == "seq",
-              let entryEpoch = Int(fields[1]), let entrySeq = Int(fields[3]) else {
+            let entryEpoch = Int(fields[1]), let entrySeq = Int(fields[3])
+        else {
             anomalies.append("\(id): does not start with epoch and seq")
             return
         }
@@ -34,24 +35,35 @@ struct LogReplay {
         for index in stride(from: 4, to: fields.count, by: 2) {
             let words = fields[index + 1].split(separator: " ").map(String.init)
             guard words.count == 2 || words.count == 4 else {
-                anomalies.append("\(id): change '\(fields[index]) \(fields[index + 1])' is not '<provider> <holder>[ <round> <rank>]'")
+                anomalies.append(
+                    "\(id): change '\(fields[index]) \(fields[index + 1])' is not '<provider> <holder>[ <round> <rank>]'"
+                )
                 continue
             }
             changes += 1
-            providers[words[0], default: ProviderReplay()].apply(op: fields[index], subject: words[1], entry: id)
-            each(Change(entry: id, epoch: entryEpoch, seq: entrySeq, op: fields[index], provider: words[0], subject: words[1],
-                        cause: words.count == 4 ? "round \(words[2]), choice \(words[3])" : nil))
+            providers[words[0], default: ProviderReplay()].apply(
+                op: fields[index], subject: words[1], entry: id)
+            each(
+                Change(
+                    entry: id, epoch: entryEpoch, seq: entrySeq, op: fields[index],
+                    provider: words[0], subject: words[1],
+                    cause: words.count == 4 ? "round \(words[2]), choice \(words[3])" : nil))
         }
     }
 
     private mutating func checkOrder(id: String, epoch entryEpoch: Int, seq entrySeq: Int) {
         defer { (epoch, seq) = (max(epoch, entryEpoch), entryEpoch >= epoch ? entrySeq : seq) }
         if entryEpoch < epoch {
-            anomalies.append("\(id): epoch \(entryEpoch) after epoch \(epoch) (epochs never go back)")
+            anomalies.append(
+                "\(id): epoch \(entryEpoch) after epoch \(epoch) (epochs never go back)")
         } else if entryEpoch > epoch {
-            if entrySeq != 1 { anomalies.append("\(id): epoch \(entryEpoch) starts at seq \(entrySeq), not 1") }
+            if entrySeq != 1 {
+                anomalies.append("\(id): epoch \(entryEpoch) starts at seq \(entrySeq), not 1")
+            }
         } else if entrySeq != seq && entrySeq != seq + 1 {
-            anomalies.append("\(id): seq \(entrySeq) after seq \(seq) in epoch \(entryEpoch) (a step missing, forged or out of order)")
+            anomalies.append(
+                "\(id): seq \(entrySeq) after seq \(seq) in epoch \(entryEpoch) (a step missing, forged or out of order)"
+            )
         }
     }
 }

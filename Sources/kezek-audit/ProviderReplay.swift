@@ -16,12 +16,18 @@ struct ProviderReplay {
         case "offer": offered.insert(subject)
         case "unoffer": offered.remove(subject)
         case "confirm":
-            if offered.remove(subject) == nil { anomalies.append("\(entry): confirm of \(subject) without an offer") }
+            if offered.remove(subject) == nil {
+                anomalies.append("\(entry): confirm of \(subject) without an offer")
+            }
             booked.insert(subject)
         case "wait": if !waiting.contains(subject) { waiting.append(subject) }
         case "unwait": waiting.removeAll { $0 == subject }
         case "capacity":
-            if let value = Int(subject) { capacity = value } else { anomalies.append("\(entry): capacity '\(subject)' is not a number") }
+            if let value = Int(subject) {
+                capacity = value
+            } else {
+                anomalies.append("\(entry): capacity '\(subject)' is not a number")
+            }
         default:
             anomalies.append("\(entry): unknown op '\(op)'")
         }

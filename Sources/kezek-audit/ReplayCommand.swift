@@ -10,10 +10,16 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay the audit log and compare it with what kezekd serves.")
 
-    @Option(help: "Redis that kezekd mirrors to (HOST:PORT, loopback); with --cluster, any node of the cluster.")
+    @Option(
+        help:
+            "Redis that kezekd mirrors to (HOST:PORT, loopback); with --cluster, any node of the cluster."
+    )
     var redis = "127.0.0.1:6379"
 
-    @Option(help: "kezekd's client address (HOST:PORT, loopback); with --cluster, any kezekd node (-MOVED is followed).")
+    @Option(
+        help:
+            "kezekd's client address (HOST:PORT, loopback); with --cluster, any kezekd node (-MOVED is followed)."
+    )
     var kezekd = "127.0.0.1:7379"
 
     @Option(name: .customLong("key-prefix"), help: "kezekd's key prefix.")
@@ -42,7 +48,9 @@ struct ReplayCommand: ParsableCommand {
         for (redisAddress, log) in try logs() {
             let redisClient = try LineClient(address: redisAddress)
             let replay = try replayLog(log, redisClient) { change in
-                if change.subject == holder || change.provider == provider { history.append(change) }
+                if change.subject == holder || change.provider == provider {
+                    history.append(change)
+                }
             }
             steps += replay.entries
             changes += replay.changes
@@ -55,10 +63,14 @@ struct ReplayCommand: ParsableCommand {
         }
         for change in history {
             let cause = change.cause.map { " (\($0))" } ?? ""
-            print("  \(change.entry)  epoch \(change.epoch) seq \(change.seq)  \(change.provider)  \(change.op) \(change.subject)\(cause)")
+            print(
+                "  \(change.entry)  epoch \(change.epoch) seq \(change.seq)  \(change.provider)  \(change.op) \(change.subject)\(cause)"
+            )
         }
         for line in differences.prefix(50) { print("difference: \(line)") }
-        print("providers: \(providers), log entries: \(steps), changes: \(changes), differences: \(differences.count)")
+        print(
+            "providers: \(providers), log entries: \(steps), changes: \(changes), differences: \(differences.count)"
+        )
         if !differences.isEmpty { throw ExitCode(1) }
         print("replay: the audit log rebuilds what kezekd serves")
     }
@@ -68,17 +80,22 @@ struct ReplayCommand: ParsableCommand {
     private func logs() throws -> [(redis: String, log: String)] {
         guard cluster else { return [(redis, "\(keyPrefix):audit")] }
         let slots = try LineClient(address: redis).command(["CLUSTER", "SLOTS"]).items
-        let masters = Set(slots.compactMap { range -> String? in
-            let node = range.items.count > 2 ? range.items[2].items : []
-            guard node.count >= 2, let host = node[0].text, let port = node[1].text else { return nil }
-            return "\(host):\(port)"
-        })
+        let masters = Set(
+            slots.compactMap { range -> String? in
+                let node = range.items.count > 2 ? range.items[2].items : []
+                guard node.count >= 2, let host = node[0].text, let port = node[1].text else {
+                    return nil
+                }
+                return "\(host):\(port)"
+            })
         var found: [(String, String)] = []
         for master in masters.sorted() {
             let client = try LineClient(address: master)
             var cursor = "0"
             repeat {
-                let reply = try client.command(["SCAN", cursor, "MATCH", "\(keyPrefix):{*}:steps", "COUNT", "1000"]).items
+                let reply = try client.command([
+                    "SCAN", cursor, "MATCH", "\(keyPrefix):{*}:steps", "COUNT", "1000",
+                ]).items
                 cursor = reply.first?.text ?? "0"
                 for key in (reply.count > 1 ? reply[1].items : []).compactMap(\.text) {
                     found.append((master, String(key.dropLast(":steps".count)) + ":audit"))
@@ -88,11 +105,14 @@ struct ReplayCommand: ParsableCommand {
         return found
     }
 
-    private func replayLog(_ log: String, _ redis: LineClient, _ each: (LogReplay.Change) -> Void) throws -> LogReplay {
+    private func replayLog(_ log: String, _ redis: LineClient, _ each: (LogReplay.Change) -> Void)
+        throws -> LogReplay
+    {
         var replay = LogReplay()
         var start = "-"
         while true {
-            let page = try redis.command(["XRANGE", log, start, "+", "COUNT", String(pageSize)]).items
+            let page = try redis.command(["XRANGE", log, start, "+", "COUNT", String(pageSize)])
+                .items
             for entry in page {
                 let parts = entry.items
                 guard parts.count == 2, let id = parts[0].text else { continue }
@@ -104,7 +124,9 @@ struct ReplayCommand: ParsableCommand {
     }
 
     /// Differences between the replayed provider and kezekd's SEATS and STATUS answers.
-    private func compare(_ provider: String, _ replay: ProviderReplay, _ daemons: DaemonClients) throws -> [String] {
+    private func compare(_ provider: String, _ replay: ProviderReplay, _ daemons: DaemonClients)
+        throws -> [String]
+    {
         var differences: [String] = []
         let seats = try daemons.command(["SEATS", provider]).text ?? ""
         var served: [String: Int] = [:]
@@ -112,10 +134,14 @@ struct ReplayCommand: ParsableCommand {
             let parts = pair.split(separator: "=")
             if parts.count == 2, let value = Int(parts[1]) { served[String(parts[0])] = value }
         }
-        for (field, value) in [("capacity", replay.capacity), ("booked", replay.booked.count),
-                               ("offered", replay.offered.count), ("waiting", replay.waiting.count)] {
+        for (field, value) in [
+            ("capacity", replay.capacity), ("booked", replay.booked.count),
+            ("offered", replay.offered.count), ("waiting", replay.waiting.count),
+        ] {
             let servedValue = served[field] ?? 0
-            if servedValue != value { differences.append("\(provider): \(field) replayed \(value), served \(servedValue)") }
+            if servedValue != value {
+                differences.append("\(provider): \(field) replayed \(value), served \(servedValue)")
+            }
         }
         var expected: [(String, String)] = replay.booked.sorted().map { ($0, "BOOKED") }
         expected += replay.offered.sorted().map { ($0, "OFFERED") }
@@ -124,7 +150,9 @@ struct ReplayCommand: ParsableCommand {
         for ((holder, want), reply) in zip(expected, replies) {
             let got = reply.text ?? ""
             let matches = want == "OFFERED" ? got.hasPrefix("OFFERED ") : got == want
-            if !matches { differences.append("\(provider): \(holder) replayed \(want), served \(got)") }
+            if !matches {
+                differences.append("\(provider): \(holder) replayed \(want), served \(got)")
+            }
         }
         return differences
     }
@@ -152,7 +180,8 @@ final class DaemonClients {
         for _ in 0..<3 {
             let replies = try client(address).commands(commands)
             guard case .error(let text)? = replies.first, text.hasPrefix("MOVED "),
-                  let target = text.split(separator: " ").last else { return replies }
+                let target = text.split(separator: " ").last
+            else { return replies }
             address = String(target)
         }
         throw ValidationError("kezekd kept answering -MOVED for \(commands.first ?? [])")

@@ -18,7 +18,10 @@ struct VerifyDrawCommand: ParsableCommand {
     @Argument(help: "The published draw.csv (GET /rounds/<round>/draw.csv on the public listener).")
     var file: String
 
-    @Option(help: "The round's seed (published at the draw): checked against --commitment, and used by --holder.")
+    @Option(
+        help:
+            "The round's seed (published at the draw): checked against --commitment, and used by --holder."
+    )
     var seed: String?
 
     @Option(help: "The commitment published when the round opened (SHA-256 of the seed, hex).")
@@ -28,7 +31,9 @@ struct VerifyDrawCommand: ParsableCommand {
     var holder: String?
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read \(file)")
+        }
         let draw: PublishedDraw
         do {
             draw = try PublishedDraw(text: String(decoding: data, as: UTF8.self))
@@ -50,7 +55,9 @@ struct VerifyDrawCommand: ParsableCommand {
             guard let seed else { throw ValidationError("--holder needs --seed") }
             let lottery = SHA256.hex("\(seed):\(holder)")
             if let row = draw.rows.first(where: { $0.lottery == lottery }) {
-                print("holder \(holder): lottery \(lottery): \(row.outcome)\(row.provider.map { " at \($0), choice \(row.rank!)" } ?? "")")
+                print(
+                    "holder \(holder): lottery \(lottery): \(row.outcome)\(row.provider.map { " at \($0), choice \(row.rank!)" } ?? "")"
+                )
             } else {
                 print("holder \(holder): lottery \(lottery): no such row (did it apply?)")
             }
@@ -58,7 +65,9 @@ struct VerifyDrawCommand: ParsableCommand {
         let mismatches = Self.rerun(draw)
         for line in mismatches.prefix(20) { print("mismatch: \(line)") }
         let placed = draw.rows.filter { $0.provider != nil }.count
-        print("rows: \(draw.rows.count), placed: \(placed), unplaced: \(draw.rows.count - placed), re-run mismatches: \(mismatches.count)")
+        print(
+            "rows: \(draw.rows.count), placed: \(placed), unplaced: \(draw.rows.count - placed), re-run mismatches: \(mismatches.count)"
+        )
         if !mismatches.isEmpty || failed { throw ExitCode(1) }
         print("verify-draw: the published outcome is the allocation the contract defines")
     }
@@ -70,23 +79,28 @@ struct VerifyDrawCommand: ParsableCommand {
         var book = ApplicationBook()
         book.reserve(applicants: draw.rows.count, choices: draw.rows.count * 3)
         for row in draw.rows {
-            book.append(row.choices.map { choice -> (provider: Int, level: Int) in
-                if index[choice.provider] == nil {
-                    index[choice.provider] = providers.count
-                    providers.append(choice.provider)
-                }
-                return (index[choice.provider]!, choice.level)
-            })
+            book.append(
+                row.choices.map { choice -> (provider: Int, level: Int) in
+                    if index[choice.provider] == nil {
+                        index[choice.provider] = providers.count
+                        providers.append(choice.provider)
+                    }
+                    return (index[choice.provider]!, choice.level)
+                })
         }
         var seats = [Int](repeating: 0, count: providers.count)
         for row in draw.rows { if let provider = row.provider { seats[index[provider]!] += 1 } }
         // Rows are sorted by lottery number: the lottery order is the row order.
-        let allocation = DeferredAcceptance.allocate(freeSeats: seats, applications: book, lotteryOrder: (0..<Int32(draw.rows.count)).map { $0 })
+        let allocation = DeferredAcceptance.allocate(
+            freeSeats: seats, applications: book,
+            lotteryOrder: (0..<Int32(draw.rows.count)).map { $0 })
         var mismatches: [String] = []
         for (a, row) in draw.rows.enumerated() {
             let provider = allocation.provider(of: a).map { providers[$0] }
             if provider != row.provider || allocation.rank(of: a) != row.rank {
-                mismatches.append("\(row.lottery): published \(row.provider ?? "unplaced") \(row.rank.map(String.init) ?? ""), re-run \(provider ?? "unplaced") \(allocation.rank(of: a).map(String.init) ?? "")")
+                mismatches.append(
+                    "\(row.lottery): published \(row.provider ?? "unplaced") \(row.rank.map(String.init) ?? ""), re-run \(provider ?? "unplaced") \(allocation.rank(of: a).map(String.init) ?? "")"
+                )
             }
         }
         return mismatches

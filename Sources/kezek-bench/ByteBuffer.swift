@@ -1,9 +1,9 @@
 // A growable byte buffer with manual storage, so appending on the hot path does not touch
 // Swift's copy-on-write machinery. The owner calls `free()` exactly once.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 struct ByteBuffer {

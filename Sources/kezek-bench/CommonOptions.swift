@@ -15,7 +15,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Seed for the workload generator.")
     var seed: UInt64 = 1
 
-    @Option(help: "Suffix for provider and holder ids, so runs do not collide (default: fresh per run; '' for bare ids).")
+    @Option(
+        help:
+            "Suffix for provider and holder ids, so runs do not collide (default: fresh per run; '' for bare ids)."
+    )
     var tag: String?
 
     @Option(name: .customLong("time-limit"), help: "Upper bound on any one phase, in seconds.")
@@ -24,7 +27,8 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print the summary as one JSON object on stdout (the text summary goes to stderr).")
     var json = false
 
-    @Option(help: "Write the latency percentile distribution (HdrHistogram .hgrm, ms) to this file.")
+    @Option(
+        help: "Write the latency percentile distribution (HdrHistogram .hgrm, ms) to this file.")
     var hgrm: String?
 
     @Option(help: "Write a latency-by-percentile chart (SVG) to this file.")
@@ -38,7 +42,9 @@ struct CommonOptions: ParsableArguments {
 
     func validate() throws {
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1...64") }
-        guard timeLimit > 0, timeLimit <= 3600 else { throw ValidationError("--time-limit must be within (0, 3600]") }
+        guard timeLimit > 0, timeLimit <= 3600 else {
+            throw ValidationError("--time-limit must be within (0, 3600]")
+        }
     }
 
     /// The run's id tag: given, or a fresh random one.
@@ -59,8 +65,9 @@ struct CommonOptions: ParsableArguments {
         // A peer that closes while we write must surface as EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         RequestBatch.defaultEncoding = resp ? .resp : .inline
-        return LoadEnvironment(target: address, connections: connections, threads: threads, auth: auth,
-                               timeLimit: timeLimit, progress: ProgressBar())
+        return LoadEnvironment(
+            target: address, connections: connections, threads: threads, auth: auth,
+            timeLimit: timeLimit, progress: ProgressBar())
     }
 
     /// Prints the report (text, and JSON if asked), writes the .hgrm and SVG files, and

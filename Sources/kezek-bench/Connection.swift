@@ -65,7 +65,7 @@ final class Connection {
     }
 
     private func didConnect(_ status: Int32) {
-        guard state == .connecting else {   // closed while connecting (timeout)
+        guard state == .connecting else {  // closed while connecting (timeout)
             worker.connectFinished(self, status: status == 0 ? UV_ECANCELED.rawValue : status)
             return
         }
@@ -75,12 +75,15 @@ final class Connection {
             return
         }
         state = .open
-        let rc = uv_read_start(uvStream(tcp), { handle, _, buf in
-            let c = UVRetain.owner(handle!.pointee.data, as: Connection.self)
-            buf!.pointee = uv_buf_init(c.readBuffer, UInt32(Connection.readCapacity))
-        }, { stream, nread, _ in
-            UVRetain.owner(stream!.pointee.data, as: Connection.self).didRead(nread)
-        })
+        let rc = uv_read_start(
+            uvStream(tcp),
+            { handle, _, buf in
+                let c = UVRetain.owner(handle!.pointee.data, as: Connection.self)
+                buf!.pointee = uv_buf_init(c.readBuffer, UInt32(Connection.readCapacity))
+            },
+            { stream, nread, _ in
+                UVRetain.owner(stream!.pointee.data, as: Connection.self).didRead(nread)
+            })
         if rc != 0 {
             close()
             worker.connectFinished(self, status: rc)
@@ -91,9 +94,11 @@ final class Connection {
 
     private func didRead(_ nread: Int) {
         if nread > 0 {
-            worker.received(self, UnsafeRawPointer(readBuffer).assumingMemoryBound(to: UInt8.self), nread)
+            worker.received(
+                self, UnsafeRawPointer(readBuffer).assumingMemoryBound(to: UInt8.self), nread)
         } else if nread < 0 {
-            let reason = Int32(nread) == UV_EOF.rawValue ? "closed by server" : uvError(Int32(nread))
+            let reason =
+                Int32(nread) == UV_EOF.rawValue ? "closed by server" : uvError(Int32(nread))
             close()
             worker.connectionLost(self, reason: reason)
         }
@@ -110,8 +115,9 @@ final class Connection {
         swap(&outgoing, &inFlightWrite)
         outgoing.removeAll()
         writeReq.pointee.data = UVRetain.unretained(self)
-        var buf = uv_buf_init(UnsafeMutableRawPointer(inFlightWrite.base).assumingMemoryBound(to: CChar.self),
-                              UInt32(inFlightWrite.count))
+        var buf = uv_buf_init(
+            UnsafeMutableRawPointer(inFlightWrite.base).assumingMemoryBound(to: CChar.self),
+            UInt32(inFlightWrite.count))
         writing = true
         let rc = uv_write(writeReq, uvStream(tcp), &buf, 1) { req, status in
             UVRetain.owner(req!.pointee.data, as: Connection.self).didWrite(status)

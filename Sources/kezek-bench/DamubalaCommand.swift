@@ -11,7 +11,8 @@ import KezekClientSupport
 struct DamubalaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "damubala",
-        abstract: "Replay the 2023 Almaty kindergarten voucher opening (setup, burst, cancellations).")
+        abstract:
+            "Replay the 2023 Almaty kindergarten voucher opening (setup, burst, cancellations).")
 
     @OptionGroup var common: CommonOptions
 
@@ -27,66 +28,107 @@ struct DamubalaCommand: ParsableCommand {
     @Option(help: "Applicants arriving in the burst.")
     var applicants = 55_889
 
-    @Option(help: "Spread the burst evenly over this many seconds (open loop); default: all at once.")
+    @Option(
+        help: "Spread the burst evenly over this many seconds (open loop); default: all at once.")
     var over: Double?
 
     @Option(name: [.customShort("c"), .long], help: "TCP connections.")
     var connections = 64
 
-    @Option(name: [.customShort("P"), .long], help: "Burst requests in flight per connection (0 = no bound: all at once).")
+    @Option(
+        name: [.customShort("P"), .long],
+        help: "Burst requests in flight per connection (0 = no bound: all at once).")
     var pipeline = 0
 
-    @Option(name: .customLong("setup-pipeline"), help: "Requests in flight per connection during setup and checks.")
+    @Option(
+        name: .customLong("setup-pipeline"),
+        help: "Requests in flight per connection during setup and checks.")
     var setupPipeline = 256
 
     @Option(help: "Popularity skew over providers (Zipf exponent).")
     var skew = 1.0
 
-    @Option(name: .customLong("cancel-fraction"), help: "Share of seat holders that cancel after the burst.")
+    @Option(
+        name: .customLong("cancel-fraction"),
+        help: "Share of seat holders that cancel after the burst.")
     var cancelFraction = 0.1
 
-    @Flag(help: "Run the opening as a fair round (APPLY burst, CLOSE, DRAW, checked) instead of the BOOK burst, and compare with first come, first served.")
+    @Flag(
+        help:
+            "Run the opening as a fair round (APPLY burst, CLOSE, DRAW, checked) instead of the BOOK burst, and compare with first come, first served."
+    )
     var round = false
 
-    @Option(name: .customLong("round-choices"), help: "With --round: ranked choices per applicant (1 = only its damubala provider).")
+    @Option(
+        name: .customLong("round-choices"),
+        help: "With --round: ranked choices per applicant (1 = only its damubala provider).")
     var roundChoices = 3
 
-    @Option(name: .customLong("draw-seed"), help: "With --round: the round's seed (ROUND OPEN commits to its SHA-256).")
+    @Option(
+        name: .customLong("draw-seed"),
+        help: "With --round: the round's seed (ROUND OPEN commits to its SHA-256).")
     var drawSeed = RoundRun.defaultDrawSeed
 
     func validate() throws {
-        guard connections >= 1, connections <= 10_000 else { throw ValidationError("--connections must be 1...10000") }
-        guard pipeline >= 0, setupPipeline >= 1 else { throw ValidationError("--pipeline must be >= 0, --setup-pipeline >= 1") }
-        guard providers >= 1, providers <= 1_000_000 else { throw ValidationError("--providers must be 1...1000000") }
-        guard seats >= providers, seats <= 50_000_000 else { throw ValidationError("--seats must be within providers...50000000") }
-        guard held >= 0, held <= seats else { throw ValidationError("--held must be within 0...seats") }
-        guard applicants >= 0, applicants <= 50_000_000 else { throw ValidationError("--applicants must be 0...50000000") }
-        if let over { guard over > 0, over <= 3600 else { throw ValidationError("--over must be within (0, 3600]") } }
+        guard connections >= 1, connections <= 10_000 else {
+            throw ValidationError("--connections must be 1...10000")
+        }
+        guard pipeline >= 0, setupPipeline >= 1 else {
+            throw ValidationError("--pipeline must be >= 0, --setup-pipeline >= 1")
+        }
+        guard providers >= 1, providers <= 1_000_000 else {
+            throw ValidationError("--providers must be 1...1000000")
+        }
+        guard seats >= providers, seats <= 50_000_000 else {
+            throw ValidationError("--seats must be within providers...50000000")
+        }
+        guard held >= 0, held <= seats else {
+            throw ValidationError("--held must be within 0...seats")
+        }
+        guard applicants >= 0, applicants <= 50_000_000 else {
+            throw ValidationError("--applicants must be 0...50000000")
+        }
+        if let over {
+            guard over > 0, over <= 3600 else {
+                throw ValidationError("--over must be within (0, 3600]")
+            }
+        }
         guard skew >= 0 else { throw ValidationError("--skew must not be negative") }
-        guard cancelFraction >= 0, cancelFraction <= 1 else { throw ValidationError("--cancel-fraction must be within 0...1") }
+        guard cancelFraction >= 0, cancelFraction <= 1 else {
+            throw ValidationError("--cancel-fraction must be within 0...1")
+        }
         guard (1...RankedChoice.maxChoices).contains(roundChoices), roundChoices <= providers else {
-            throw ValidationError("--round-choices must be 1...\(RankedChoice.maxChoices) and at most --providers")
+            throw ValidationError(
+                "--round-choices must be 1...\(RankedChoice.maxChoices) and at most --providers")
         }
         try RoundRun.validate(drawSeed: drawSeed)
-        if round, over != nil { throw ValidationError("--over applies to the BOOK burst, not to --round") }
+        if round, over != nil {
+            throw ValidationError("--over applies to the BOOK burst, not to --round")
+        }
     }
 
     func run() throws {
         let env = try common.environment(connections: connections)
         let ids = IDScheme(tag: common.effectiveTag)
-        let work = try DamubalaWorkload.generate(providers: providers, seats: seats, held: held, applicants: applicants,
-                                                 skew: skew, seed: common.seed, ids: ids)
+        let work = try DamubalaWorkload.generate(
+            providers: providers, seats: seats, held: held, applicants: applicants,
+            skew: skew, seed: common.seed, ids: ids)
         let report = RunReport(command: "damubala", target: env.target.description)
         var arrival = over.map { "over \(Format.fixed($0, 1)) s" } ?? "at once"
-        if round { arrival = "in a round (\(roundChoices) choice\(roundChoices == 1 ? "" : "s"), round \(RoundRun.roundID(ids)))" }
-        report.headline = "kezek-bench damubala -> \(env.target): \(Format.count(providers)) providers, "
+        if round {
+            arrival =
+                "in a round (\(roundChoices) choice\(roundChoices == 1 ? "" : "s"), round \(RoundRun.roundID(ids)))"
+        }
+        report.headline =
+            "kezek-bench damubala -> \(env.target): \(Format.count(providers)) providers, "
             + "\(Format.count(seats)) seats (\(Format.count(held)) held, \(Format.count(seats - held)) free), "
             + "\(Format.count(applicants)) applicants \(arrival), \(connections) connections, tag \(ids.tag.isEmpty ? "-" : ids.tag)"
         report.plotTitle = "kezek-bench damubala: latency by percentile"
         report.settings = [
             ("providers", .int(providers)), ("seats", .int(seats)), ("held", .int(held)),
             ("applicants", .int(applicants)), ("over", over.map { .double($0) } ?? .null),
-            ("connections", .int(connections)), ("pipeline", .int(pipeline)), ("threads", .int(common.threads)),
+            ("connections", .int(connections)), ("pipeline", .int(pipeline)),
+            ("threads", .int(common.threads)),
             ("skew", .double(skew)), ("cancel_fraction", .double(cancelFraction)),
             ("seed", .int(Int(truncatingIfNeeded: common.seed))), ("tag", .string(ids.tag)),
             ("round", .bool(round)), ("round_choices", round ? .int(roundChoices) : .null),
@@ -97,31 +139,54 @@ struct DamubalaCommand: ParsableCommand {
         }
 
         // Setup: providers, then the seats already held.
-        let setup = PhaseRunner.run(PhasePlan(name: "providers", batch: work.providersBatch(), pipeline: setupPipeline), env: env)
-        report.phases.append(PhaseSection(outcome: setup, what: "\(Format.count(providers)) PROVIDER <p> <capacity>", showLatency: false))
-        if setup.connectionsOpened == 0 { report.fatal = "could not connect to \(env.target)"; try done() }
+        let setup = PhaseRunner.run(
+            PhasePlan(name: "providers", batch: work.providersBatch(), pipeline: setupPipeline),
+            env: env)
+        report.phases.append(
+            PhaseSection(
+                outcome: setup, what: "\(Format.count(providers)) PROVIDER <p> <capacity>",
+                showLatency: false))
+        if setup.connectionsOpened == 0 {
+            report.fatal = "could not connect to \(env.target)"; try done()
+        }
         if setup.counts[.ok] != providers {
-            report.fatal = "setup: \(Format.count(providers - setup.counts[.ok])) PROVIDER requests did not answer +OK"
+            report.fatal =
+                "setup: \(Format.count(providers - setup.counts[.ok])) PROVIDER requests did not answer +OK"
             try done()
         }
         let heldBatch = work.heldBatch()
         let heldResults = PhaseResults(count: heldBatch.count)
-        let pre = PhaseRunner.run(PhasePlan(name: "held", batch: heldBatch, pipeline: setupPipeline, results: heldResults), env: env)
-        report.phases.append(PhaseSection(outcome: pre, what: "\(Format.count(held)) BOOK <p> pre:<n>", showLatency: false, books: true))
+        let pre = PhaseRunner.run(
+            PhasePlan(
+                name: "held", batch: heldBatch, pipeline: setupPipeline, results: heldResults),
+            env: env)
+        report.phases.append(
+            PhaseSection(
+                outcome: pre, what: "\(Format.count(held)) BOOK <p> pre:<n>", showLatency: false,
+                books: true))
         if pre.counts[.booked] != held {
-            report.warn("setup: \(Format.count(held - pre.counts[.booked])) of \(Format.count(held)) pre-bookings did not answer +BOOKED")
+            report.warn(
+                "setup: \(Format.count(held - pre.counts[.booked])) of \(Format.count(held)) pre-bookings did not answer +BOOKED"
+            )
         }
 
-        if round { try done(roundOpening(env: env, work: work, heldResults: heldResults, report: report)) }
+        if round {
+            try done(roundOpening(env: env, work: work, heldResults: heldResults, report: report))
+        }
 
         // The burst.
         let burstBatch = work.burstBatch()
         let burstResults = PhaseResults(count: burstBatch.count)
         let rate = over.map { Double(applicants) / $0 }
-        let burst = PhaseRunner.run(PhasePlan(name: "burst", batch: burstBatch, pipeline: pipeline, rate: rate,
-                                              results: burstResults), env: env)
-        var burstSection = PhaseSection(outcome: burst, what: "\(Format.count(applicants)) BOOK <p> a:<n> WAIT", books: true)
-        burstSection.notes.append("burst wall time \(Format.fixed(burst.wallSeconds, 3)) s (first request sent to last reply)")
+        let burst = PhaseRunner.run(
+            PhasePlan(
+                name: "burst", batch: burstBatch, pipeline: pipeline, rate: rate,
+                results: burstResults), env: env)
+        var burstSection = PhaseSection(
+            outcome: burst, what: "\(Format.count(applicants)) BOOK <p> a:<n> WAIT", books: true)
+        burstSection.notes.append(
+            "burst wall time \(Format.fixed(burst.wallSeconds, 3)) s (first request sent to last reply)"
+        )
         report.figures.append(("burst_wall_seconds", .double(burst.wallSeconds)))
 
         // What the replies say about each provider.
@@ -152,18 +217,25 @@ struct DamubalaCommand: ParsableCommand {
             freeAfterBurst += s.capacity - booked
             waitingAfterBurst += s.waiters.count
             if booked > s.capacity {
-                earlier.fail("burst at \(ids.provider(p)): \(booked) +BOOKED replies (held+burst) for capacity \(s.capacity)")
+                earlier.fail(
+                    "burst at \(ids.provider(p)): \(booked) +BOOKED replies (held+burst) for capacity \(s.capacity)"
+                )
             }
             if !s.waiters.isEmpty && booked < s.capacity {
-                earlier.fail("burst at \(ids.provider(p)): +WAITING given while only \(booked) of \(s.capacity) seats were booked")
+                earlier.fail(
+                    "burst at \(ids.provider(p)): +WAITING given while only \(booked) of \(s.capacity) seats were booked"
+                )
             }
             let positions = s.waiters.map { $0.position }.sorted()
             if !positions.enumerated().allSatisfy({ $0.offset + 1 == $0.element }) {
-                earlier.fail("burst at \(ids.provider(p)): +WAITING positions are not 1...\(positions.count): \(positions.prefix(8))...")
+                earlier.fail(
+                    "burst at \(ids.provider(p)): +WAITING positions are not 1...\(positions.count): \(positions.prefix(8))..."
+                )
             }
         }
-        burstSection.notes.append("after the burst: \(Format.count(freeAfterBurst)) seats still free, "
-            + "\(Format.count(waitingAfterBurst)) applicants waitlisted")
+        burstSection.notes.append(
+            "after the burst: \(Format.count(freeAfterBurst)) seats still free, "
+                + "\(Format.count(waitingAfterBurst)) applicants waitlisted")
         report.phases.append(burstSection)
 
         // Cancellations: a seeded share of everyone holding a seat.
@@ -176,15 +248,18 @@ struct DamubalaCommand: ParsableCommand {
         }
         var rng = SplitMix64(workloadSeed: common.seed &+ 0x5EED)
         holders.shuffle(using: &rng)
-        let cancelCount = min(holders.count, Int((Double(holders.count) * cancelFraction).rounded()))
+        let cancelCount = min(
+            holders.count, Int((Double(holders.count) * cancelFraction).rounded()))
         let cancelling = Array(holders.prefix(cancelCount))
         let cancelBatch = RequestBatch()
         for c in cancelling { cancelBatch.add("CANCEL", ids.provider(c.provider), c.holder) }
         let cancelResults = PhaseResults(count: cancelBatch.count)
         var cancelOutcome: PhaseOutcome?
         if cancelCount > 0 {
-            let cancel = PhaseRunner.run(PhasePlan(name: "cancel", batch: cancelBatch, pipeline: setupPipeline,
-                                                   results: cancelResults), env: env)
+            let cancel = PhaseRunner.run(
+                PhasePlan(
+                    name: "cancel", batch: cancelBatch, pipeline: setupPipeline,
+                    results: cancelResults), env: env)
             cancelOutcome = cancel
             var cancelledAt = [Int](repeating: 0, count: providers)
             for (i, c) in cancelling.enumerated() {
@@ -192,7 +267,9 @@ struct DamubalaCommand: ParsableCommand {
                 switch cancelResults.kinds[i] {
                 case .cancelled: cancelledAt[c.provider] += 1
                 case .notFound:
-                    earlier.fail("CANCEL \(ids.provider(c.provider)) \(c.holder): expected +CANCELLED (it got +BOOKED), got +NOTFOUND")
+                    earlier.fail(
+                        "CANCEL \(ids.provider(c.provider)) \(c.holder): expected +CANCELLED (it got +BOOKED), got +NOTFOUND"
+                    )
                     state[c.provider].uncertain = true
                 default: state[c.provider].uncertain = true
                 }
@@ -202,7 +279,11 @@ struct DamubalaCommand: ParsableCommand {
                 state[p].cancelled = cancelledAt[p]
                 if !state[p].uncertain { promoted += min(cancelledAt[p], state[p].waiters.count) }
             }
-            var section = PhaseSection(outcome: cancel, what: "\(Format.count(cancelCount)) CANCEL <p> <h> (\(Format.fixed(cancelFraction * 100, 0))% of seat holders)")
+            var section = PhaseSection(
+                outcome: cancel,
+                what:
+                    "\(Format.count(cancelCount)) CANCEL <p> <h> (\(Format.fixed(cancelFraction * 100, 0))% of seat holders)"
+            )
             section.notes.append("should promote \(Format.count(promoted)) waitlisted applicants")
             report.phases.append(section)
             report.figures.append(("promoted_expected", .int(promoted)))
@@ -214,8 +295,9 @@ struct DamubalaCommand: ParsableCommand {
             inv.skipped = earlier.passed
             report.invariants = inv
         } else {
-            let cancelledHolders = Set(cancelling.indices.filter { cancelResults.kinds[$0] == .cancelled }
-                .map { cancelling[$0].holder })
+            let cancelledHolders = Set(
+                cancelling.indices.filter { cancelResults.kinds[$0] == .cancelled }
+                    .map { cancelling[$0].holder })
             let attempted = Set(cancelling.map { $0.holder })
             var expect: [ProviderExpectation] = []
             var checks: [HolderExpectation] = []
@@ -228,32 +310,46 @@ struct DamubalaCommand: ParsableCommand {
                     e.bookedExactly = s.heldBooked + s.burstBooked - s.cancelled + promoted
                     e.waitingExactly = s.waiters.count - promoted
                     for (n, pos) in s.waiters {
-                        let expected: ExpectedStatus = pos <= promoted ? .promoted : .waiting(pos - promoted)
-                        checks.append(HolderExpectation(provider: ids.provider(p), holder: ids.applicant(n), expected: expected,
-                                                        why: "got +WAITING \(pos), \(promoted) promoted"))
+                        let expected: ExpectedStatus =
+                            pos <= promoted ? .promoted : .waiting(pos - promoted)
+                        checks.append(
+                            HolderExpectation(
+                                provider: ids.provider(p), holder: ids.applicant(n),
+                                expected: expected,
+                                why: "got +WAITING \(pos), \(promoted) promoted"))
                     }
                 }
                 expect.append(e)
             }
             for h in holders {
                 if cancelledHolders.contains(h.holder) {
-                    checks.append(HolderExpectation(provider: ids.provider(h.provider), holder: h.holder, expected: .none,
-                                                    why: "got +BOOKED, then +CANCELLED"))
+                    checks.append(
+                        HolderExpectation(
+                            provider: ids.provider(h.provider), holder: h.holder, expected: .none,
+                            why: "got +BOOKED, then +CANCELLED"))
                 } else if !attempted.contains(h.holder) {
-                    checks.append(HolderExpectation(provider: ids.provider(h.provider), holder: h.holder, expected: .booked,
-                                                    why: h.fromBurst == nil ? "got +BOOKED in setup" : "got +BOOKED in the burst"))
+                    checks.append(
+                        HolderExpectation(
+                            provider: ids.provider(h.provider), holder: h.holder, expected: .booked,
+                            why: h.fromBurst == nil
+                                ? "got +BOOKED in setup" : "got +BOOKED in the burst"))
                 }
             }
-            let (inv, outcomes) = InvariantChecker.check(providers: expect, holders: checks, env: env,
-                                                         pipeline: setupPipeline, startingWith: earlier)
+            let (inv, outcomes) = InvariantChecker.check(
+                providers: expect, holders: checks, env: env,
+                pipeline: setupPipeline, startingWith: earlier)
             report.invariants = inv
             for o in outcomes {
-                report.phases.append(PhaseSection(outcome: o, what: o.name == "seats" ? "SEATS <p>" : "STATUS <p> <h>",
-                                                  showLatency: false))
+                report.phases.append(
+                    PhaseSection(
+                        outcome: o, what: o.name == "seats" ? "SEATS <p>" : "STATUS <p> <h>",
+                        showLatency: false))
             }
         }
         var series = [SVGPlot.Series(name: "burst: BOOK WAIT", histogram: burst.histogram)]
-        if let c = cancelOutcome { series.append(SVGPlot.Series(name: "cancel: CANCEL", histogram: c.histogram)) }
+        if let c = cancelOutcome {
+            series.append(SVGPlot.Series(name: "cancel: CANCEL", histogram: c.histogram))
+        }
         try done(series)
     }
 
@@ -261,13 +357,18 @@ struct DamubalaCommand: ParsableCommand {
     /// RESULT and SEATS checked against the harness's own draw), then the figures next to
     /// first come, first served. The offers are left to expire (confirmations and declines
     /// are `kezek-bench round`'s). Returns the latency series.
-    private func roundOpening(env: LoadEnvironment, work: DamubalaWorkload, heldResults: PhaseResults,
-                              report: RunReport) -> [SVGPlot.Series] {
-        guard let heldBooked = RoundRun.heldSeats(work: work, results: heldResults, report: report) else { return [] }
-        let run = RoundRun(env: env, report: report, work: work, heldBooked: heldBooked,
-                           choices: RoundRun.rankedChoices(work: work, choices: roundChoices, seed: common.seed),
-                           choiceLimit: roundChoices, drawSeed: drawSeed, pipeline: pipeline, setupPipeline: setupPipeline,
-                           check: !common.noCheck)
+    private func roundOpening(
+        env: LoadEnvironment, work: DamubalaWorkload, heldResults: PhaseResults,
+        report: RunReport
+    ) -> [SVGPlot.Series] {
+        guard let heldBooked = RoundRun.heldSeats(work: work, results: heldResults, report: report)
+        else { return [] }
+        let run = RoundRun(
+            env: env, report: report, work: work, heldBooked: heldBooked,
+            choices: RoundRun.rankedChoices(work: work, choices: roundChoices, seed: common.seed),
+            choiceLimit: roundChoices, drawSeed: drawSeed, pipeline: pipeline,
+            setupPipeline: setupPipeline,
+            check: !common.noCheck)
         if run.opening() { run.checkDraw() }
         run.finishReport()
 
@@ -287,8 +388,10 @@ struct DamubalaCommand: ParsableCommand {
                     + "kezek-bench round confirms and declines",
             ]
         }
-        report.figures += [("fcfs_placed", .int(fcfsPlaced)), ("fcfs_first_choice", .int(fcfsPlaced)),
-                           ("fcfs_seats_empty", .int(freeTotal - fcfsPlaced))]
+        report.figures += [
+            ("fcfs_placed", .int(fcfsPlaced)), ("fcfs_first_choice", .int(fcfsPlaced)),
+            ("fcfs_seats_empty", .int(freeTotal - fcfsPlaced)),
+        ]
         return run.latency
     }
 }

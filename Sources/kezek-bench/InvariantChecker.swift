@@ -57,17 +57,21 @@ struct InvariantReport {
 }
 
 enum InvariantChecker {
-    static func check(providers: [ProviderExpectation], holders: [HolderExpectation],
-                      env: LoadEnvironment, pipeline: Int,
-                      startingWith earlier: InvariantReport = InvariantReport()) -> (InvariantReport, [PhaseOutcome]) {
+    static func check(
+        providers: [ProviderExpectation], holders: [HolderExpectation],
+        env: LoadEnvironment, pipeline: Int,
+        startingWith earlier: InvariantReport = InvariantReport()
+    ) -> (InvariantReport, [PhaseOutcome]) {
         var report = earlier
         var outcomes: [PhaseOutcome] = []
 
         let seatsBatch = RequestBatch()
         for p in providers { seatsBatch.add("SEATS", p.id) }
         let seatsResults = PhaseResults(count: providers.count, keepLines: true)
-        let seats = PhaseRunner.run(PhasePlan(name: "seats", batch: seatsBatch, pipeline: pipeline,
-                                              results: seatsResults), env: env)
+        let seats = PhaseRunner.run(
+            PhasePlan(
+                name: "seats", batch: seatsBatch, pipeline: pipeline,
+                results: seatsResults), env: env)
         outcomes.append(seats)
         if seats.connectionsOpened == 0 {
             report.fail("could not connect to \(env.target) for the check")
@@ -77,14 +81,18 @@ enum InvariantChecker {
             report.providersChecked += 1
             let got = seatsResults.line(i)
             guard let s = SeatsReply(got[...]) else {
-                report.fail("SEATS \(p.id): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(got)")
+                report.fail(
+                    "SEATS \(p.id): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(got)"
+                )
                 continue
             }
             var wrong: [String] = []
             if let c = p.capacity, s.capacity != c { wrong.append("capacity=\(c)") }
             let taken = s.booked + s.offered
             if taken > s.capacity { wrong.append("booked + offered <= capacity") }
-            if s.free != s.capacity - taken { wrong.append("free = capacity - booked - offered = \(s.capacity - taken)") }
+            if s.free != s.capacity - taken {
+                wrong.append("free = capacity - booked - offered = \(s.capacity - taken)")
+            }
             if s.waiting > 0 && s.free > 0 { wrong.append("no free seat while \(s.waiting) wait") }
             if let b = p.bookedExactly, taken != b {
                 wrong.append("booked + offered = \(b)")
@@ -101,8 +109,10 @@ enum InvariantChecker {
             let statusBatch = RequestBatch()
             for h in holders { statusBatch.add("STATUS", h.provider, h.holder) }
             let statusResults = PhaseResults(count: holders.count, keepLines: true)
-            let status = PhaseRunner.run(PhasePlan(name: "status", batch: statusBatch, pipeline: pipeline,
-                                                   results: statusResults), env: env)
+            let status = PhaseRunner.run(
+                PhasePlan(
+                    name: "status", batch: statusBatch, pipeline: pipeline,
+                    results: statusResults), env: env)
             outcomes.append(status)
             for (i, h) in holders.enumerated() {
                 report.holdersChecked += 1
@@ -115,7 +125,9 @@ enum InvariantChecker {
                 case .none: ok = kind == .idle
                 }
                 if !ok {
-                    report.fail("STATUS \(h.provider) \(h.holder): expected \(h.expected.text) (\(h.why)), got \(statusResults.line(i))")
+                    report.fail(
+                        "STATUS \(h.provider) \(h.holder): expected \(h.expected.text) (\(h.why)), got \(statusResults.line(i))"
+                    )
                 }
             }
         }

@@ -20,7 +20,9 @@ indirect enum JSON {
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
         case .array(let a): return "[" + a.map { $0.render() }.joined(separator: ",") + "]"
-        case .object(let kv): return "{" + kv.map { Self.quote($0.0) + ":" + $0.1.render() }.joined(separator: ",") + "}"
+        case .object(let kv):
+            return "{" + kv.map { Self.quote($0.0) + ":" + $0.1.render() }.joined(separator: ",")
+                + "}"
         }
     }
 
@@ -34,7 +36,11 @@ indirect enum JSON {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+                if u.value < 0x20 {
+                    out += String(format: "\\u%04x", u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out + "\""

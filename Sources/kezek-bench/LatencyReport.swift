@@ -35,9 +35,11 @@ struct LatencySummary {
     }
 
     var json: JSON {
-        .object([("p50", .int(Int(p50))), ("p90", .int(Int(p90))), ("p99", .int(Int(p99))),
-                 ("p99_9", .int(Int(p999))), ("max", .int(Int(max))), ("mean", .double(mean)),
-                 ("count", .int(Int(count)))])
+        .object([
+            ("p50", .int(Int(p50))), ("p90", .int(Int(p90))), ("p99", .int(Int(p99))),
+            ("p99_9", .int(Int(p999))), ("max", .int(Int(max))), ("mean", .double(mean)),
+            ("count", .int(Int(count))),
+        ])
     }
 }
 
@@ -50,7 +52,8 @@ enum HgrmWriter {
     /// The .hgrm text for a histogram recorded in microseconds, written out in milliseconds.
     static func render(_ h: Histogram<UInt64>) -> String {
         var out = Text()
-        h.outputPercentileDistribution(to: &out, outputValueUnitScalingRatio: 1000, percentileTicksPerHalfDistance: 5)
+        h.outputPercentileDistribution(
+            to: &out, outputValueUnitScalingRatio: 1000, percentileTicksPerHalfDistance: 5)
         return out.s
     }
 

@@ -40,8 +40,11 @@ final class LoopWorker {
     private let auth: UnsafeRawBufferPointer?
     private let authBatch: RequestBatch?
 
-    init(plan: PhasePlan, env: LoadEnvironment, connectionIDs: [Int], pool: Range<Int>, requests: Int,
-         progress: ProgressCounter, threads: Int, workerIndex: Int) {
+    init(
+        plan: PhasePlan, env: LoadEnvironment, connectionIDs: [Int], pool: Range<Int>,
+        requests: Int,
+        progress: ProgressCounter, threads: Int, workerIndex: Int
+    ) {
         self.plan = plan
         self.env = env
         self.progress = progress
@@ -84,9 +87,11 @@ final class LoopWorker {
         timer.pointee.data = UVRetain.retained(self)
         if intervalNs > 0 { precise = PreciseTimer.make(loop: loop, worker: self) }
         let tickMs: UInt64 = intervalNs > 0 && precise == nil ? 1 : 5
-        uv_timer_start(timer, { t in
-            UVRetain.owner(t!.pointee.data, as: LoopWorker.self).tick()
-        }, tickMs, tickMs)
+        uv_timer_start(
+            timer,
+            { t in
+                UVRetain.owner(t!.pointee.data, as: LoopWorker.self).tick()
+            }, tickMs, tickMs)
 
         connectDeadlineNs = uv_hrtime() + 10_000_000_000
         for c in connections {
@@ -102,7 +107,9 @@ final class LoopWorker {
         if let d = plan.duration {
             sendDeadlineNs = startNs + UInt64(d * 1e9)
             // Open loop: exactly the requests scheduled before the end are sent, late or not.
-            if intervalNs > 0 { limit = min(limit, Int((UInt64(d * 1e9) + intervalNs - 1) / intervalNs)) }
+            if intervalNs > 0 {
+                limit = min(limit, Int((UInt64(d * 1e9) + intervalNs - 1) / intervalNs))
+            }
         }
         started = true
         if live == 0 {
@@ -258,7 +265,9 @@ final class LoopWorker {
         if intervalNs > 0 {
             pumpAll(now)
         } else {
-            while sentCount < limit && c.state == .open && c.pending.count < perConnection && due(now) { sendOne(c, now) }
+            while sentCount < limit && c.state == .open && c.pending.count < perConnection
+                && due(now)
+            { sendOne(c, now) }
             c.flush()
         }
         checkDone()
@@ -266,17 +275,19 @@ final class LoopWorker {
 
     @inline(__always)
     private func handleLine(_ c: Connection, _ line: UnsafeRawBufferPointer, _ now: UInt64) {
-        if c.skipBulkPayload {   // second line of a "$N" bulk reply (a plain Redis server)
+        if c.skipBulkPayload {  // second line of a "$N" bulk reply (a plain Redis server)
             c.skipBulkPayload = false
             return
         }
-        if line[0] == UInt8(ascii: "$") && ReplyClassifier.number(line, from: 1) >= 0 { c.skipBulkPayload = true }
+        if line[0] == UInt8(ascii: "$") && ReplyClassifier.number(line, from: 1) >= 0 {
+            c.skipBulkPayload = true
+        }
         guard let (index, t) = c.pending.pop() else {
             stats.unsolicited += 1
             return
         }
         inFlight -= 1
-        if index < 0 {   // AUTH
+        if index < 0 {  // AUTH
             if ReplyClassifier.classify(line).kind != .ok {
                 stats.note("AUTH answered " + String(decoding: line, as: UTF8.self))
             }
@@ -287,7 +298,9 @@ final class LoopWorker {
         if kind == .error {
             let code = ReplyClassifier.errorCode(line)
             stats.counts.addError(code: code)
-            if stats.errorSamples[code] == nil { stats.errorSamples[code] = String(decoding: line, as: UTF8.self) }
+            if stats.errorSamples[code] == nil {
+                stats.errorSamples[code] = String(decoding: line, as: UTF8.self)
+            }
         } else {
             stats.counts.add(kind)
         }

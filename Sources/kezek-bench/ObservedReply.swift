@@ -1,7 +1,7 @@
 // What a reply line said, as the load harness saw it, reduced to the outcomes the reports count
 // (the daemon counts its own replies by `ReplyKind`, KezekCore).
 enum ObservedReply: UInt8, CaseIterable {
-    case none = 0        // no reply recorded (yet)
+    case none = 0  // no reply recorded (yet)
     case booked, waiting, full, limit, notFound, cancelled
     case seats, ok, pong, idle, bye, otherStatus
     case integer, error, malformed, lost
@@ -38,7 +38,9 @@ enum ObservedReply: UInt8, CaseIterable {
     }
 
     /// The kinds always shown in a summary, in order.
-    static let reported: [ObservedReply] = [.booked, .waiting, .full, .limit, .notFound, .cancelled]
+    static let reported: [ObservedReply] = [
+        .booked, .waiting, .full, .limit, .notFound, .cancelled,
+    ]
 }
 
 /// Reply counts for one phase, one slot per kind, plus error replies by code.
@@ -67,13 +69,19 @@ struct ReplyCounts {
     /// any other kind seen.
     func line() -> String {
         var parts = ObservedReply.reported.map { "\($0.label) \(Format.count(self[$0]))" }
-        for kind in ObservedReply.allCases where !ObservedReply.reported.contains(kind)
-            && kind != .error && kind != .none && self[kind] > 0 {
+        for kind in ObservedReply.allCases
+        where !ObservedReply.reported.contains(kind)
+            && kind != .error && kind != .none && self[kind] > 0
+        {
             parts.append("\(kind.label) \(Format.count(self[kind]))")
         }
         var errors = "errors \(Format.count(self[.error]))"
         if !errorsByCode.isEmpty {
-            errors += " (" + errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }
+            errors +=
+                " ("
+                + errorsByCode.sorted { $0.key < $1.key }.map {
+                    "\($0.key) \(Format.count($0.value))"
+                }
                 .joined(separator: ", ") + ")"
         }
         parts.append(errors)

@@ -26,8 +26,10 @@ final class PhasePlan {
     /// Per-request outcome, indexed like the batch (nil: only counts and latency).
     let results: PhaseResults?
 
-    init(name: String, batch: RequestBatch, total: Int? = nil, pipeline: Int, rate: Double? = nil,
-         duration: Double? = nil, results: PhaseResults? = nil) {
+    init(
+        name: String, batch: RequestBatch, total: Int? = nil, pipeline: Int, rate: Double? = nil,
+        duration: Double? = nil, results: PhaseResults? = nil
+    ) {
         self.name = name
         self.batch = batch
         self.total = total ?? batch.count
@@ -82,8 +84,9 @@ final class PhaseResults {
 /// Counters one worker keeps while a phase runs; merged when it ends.
 final class PhaseStats {
     var counts = ReplyCounts()
-    var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
-                                      numberOfSignificantValueDigits: .three)
+    var histogram = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+        numberOfSignificantValueDigits: .three)
     var sent = 0
     var replies = 0
     /// Requests sent whose reply never came (connection lost, time limit).
@@ -137,7 +140,8 @@ struct PhaseOutcome {
 
     /// Everything sent got a definite reply, no connection failed.
     var complete: Bool {
-        stats.lost == 0 && !stats.timedOut && connectionsOpened == connectionsWanted && stats.unsolicited == 0
+        stats.lost == 0 && !stats.timedOut && connectionsOpened == connectionsWanted
+            && stats.unsolicited == 0
             && stats.replies == stats.sent
     }
 }

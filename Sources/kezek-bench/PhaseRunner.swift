@@ -52,9 +52,11 @@ enum PhaseRunner {
             } else {
                 requests = plan.total * (t + 1) / threads - plan.total * t / threads
             }
-            workers.append(LoopWorker(plan: plan, env: env, connectionIDs: ids, pool: pool,
-                                      requests: poolSize == 0 ? 0 : requests, progress: progress,
-                                      threads: threads, workerIndex: t))
+            workers.append(
+                LoopWorker(
+                    plan: plan, env: env, connectionIDs: ids, pool: pool,
+                    requests: poolSize == 0 ? 0 : requests, progress: progress,
+                    threads: threads, workerIndex: t))
         }
 
         let gate = StartGate()
@@ -79,8 +81,9 @@ enum PhaseRunner {
                 finished += 1
                 continue
             }
-            env.progress.draw(phase: plan.name, done: progress.current, total: total,
-                              elapsed: Date().timeIntervalSince(started), duration: plan.duration)
+            env.progress.draw(
+                phase: plan.name, done: progress.current, total: total,
+                elapsed: Date().timeIntervalSince(started), duration: plan.duration)
         }
         env.progress.clear()
 
@@ -90,7 +93,8 @@ enum PhaseRunner {
             merged.merge(w.stats)
             opened += w.opened
         }
-        return PhaseOutcome(name: plan.name, stats: merged, connectionsOpened: opened,
-                            connectionsWanted: env.connections)
+        return PhaseOutcome(
+            name: plan.name, stats: merged, connectionsOpened: opened,
+            connectionsWanted: env.connections)
     }
 }

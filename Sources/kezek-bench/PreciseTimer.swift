@@ -6,19 +6,23 @@
 // missing, `make` returns nil and the worker falls back to its millisecond tick.
 import CLibUV
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class PreciseTimer {
     #if canImport(Glibc)
-    private typealias Create = @convention(c) (Int32, Int32) -> Int32
-    private typealias SetTime = @convention(c) (Int32, Int32, UnsafePointer<itimerspec>,
-                                                UnsafeMutablePointer<itimerspec>?) -> Int32
-    private static let functions: (Create, SetTime)? = {
-        guard let h = dlopen(nil, RTLD_NOW), let c = dlsym(h, "timerfd_create"),
-              let s = dlsym(h, "timerfd_settime") else { return nil }
-        return (unsafeBitCast(c, to: Create.self), unsafeBitCast(s, to: SetTime.self))
-    }()
+        private typealias Create = @convention(c) (Int32, Int32) -> Int32
+        private typealias SetTime =
+            @convention(c) (
+                Int32, Int32, UnsafePointer<itimerspec>,
+                UnsafeMutablePointer<itimerspec>?
+            ) -> Int32
+        private static let functions: (Create, SetTime)? = {
+            guard let h = dlopen(nil, RTLD_NOW), let c = dlsym(h, "timerfd_create"),
+                let s = dlsym(h, "timerfd_settime")
+            else { return nil }
+            return (unsafeBitCast(c, to: Create.self), unsafeBitCast(s, to: SetTime.self))
+        }()
     #endif
 
     unowned let worker: LoopWorker
@@ -28,22 +32,22 @@ final class PreciseTimer {
 
     static func make(loop: UnsafeMutablePointer<uv_loop_t>, worker: LoopWorker) -> PreciseTimer? {
         #if canImport(Glibc)
-        guard let (create, _) = functions else { return nil }
-        let fd = create(CLOCK_MONOTONIC, Int32(O_NONBLOCK | O_CLOEXEC))
-        guard fd >= 0 else { return nil }
-        let t = PreciseTimer(worker: worker, fd: fd)
-        guard uv_poll_init(loop, t.poll, fd) == 0 else {
-            t.poll.deallocate()
-            t.closed = true
-            return nil
-        }
-        t.poll.pointee.data = UVRetain.retained(t)
-        uv_poll_start(t.poll, Int32(UV_READABLE.rawValue)) { handle, _, _ in
-            UVRetain.owner(handle!.pointee.data, as: PreciseTimer.self).fired()
-        }
-        return t
+            guard let (create, _) = functions else { return nil }
+            let fd = create(CLOCK_MONOTONIC, Int32(O_NONBLOCK | O_CLOEXEC))
+            guard fd >= 0 else { return nil }
+            let t = PreciseTimer(worker: worker, fd: fd)
+            guard uv_poll_init(loop, t.poll, fd) == 0 else {
+                t.poll.deallocate()
+                t.closed = true
+                return nil
+            }
+            t.poll.pointee.data = UVRetain.retained(t)
+            uv_poll_start(t.poll, Int32(UV_READABLE.rawValue)) { handle, _, _ in
+                UVRetain.owner(handle!.pointee.data, as: PreciseTimer.self).fired()
+            }
+            return t
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -58,13 +62,13 @@ final class PreciseTimer {
     /// Fire at `first` (uv_hrtime clock, CLOCK_MONOTONIC), then every `period` nanoseconds.
     func start(first: UInt64, period: UInt64) {
         #if canImport(Glibc)
-        guard !closed, let (_, setTime) = Self.functions else { return }
-        var spec = itimerspec()
-        spec.it_value.tv_sec = Int(first / 1_000_000_000)
-        spec.it_value.tv_nsec = Int(first % 1_000_000_000)
-        spec.it_interval.tv_sec = Int(period / 1_000_000_000)
-        spec.it_interval.tv_nsec = Int(period % 1_000_000_000)
-        _ = setTime(fd, 1 /* TFD_TIMER_ABSTIME */, &spec, nil)
+            guard !closed, let (_, setTime) = Self.functions else { return }
+            var spec = itimerspec()
+            spec.it_value.tv_sec = Int(first / 1_000_000_000)
+            spec.it_value.tv_nsec = Int(first % 1_000_000_000)
+            spec.it_interval.tv_sec = Int(period / 1_000_000_000)
+            spec.it_interval.tv_nsec = Int(period % 1_000_000_000)
+            _ = setTime(fd, 1 /* TFD_TIMER_ABSTIME */, &spec, nil)
         #endif
     }
 

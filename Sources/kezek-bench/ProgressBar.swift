@@ -1,9 +1,9 @@
 // A one-line progress bar on stderr, drawn only when stderr is a terminal.
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Replies received so far in the running phase, bumped by every worker thread.
@@ -30,7 +30,8 @@ struct ProgressBar {
         }
         fraction = min(1, max(0, fraction))
         let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let bar =
+            String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         var text = "\(phase.padding(8)) [\(bar)] \(Format.count(done))"
         if let total, total != Int.max { text += "/\(Format.count(total))" }
         let rate = elapsed > 0 ? Double(done) / elapsed : 0

@@ -2,9 +2,9 @@
 // in "\r\n". Complete lines are handed out in place (no copy) when they lie inside one chunk;
 // only a line split across chunks is copied into a small carry buffer.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 struct LineSplitter {
@@ -13,7 +13,9 @@ struct LineSplitter {
     /// Feeds a chunk and calls `body` once per complete line (without "\r\n"). Empty lines are
     /// skipped: the protocol never sends one.
     @inline(__always)
-    mutating func feed(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+    mutating func feed(
+        _ p: UnsafePointer<UInt8>, _ n: Int, _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
         var start = 0
         while start < n {
             guard let hit = memchr(p + start, 0x0A, n - start) else {
@@ -33,7 +35,9 @@ struct LineSplitter {
     }
 
     @inline(__always)
-    private static func emit(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+    private static func emit(
+        _ p: UnsafePointer<UInt8>, _ n: Int, _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
         var len = n
         if len > 0 && p[len - 1] == 0x0D { len -= 1 }
         if len > 0 { body(UnsafeRawBufferPointer(start: p, count: len)) }
@@ -81,7 +85,9 @@ enum ReplyClassifier {
     }
 
     @inline(__always)
-    private static func statusKind(_ line: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> ObservedReply {
+    private static func statusKind(_ line: UnsafeRawBufferPointer, _ s: Int, _ e: Int)
+        -> ObservedReply
+    {
         @inline(__always) func eq(_ word: StaticString) -> Bool {
             guard word.utf8CodeUnitCount == e - s else { return false }
             let w = word.utf8Start

@@ -44,6 +44,5 @@ final class RequestBatch {
         return UnsafeRawBufferPointer(start: buffer.base + start, count: offsets[i + 1] - start)
     }
 
-
     deinit { buffer.free() }
 }

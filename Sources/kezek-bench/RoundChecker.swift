@@ -37,7 +37,8 @@ struct ExpectedDraw {
         book.reserve(applicants: choices.count, choices: choices.reduce(0) { $0 + $1.count })
         for list in choices { book.append(list.map { (provider: $0, level: 0) }) }
         let order = LotteryOrder.order(seed: seed, holders: holders)
-        let allocation = DeferredAcceptance.allocate(freeSeats: freeSeats, applications: book, lotteryOrder: order)
+        let allocation = DeferredAcceptance.allocate(
+            freeSeats: freeSeats, applications: book, lotteryOrder: order)
         let waitlists = allocation.waitlists(providers: freeSeats.count)
         allocationSeconds = Elapsed.seconds(since: clock)
 
@@ -46,7 +47,9 @@ struct ExpectedDraw {
         var placements = [Int](repeating: 0, count: freeSeats.count)
         var byRank = [Int](repeating: 0, count: choices.map(\.count).max() ?? 0)
         for a in choices.indices {
-            guard let p = allocation.provider(of: a), let r = allocation.rank(of: a) else { continue }
+            guard let p = allocation.provider(of: a), let r = allocation.rank(of: a) else {
+                continue
+            }
             placedAt[a] = Int32(p)
             rank[a] = UInt8(r)
             placements[p] += 1
@@ -55,7 +58,9 @@ struct ExpectedDraw {
         // RESULT names the best-ranked waitlist: the first choice, for anyone not placed there.
         var position = [Int32](repeating: 0, count: choices.count)
         for (p, list) in waitlists.enumerated() {
-            for (i, a) in list.enumerated() where choices[Int(a)].first == p { position[Int(a)] = Int32(i + 1) }
+            for (i, a) in list.enumerated() where choices[Int(a)].first == p {
+                position[Int(a)] = Int32(i + 1)
+            }
         }
         self.freeSeats = freeSeats
         self.placedAt = placedAt
@@ -143,9 +148,12 @@ struct RoundFacts {
 
 enum RoundChecker {
     /// Sends one request per element and keeps every reply line.
-    static func sweep(_ name: String, _ batch: RequestBatch, env: LoadEnvironment, pipeline: Int) -> (PhaseResults, PhaseOutcome) {
+    static func sweep(_ name: String, _ batch: RequestBatch, env: LoadEnvironment, pipeline: Int)
+        -> (PhaseResults, PhaseOutcome)
+    {
         let results = PhaseResults(count: batch.count, keepLines: true)
-        let outcome = PhaseRunner.run(PhasePlan(name: name, batch: batch, pipeline: pipeline, results: results), env: env)
+        let outcome = PhaseRunner.run(
+            PhasePlan(name: name, batch: batch, pipeline: pipeline, results: results), env: env)
         return (results, outcome)
     }
 
@@ -165,14 +173,20 @@ enum RoundChecker {
 
     /// Right after +DRAWN: the counts, every applicant's RESULT and every provider's SEATS
     /// must be exactly what the harness's own draw gives.
-    static func checkDraw(_ facts: RoundFacts, drawnReply: String, env: LoadEnvironment, pipeline: Int,
-                          into report: inout InvariantReport) -> DrawCheck {
+    static func checkDraw(
+        _ facts: RoundFacts, drawnReply: String, env: LoadEnvironment, pipeline: Int,
+        into report: inout InvariantReport
+    ) -> DrawCheck {
         let e = facts.expected
         var check = DrawCheck()
         let counts = ["offered": e.placed, "waiting": e.waiting, "unplaced": e.unplaced]
-        let wrongCounts = counts.sorted { $0.key < $1.key }.filter { KeyValues.int($0.key, in: drawnReply) != $0.value }
+        let wrongCounts = counts.sorted { $0.key < $1.key }.filter {
+            KeyValues.int($0.key, in: drawnReply) != $0.value
+        }
         if !drawnReply.hasPrefix("+DRAWN") || !wrongCounts.isEmpty {
-            report.fail("ROUND DRAW: expected +DRAWN offered=\(e.placed) waiting=\(e.waiting) unplaced=\(e.unplaced), got \(drawnReply)")
+            report.fail(
+                "ROUND DRAW: expected +DRAWN offered=\(e.placed) waiting=\(e.waiting) unplaced=\(e.unplaced), got \(drawnReply)"
+            )
         }
 
         // RESULT of every applicant.
@@ -206,19 +220,25 @@ enum RoundChecker {
                 case .booked(let gp, let gr) where gp == want.0 && gr == want.1:
                     check.bookedPlacements += 1
                 default:
-                    report.fail("RESULT \(facts.roundID) \(holder): expected +OFFERED/+BOOKED \(want.0) \(want.1) (placed by the draw), got \(line)")
+                    report.fail(
+                        "RESULT \(facts.roundID) \(holder): expected +OFFERED/+BOOKED \(want.0) \(want.1) (placed by the draw), got \(line)"
+                    )
                 }
             } else {
                 let first = facts.ids.provider(facts.choices[a][0])
                 let position = Int(e.firstChoicePosition[a])
                 if got != .waiting(provider: first, position: position) {
-                    report.fail("RESULT \(facts.roundID) \(holder): expected +WAITING \(first) \(position) (not placed; first choice's waitlist), got \(line)")
+                    report.fail(
+                        "RESULT \(facts.roundID) \(holder): expected +WAITING \(first) \(position) (not placed; first choice's waitlist), got \(line)"
+                    )
                 }
             }
         }
         if offered > 0 { check.secondsLeft = low...high }
         if offered > 0 && check.bookedPlacements > 0 {
-            report.fail("RESULT: placements answer both +OFFERED (\(offered)) and +BOOKED (\(check.bookedPlacements)) before any CONFIRM")
+            report.fail(
+                "RESULT: placements answer both +OFFERED (\(offered)) and +BOOKED (\(check.bookedPlacements)) before any CONFIRM"
+            )
         }
 
         // SEATS of every provider: the draw's placements are offers (or bookings at once).
@@ -231,18 +251,30 @@ enum RoundChecker {
             report.providersChecked += 1
             let line = seats.line(p)
             guard let s = RoundSeats(line) else {
-                report.fail("SEATS \(facts.ids.provider(p)): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(line)")
+                report.fail(
+                    "SEATS \(facts.ids.provider(p)): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(line)"
+                )
                 continue
             }
             let placed = e.placements[p], held = facts.held[p], cap = facts.capacity[p]
             var wrong: [String] = []
             if s.seats.capacity != cap { wrong.append("capacity=\(cap)") }
-            if s.seats.booked + s.offered != held + placed { wrong.append("booked+offered = \(held) held + \(placed) placed") }
+            if s.seats.booked + s.offered != held + placed {
+                wrong.append("booked+offered = \(held) held + \(placed) placed")
+            }
             if offers && s.offered != placed { wrong.append("offered=\(placed)") }
-            if !offers && check.bookedPlacements > 0 && s.offered != 0 { wrong.append("offered=0 (offer-ttl 0)") }
+            if !offers && check.bookedPlacements > 0 && s.offered != 0 {
+                wrong.append("offered=0 (offer-ttl 0)")
+            }
             if s.seats.free != cap - held - placed { wrong.append("free=\(cap - held - placed)") }
-            if s.seats.waiting != e.waitlistLength[p] { wrong.append("waiting=\(e.waitlistLength[p])") }
-            if !wrong.isEmpty { report.fail("SEATS \(facts.ids.provider(p)) after the draw: expected \(wrong.joined(separator: ", ")), got \(line)") }
+            if s.seats.waiting != e.waitlistLength[p] {
+                wrong.append("waiting=\(e.waitlistLength[p])")
+            }
+            if !wrong.isEmpty {
+                report.fail(
+                    "SEATS \(facts.ids.provider(p)) after the draw: expected \(wrong.joined(separator: ", ")), got \(line)"
+                )
+            }
         }
         return check
     }
@@ -265,8 +297,10 @@ enum RoundChecker {
     ///    none left where an offer was declined or (the wait covering it) expired;
     ///  - RESULT of every confirmed holder: +BOOKED where it confirmed or at a better rank.
     /// Returns the sweeps and notes on where the confirmed holders ended up.
-    static func checkSettled(_ facts: RoundFacts, _ after: Aftermath, env: LoadEnvironment, pipeline: Int,
-                             into report: inout InvariantReport) -> ([PhaseOutcome], [String]) {
+    static func checkSettled(
+        _ facts: RoundFacts, _ after: Aftermath, env: LoadEnvironment, pipeline: Int,
+        into report: inout InvariantReport
+    ) -> ([PhaseOutcome], [String]) {
         var outcomes: [PhaseOutcome] = []
         var notes: [String] = []
         let seatsBatch = RequestBatch()
@@ -277,16 +311,28 @@ enum RoundChecker {
             report.providersChecked += 1
             let line = seats.line(p)
             guard let s = RoundSeats(line) else {
-                report.fail("SEATS \(facts.ids.provider(p)): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(line)")
+                report.fail(
+                    "SEATS \(facts.ids.provider(p)): expected +SEATS capacity=.. booked=.. free=.. waiting=.., got \(line)"
+                )
                 continue
             }
             var wrong: [String] = []
             let taken = s.seats.booked + s.offered
-            if s.seats.capacity != facts.capacity[p] { wrong.append("capacity=\(facts.capacity[p])") }
+            if s.seats.capacity != facts.capacity[p] {
+                wrong.append("capacity=\(facts.capacity[p])")
+            }
             if taken > s.seats.capacity { wrong.append("booked+offered <= capacity") }
-            if s.seats.free != s.seats.capacity - taken { wrong.append("free = capacity - booked - offered = \(s.seats.capacity - taken)") }
-            if s.seats.free > 0 && s.seats.waiting > 0 { wrong.append("no free seat while \(s.seats.waiting) wait") }
-            if !wrong.isEmpty { report.fail("SEATS \(facts.ids.provider(p)) after the aftermath: expected \(wrong.joined(separator: ", ")), got \(line)") }
+            if s.seats.free != s.seats.capacity - taken {
+                wrong.append("free = capacity - booked - offered = \(s.seats.capacity - taken)")
+            }
+            if s.seats.free > 0 && s.seats.waiting > 0 {
+                wrong.append("no free seat while \(s.seats.waiting) wait")
+            }
+            if !wrong.isEmpty {
+                report.fail(
+                    "SEATS \(facts.ids.provider(p)) after the aftermath: expected \(wrong.joined(separator: ", ")), got \(line)"
+                )
+            }
         }
 
         // STATUS at every choice of every applicant.
@@ -303,7 +349,9 @@ enum RoundChecker {
         first.append(at.count)
         let (status, statusOutcome) = sweep("status", statusBatch, env: env, pipeline: pipeline)
         outcomes.append(statusOutcome)
-        func holds(_ line: String) -> Bool { line.hasPrefix("+BOOKED") || line.hasPrefix("+OFFERED") }
+        func holds(_ line: String) -> Bool {
+            line.hasPrefix("+BOOKED") || line.hasPrefix("+OFFERED")
+        }
         func line(_ a: Int, at p: Int) -> String? {
             (first[a]..<first[a + 1]).first { Int(at[$0]) == p }.map { status.line($0) }
         }
@@ -311,25 +359,35 @@ enum RoundChecker {
             report.holdersChecked += 1
             let placed = (first[a]..<first[a + 1]).filter { holds(status.line($0)) }
             if placed.count > 1 {
-                let seen = placed.map { "STATUS \(facts.ids.provider(Int(at[$0]))) -> \(status.line($0))" }
-                report.fail("\(facts.ids.applicant(a)) holds \(placed.count) placements of round \(facts.roundID): \(seen.joined(separator: ", "))")
+                let seen = placed.map {
+                    "STATUS \(facts.ids.provider(Int(at[$0]))) -> \(status.line($0))"
+                }
+                report.fail(
+                    "\(facts.ids.applicant(a)) holds \(placed.count) placements of round \(facts.roundID): \(seen.joined(separator: ", "))"
+                )
             }
             for i in first[a]..<first[a + 1] {
                 let l = status.line(i)
                 if !(holds(l) || l.hasPrefix("+WAITING") || l == "+NONE") {
-                    report.fail("STATUS \(facts.ids.provider(Int(at[i]))) \(facts.ids.applicant(a)): expected +BOOKED, +OFFERED, +WAITING or +NONE, got \(l)")
+                    report.fail(
+                        "STATUS \(facts.ids.provider(Int(at[i]))) \(facts.ids.applicant(a)): expected +BOOKED, +OFFERED, +WAITING or +NONE, got \(l)"
+                    )
                 }
             }
         }
         for d in after.declined {
             if let l = line(d.applicant, at: d.provider), l != "+NONE" {
-                report.fail("STATUS \(facts.ids.provider(d.provider)) \(facts.ids.applicant(d.applicant)): expected +NONE (declined its offer, +CANCELLED), got \(l)")
+                report.fail(
+                    "STATUS \(facts.ids.provider(d.provider)) \(facts.ids.applicant(d.applicant)): expected +NONE (declined its offer, +CANCELLED), got \(l)"
+                )
             }
         }
         if after.expiryCovered {
             for x in after.leftToExpire {
                 if let l = line(x.applicant, at: x.provider), holds(l) {
-                    report.fail("STATUS \(facts.ids.provider(x.provider)) \(facts.ids.applicant(x.applicant)): expected the draw's offer expired (never confirmed), got \(l)")
+                    report.fail(
+                        "STATUS \(facts.ids.provider(x.provider)) \(facts.ids.applicant(x.applicant)): expected the draw's offer expired (never confirmed), got \(l)"
+                    )
                 }
             }
         }
@@ -337,7 +395,9 @@ enum RoundChecker {
         // RESULT of every confirmed holder.
         guard !after.confirmed.isEmpty else { return (outcomes, notes) }
         let resultBatch = RequestBatch()
-        for c in after.confirmed { resultBatch.add("RESULT", facts.roundID, facts.ids.applicant(c.applicant)) }
+        for c in after.confirmed {
+            resultBatch.add("RESULT", facts.roundID, facts.ids.applicant(c.applicant))
+        }
         let (results, resultOutcome) = sweep("confirmed", resultBatch, env: env, pipeline: pipeline)
         outcomes.append(resultOutcome)
         var kept = 0, movedUp = 0, traded = 0, lost = 0
@@ -351,21 +411,29 @@ enum RoundChecker {
                 movedUp += 1
             case .offered(_, let r, _) where r < c.rank:
                 traded += 1
-                report.fail("RESULT \(facts.roundID) \(facts.ids.applicant(c.applicant)): expected \(want) (+CONFIRMED), got \(l): its booking was given up for an offer")
+                report.fail(
+                    "RESULT \(facts.roundID) \(facts.ids.applicant(c.applicant)): expected \(want) (+CONFIRMED), got \(l): its booking was given up for an offer"
+                )
             default:
                 lost += 1
-                report.fail("RESULT \(facts.roundID) \(facts.ids.applicant(c.applicant)): expected \(want) (+CONFIRMED), got \(l)")
+                report.fail(
+                    "RESULT \(facts.roundID) \(facts.ids.applicant(c.applicant)): expected \(want) (+CONFIRMED), got \(l)"
+                )
             }
         }
-        notes.append("confirmed holders: \(Format.count(kept)) booked where they confirmed, \(Format.count(movedUp)) booked at a better choice, "
-            + "\(Format.count(traded)) holding only an offer at a better choice (booking released), \(Format.count(lost)) elsewhere or nowhere")
+        notes.append(
+            "confirmed holders: \(Format.count(kept)) booked where they confirmed, \(Format.count(movedUp)) booked at a better choice, "
+                + "\(Format.count(traded)) holding only an offer at a better choice (booking released), \(Format.count(lost)) elsewhere or nowhere"
+        )
         return (outcomes, notes)
     }
 }
 
 /// Seconds on the monotonic clock.
 enum Elapsed {
-    static func seconds(since start: ContinuousClock.Instant, to end: ContinuousClock.Instant = .now) -> Double {
+    static func seconds(
+        since start: ContinuousClock.Instant, to end: ContinuousClock.Instant = .now
+    ) -> Double {
         let d = end - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }

@@ -33,7 +33,9 @@ struct RoundModelCommand: ParsableCommand {
     @Option(help: "Seed for the workload generator (the same as damubala's --seed).")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("draw-seed"), help: "The round's seed: lottery numbers are SHA-256 of '<seed>:<holder>'.")
+    @Option(
+        name: .customLong("draw-seed"),
+        help: "The round's seed: lottery numbers are SHA-256 of '<seed>:<holder>'.")
     var drawSeed = "kezek-round-model"
 
     @Option(help: "Numbers of ranked choices to compare, comma-separated (each 1...20).")
@@ -44,14 +46,19 @@ struct RoundModelCommand: ParsableCommand {
     func validate() throws {
         let counts = choiceCounts
         guard !counts.isEmpty, counts.count == choices.split(separator: ",").count,
-              counts.allSatisfy({ (1...RankedChoice.maxChoices).contains($0) }) else {
+            counts.allSatisfy({ (1...RankedChoice.maxChoices).contains($0) })
+        else {
             throw ValidationError("--choices must be a comma-separated list of numbers 1...20")
         }
         guard providers >= 1, providers <= 1_000_000, counts.max()! <= providers else {
-            throw ValidationError("--providers must be 1...1000000 and at least the largest --choices")
+            throw ValidationError(
+                "--providers must be 1...1000000 and at least the largest --choices")
         }
-        guard seats >= providers, held >= 0, held <= seats, applicants >= 0, applicants <= 10_000_000 else {
-            throw ValidationError("need providers <= seats, 0 <= held <= seats, 0 <= applicants <= 10000000")
+        guard seats >= providers, held >= 0, held <= seats, applicants >= 0,
+            applicants <= 10_000_000
+        else {
+            throw ValidationError(
+                "need providers <= seats, 0 <= held <= seats, 0 <= applicants <= 10000000")
         }
         guard skew >= 0 else { throw ValidationError("--skew must not be negative") }
         guard !drawSeed.isEmpty else { throw ValidationError("--draw-seed must not be empty") }
@@ -59,8 +66,9 @@ struct RoundModelCommand: ParsableCommand {
 
     func run() throws {
         let ids = IDScheme(tag: "")
-        let work = try DamubalaWorkload.generate(providers: providers, seats: seats, held: held, applicants: applicants,
-                                                 skew: skew, seed: seed, ids: ids)
+        let work = try DamubalaWorkload.generate(
+            providers: providers, seats: seats, held: held, applicants: applicants,
+            skew: skew, seed: seed, ids: ids)
         let free = zip(work.capacity, work.held).map { $0 - $1 }
         let most = choiceCounts.max()!
         // Each applicant's longest choice list; shorter runs take its prefix.
@@ -74,31 +82,42 @@ struct RoundModelCommand: ParsableCommand {
             return list
         }
         var clock = ContinuousClock.now
-        let order = LotteryOrder.order(seed: drawSeed, holders: (0..<applicants).map { ids.applicant($0) })
+        let order = LotteryOrder.order(
+            seed: drawSeed, holders: (0..<applicants).map { ids.applicant($0) })
         let lotterySeconds = seconds(since: clock)
 
-        print("kezek-bench round-model: \(Format.count(providers)) providers, \(Format.count(free.reduce(0, +))) free seats "
-              + "(\(Format.count(seats)) less \(Format.count(held)) held), \(Format.count(applicants)) applicants, "
-              + "skew \(skew), seed \(seed), draw seed '\(drawSeed)'")
-        print("lottery order (SHA-256 per applicant, sort): \(Format.fixed(lotterySeconds * 1000, 1)) ms")
-        print("choices  placed  first-choice  by rank                          unplaced  seats empty  allocation")
+        print(
+            "kezek-bench round-model: \(Format.count(providers)) providers, \(Format.count(free.reduce(0, +))) free seats "
+                + "(\(Format.count(seats)) less \(Format.count(held)) held), \(Format.count(applicants)) applicants, "
+                + "skew \(skew), seed \(seed), draw seed '\(drawSeed)'")
+        print(
+            "lottery order (SHA-256 per applicant, sort): \(Format.fixed(lotterySeconds * 1000, 1)) ms"
+        )
+        print(
+            "choices  placed  first-choice  by rank                          unplaced  seats empty  allocation"
+        )
         var baseline: Int?
         for k in choiceCounts {
             var book = ApplicationBook()
             book.reserve(applicants: applicants, choices: applicants * k)
             for list in ranked { book.append(list.prefix(k).map { (provider: $0, level: 0) }) }
             clock = ContinuousClock.now
-            let allocation = DeferredAcceptance.allocate(freeSeats: free, applications: book, lotteryOrder: order)
+            let allocation = DeferredAcceptance.allocate(
+                freeSeats: free, applications: book, lotteryOrder: order)
             let allocSeconds = seconds(since: clock)
             var byRank = [Int](repeating: 0, count: k)
             for a in 0..<applicants { if let r = allocation.rank(of: a) { byRank[r - 1] += 1 } }
             let placed = allocation.placedCount
             baseline = baseline ?? (k == 1 ? placed : nil)
-            let more = baseline.map { k == 1 ? "" : "  (+\(Format.count(placed - $0)) vs 1 choice)" } ?? ""
-            let columns = [pad("\(k)", 7), pad(Format.count(placed), 7), pad(Format.count(byRank[0]), 13),
-                           pad(byRank.map { Format.count($0) }.joined(separator: "/"), 32),
-                           pad(Format.count(applicants - placed), 9), pad(Format.count(free.reduce(0, +) - placed), 12),
-                           pad(Format.fixed(allocSeconds * 1000, 1) + " ms", 10)]
+            let more =
+                baseline.map { k == 1 ? "" : "  (+\(Format.count(placed - $0)) vs 1 choice)" } ?? ""
+            let columns = [
+                pad("\(k)", 7), pad(Format.count(placed), 7), pad(Format.count(byRank[0]), 13),
+                pad(byRank.map { Format.count($0) }.joined(separator: "/"), 32),
+                pad(Format.count(applicants - placed), 9),
+                pad(Format.count(free.reduce(0, +) - placed), 12),
+                pad(Format.fixed(allocSeconds * 1000, 1) + " ms", 10),
+            ]
             print(columns.joined(separator: "  ") + more)
         }
     }

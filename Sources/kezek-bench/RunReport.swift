@@ -45,7 +45,8 @@ final class RunReport {
         for section in phases {
             let o = section.outcome
             let s = o.stats
-            var line = "\(o.name.padding(9)) \(section.what): \(Format.count(s.replies)) replies in \(Format.fixed(o.wallSeconds, 3)) s"
+            var line =
+                "\(o.name.padding(9)) \(section.what): \(Format.count(s.replies)) replies in \(Format.fixed(o.wallSeconds, 3)) s"
             line += " (\(Format.count(Int(o.throughput))) replies/s"
             if section.books { line += ", \(Format.count(Int(o.bookingsPerSecond))) bookings/s" }
             line += ")"
@@ -64,7 +65,9 @@ final class RunReport {
             if s.lost > 0 { trouble.append("\(Format.count(s.lost)) requests without reply") }
             if s.timedOut { trouble.append("stopped at the time limit") }
             if s.unsolicited > 0 { trouble.append("\(s.unsolicited) unsolicited replies") }
-            for (k, v) in s.problems.sorted(by: { $0.key < $1.key }) { trouble.append("\(k) (x\(v))") }
+            for (k, v) in s.problems.sorted(by: { $0.key < $1.key }) {
+                trouble.append("\(k) (x\(v))")
+            }
             if !trouble.isEmpty { out += "          ! " + trouble.joined(separator: "; ") + "\n" }
             for n in section.notes { out += "          " + n + "\n" }
         }
@@ -73,11 +76,14 @@ final class RunReport {
             if inv.skipped {
                 out += "check     skipped\n"
             } else {
-                out += "check     \(Format.count(inv.providersChecked)) providers (SEATS), \(Format.count(inv.holdersChecked)) holders (STATUS): "
-                out += inv.passed ? "all invariants hold\n" : "\(Format.count(inv.failures)) FAILED\n"
+                out +=
+                    "check     \(Format.count(inv.providersChecked)) providers (SEATS), \(Format.count(inv.holdersChecked)) holders (STATUS): "
+                out +=
+                    inv.passed ? "all invariants hold\n" : "\(Format.count(inv.failures)) FAILED\n"
                 for e in inv.examples { out += "          - \(e)\n" }
                 if inv.failures > inv.examples.count {
-                    out += "          ... and \(Format.count(inv.failures - inv.examples.count)) more\n"
+                    out +=
+                        "          ... and \(Format.count(inv.failures - inv.examples.count)) more\n"
                 }
             }
         }
@@ -88,37 +94,75 @@ final class RunReport {
         var top: [(String, JSON)] = [("command", .string(command)), ("target", .string(target))]
         top += settings
         top += figures
-        top.append(("phases", .array(phases.map { section in
-            let o = section.outcome
-            var counts: [(String, JSON)] = []
-            for kind in ObservedReply.allCases where kind != .none && kind != .error
-                && (ObservedReply.reported.contains(kind) || o.counts[kind] > 0) {
-                counts.append((kind.label, .int(o.counts[kind])))
-            }
-            counts.append(("errors", .int(o.counts[.error])))
-            var fields: [(String, JSON)] = [
-                ("name", .string(o.name)), ("what", .string(section.what)),
-                ("sent", .int(o.stats.sent)), ("replies", .int(o.stats.replies)),
-                ("lost", .int(o.stats.lost)), ("timed_out", .bool(o.stats.timedOut)),
-                ("connections", .int(o.connectionsOpened)),
-                ("wall_seconds", .double(o.wallSeconds)),
-                ("replies_per_second", .double(o.throughput)),
-                ("bookings_per_second", section.books ? .double(o.bookingsPerSecond) : .null),
-                ("counts", .object(counts)),
-                ("errors_by_code", .object(o.counts.errorsByCode.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-                ("error_samples", .object(o.stats.errorSamples.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("problems", .object(o.stats.problems.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            ]
-            if section.showLatency { fields.append(("latency_us", LatencySummary(o.histogram).json)) }
-            if !section.notes.isEmpty { fields.append(("notes", .array(section.notes.map { .string($0) }))) }
-            return .object(fields)
-        })))
+        top.append(
+            (
+                "phases",
+                .array(
+                    phases.map { section in
+                        let o = section.outcome
+                        var counts: [(String, JSON)] = []
+                        for kind in ObservedReply.allCases
+                        where kind != .none && kind != .error
+                            && (ObservedReply.reported.contains(kind) || o.counts[kind] > 0)
+                        {
+                            counts.append((kind.label, .int(o.counts[kind])))
+                        }
+                        counts.append(("errors", .int(o.counts[.error])))
+                        var fields: [(String, JSON)] = [
+                            ("name", .string(o.name)), ("what", .string(section.what)),
+                            ("sent", .int(o.stats.sent)), ("replies", .int(o.stats.replies)),
+                            ("lost", .int(o.stats.lost)), ("timed_out", .bool(o.stats.timedOut)),
+                            ("connections", .int(o.connectionsOpened)),
+                            ("wall_seconds", .double(o.wallSeconds)),
+                            ("replies_per_second", .double(o.throughput)),
+                            (
+                                "bookings_per_second",
+                                section.books ? .double(o.bookingsPerSecond) : .null
+                            ),
+                            ("counts", .object(counts)),
+                            (
+                                "errors_by_code",
+                                .object(
+                                    o.counts.errorsByCode.sorted { $0.key < $1.key }.map {
+                                        ($0.key, .int($0.value))
+                                    })
+                            ),
+                            (
+                                "error_samples",
+                                .object(
+                                    o.stats.errorSamples.sorted { $0.key < $1.key }.map {
+                                        ($0.key, .string($0.value))
+                                    })
+                            ),
+                            (
+                                "problems",
+                                .object(
+                                    o.stats.problems.sorted { $0.key < $1.key }.map {
+                                        ($0.key, .int($0.value))
+                                    })
+                            ),
+                        ]
+                        if section.showLatency {
+                            fields.append(("latency_us", LatencySummary(o.histogram).json))
+                        }
+                        if !section.notes.isEmpty {
+                            fields.append(("notes", .array(section.notes.map { .string($0) })))
+                        }
+                        return .object(fields)
+                    })
+            ))
         if let inv = invariants {
-            top.append(("invariants", .object([
-                ("checked", .bool(!inv.skipped)), ("passed", .bool(inv.passed)),
-                ("providers_checked", .int(inv.providersChecked)), ("holders_checked", .int(inv.holdersChecked)),
-                ("failures", .int(inv.failures)), ("examples", .array(inv.examples.map { .string($0) })),
-            ])))
+            top.append(
+                (
+                    "invariants",
+                    .object([
+                        ("checked", .bool(!inv.skipped)), ("passed", .bool(inv.passed)),
+                        ("providers_checked", .int(inv.providersChecked)),
+                        ("holders_checked", .int(inv.holdersChecked)),
+                        ("failures", .int(inv.failures)),
+                        ("examples", .array(inv.examples.map { .string($0) })),
+                    ])
+                ))
         }
         if let fatal { top.append(("fatal", .string(fatal))) }
         top.append(("exit_code", .int(Int(exitCode))))

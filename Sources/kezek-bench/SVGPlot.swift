@@ -39,49 +39,62 @@ enum SVGPlot {
         func py(_ ms: Double) -> Double { top + plotH * (1 - ms / yMax) }
 
         var svg = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-        viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(width / 2))" y="28" text-anchor="middle" font-size="16">\(escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
+            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(f(width / 2))" y="28" text-anchor="middle" font-size="16">\(escape(title))</text>
 
-        """
+            """
         // Grid and y ticks.
         var v = 0.0
         while v <= yMax + yStep / 2 {
             let y = py(v)
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"#e5e5e5\"/>\n"
-            svg += "<text x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(v, yStep))</text>\n"
+            svg +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"#e5e5e5\"/>\n"
+            svg +=
+                "<text x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(v, yStep))</text>\n"
             v += yStep
         }
         // x ticks at each decade.
         let xLabels = ["0%", "90%", "99%", "99.9%", "99.99%"]
         for (d, text) in xLabels.enumerated() {
             let x = px(Double(d))
-            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotH))\" stroke=\"#e5e5e5\"/>\n"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(text)</text>\n"
+            svg +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotH))\" stroke=\"#e5e5e5\"/>\n"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(text)</text>\n"
         }
         // Axes.
-        svg += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
-        svg += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
-        svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 22))\" text-anchor=\"middle\">percentile (log scale of 1/(1-p))</text>\n"
-        svg += "<text transform=\"translate(22 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">latency (ms)</text>\n"
+        svg +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
+        svg +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
+        svg +=
+            "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 22))\" text-anchor=\"middle\">percentile (log scale of 1/(1-p))</text>\n"
+        svg +=
+            "<text transform=\"translate(22 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">latency (ms)</text>\n"
         // Curves.
         for (i, pts) in curves.enumerated() where !pts.isEmpty {
             let color = colors[i % colors.count]
-            let d = pts.enumerated().map { (k, p) in (k == 0 ? "M" : "L") + "\(f(px(p.x))),\(f(py(p.ms)))" }
-                .joined(separator: " ")
+            let d = pts.enumerated().map { (k, p) in
+                (k == 0 ? "M" : "L") + "\(f(px(p.x))),\(f(py(p.ms)))"
+            }
+            .joined(separator: " ")
             svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             let ly = top + 16 + Double(i) * 18
-            svg += "<line x1=\"\(f(left + 14))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + 38))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+            svg +=
+                "<line x1=\"\(f(left + 14))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + 38))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             let s = LatencySummary(series[i].histogram)
-            svg += "<text x=\"\(f(left + 44))\" y=\"\(f(ly))\">\(escape(series[i].name)) (n=\(s.count), p99 \(LatencySummary.show(s.p99)), max \(LatencySummary.show(s.max)))</text>\n"
+            svg +=
+                "<text x=\"\(f(left + 44))\" y=\"\(f(ly))\">\(escape(series[i].name)) (n=\(s.count), p99 \(LatencySummary.show(s.p99)), max \(LatencySummary.show(s.max)))</text>\n"
         }
         svg += "</svg>\n"
         return svg
     }
 
     static func write(title: String, series: [Series], to path: String) throws {
-        try render(title: title, series: series).write(toFile: path, atomically: true, encoding: .utf8)
+        try render(title: title, series: series).write(
+            toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// A round upper bound and tick step for 0...maxValue (about 5 ticks).

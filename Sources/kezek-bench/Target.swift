@@ -2,9 +2,9 @@
 // anything else is refused before a socket is opened.
 import CLibUV
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 struct TargetAddress: CustomStringConvertible {
@@ -40,7 +40,8 @@ struct TargetAddress: CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
             if host.contains(":") {
-                throw Refused(description: "bad target '\(text)': write an IPv6 address as [::1]:PORT")
+                throw Refused(
+                    description: "bad target '\(text)': write an IPv6 address as [::1]:PORT")
             }
         }
         guard let port = UInt16(portText), port > 0 else {
@@ -52,7 +53,10 @@ struct TargetAddress: CustomStringConvertible {
         if inet_pton(AF_INET, String(host), &v4) == 1 {
             let firstOctet = UInt32(bigEndian: v4.s_addr) >> 24
             guard firstOctet == 127 else {
-                throw Refused(description: "refusing target \(text): not a loopback address (127.0.0.0/8, ::1, localhost)")
+                throw Refused(
+                    description:
+                        "refusing target \(text): not a loopback address (127.0.0.0/8, ::1, localhost)"
+                )
             }
             return TargetAddress(ip: String(host), port: port, isIPv6: false)
         }
@@ -60,13 +64,21 @@ struct TargetAddress: CustomStringConvertible {
         if inet_pton(AF_INET6, String(host), &v6) == 1 {
             var loop6 = in6_addr()
             _ = inet_pton(AF_INET6, "::1", &loop6)
-            let same = withUnsafeBytes(of: &v6) { a in withUnsafeBytes(of: &loop6) { b in a.elementsEqual(b) } }
+            let same = withUnsafeBytes(of: &v6) { a in
+                withUnsafeBytes(of: &loop6) { b in a.elementsEqual(b) }
+            }
             guard same else {
-                throw Refused(description: "refusing target \(text): not a loopback address (127.0.0.0/8, ::1, localhost)")
+                throw Refused(
+                    description:
+                        "refusing target \(text): not a loopback address (127.0.0.0/8, ::1, localhost)"
+                )
             }
             return TargetAddress(ip: "::1", port: port, isIPv6: true)
         }
-        throw Refused(description: "refusing target \(text): only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed")
+        throw Refused(
+            description:
+                "refusing target \(text): only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed"
+        )
     }
 
     /// Calls `body` with a sockaddr for this address.
@@ -74,11 +86,15 @@ struct TargetAddress: CustomStringConvertible {
         if isIPv6 {
             var sa = sockaddr_in6()
             _ = uv_ip6_addr(ip, Int32(port), &sa)
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body)
+            }
         } else {
             var sa = sockaddr_in()
             _ = uv_ip4_addr(ip, Int32(port), &sa)
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body)
+            }
         }
     }
 }

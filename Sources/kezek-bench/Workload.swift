@@ -40,12 +40,20 @@ struct DamubalaWorkload {
 
     struct Invalid: Error, CustomStringConvertible { let description: String }
 
-    static func generate(providers: Int, seats: Int, held totalHeld: Int, applicants: Int,
-                         skew: Double, seed: UInt64, ids: IDScheme) throws -> DamubalaWorkload {
+    static func generate(
+        providers: Int, seats: Int, held totalHeld: Int, applicants: Int,
+        skew: Double, seed: UInt64, ids: IDScheme
+    ) throws -> DamubalaWorkload {
         guard providers > 0 else { throw Invalid(description: "--providers must be positive") }
-        guard seats >= providers else { throw Invalid(description: "--seats must be at least --providers") }
-        guard totalHeld >= 0, totalHeld <= seats else { throw Invalid(description: "--held must be within 0...seats") }
-        guard applicants >= 0 else { throw Invalid(description: "--applicants must not be negative") }
+        guard seats >= providers else {
+            throw Invalid(description: "--seats must be at least --providers")
+        }
+        guard totalHeld >= 0, totalHeld <= seats else {
+            throw Invalid(description: "--held must be within 0...seats")
+        }
+        guard applicants >= 0 else {
+            throw Invalid(description: "--applicants must not be negative")
+        }
         var rng = SplitMix64(workloadSeed: seed)
 
         // Capacities: uneven sizes (weights 0.4...1.6), summing exactly to `seats`.
@@ -55,7 +63,11 @@ struct DamubalaWorkload {
         var diff = seats - capacity.reduce(0, +)
         while diff != 0 {
             let i = Int.random(in: 0..<providers, using: &rng)
-            if diff > 0 { capacity[i] += 1; diff -= 1 } else if capacity[i] > 1 { capacity[i] -= 1; diff += 1 }
+            if diff > 0 {
+                capacity[i] += 1; diff -= 1
+            } else if capacity[i] > 1 {
+                capacity[i] -= 1; diff += 1
+            }
         }
 
         // Held seats: each provider around the overall ratio (+-20 points), summing exactly.
@@ -67,11 +79,17 @@ struct DamubalaWorkload {
         diff = totalHeld - held.reduce(0, +)
         while diff != 0 {
             let i = Int.random(in: 0..<providers, using: &rng)
-            if diff > 0, held[i] < capacity[i] { held[i] += 1; diff -= 1 } else if diff < 0, held[i] > 0 { held[i] -= 1; diff += 1 }
+            if diff > 0, held[i] < capacity[i] {
+                held[i] += 1; diff -= 1
+            } else if diff < 0, held[i] > 0 {
+                held[i] -= 1; diff += 1
+            }
         }
         var preProvider: [Int] = []
         preProvider.reserveCapacity(totalHeld)
-        for (p, h) in held.enumerated() { preProvider.append(contentsOf: repeatElement(p, count: h)) }
+        for (p, h) in held.enumerated() {
+            preProvider.append(contentsOf: repeatElement(p, count: h))
+        }
         preProvider.shuffle(using: &rng)
 
         // Popularity: Zipf over a random ranking of providers.
@@ -79,8 +97,9 @@ struct DamubalaWorkload {
         let zipf = ZipfSampler(count: providers, exponent: skew)
         let applicantProvider = (0..<applicants).map { _ in ranking[zipf.sample(using: &rng)] }
 
-        return DamubalaWorkload(ids: ids, capacity: capacity, held: held, preProvider: preProvider,
-                                applicantProvider: applicantProvider, popularityRanking: ranking, popularity: zipf)
+        return DamubalaWorkload(
+            ids: ids, capacity: capacity, held: held, preProvider: preProvider,
+            applicantProvider: applicantProvider, popularityRanking: ranking, popularity: zipf)
     }
 
     func providersBatch() -> RequestBatch {
@@ -97,7 +116,9 @@ struct DamubalaWorkload {
 
     func burstBatch() -> RequestBatch {
         let b = RequestBatch()
-        for (n, p) in applicantProvider.enumerated() { b.add("BOOK", ids.provider(p), ids.applicant(n), "WAIT") }
+        for (n, p) in applicantProvider.enumerated() {
+            b.add("BOOK", ids.provider(p), ids.applicant(n), "WAIT")
+        }
         return b
     }
 }
@@ -112,8 +133,10 @@ struct BookWorkload {
     let poolProvider: [Int32]
     let poolHolder: [Int32]
 
-    static func generate(providers: Int, holders: Int, capacity: Int, poolSize: Int, skew: Double,
-                         seed: UInt64, ids: IDScheme) -> BookWorkload {
+    static func generate(
+        providers: Int, holders: Int, capacity: Int, poolSize: Int, skew: Double,
+        seed: UInt64, ids: IDScheme
+    ) -> BookWorkload {
         var rng = SplitMix64(workloadSeed: seed)
         let ranking = Array(0..<providers).shuffled(using: &rng)
         let zipf = ZipfSampler(count: providers, exponent: skew)
@@ -124,7 +147,8 @@ struct BookWorkload {
             pp.append(Int32(ranking[zipf.sample(using: &rng)]))
             ph.append(Int32(Int.random(in: 0..<holders, using: &rng)))
         }
-        return BookWorkload(ids: ids, providers: providers, capacity: capacity, poolProvider: pp, poolHolder: ph)
+        return BookWorkload(
+            ids: ids, providers: providers, capacity: capacity, poolProvider: pp, poolHolder: ph)
     }
 
     func providersBatch() -> RequestBatch {
@@ -155,7 +179,9 @@ struct BookWorkload {
         let b = RequestBatch()
         for i in poolProvider.indices {
             let provider = ids.provider(Int(poolProvider[i]))
-            b.add("EVALSHA", sha, "2", Self.luaFree(provider), "lua:holders:\(provider)", ids.holder(Int(poolHolder[i])))
+            b.add(
+                "EVALSHA", sha, "2", Self.luaFree(provider), "lua:holders:\(provider)",
+                ids.holder(Int(poolHolder[i])))
         }
         return b
     }

@@ -28,7 +28,9 @@ struct CommandLineCheck {
             default:
                 break
             }
-            guard argument.hasPrefix("--") else { throw Failure(description: "unexpected argument '\(argument)'") }
+            guard argument.hasPrefix("--") else {
+                throw Failure(description: "unexpected argument '\(argument)'")
+            }
             var name = String(argument.dropFirst(2))
             var value: String?
             if let equals = name.firstIndex(of: "=") {
@@ -63,7 +65,8 @@ struct CommandLineCheck {
         let width = Setting.all.map(\.key.count).max() ?? 0
         for setting in Setting.all {
             let padding = String(repeating: " ", count: width - setting.key.count)
-            lines.append("  --\(setting.key)\(padding)  \(setting.help) (default \(setting.defaultText))")
+            lines.append(
+                "  --\(setting.key)\(padding)  \(setting.help) (default \(setting.defaultText))")
         }
         lines.append("  --settings-doc  print the settings table of docs/SETTINGS.md")
         return lines.joined(separator: "\n")
@@ -76,7 +79,9 @@ struct CommandLineCheck {
             "|---|---|---|---|---|",
         ]
         for setting in Setting.all {
-            lines.append("| \(setting.key) | \(setting.flag) | \(setting.environmentName) | \(setting.defaultText) | \(setting.help) |")
+            lines.append(
+                "| \(setting.key) | \(setting.flag) | \(setting.environmentName) | \(setting.defaultText) | \(setting.help) |"
+            )
         }
         return lines.joined(separator: "\n")
     }

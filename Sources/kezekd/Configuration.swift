@@ -11,7 +11,8 @@ struct Configuration {
     var settings = ServerSettings()
     var logLevel = Logger.Level.info
 
-    static func resolve(arguments: [String], environment: [String: String]) throws -> Configuration {
+    static func resolve(arguments: [String], environment: [String: String]) throws -> Configuration
+    {
         let commandLine = try CommandLineCheck(arguments: arguments)
         let configPath = commandLine.configPath ?? environment["KEZEK_CONFIG"]
         var sources: [SettingSource] = [
@@ -23,7 +24,9 @@ struct Configuration {
         var configuration = Configuration()
         configuration.settings.threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         for setting in Setting.all {
-            guard let source = try sources.lazy.compactMap({ try $0.lookup(setting) }).first else { continue }
+            guard let source = try sources.lazy.compactMap({ try $0.lookup(setting) }).first else {
+                continue
+            }
             try setting.apply(&configuration, source)
         }
         return configuration
@@ -33,7 +36,8 @@ struct Configuration {
     var summary: Logger.Metadata {
         var metadata: Logger.Metadata = [:]
         for setting in Setting.all {
-            metadata[setting.key.replacingOccurrences(of: "-", with: "_")] = "\(setting.current(self))"
+            metadata[setting.key.replacingOccurrences(of: "-", with: "_")] =
+                "\(setting.current(self))"
         }
         return metadata
     }
@@ -51,19 +55,29 @@ enum SettingSource {
         switch self {
         case .flags(let provider):
             // The provider splits a value at commas; the pieces are put back together.
-            guard case .stringArray(let parts)? = try provider.value(forKey: [setting.key], type: .stringArray).value?.content else {
+            guard
+                case .stringArray(let parts)? = try provider.value(
+                    forKey: [setting.key], type: .stringArray
+                ).value?.content
+            else {
                 return nil
             }
             return Setting.Source(value: parts.joined(separator: ","), origin: setting.flag)
         case .environment(let provider):
             // ["kezek", "max-clients"] is encoded as KEZEK_MAX_CLIENTS.
-            guard case .string(let value)? = try provider.value(forKey: ["kezek", setting.key], type: .string).value?.content else {
+            guard
+                case .string(let value)? = try provider.value(
+                    forKey: ["kezek", setting.key], type: .string
+                ).value?.content
+            else {
                 return nil
             }
             return Setting.Source(value: value, origin: setting.environmentName)
         case .file(let snapshot, let nullKeys, let path):
             guard let snapshot, !nullKeys.contains(setting.key),
-                  case .string(let value)? = try snapshot.value(forKey: [setting.key], type: .string).value?.content else {
+                case .string(let value)? = try snapshot.value(forKey: [setting.key], type: .string)
+                    .value?.content
+            else {
                 return nil
             }
             return Setting.Source(value: value, origin: "key '\(setting.key)' in \(path)")
@@ -81,14 +95,20 @@ enum SettingSource {
         do {
             parsed = try Yams.load(yaml: text)
         } catch {
-            throw ConfigurationError(origin, "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw ConfigurationError(
+                origin,
+                "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         guard let parsed else { return .file(nil, nullKeys: [], path: path) }
-        guard let mapping = parsed as? [String: Any] else { throw ConfigurationError(origin, "expected `key: value` lines") }
+        guard let mapping = parsed as? [String: Any] else {
+            throw ConfigurationError(origin, "expected `key: value` lines")
+        }
         var nullKeys = Set<String>()
         for (key, value) in mapping {
             let keySource = Setting.Source(value: key, origin: "key '\(key)' in \(path)")
-            guard Setting.byKey[key] != nil else { throw ConfigurationError(keySource, "unknown setting") }
+            guard Setting.byKey[key] != nil else {
+                throw ConfigurationError(keySource, "unknown setting")
+            }
             if value is NSNull {
                 nullKeys.insert(key)
             } else if value is [Any] || value is [String: Any] {
@@ -98,10 +118,13 @@ enum SettingSource {
         if nullKeys.count == mapping.count { return .file(nil, nullKeys: nullKeys, path: path) }
         do {
             let bytes = Array(text.utf8)
-            let snapshot = try YAMLSnapshot(data: bytes.span.bytes, providerName: path, parsingOptions: .default)
+            let snapshot = try YAMLSnapshot(
+                data: bytes.span.bytes, providerName: path, parsingOptions: .default)
             return .file(snapshot, nullKeys: nullKeys, path: path)
         } catch {
-            throw ConfigurationError(origin, "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw ConfigurationError(
+                origin,
+                "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
     }
 }

@@ -19,10 +19,15 @@ do {
     case .run:
         break
     }
-    configuration = try Configuration.resolve(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+    configuration = try Configuration.resolve(
+        arguments: arguments, environment: ProcessInfo.processInfo.environment)
     PlantedBug.active = try PlantedBug.from(environment: ProcessInfo.processInfo.environment)
     let settings = configuration.settings
-    catalog = try settings.catalog.map { try Catalog.load(path: $0, maxCapacity: settings.maxCapacity, maxBytes: settings.maxCatalogBytes) } ?? []
+    catalog =
+        try settings.catalog.map {
+            try Catalog.load(
+                path: $0, maxCapacity: settings.maxCapacity, maxBytes: settings.maxCatalogBytes)
+        } ?? []
 } catch {
     FileHandle.standardError.write(Data("kezekd: \(error)\n".utf8))
     exit(2)
@@ -36,7 +41,9 @@ LoggingSystem.bootstrap { label in
 }
 let log = Logger(label: "kezekd")
 log.info("starting", metadata: configuration.summary)
-if let bug = PlantedBug.active { log.critical("planted bug '\(bug.rawValue)' is active: this daemon breaks its contract") }
+if let bug = PlantedBug.active {
+    log.critical("planted bug '\(bug.rawValue)' is active: this daemon breaks its contract")
+}
 
 // Signals are taken by one thread with sigwait; every other thread has them blocked.
 signal(SIGPIPE, SIG_IGN)
@@ -51,8 +58,13 @@ do {
     FileHandle.standardError.write(Data("kezekd: \(error)\n".utf8))
     exit(2)
 }
-log.info("listening", metadata: ["listen": "\(configuration.settings.listen)", "admin_listen": "\(configuration.settings.adminListen)",
-                               "public_listen": "\(configuration.settings.publicListen)"])
+log.info(
+    "listening",
+    metadata: [
+        "listen": "\(configuration.settings.listen)",
+        "admin_listen": "\(configuration.settings.adminListen)",
+        "public_listen": "\(configuration.settings.publicListen)",
+    ])
 
 server.shutdownOnStopSignals()
 

@@ -14,7 +14,10 @@ final class AdmissionWithoutLockTests: XCTestCase {
 
     private func makeTable(holderLimit: Int = 0) {
         outboxes = [MirrorOutbox()]
-        table = SeatTable(outboxes: outboxes, rules: Provider.BookingRules(waitlistLimit: 1_000, limits: HolderLimits(limit: holderLimit)))
+        table = SeatTable(
+            outboxes: outboxes,
+            rules: Provider.BookingRules(
+                waitlistLimit: 1_000, limits: HolderLimits(limit: holderLimit)))
     }
 
     override func setUp() {
@@ -39,7 +42,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
     /// Two holders whose BOOKs take different stripes.
     private func holdersInDifferentStripes() -> (String, String) {
         let first = "h0"
-        let second = (1...).lazy.map { "h\($0)" }.first { HolderTable.stripe(of: $0) != HolderTable.stripe(of: first) }!
+        let second = (1...).lazy.map { "h\($0)" }.first {
+            HolderTable.stripe(of: $0) != HolderTable.stripe(of: first)
+        }!
         return (first, second)
     }
 
@@ -55,7 +60,8 @@ final class AdmissionWithoutLockTests: XCTestCase {
                 result.set(p.book(other, wait: false, rules: rules, mirrorUp: true, ticket: nil))
                 done.signal()
             }
-            XCTAssertEqual(done.wait(timeout: .now() + 5), .success, "a BOOK in another stripe waited")
+            XCTAssertEqual(
+                done.wait(timeout: .now() + 5), .success, "a BOOK in another stripe waited")
             // What needs the whole state waits for the held stripe.
             let seatsDone = DispatchSemaphore(value: 0)
             Thread.detachNewThread {
@@ -80,9 +86,18 @@ final class AdmissionWithoutLockTests: XCTestCase {
         runConcurrently(4) { [rules = table.rules] lane in
             var mine: [(String, String)] = []
             for index in stride(from: lane / 2, to: holders.count, by: 2) {
-                mine.append((holders[index], describe(p.book(holders[index], wait: false, rules: rules, mirrorUp: true, ticket: nil))))
+                mine.append(
+                    (
+                        holders[index],
+                        describe(
+                            p.book(
+                                holders[index], wait: false, rules: rules, mirrorUp: true,
+                                ticket: nil))
+                    ))
             }
-            answers.withLock { all in for (holder, text) in mine { all[holder, default: []].append(text) } }
+            answers.withLock { all in
+                for (holder, text) in mine { all[holder, default: []].append(text) }
+            }
         }
         var booked = 0
         for (holder, texts) in answers.current {
@@ -95,9 +110,16 @@ final class AdmissionWithoutLockTests: XCTestCase {
         let seats = p.seats()
         XCTAssertEqual(seats.booked, capacity)
         XCTAssertEqual(seats.capacity - seats.booked, 0)
-        let audited = drain().filter { if case .audit(.book, _, _) = $0.op { return true } else { return false } }
+        let audited = drain().filter {
+            if case .audit(.book, _, _) = $0.op { return true } else { return false }
+        }
         XCTAssertEqual(audited.count, capacity, "one audit entry per seat taken")
-        XCTAssertEqual(Set(audited.map { if case .audit(_, let holder, _) = $0.op { return holder } else { return "" } }).count, capacity)
+        XCTAssertEqual(
+            Set(
+                audited.map {
+                    if case .audit(_, let holder, _) = $0.op { return holder } else { return "" }
+                }
+            ).count, capacity)
     }
 
     func testRepliesCountFreeSeatsInTheOrderRedisAppliesTheWrites() {
@@ -109,7 +131,10 @@ final class AdmissionWithoutLockTests: XCTestCase {
             var mine: [(String, Int)] = []
             for index in 0..<perLane {
                 let holder = "l\(lane)-\(index)"
-                guard case .afterMirror(.booked(let free)) = p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil) else {
+                guard
+                    case .afterMirror(.booked(let free)) = p.book(
+                        holder, wait: false, rules: rules, mirrorUp: true, ticket: nil)
+                else {
                     continue
                 }
                 mine.append((holder, free))
@@ -124,7 +149,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
         for write in drain() {
             guard case .book(let holder) = write.op else { continue }
             expected -= 1
-            XCTAssertEqual(answered[holder], expected, "\(holder) was told a free count out of the queue's order")
+            XCTAssertEqual(
+                answered[holder], expected,
+                "\(holder) was told a free count out of the queue's order")
             if answered[holder] != expected { break }
         }
         XCTAssertEqual(expected, capacity - 4 * perLane)
@@ -141,17 +168,20 @@ final class AdmissionWithoutLockTests: XCTestCase {
             let p = lane == 0 ? first : second
             var refused = 0
             for holder in holders {
-                let text = describe(p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))
+                let text = describe(
+                    p.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil))
                 if text.hasPrefix("now +LIMIT") { refused += 1 }
             }
             limited.withLock { $0 += refused }
         }
-        XCTAssertEqual(first.seats().booked + second.seats().booked, holders.count, "one seat per holder")
+        XCTAssertEqual(
+            first.seats().booked + second.seats().booked, holders.count, "one seat per holder")
         XCTAssertEqual(limited.current, holders.count, "every second BOOK refused by the limit")
         for holder in holders { XCTAssertEqual(table.rules.limits.seats(of: holder), 1) }
         // The seats a refused BOOK took and gave back are free again.
         let bookedBefore = first.seats().booked
-        XCTAssertEqual(describe(book(first, "late-1")), "afterMirror +BOOKED \(2_000 - bookedBefore - 1)")
+        XCTAssertEqual(
+            describe(book(first, "late-1")), "afterMirror +BOOKED \(2_000 - bookedBefore - 1)")
     }
 
     func testAfterTheFirstSellOutSeatsGoThroughTheLock() {
@@ -161,7 +191,8 @@ final class AdmissionWithoutLockTests: XCTestCase {
         XCTAssertEqual(describe(book(p, "c")), "now +FULL P")
         XCTAssertFalse(p.answersSoldOutWithoutLock, "open before Redis confirmed the bookings")
         p.confirmed(drain()[...])
-        XCTAssertTrue(p.answersSoldOutWithoutLock, "the confirmation that settled it opened the gate")
+        XCTAssertTrue(
+            p.answersSoldOutWithoutLock, "the confirmation that settled it opened the gate")
         XCTAssertFalse(p.admitsWithoutLock, "the gate's member counts are kept under the lock")
         _ = p.cancel("a", rules: table.rules, mirrorUp: true, ticket: nil)
         XCTAssertFalse(p.answersSoldOutWithoutLock)
@@ -169,7 +200,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
         p.confirmed(drain()[...])
         XCTAssertTrue(p.answersSoldOutWithoutLock)
         XCTAssertTrue(p.refusesWithoutLock("d"))
-        XCTAssertFalse(p.refusesWithoutLock("c"), "a holder booked through the lock was left out of the counts")
+        XCTAssertFalse(
+            p.refusesWithoutLock("c"), "a holder booked through the lock was left out of the counts"
+        )
     }
 
     func testAWaitlistOrAnOfferSendsBooksThroughTheLock() {
@@ -180,6 +213,7 @@ final class AdmissionWithoutLockTests: XCTestCase {
         _ = p.setCapacity(2, rules: table.rules, mirrorUp: true, ticket: nil)
         XCTAssertEqual(p.waitingHolders(), [])
         XCTAssertTrue(p.admitsWithoutLock, "nobody waits, nothing offered, never settled sold out")
-        XCTAssertEqual(describe(book(p, "w")), "afterMirror +BOOKED 0", "the promoted holder's retry")
+        XCTAssertEqual(
+            describe(book(p, "w")), "afterMirror +BOOKED 0", "the promoted holder's retry")
     }
 }

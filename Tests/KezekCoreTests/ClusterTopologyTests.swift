@@ -4,7 +4,9 @@ import XCTest
 /// The slot map read from `CLUSTER SLOTS`, the shards' own key tags, and where a provider's
 /// requests are routed. The real cluster behind them is in ClusterTests.
 final class ClusterTopologyTests: XCTestCase {
-    private func node(_ port: Int) -> RedisValue { .array([.string("127.0.0.1"), .integer(port), .string("id\(port)")]) }
+    private func node(_ port: Int) -> RedisValue {
+        .array([.string("127.0.0.1"), .integer(port), .string("id\(port)")])
+    }
 
     /// What `redis-cli --cluster create` with 3 masters and 1 replica each gives, with the
     /// first master also serving a second range (after a rebalance).
@@ -21,8 +23,10 @@ final class ClusterTopologyTests: XCTestCase {
         let topology = try ClusterTopology.parse(slotsReply)
         XCTAssertEqual(topology.shards.map(\.identitySlot), [0, 5461, 10923])
         XCTAssertEqual(topology.shards[0].ranges, [0...5000, 5001...5460])
-        XCTAssertEqual(topology.shards[0].master, ServerSettings.Endpoint(host: "127.0.0.1", port: 7001))
-        XCTAssertEqual(topology.shards[0].replicas, [ServerSettings.Endpoint(host: "127.0.0.1", port: 7004)])
+        XCTAssertEqual(
+            topology.shards[0].master, ServerSettings.Endpoint(host: "127.0.0.1", port: 7001))
+        XCTAssertEqual(
+            topology.shards[0].replicas, [ServerSettings.Endpoint(host: "127.0.0.1", port: 7004)])
         XCTAssertEqual(topology.shard(ofSlot: 5460)?.identitySlot, 0)
         XCTAssertEqual(topology.shard(ofSlot: 5461)?.identitySlot, 5461)
         XCTAssertEqual(topology.shard(ofSlot: 16383)?.identitySlot, 10923)
@@ -36,7 +40,9 @@ final class ClusterTopologyTests: XCTestCase {
             .array([.array([.integer(0), .integer(16384), node(7001)])]),
             .array([.array([.integer(10), .integer(5), node(7001)])]),
             .array([.array([.integer(0), .integer(5)])]),
-            .array([.array([.integer(0), .integer(5), .array([.string("127.0.0.1"), .integer(0)])])]),
+            .array([
+                .array([.integer(0), .integer(5), .array([.string("127.0.0.1"), .integer(0)])])
+            ]),
         ] {
             XCTAssertThrowsError(try ClusterTopology.parse(bad), "\(bad.summary)")
         }
@@ -54,7 +60,9 @@ final class ClusterTopologyTests: XCTestCase {
         for slot in stride(from: 0, to: HashSlot.count, by: 997) + [HashSlot.count - 1] {
             let tag = ShardTag.forSlot(slot)
             XCTAssertEqual(HashSlot.of(tag.utf8), slot)
-            XCTAssertEqual(HashSlot.of("kezek:{\(tag)}:epoch".utf8), slot, "the lease keys live in the shard's own slot")
+            XCTAssertEqual(
+                HashSlot.of("kezek:{\(tag)}:epoch".utf8), slot,
+                "the lease keys live in the shard's own slot")
             seen.insert(tag)
         }
         XCTAssertEqual(ShardTag.forSlot(0), ShardTag.forSlot(0), "every daemon finds the same tag")
@@ -79,28 +87,47 @@ final class ClusterTopologyTests: XCTestCase {
         let topology = try ClusterTopology.parse(slotsReply)
         let me = ServerSettings.Endpoint(host: "127.0.0.1", port: 7411)
         let other = ServerSettings.Endpoint(host: "127.0.0.1", port: 7422)
-        let snapshot = ClusterDirectory.Snapshot(topology: topology, holders: [me, other, nil], ownShard: 0)
+        let snapshot = ClusterDirectory.Snapshot(
+            topology: topology, holders: [me, other, nil], ownShard: 0)
         func provider(inShard shard: Int) -> String {
-            (0...).lazy.map { "p\($0)" }.first { topology.shard(ofSlot: HashSlot.of($0.utf8))?.identitySlot == topology.shards[shard].identitySlot }!
+            (0...).lazy.map { "p\($0)" }.first {
+                topology.shard(ofSlot: HashSlot.of($0.utf8))?.identitySlot
+                    == topology.shards[shard].identitySlot
+            }!
         }
-        let inShard0 = provider(inShard: 0), inShard1 = provider(inShard: 1), inShard2 = provider(inShard: 2)
-        XCTAssertEqual(ClusterDirectory.route(inShard0.utf8, in: snapshot, own: me, serving: true), .here)
-        XCTAssertEqual(ClusterDirectory.route(inShard1.utf8, in: snapshot, own: me, serving: true),
-                       .moved(slot: HashSlot.of(inShard1.utf8), to: other))
-        XCTAssertEqual(ClusterDirectory.route(inShard2.utf8, in: snapshot, own: me, serving: true), .nobody(slot: HashSlot.of(inShard2.utf8)))
+        let inShard0 = provider(inShard: 0), inShard1 = provider(inShard: 1),
+            inShard2 = provider(inShard: 2)
+        XCTAssertEqual(
+            ClusterDirectory.route(inShard0.utf8, in: snapshot, own: me, serving: true), .here)
+        XCTAssertEqual(
+            ClusterDirectory.route(inShard1.utf8, in: snapshot, own: me, serving: true),
+            .moved(slot: HashSlot.of(inShard1.utf8), to: other))
+        XCTAssertEqual(
+            ClusterDirectory.route(inShard2.utf8, in: snapshot, own: me, serving: true),
+            .nobody(slot: HashSlot.of(inShard2.utf8)))
         // A standby of shard 0 sends its shard's requests to the holder; with no holder
         // known it answers them itself (-UNAVAILABLE standby, -LOADING).
-        let standby = ClusterDirectory.Snapshot(topology: topology, holders: [other, other, nil], ownShard: 0)
-        XCTAssertEqual(ClusterDirectory.route(inShard0.utf8, in: standby, own: me, serving: false),
-                       .moved(slot: HashSlot.of(inShard0.utf8), to: other))
-        let orphan = ClusterDirectory.Snapshot(topology: topology, holders: [nil, other, nil], ownShard: 0)
-        XCTAssertEqual(ClusterDirectory.route(inShard0.utf8, in: orphan, own: me, serving: false), .here)
+        let standby = ClusterDirectory.Snapshot(
+            topology: topology, holders: [other, other, nil], ownShard: 0)
+        XCTAssertEqual(
+            ClusterDirectory.route(inShard0.utf8, in: standby, own: me, serving: false),
+            .moved(slot: HashSlot.of(inShard0.utf8), to: other))
+        let orphan = ClusterDirectory.Snapshot(
+            topology: topology, holders: [nil, other, nil], ownShard: 0)
+        XCTAssertEqual(
+            ClusterDirectory.route(inShard0.utf8, in: orphan, own: me, serving: false), .here)
     }
 
     func testAnnouncedAddressesParse() {
-        XCTAssertEqual(ClusterDirectory.endpoint("127.0.0.1:7411"), ServerSettings.Endpoint(host: "127.0.0.1", port: 7411))
-        XCTAssertEqual(ClusterDirectory.endpoint("[::1]:7411"), ServerSettings.Endpoint(host: "::1", port: 7411))
-        for bad in ["", "127.0.0.1", "127.0.0.1:0", ":7411", "host:99999"] { XCTAssertNil(ClusterDirectory.endpoint(bad), bad) }
+        XCTAssertEqual(
+            ClusterDirectory.endpoint("127.0.0.1:7411"),
+            ServerSettings.Endpoint(host: "127.0.0.1", port: 7411))
+        XCTAssertEqual(
+            ClusterDirectory.endpoint("[::1]:7411"),
+            ServerSettings.Endpoint(host: "::1", port: 7411))
+        for bad in ["", "127.0.0.1", "127.0.0.1:0", ":7411", "host:99999"] {
+            XCTAssertNil(ClusterDirectory.endpoint(bad), bad)
+        }
     }
 
     func testTheClusterBatchScriptReadsEveryKeyBeforeItWrites() {

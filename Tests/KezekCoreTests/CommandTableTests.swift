@@ -19,8 +19,9 @@ final class CommandTableTests: XCTestCase {
         for entry in CommandTable.entries {
             XCTAssertTrue(entry.usage.hasPrefix(entry.name), entry.usage)
             let written = "`" + entry.usage.replacingOccurrences(of: "|", with: "\\|")
-            XCTAssertTrue(rows.contains(written + "`"),
-                          "\(entry.name): no table row of docs/PROTOCOL.md shows \(written)`")
+            XCTAssertTrue(
+                rows.contains(written + "`"),
+                "\(entry.name): no table row of docs/PROTOCOL.md shows \(written)`")
         }
     }
 
@@ -47,8 +48,9 @@ final class CommandTableTests: XCTestCase {
     }
 
     func testProviderKeyedVerbsAreThoseRoutedOnCluster() {
-        XCTAssertEqual(Verb.allCases.filter(\.isKeyedByProvider),
-                       [.book, .cancel, .status, .seats, .provider, .confirm, .demand])
+        XCTAssertEqual(
+            Verb.allCases.filter(\.isKeyedByProvider),
+            [.book, .cancel, .status, .seats, .provider, .confirm, .demand])
         XCTAssertEqual(Verb.allCases.filter(\.isRoundVerb), [.round, .apply, .withdraw, .result])
         for verb in Verb.allCases where verb.isKeyedByProvider || verb.isRoundVerb {
             XCTAssertTrue(verb.needsState, verb.name)

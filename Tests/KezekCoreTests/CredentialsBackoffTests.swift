@@ -12,7 +12,9 @@ final class CredentialsBackoffTests: XCTestCase {
         var logged: [UInt64] = []
         // Three connections (two loops and the lease keeper) each retrying when told, for 20 s.
         var nextTry: [UInt64] = [0, second / 10, second / 5]
-        while let index = nextTry.indices.min(by: { nextTry[$0] < nextTry[$1] }), nextTry[index] < 20 * second {
+        while let index = nextTry.indices.min(by: { nextTry[$0] < nextTry[$1] }),
+            nextTry[index] < 20 * second
+        {
             let now = nextTry[index]
             let (retry, log) = backoff.refused(now: now)
             if log { logged.append(now) }
@@ -24,6 +26,8 @@ final class CredentialsBackoffTests: XCTestCase {
         XCTAssertTrue(backoff.isRefusing)
         XCTAssertTrue(backoff.accepted(), "the first acceptance ends the refusal")
         XCTAssertFalse(backoff.accepted(), "the others have nothing to report")
-        XCTAssertEqual(backoff.refused(now: 30 * second).retryNanos, second, "a new refusal starts from the first step")
+        XCTAssertEqual(
+            backoff.refused(now: 30 * second).retryNanos, second,
+            "a new refusal starts from the first step")
     }
 }

@@ -12,7 +12,10 @@ final class MirrorBatchEncoderTests: XCTestCase {
 
     /// Encodes the writes and decodes the RESP back into one [String] per command, checking
     /// that `commandEnds` marks the end of each.
-    private func commands(_ writes: [MirrorWrite], prefix: String = "kz", file: StaticString = #filePath, line: UInt = #line) -> [[String]] {
+    private func commands(
+        _ writes: [MirrorWrite], prefix: String = "kz", file: StaticString = #filePath,
+        line: UInt = #line
+    ) -> [[String]] {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: prefix))
         encoder.encode(writes[...])
         var decoded: [[String]] = []
@@ -23,7 +26,9 @@ final class MirrorBatchEncoderTests: XCTestCase {
             guard index < bytes.count, bytes[index] == marker else { return nil }
             var end = index + 1
             while end + 1 < bytes.count, !(bytes[end] == 13 && bytes[end + 1] == 10) { end += 1 }
-            guard end + 1 < bytes.count, let value = Int(String(decoding: bytes[(index + 1)..<end], as: UTF8.self)) else { return nil }
+            guard end + 1 < bytes.count,
+                let value = Int(String(decoding: bytes[(index + 1)..<end], as: UTF8.self))
+            else { return nil }
             index = end + 2
             return value
         }
@@ -34,8 +39,10 @@ final class MirrorBatchEncoderTests: XCTestCase {
             }
             var command: [String] = []
             for _ in 0..<count {
-                guard let length = readLine(expecting: UInt8(ascii: "$")), index + length + 2 <= bytes.count,
-                      bytes[index + length] == 13, bytes[index + length + 1] == 10 else {
+                guard let length = readLine(expecting: UInt8(ascii: "$")),
+                    index + length + 2 <= bytes.count,
+                    bytes[index + length] == 13, bytes[index + length + 1] == 10
+                else {
                     XCTFail("bad bulk at \(index)", file: file, line: line)
                     return decoded
                 }
@@ -53,22 +60,33 @@ final class MirrorBatchEncoderTests: XCTestCase {
     /// groups (code, key, count, items); barriers add nothing.
     func testFencedBatchIsOneScriptCallWithEveryGroup() {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
-        let writes = [write(p, .book(holder: "h1")), write(p, .book(holder: "h2")), write(p, .barrier),
-                      write(q, .enqueue(holder: "w", score: 7)), write(q, .capacity(3))]
-        encoder.encodeFenced(writes[...], script: "abc", thread: 1, epoch: 4, sequence: 9, nextSequence: 10)
+        let writes = [
+            write(p, .book(holder: "h1")), write(p, .book(holder: "h2")), write(p, .barrier),
+            write(q, .enqueue(holder: "w", score: 7)), write(q, .capacity(3)),
+        ]
+        encoder.encodeFenced(
+            writes[...], script: "abc", thread: 1, epoch: 4, sequence: 9, nextSequence: 10)
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
         let text = String(decoding: encoder.bytes, as: UTF8.self)
-        let parts = text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }
-        XCTAssertEqual(parts, ["*27", "EVALSHA", "abc", "3", "kz:{lease}:epoch", "kz:{lease}:seq:1", "kz:{lease}:steps", "4", "9", "10",
-                               "S", "kz:{P}:booked", "2", "h1", "h2",
-                               "Z", "kz:{Q}:waiting", "2", "7", "w",
-                               "T", "kz:{Q}:capacity", "1", "3",
-                               "S", "kz:providers", "1", "Q"])
+        let parts = text.components(separatedBy: "\r\n").filter {
+            !$0.hasPrefix("$") && !$0.isEmpty
+        }
+        XCTAssertEqual(
+            parts,
+            [
+                "*27", "EVALSHA", "abc", "3", "kz:{lease}:epoch", "kz:{lease}:seq:1",
+                "kz:{lease}:steps", "4", "9", "10",
+                "S", "kz:{P}:booked", "2", "h1", "h2",
+                "Z", "kz:{Q}:waiting", "2", "7", "w",
+                "T", "kz:{Q}:capacity", "1", "3",
+                "S", "kz:providers", "1", "Q",
+            ])
     }
 
     func testBarriersEncodeNothing() {
-        XCTAssertEqual(commands([write(p, .barrier), write(p, .book(holder: "h")), write(p, .barrier)]),
-                       [["SADD", "kz:{P}:booked", "h"]])
+        XCTAssertEqual(
+            commands([write(p, .barrier), write(p, .book(holder: "h")), write(p, .barrier)]),
+            [["SADD", "kz:{P}:booked", "h"]])
     }
 
     func testKeyLayout() {
@@ -86,7 +104,9 @@ final class MirrorBatchEncoderTests: XCTestCase {
     func testExactBytesOfOneBook() {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
         encoder.encode([write(p, .book(holder: "h1"))][...])
-        XCTAssertEqual(String(decoding: encoder.bytes, as: UTF8.self), "*3\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$2\r\nh1\r\n")
+        XCTAssertEqual(
+            String(decoding: encoder.bytes, as: UTF8.self),
+            "*3\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$2\r\nh1\r\n")
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
     }
 
@@ -96,56 +116,82 @@ final class MirrorBatchEncoderTests: XCTestCase {
     }
 
     func testUnbookAndDequeueCoalesce() {
-        let writes = [write(p, .unbook(holder: "a")), write(p, .unbook(holder: "b")),
-                      write(p, .dequeue(holder: "c")), write(p, .dequeue(holder: "d"))]
-        XCTAssertEqual(commands(writes), [["SREM", "kz:{P}:booked", "a", "b"], ["ZREM", "kz:{P}:waiting", "c", "d"]])
+        let writes = [
+            write(p, .unbook(holder: "a")), write(p, .unbook(holder: "b")),
+            write(p, .dequeue(holder: "c")), write(p, .dequeue(holder: "d")),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [["SREM", "kz:{P}:booked", "a", "b"], ["ZREM", "kz:{P}:waiting", "c", "d"]])
     }
 
     func testRunBrokenByOtherKind() {
-        let writes = [write(p, .book(holder: "h1")), write(p, .unbook(holder: "h2")), write(p, .book(holder: "h3"))]
-        XCTAssertEqual(commands(writes), [
-            ["SADD", "kz:{P}:booked", "h1"],
-            ["SREM", "kz:{P}:booked", "h2"],
-            ["SADD", "kz:{P}:booked", "h3"],
-        ])
+        let writes = [
+            write(p, .book(holder: "h1")), write(p, .unbook(holder: "h2")),
+            write(p, .book(holder: "h3")),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["SADD", "kz:{P}:booked", "h1"],
+                ["SREM", "kz:{P}:booked", "h2"],
+                ["SADD", "kz:{P}:booked", "h3"],
+            ])
     }
 
     func testRunBrokenByOtherProvider() {
-        let writes = [write(p, .book(holder: "h1")), write(p, .book(holder: "h2")),
-                      write(q, .book(holder: "h3")), write(p, .book(holder: "h4"))]
-        XCTAssertEqual(commands(writes), [
-            ["SADD", "kz:{P}:booked", "h1", "h2"],
-            ["SADD", "kz:{Q}:booked", "h3"],
-            ["SADD", "kz:{P}:booked", "h4"],
-        ])
+        let writes = [
+            write(p, .book(holder: "h1")), write(p, .book(holder: "h2")),
+            write(q, .book(holder: "h3")), write(p, .book(holder: "h4")),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["SADD", "kz:{P}:booked", "h1", "h2"],
+                ["SADD", "kz:{Q}:booked", "h3"],
+                ["SADD", "kz:{P}:booked", "h4"],
+            ])
     }
 
     func testPromotionKeepsOrder() {
-        let writes = [write(p, .unbook(holder: "a")), write(p, .book(holder: "w")), write(p, .dequeue(holder: "w"))]
-        XCTAssertEqual(commands(writes), [
-            ["SREM", "kz:{P}:booked", "a"],
-            ["SADD", "kz:{P}:booked", "w"],
-            ["ZREM", "kz:{P}:waiting", "w"],
-        ])
+        let writes = [
+            write(p, .unbook(holder: "a")), write(p, .book(holder: "w")),
+            write(p, .dequeue(holder: "w")),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["SREM", "kz:{P}:booked", "a"],
+                ["SADD", "kz:{P}:booked", "w"],
+                ["ZREM", "kz:{P}:waiting", "w"],
+            ])
     }
 
     func testCapacityWrite() {
-        let writes = [write(p, .capacity(42)), write(p, .capacity(43)), write(p, .book(holder: "h"))]
-        XCTAssertEqual(commands(writes, prefix: "kezek"), [
-            ["SET", "kezek:{P}:capacity", "42"],
-            ["SADD", "kezek:providers", "P"],
-            ["SET", "kezek:{P}:capacity", "43"],
-            ["SADD", "kezek:providers", "P"],
-            ["SADD", "kezek:{P}:booked", "h"],
-        ])
+        let writes = [
+            write(p, .capacity(42)), write(p, .capacity(43)), write(p, .book(holder: "h")),
+        ]
+        XCTAssertEqual(
+            commands(writes, prefix: "kezek"),
+            [
+                ["SET", "kezek:{P}:capacity", "42"],
+                ["SADD", "kezek:providers", "P"],
+                ["SET", "kezek:{P}:capacity", "43"],
+                ["SADD", "kezek:providers", "P"],
+                ["SADD", "kezek:{P}:booked", "h"],
+            ])
     }
 
     func testRefusedWriteSetsTheAbsoluteCount() {
-        XCTAssertEqual(commands([write(p, .book(holder: "a")), write(p, .refused(7)), write(p, .book(holder: "b"))]), [
-            ["SADD", "kz:{P}:booked", "a"],
-            ["SET", "kz:{P}:refused", "7"],
-            ["SADD", "kz:{P}:booked", "b"],
-        ])
+        XCTAssertEqual(
+            commands([
+                write(p, .book(holder: "a")), write(p, .refused(7)), write(p, .book(holder: "b")),
+            ]),
+            [
+                ["SADD", "kz:{P}:booked", "a"],
+                ["SET", "kz:{P}:refused", "7"],
+                ["SADD", "kz:{P}:booked", "b"],
+            ])
     }
 
     func testRefusedWriteOnlyWhenTheCountChanged() {
@@ -156,12 +202,16 @@ final class MirrorBatchEncoderTests: XCTestCase {
     }
 
     func testEnqueue() {
-        let writes = [write(p, .enqueue(holder: "w1", score: 7)), write(p, .enqueue(holder: "w2", score: 12)),
-                      write(q, .enqueue(holder: "w3", score: 0))]
-        XCTAssertEqual(commands(writes), [
-            ["ZADD", "kz:{P}:waiting", "7", "w1", "12", "w2"],
-            ["ZADD", "kz:{Q}:waiting", "0", "w3"],
-        ])
+        let writes = [
+            write(p, .enqueue(holder: "w1", score: 7)), write(p, .enqueue(holder: "w2", score: 12)),
+            write(q, .enqueue(holder: "w3", score: 0)),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["ZADD", "kz:{P}:waiting", "7", "w1", "12", "w2"],
+                ["ZADD", "kz:{Q}:waiting", "0", "w3"],
+            ])
     }
 
     func testLongRunSplits() {
@@ -183,49 +233,64 @@ final class MirrorBatchEncoderTests: XCTestCase {
 
     func testEncodeSliceAndReuse() {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
-        let writes = [write(p, .book(holder: "a")), write(p, .book(holder: "b")), write(p, .book(holder: "c"))]
+        let writes = [
+            write(p, .book(holder: "a")), write(p, .book(holder: "b")),
+            write(p, .book(holder: "c")),
+        ]
         encoder.encode(writes[0..<3])
         encoder.encode(writes[1..<3])
-        XCTAssertEqual(String(decoding: encoder.bytes, as: UTF8.self),
-                       "*4\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$1\r\nb\r\n$1\r\nc\r\n")
+        XCTAssertEqual(
+            String(decoding: encoder.bytes, as: UTF8.self),
+            "*4\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$1\r\nb\r\n$1\r\nc\r\n")
         XCTAssertEqual(encoder.commandEnds, [encoder.bytes.count])
     }
 
     /// Offers, round tags and round fields become HSET/HDEL; consecutive writes to one key
     /// share a command, and a different key (or verb) starts a new one.
     func testRoundWritesBecomeHashCommands() {
-        let writes = [write(p, .offer(holder: "a", expiresAt: 1_000)), write(p, .offer(holder: "b", expiresAt: 2_000)),
-                      write(p, .tag(holder: "a", round: "r1", rank: 2)), write(p, .unoffer(holder: "c")),
-                      write(p, .untag(holder: "c")),
-                      write(q, .field(key: "kz:{round:r1}:apps", field: "h", value: "P Q/2")),
-                      write(q, .field(key: "kz:{round:r1}:apps", field: "i", value: "Q")),
-                      write(q, .field(key: "kz:rounds", field: "r1", value: "open")),
-                      write(q, .unfield(key: "kz:{round:r1}:apps", field: "h"))]
-        XCTAssertEqual(commands(writes), [
-            ["HSET", "kz:{P}:offers", "a", "1000", "b", "2000"],
-            ["HSET", "kz:{P}:rounds", "a", "r1 2"],
-            ["HDEL", "kz:{P}:offers", "c"],
-            ["HSET", "kz:{P}:rounds", "c", "-"],
-            ["HSET", "kz:{round:r1}:apps", "h", "P Q/2", "i", "Q"],
-            ["HSET", "kz:rounds", "r1", "open"],
-            ["HDEL", "kz:{round:r1}:apps", "h"],
-        ])
+        let writes = [
+            write(p, .offer(holder: "a", expiresAt: 1_000)),
+            write(p, .offer(holder: "b", expiresAt: 2_000)),
+            write(p, .tag(holder: "a", round: "r1", rank: 2)), write(p, .unoffer(holder: "c")),
+            write(p, .untag(holder: "c")),
+            write(q, .field(key: "kz:{round:r1}:apps", field: "h", value: "P Q/2")),
+            write(q, .field(key: "kz:{round:r1}:apps", field: "i", value: "Q")),
+            write(q, .field(key: "kz:rounds", field: "r1", value: "open")),
+            write(q, .unfield(key: "kz:{round:r1}:apps", field: "h")),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["HSET", "kz:{P}:offers", "a", "1000", "b", "2000"],
+                ["HSET", "kz:{P}:rounds", "a", "r1 2"],
+                ["HDEL", "kz:{P}:offers", "c"],
+                ["HSET", "kz:{P}:rounds", "c", "-"],
+                ["HSET", "kz:{round:r1}:apps", "h", "P Q/2", "i", "Q"],
+                ["HSET", "kz:rounds", "r1", "open"],
+                ["HDEL", "kz:{round:r1}:apps", "h"],
+            ])
     }
 
     /// A draw's part, a holder's own tag and a dropped tag set fields of one hash: one HSET,
     /// in the order made (RoundTagFields).
     func testTagWritesShareOneHashCommand() {
-        let writes = [write(p, .tag(holder: "a", round: "r2", rank: 1)), write(p, .untag(holder: "b")),
-                      write(p, .tagPart(round: "r2", entries: "c 1 d 3"))]
-        XCTAssertEqual(commands(writes), [["HSET", "kz:{P}:rounds", "a", "r2 1", "b", "-", "#r2", "c 1 d 3"]])
+        let writes = [
+            write(p, .tag(holder: "a", round: "r2", rank: 1)), write(p, .untag(holder: "b")),
+            write(p, .tagPart(round: "r2", entries: "c 1 d 3")),
+        ]
+        XCTAssertEqual(
+            commands(writes), [["HSET", "kz:{P}:rounds", "a", "r2 1", "b", "-", "#r2", "c 1 d 3"]])
     }
 
     /// The fenced batch's arguments after the keys and numbers, one string each.
     private func fencedGroups(_ writes: [MirrorWrite]) -> [String] {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
-        encoder.encodeFenced(writes[...], script: "abc", thread: 0, epoch: 4, sequence: 9, nextSequence: 10)
+        encoder.encodeFenced(
+            writes[...], script: "abc", thread: 0, epoch: 4, sequence: 9, nextSequence: 10)
         let text = String(decoding: encoder.bytes, as: UTF8.self)
-        return Array(text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }.dropFirst(10))
+        return Array(
+            text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("$") && !$0.isEmpty }
+                .dropFirst(10))
     }
 
     private func numbered(_ writes: [MirrorWrite]) -> [MirrorWrite] {
@@ -240,35 +305,59 @@ final class MirrorBatchEncoderTests: XCTestCase {
     /// command), in the order made; consecutive bookings still share one SADD.
     func testAuditWritesBecomeTheBatchsOneLogEntry() {
         let cause = RoundTag(round: "r1", rank: 2)
-        let writes = numbered([write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
-                               write(p, .book(holder: "b")), write(p, .audit(.book, holder: "b", cause: cause)),
-                               write(q, .capacity(4)), write(q, .auditCapacity(4))])
-        XCTAssertEqual(fencedGroups(writes), [
-            "S", "kz:{P}:booked", "2", "a", "b",
-            "T", "kz:{Q}:capacity", "1", "4",
-            "S", "kz:providers", "1", "Q",
-            "A", "kz:audit", "6", "book", "P a", "book", "P b r1 2", "capacity", "Q 4",
+        let writes = numbered([
+            write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
+            write(p, .book(holder: "b")), write(p, .audit(.book, holder: "b", cause: cause)),
+            write(q, .capacity(4)), write(q, .auditCapacity(4)),
         ])
+        XCTAssertEqual(
+            fencedGroups(writes),
+            [
+                "S", "kz:{P}:booked", "2", "a", "b",
+                "T", "kz:{Q}:capacity", "1", "4",
+                "S", "kz:providers", "1", "Q",
+                "A", "kz:audit", "6", "book", "P a", "book", "P b r1 2", "capacity", "Q 4",
+            ])
         // Plain commands (recovery's settling, which logs its step itself) leave them out.
-        XCTAssertEqual(commands(writes), [["SADD", "kz:{P}:booked", "a", "b"], ["SET", "kz:{Q}:capacity", "4"], ["SADD", "kz:providers", "Q"]])
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["SADD", "kz:{P}:booked", "a", "b"], ["SET", "kz:{Q}:capacity", "4"],
+                ["SADD", "kz:providers", "Q"],
+            ])
     }
 
     /// A step with more changes than one Redis call carries is split into log groups.
     func testALargeStepIsSplitIntoLogGroups() {
         let count = AuditLog.maxChangesPerCall + 10
-        let writes = numbered((0..<count).flatMap { [write(p, .book(holder: "h\($0)")), write(p, .audit(.book, holder: "h\($0)", cause: nil))] })
+        let writes = numbered(
+            (0..<count).flatMap {
+                [
+                    write(p, .book(holder: "h\($0)")),
+                    write(p, .audit(.book, holder: "h\($0)", cause: nil)),
+                ]
+            })
         let groups = fencedGroups(writes)
-        XCTAssertEqual(groups.indices.filter { groups[$0] == "A" && groups[$0 + 1] == "kz:audit" }.map { groups[$0 + 2] },
-                       [String(2 * AuditLog.maxChangesPerCall), "20"])
+        XCTAssertEqual(
+            groups.indices.filter { groups[$0] == "A" && groups[$0 + 1] == "kz:audit" }.map {
+                groups[$0 + 2]
+            },
+            [String(2 * AuditLog.maxChangesPerCall), "20"])
     }
 
     /// Writes a write-back already logged (numbered up to `loggedThrough`) are applied, not logged.
     func testWritesAWriteBackLoggedAreNotLoggedAgain() {
         let provider = Provider(id: "R", owner: 0, outbox: outbox, capacity: 10)
-        let writes = numbered([write(provider, .book(holder: "a")), write(provider, .audit(.book, holder: "a", cause: nil)),
-                               write(provider, .book(holder: "b")), write(provider, .audit(.book, holder: "b", cause: nil))])
+        let writes = numbered([
+            write(provider, .book(holder: "a")),
+            write(provider, .audit(.book, holder: "a", cause: nil)),
+            write(provider, .book(holder: "b")),
+            write(provider, .audit(.book, holder: "b", cause: nil)),
+        ])
         provider.logged(through: 2)
-        XCTAssertEqual(fencedGroups(writes), ["S", "kz:{R}:booked", "2", "a", "b", "A", "kz:audit", "2", "book", "R b"])
+        XCTAssertEqual(
+            fencedGroups(writes),
+            ["S", "kz:{R}:booked", "2", "a", "b", "A", "kz:audit", "2", "book", "R b"])
     }
 
     /// A batch ends where a request ends: never between a change and its audit entry, and a

@@ -27,7 +27,9 @@ final class MirrorOutboxTests: XCTestCase {
         outbox.append(write(.refused(3), 0))
         outbox.append(write(.book(holder: "x"), 1, of: other))
         // One thread appends P's 2 before P's 1 here, as two threads sharing a lane can.
-        XCTAssertEqual(Set(drain()), ["P0", "Q1"], "unnumbered and in-order writes go; P's 2 and its barrier wait for P's 1")
+        XCTAssertEqual(
+            Set(drain()), ["P0", "Q1"],
+            "unnumbered and in-order writes go; P's 2 and its barrier wait for P's 1")
         XCTAssertTrue(outbox.isHoldingWrites)
         outbox.append(write(.book(holder: "a"), 1))
         XCTAssertEqual(drain(), ["P1", "P2", "P2b"])
@@ -52,7 +54,8 @@ final class MirrorOutboxTests: XCTestCase {
                         number = value
                     }
                     guard number <= total else { break }
-                    var write = MirrorWrite(provider: provider, op: .book(holder: "h\(number)"), ticket: nil, madeAt: 0)
+                    var write = MirrorWrite(
+                        provider: provider, op: .book(holder: "h\(number)"), ticket: nil, madeAt: 0)
                     write.number = number
                     outbox.append(write)
                 }

@@ -34,9 +34,11 @@ final class ReplyAndIdentifierTests: XCTestCase {
     func testSeats() {
         let snapshot = SeatsSnapshot(capacity: 48, booked: 45, waiting: 7, refused: 120)
         XCTAssertEqual(snapshot.free, 3)
-        XCTAssertEqual(line(.seats(snapshot)), "+SEATS capacity=48 booked=45 free=3 waiting=7 refused=120\r\n")
-        XCTAssertEqual(line(.seats(SeatsSnapshot(capacity: 0, booked: 0, waiting: 0, refused: 0))),
-                       "+SEATS capacity=0 booked=0 free=0 waiting=0 refused=0\r\n")
+        XCTAssertEqual(
+            line(.seats(snapshot)), "+SEATS capacity=48 booked=45 free=3 waiting=7 refused=120\r\n")
+        XCTAssertEqual(
+            line(.seats(SeatsSnapshot(capacity: 0, booked: 0, waiting: 0, refused: 0))),
+            "+SEATS capacity=0 booked=0 free=0 waiting=0 refused=0\r\n")
     }
 
     func testOkSimpleByeError() {
@@ -80,7 +82,8 @@ final class ReplyAndIdentifierTests: XCTestCase {
     }
 
     func testIdentifierRejectsEveryOtherByte() {
-        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-".utf8)
+        let allowed = Set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-".utf8)
         for byte in UInt8.min...UInt8.max where !allowed.contains(byte) {
             let bytes: [UInt8] = [UInt8(ascii: "a"), byte, UInt8(ascii: "b")]
             XCTAssertFalse(bytes.withUnsafeBytes { Identifier.isValid($0) }, "byte \(byte)")
@@ -120,7 +123,10 @@ final class ReplyAndIdentifierTests: XCTestCase {
         for candidate in Verb.allCases {
             XCTAssertEqual(verb(candidate.name), candidate)
             XCTAssertEqual(verb(candidate.name.lowercased()), candidate)
-            let mixed = String(candidate.name.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.lowercased()) : $0.element })
+            let mixed = String(
+                candidate.name.enumerated().map {
+                    $0.offset % 2 == 0 ? Character($0.element.lowercased()) : $0.element
+                })
             XCTAssertEqual(verb(mixed), candidate, mixed)
         }
         XCTAssertEqual(verb("bOoK"), .book)
@@ -128,8 +134,10 @@ final class ReplyAndIdentifierTests: XCTestCase {
     }
 
     func testVerbRejectsNearMisses() {
-        for text in ["", "B", "BOO", "BOOKS", "BOOK ", " BOOK", "B00K", "BOOJ", "CANCELL", "CANCE", "STATU",
-                     "SEAT", "PROVIDERS", "PIN", "PINGG", "HEALT", "AUT", "QUI", "QUITE", "XBOOK"] {
+        for text in [
+            "", "B", "BOO", "BOOKS", "BOOK ", " BOOK", "B00K", "BOOJ", "CANCELL", "CANCE", "STATU",
+            "SEAT", "PROVIDERS", "PIN", "PINGG", "HEALT", "AUT", "QUI", "QUITE", "XBOOK",
+        ] {
             XCTAssertNil(verb(text), text)
         }
     }
@@ -142,18 +150,29 @@ final class ReplyAndIdentifierTests: XCTestCase {
         for byte in UInt8(0)...UInt8(127) {
             let lowered = byte | 0x20
             if lowered >= UInt8(ascii: "a") && lowered <= UInt8(ascii: "z") {
-                XCTAssertTrue((byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == lowered, "byte \(byte)")
+                XCTAssertTrue(
+                    (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == lowered,
+                    "byte \(byte)")
             }
         }
         // Bytes above 127 never match.
-        XCTAssertNil([UInt8(ascii: "P"), UInt8(ascii: "I"), UInt8(ascii: "N"), 0xC7].withUnsafeBytes { Verb($0) })
+        XCTAssertNil(
+            [UInt8(ascii: "P"), UInt8(ascii: "I"), UInt8(ascii: "N"), 0xC7].withUnsafeBytes {
+                Verb($0)
+            })
     }
 
     func testVerbProperties() {
         XCTAssertTrue(Verb.book.needsState)
         XCTAssertFalse(Verb.ping.needsState)
         // HELLO too: clients send `HELLO 3 AUTH user token` as their first command.
-        XCTAssertEqual(Verb.allCases.filter(\.allowedBeforeAuth), [.ping, .health, .auth, .quit, .hello])
-        XCTAssertEqual(Verb.allCases.filter(\.needsState), [.book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result, .confirm, .demand])
+        XCTAssertEqual(
+            Verb.allCases.filter(\.allowedBeforeAuth), [.ping, .health, .auth, .quit, .hello])
+        XCTAssertEqual(
+            Verb.allCases.filter(\.needsState),
+            [
+                .book, .cancel, .status, .seats, .provider, .round, .apply, .withdraw, .result,
+                .confirm, .demand,
+            ])
     }
 }

@@ -23,7 +23,9 @@ private func tokens(of parser: RequestParser, in bytes: UnsafeRawBufferPointer) 
     (0..<min(parser.tokenCount, RequestParser.maxKeptTokens)).map { index in
         let start = parser.tokenStarts[index]
         let length = parser.tokenLengths[index]
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)]), as: UTF8.self)
+        return String(
+            decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)]),
+            as: UTF8.self)
     }
 }
 
@@ -57,13 +59,20 @@ private func parseAll(_ text: String, maxRequestBytes: Int = 4096) -> Run {
 }
 
 /// Parses one request from the start of `bytes` in one call.
-private func parseOnce(_ bytes: [UInt8], maxRequestBytes: Int = 4096) -> (RequestParser.Progress, Parsed?) {
+private func parseOnce(_ bytes: [UInt8], maxRequestBytes: Int = 4096) -> (
+    RequestParser.Progress, Parsed?
+) {
     var parser = RequestParser(maxRequestBytes: maxRequestBytes)
     return bytes.withUnsafeBytes { view in
         let outcome = parser.parse(view)
         switch outcome {
         case .complete(let length):
-            return (outcome, Parsed(tokens: tokens(of: parser, in: view), tokenCount: parser.tokenCount, length: length, skipped: false))
+            return (
+                outcome,
+                Parsed(
+                    tokens: tokens(of: parser, in: view), tokenCount: parser.tokenCount,
+                    length: length, skipped: false)
+            )
         case .empty(let length):
             return (outcome, Parsed(tokens: [], tokenCount: 0, length: length, skipped: true))
         default:
@@ -91,7 +100,8 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testInlineTabsAndRepeatedSpaces() {
-        XCTAssertEqual(parseAll("  BOOK\t\tp1   \t h1 WAIT  \r\n"), .requests([["BOOK", "p1", "h1", "WAIT"]]))
+        XCTAssertEqual(
+            parseAll("  BOOK\t\tp1   \t h1 WAIT  \r\n"), .requests([["BOOK", "p1", "h1", "WAIT"]]))
     }
 
     func testInlineLengthIncludesTerminator() {
@@ -127,7 +137,9 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testRespBulkMayHoldSpacesAndEmptyStrings() {
-        XCTAssertEqual(parseAll("*3\r\n$4\r\nPING\r\n$3\r\na b\r\n$0\r\n\r\n"), .requests([["PING", "a b", ""]]))
+        XCTAssertEqual(
+            parseAll("*3\r\n$4\r\nPING\r\n$3\r\na b\r\n$0\r\n\r\n"),
+            .requests([["PING", "a b", ""]]))
     }
 
     func testRespEmptyArraySkips() {
@@ -142,12 +154,15 @@ final class RequestParserTests: XCTestCase {
     // MARK: Pipelining
 
     func testPipelinedMixedRequests() {
-        let text = "BOOK p1 h1\r\n" + resp(["CANCEL", "p1", "h1"]) + "\n" + "  \r\n" + "*0\r\n"
+        let text =
+            "BOOK p1 h1\r\n" + resp(["CANCEL", "p1", "h1"]) + "\n" + "  \r\n" + "*0\r\n"
             + "STATUS\tp1 h2\n" + resp(["SEATS", "p1"]) + resp(["PING"]) + "QUIT\r\n"
-        XCTAssertEqual(parseAll(text), .requests([
-            ["BOOK", "p1", "h1"], ["CANCEL", "p1", "h1"], ["STATUS", "p1", "h2"],
-            ["SEATS", "p1"], ["PING"], ["QUIT"],
-        ]))
+        XCTAssertEqual(
+            parseAll(text),
+            .requests([
+                ["BOOK", "p1", "h1"], ["CANCEL", "p1", "h1"], ["STATUS", "p1", "h2"],
+                ["SEATS", "p1"], ["PING"], ["QUIT"],
+            ]))
     }
 
     func testPipelineEndingMidRequestNeedsMore() {
@@ -190,13 +205,20 @@ final class RequestParserTests: XCTestCase {
                     let outcome = parser.parse(view)
                     if size < all.count, outcome == .needMore { continue }
                     // An error may show before the last byte; a request may not.
-                    if case .failure = outcome {} else {
-                        XCTAssertEqual(size, all.count, "\(request.debugDescription): finished early at \(size) with \(outcome)")
+                    if case .failure = outcome {
+                    } else {
+                        XCTAssertEqual(
+                            size, all.count,
+                            "\(request.debugDescription): finished early at \(size) with \(outcome)"
+                        )
                     }
                     XCTAssertEqual(outcome, expected, "\(request.debugDescription) fed by bytes")
                     if case .complete = outcome {
-                        XCTAssertEqual(tokens(of: parser, in: view), expectedParsed?.tokens, request.debugDescription)
-                        XCTAssertEqual(parser.tokenCount, expectedParsed?.tokenCount, request.debugDescription)
+                        XCTAssertEqual(
+                            tokens(of: parser, in: view), expectedParsed?.tokens,
+                            request.debugDescription)
+                        XCTAssertEqual(
+                            parser.tokenCount, expectedParsed?.tokenCount, request.debugDescription)
                     }
                     break
                 }
@@ -208,7 +230,8 @@ final class RequestParserTests: XCTestCase {
     /// large" when it arrived byte by byte and "invalid bulk length" when it arrived whole. A
     /// header that does not end within the limit is now too large either way.
     func testErrorKindDoesNotDependOnHowBytesArrive() {
-        let bytes = Array(("*2\r\n$50\r\n" + String(repeating: "x", count: 50) + "\r\n$abc\r\n").utf8)
+        let bytes = Array(
+            ("*2\r\n$50\r\n" + String(repeating: "x", count: 50) + "\r\n$abc\r\n").utf8)
         let (whole, _) = parseOnce(bytes, maxRequestBytes: 64)
         XCTAssertEqual(whole, .failure(.requestTooLarge))
         var parser = RequestParser(maxRequestBytes: 64)
@@ -224,7 +247,9 @@ final class RequestParserTests: XCTestCase {
 
     /// The same over a pipelined stream: each request's view grows one byte at a time.
     func testPipelineFedByteByByte() {
-        let text = "BOOK p1 h1\r\n" + resp(["CANCEL", "p1", "h1"]) + "\n*0\r\n" + resp(["SEATS", "p9"]) + "PING\n"
+        let text =
+            "BOOK p1 h1\r\n" + resp(["CANCEL", "p1", "h1"]) + "\n*0\r\n" + resp(["SEATS", "p9"])
+            + "PING\n"
         let bytes = Array(text.utf8)
         var parser = RequestParser(maxRequestBytes: 4096)
         var found: [[String]] = []
@@ -250,7 +275,8 @@ final class RequestParserTests: XCTestCase {
             }
         }
         XCTAssertEqual(start, bytes.count)
-        XCTAssertEqual(found, [["BOOK", "p1", "h1"], ["CANCEL", "p1", "h1"], ["SEATS", "p9"], ["PING"]])
+        XCTAssertEqual(
+            found, [["BOOK", "p1", "h1"], ["CANCEL", "p1", "h1"], ["SEATS", "p9"], ["PING"]])
     }
 
     // MARK: Malformed
@@ -269,7 +295,9 @@ final class RequestParserTests: XCTestCase {
 
     func testExpectedBulk() {
         XCTAssertEqual(parseAll("*1\r\n:5\r\n"), .failed([], .expectedBulk(got: UInt8(ascii: ":"))))
-        XCTAssertEqual(parseAll("*2\r\n$4\r\nPING\r\nPONG\r\n"), .failed([], .expectedBulk(got: UInt8(ascii: "P"))))
+        XCTAssertEqual(
+            parseAll("*2\r\n$4\r\nPING\r\nPONG\r\n"),
+            .failed([], .expectedBulk(got: UInt8(ascii: "P"))))
     }
 
     func testMissingCRLFAfterBulk() {
@@ -278,13 +306,18 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testErrorAfterGoodRequestsInPipeline() {
-        XCTAssertEqual(parseAll("PING\n" + resp(["PING"]) + "*1\r\n:5\r\n"),
-                       .failed([["PING"], ["PING"]], .expectedBulk(got: UInt8(ascii: ":"))))
+        XCTAssertEqual(
+            parseAll("PING\n" + resp(["PING"]) + "*1\r\n:5\r\n"),
+            .failed([["PING"], ["PING"]], .expectedBulk(got: UInt8(ascii: ":"))))
     }
 
     func testErrorMessages() {
-        XCTAssertEqual(ProtocolError.expectedBulk(got: UInt8(ascii: ":")).message, "ERR Protocol error: expected '$', got ':'")
-        XCTAssertEqual(ProtocolError.expectedBulk(got: 10).message, "ERR Protocol error: expected '$', got '\\xa'")
+        XCTAssertEqual(
+            ProtocolError.expectedBulk(got: UInt8(ascii: ":")).message,
+            "ERR Protocol error: expected '$', got ':'")
+        XCTAssertEqual(
+            ProtocolError.expectedBulk(got: 10).message,
+            "ERR Protocol error: expected '$', got '\\xa'")
         XCTAssertEqual(ProtocolError.lineTooLong.message, "ERR line too long")
     }
 
@@ -303,7 +336,9 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testInlineOverLimitWithoutNewline() {
-        XCTAssertEqual(parseAll(String(repeating: "a", count: 100), maxRequestBytes: 64), .failed([], .lineTooLong))
+        XCTAssertEqual(
+            parseAll(String(repeating: "a", count: 100), maxRequestBytes: 64),
+            .failed([], .lineTooLong))
         XCTAssertEqual(parseAll(String(repeating: "a", count: 5000)), .failed([], .lineTooLong))
     }
 
@@ -325,7 +360,9 @@ final class RequestParserTests: XCTestCase {
 
     func testRespDeclaredBulkTooLarge() {
         XCTAssertEqual(parseAll("*1\r\n$5000\r\n"), .failed([], .requestTooLarge))
-        XCTAssertEqual(parseAll("*2\r\n$4\r\nBOOK\r\n$60\r\n", maxRequestBytes: 64), .failed([], .requestTooLarge))
+        XCTAssertEqual(
+            parseAll("*2\r\n$4\r\nBOOK\r\n$60\r\n", maxRequestBytes: 64),
+            .failed([], .requestTooLarge))
     }
 
     func testRespWholeRequestMustFitLimit() {
@@ -333,7 +370,9 @@ final class RequestParserTests: XCTestCase {
         let request = resp([String(repeating: "a", count: 30), String(repeating: "b", count: 30)])
         XCTAssertGreaterThan(request.utf8.count, 64)
         XCTAssertEqual(parseAll(request, maxRequestBytes: 64), .failed([], .requestTooLarge))
-        XCTAssertEqual(parseAll(request, maxRequestBytes: request.utf8.count), .requests([[String(repeating: "a", count: 30), String(repeating: "b", count: 30)]]))
+        XCTAssertEqual(
+            parseAll(request, maxRequestBytes: request.utf8.count),
+            .requests([[String(repeating: "a", count: 30), String(repeating: "b", count: 30)]]))
     }
 
     func testRespHugeElementCount() {
@@ -342,14 +381,20 @@ final class RequestParserTests: XCTestCase {
 
     /// A 19-digit count does not fit in Int: the parser must reject it, not overflow and trap.
     func testRespOverflowingNumbersDoNotCrash() {
-        for request in ["*9999999999999999999\r\n", "*1\r\n$9999999999999999999\r\n", "*-9999999999999999999\r\n"] {
+        for request in [
+            "*9999999999999999999\r\n", "*1\r\n$9999999999999999999\r\n",
+            "*-9999999999999999999\r\n",
+        ] {
             let status = exitStatusInChild {
                 var parser = RequestParser(maxRequestBytes: 4096)
                 let outcome = Array(request.utf8).withUnsafeBytes { parser.parse($0) }
                 guard case .failure = outcome else { return 1 }
                 return 0
             }
-            XCTAssertEqual(status, 0, "\(request.debugDescription): 0 = failure outcome, 1 = other outcome, else crashed (signal \(status - 128))")
+            XCTAssertEqual(
+                status, 0,
+                "\(request.debugDescription): 0 = failure outcome, 1 = other outcome, else crashed (signal \(status - 128))"
+            )
         }
     }
 

@@ -15,8 +15,12 @@ final class RoundTagFieldsTests: XCTestCase {
             ("fay", "not a tag"),
             ("#r3", "odd"),
         ]) { bad.append($0) }
-        XCTAssertEqual(decoded.tags, ["ann": RoundTag(round: "r1", rank: 1), "cat": RoundTag(round: "r2", rank: 1),
-                                      "dan": RoundTag(round: "r2", rank: 4)])
+        XCTAssertEqual(
+            decoded.tags,
+            [
+                "ann": RoundTag(round: "r1", rank: 1), "cat": RoundTag(round: "r2", rank: 1),
+                "dan": RoundTag(round: "r2", rank: 4),
+            ])
         XCTAssertEqual(decoded.ownFields, ["bob", "cat", "dan"])
         XCTAssertEqual(Set(bad), ["#r:bad!", "fay", "#r3"])
     }
@@ -24,8 +28,12 @@ final class RoundTagFieldsTests: XCTestCase {
     func testPartValueRoundTrips() {
         let value = RoundTagFields.partValue([("a", 1), ("b.c", 20)])
         XCTAssertEqual(value, "a 1 b.c 20")
-        let decoded = RoundTagFields.decode([(RoundTagFields.partField(round: "r"), value)]) { _ in XCTFail("bad") }
-        XCTAssertEqual(decoded.tags, ["a": RoundTag(round: "r", rank: 1), "b.c": RoundTag(round: "r", rank: 20)])
+        let decoded = RoundTagFields.decode([(RoundTagFields.partField(round: "r"), value)]) { _ in
+            XCTFail("bad")
+        }
+        XCTAssertEqual(
+            decoded.tags,
+            ["a": RoundTag(round: "r", rank: 1), "b.c": RoundTag(round: "r", rank: 20)])
         XCTAssertEqual(decoded.ownFields, [])
     }
 }

@@ -27,8 +27,10 @@ final class SeatTableTests: XCTestCase {
 
     private func makeTable(holderLimit: Int, waitlistLimit: Int = 10) {
         outboxes = [MirrorOutbox(), MirrorOutbox()]
-        table = SeatTable(outboxes: outboxes,
-                          rules: Provider.BookingRules(waitlistLimit: waitlistLimit, limits: HolderLimits(limit: holderLimit)))
+        table = SeatTable(
+            outboxes: outboxes,
+            rules: Provider.BookingRules(
+                waitlistLimit: waitlistLimit, limits: HolderLimits(limit: holderLimit)))
     }
 
     private func provider(_ id: String = "P", capacity: Int) -> Provider {
@@ -37,7 +39,9 @@ final class SeatTableTests: XCTestCase {
         return provider
     }
 
-    private func book(_ provider: Provider, _ holder: String, wait: Bool = false, mirrorUp: Bool = true) -> Got {
+    private func book(
+        _ provider: Provider, _ holder: String, wait: Bool = false, mirrorUp: Bool = true
+    ) -> Got {
         Got(provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp, ticket: nil))
     }
 
@@ -51,21 +55,27 @@ final class SeatTableTests: XCTestCase {
 
     /// The changes in the outbox of `provider`'s owner (drained), without their audit entries;
     /// the other outboxes must have nothing.
-    private func drainWrites(_ provider: Provider, file: StaticString = #filePath, line: UInt = #line) -> [MirrorOp] {
+    private func drainWrites(
+        _ provider: Provider, file: StaticString = #filePath, line: UInt = #line
+    ) -> [MirrorOp] {
         drainAll(provider, file: file, line: line).filter { !$0.isAudit }
     }
 
     /// Every write in the outbox of `provider`'s owner, audit entries included (drained).
-    private func drainAll(_ provider: Provider, file: StaticString = #filePath, line: UInt = #line) -> [MirrorOp] {
+    private func drainAll(_ provider: Provider, file: StaticString = #filePath, line: UInt = #line)
+        -> [MirrorOp]
+    {
         var result: [MirrorOp] = []
         for (index, outbox) in outboxes.enumerated() {
             var writes: [MirrorWrite] = []
             outbox.drain(into: &writes)
             if index == provider.owner {
-                XCTAssertTrue(writes.allSatisfy { $0.provider === provider }, file: file, line: line)
+                XCTAssertTrue(
+                    writes.allSatisfy { $0.provider === provider }, file: file, line: line)
                 result = writes.map(\.op)
             } else {
-                XCTAssertEqual(writes.count, 0, "writes in a non-owner outbox", file: file, line: line)
+                XCTAssertEqual(
+                    writes.count, 0, "writes in a non-owner outbox", file: file, line: line)
             }
         }
         return result
@@ -119,7 +129,8 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(book(p, "b"), .afterMirror(.booked(free: 1)))
         XCTAssertEqual(book(p, "c"), .afterMirror(.booked(free: 0)))
         XCTAssertEqual(book(p, "d"), .now(.full(provider: "P")))
-        XCTAssertEqual(drainWrites(p), [.book(holder: "a"), .book(holder: "b"), .book(holder: "c")])
+        XCTAssertEqual(
+            drainWrites(p), [.book(holder: "a"), .book(holder: "b"), .book(holder: "c")])
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 3, booked: 3, waiting: 0, refused: 1))
         XCTAssertEqual(p.seats().free, 0)
         XCTAssertEqual(p.status(of: "a"), .bookedStatus)
@@ -133,7 +144,8 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(book(p, "a", wait: true), .afterMirror(.booked(free: 2)))
         XCTAssertEqual(seats(p).booked, 1)
         // The fact is resent, so the reply waits until Redis surely has it.
-        XCTAssertEqual(drainWrites(p), [.book(holder: "a"), .book(holder: "a"), .book(holder: "a")])
+        XCTAssertEqual(
+            drainWrites(p), [.book(holder: "a"), .book(holder: "a"), .book(holder: "a")])
     }
 
     func testRebookWhenFullStillBooked() {
@@ -154,7 +166,8 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(book(p, "w2"), .now(.waiting(position: 2)))
         XCTAssertEqual(p.status(of: "w2"), .waiting(position: 2))
         XCTAssertEqual(p.waitingHolders(), ["w1", "w2"])
-        XCTAssertEqual(drainWrites(p), [.enqueue(holder: "w1", score: 0), .enqueue(holder: "w2", score: 1)])
+        XCTAssertEqual(
+            drainWrites(p), [.enqueue(holder: "w1", score: 0), .enqueue(holder: "w2", score: 1)])
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 1, booked: 1, waiting: 2, refused: 0))
     }
 
@@ -162,7 +175,8 @@ final class SeatTableTests: XCTestCase {
         let p = provider(capacity: 1)
         _ = book(p, "a")
         for index in 1...10 {
-            XCTAssertEqual(book(p, "w\(index)", wait: true), .afterMirror(.waiting(position: index)))
+            XCTAssertEqual(
+                book(p, "w\(index)", wait: true), .afterMirror(.waiting(position: index)))
         }
         XCTAssertEqual(book(p, "w11", wait: true), .now(.full(provider: "P")))
         XCTAssertEqual(p.status(of: "w11"), Reply.none)
@@ -191,14 +205,20 @@ final class SeatTableTests: XCTestCase {
         let queued = outboxes.flatMap { $0.drainRefusedChanged() }
         XCTAssertEqual(queued.map(\.id).sorted(), ["P", "Q"])
         XCTAssertTrue(outboxes[p.owner] === p.outbox)
-        XCTAssertEqual(outboxes.flatMap { $0.drainRefusedChanged() }.count, 0, "queued again without a new refusal")
+        XCTAssertEqual(
+            outboxes.flatMap { $0.drainRefusedChanged() }.count, 0,
+            "queued again without a new refusal")
         // Still queued (not yet mirrored): a further refusal queues nothing new.
         _ = book(p, "e")
         XCTAssertEqual(outboxes.flatMap { $0.drainRefusedChanged() }.count, 0)
-        guard case .refused(4)? = p.refusedWriteIfChanged()?.op else { return XCTFail("no write of the refused count 4") }
+        guard case .refused(4)? = p.refusedWriteIfChanged()?.op else {
+            return XCTFail("no write of the refused count 4")
+        }
         XCTAssertNil(p.refusedWriteIfChanged())
         _ = book(p, "f")
-        XCTAssertEqual(outboxes.flatMap { $0.drainRefusedChanged() }.map(\.id), ["P"], "queued again after it was mirrored")
+        XCTAssertEqual(
+            outboxes.flatMap { $0.drainRefusedChanged() }.map(\.id), ["P"],
+            "queued again after it was mirrored")
     }
 
     func testZeroCapacityProviderIsFull() {
@@ -217,7 +237,8 @@ final class SeatTableTests: XCTestCase {
         _ = book(p, "w2", wait: true)
         _ = drainWrites(p)
         XCTAssertEqual(cancel(p, "a"), .afterMirror(.cancelled(free: 0)))
-        XCTAssertEqual(drainWrites(p), [.unbook(holder: "a"), .book(holder: "w1"), .dequeue(holder: "w1")])
+        XCTAssertEqual(
+            drainWrites(p), [.unbook(holder: "a"), .book(holder: "w1"), .dequeue(holder: "w1")])
         XCTAssertEqual(p.status(of: "a"), Reply.none)
         XCTAssertEqual(p.status(of: "w1"), .bookedStatus)
         XCTAssertEqual(p.status(of: "w2"), .waiting(position: 1))
@@ -266,7 +287,12 @@ final class SeatTableTests: XCTestCase {
             outbox.drain(into: &writes)
         }
         XCTAssertEqual(cancel(p2, "y"), .afterMirror(.cancelled(free: 0)))
-        XCTAssertEqual(drainWrites(p2), [.unbook(holder: "y"), .dequeue(holder: "x"), .book(holder: "z"), .dequeue(holder: "z")])
+        XCTAssertEqual(
+            drainWrites(p2),
+            [
+                .unbook(holder: "y"), .dequeue(holder: "x"), .book(holder: "z"),
+                .dequeue(holder: "z"),
+            ])
         XCTAssertEqual(p2.status(of: "x"), Reply.none)
         XCTAssertEqual(p2.status(of: "z"), .bookedStatus)
         XCTAssertEqual(table.rules.limits.seats(of: "x"), 1)
@@ -318,8 +344,12 @@ final class SeatTableTests: XCTestCase {
         for name in ["w1", "w2", "w3"] { _ = book(p, name, wait: true) }
         _ = drainWrites(p)
         XCTAssertEqual(setCapacity(p, 3), .afterMirror(.ok))
-        XCTAssertEqual(drainWrites(p), [.capacity(3), .book(holder: "w1"), .dequeue(holder: "w1"),
-                                        .book(holder: "w2"), .dequeue(holder: "w2")])
+        XCTAssertEqual(
+            drainWrites(p),
+            [
+                .capacity(3), .book(holder: "w1"), .dequeue(holder: "w1"),
+                .book(holder: "w2"), .dequeue(holder: "w2"),
+            ])
         XCTAssertEqual(p.status(of: "w2"), .bookedStatus)
         XCTAssertEqual(p.status(of: "w3"), .waiting(position: 1))
         XCTAssertEqual(seats(p), SeatsSnapshot(capacity: 3, booked: 3, waiting: 1, refused: 0))
@@ -361,10 +391,13 @@ final class SeatTableTests: XCTestCase {
 
     func testRestoreSettlesBookedAndWaitingAndFillsSeats() {
         let p = provider(capacity: 1)
-        let writes = p.restore(capacity: 3, holders: ["a", "b"],
-                               waiting: [(holder: "a", score: 5), (holder: "c", score: 6), (holder: "d", score: 7)],
-                               rules: table.rules)
-        XCTAssertEqual(writes.map(\.op).filter { !$0.isAudit }, [.dequeue(holder: "a"), .book(holder: "c"), .dequeue(holder: "c")])
+        let writes = p.restore(
+            capacity: 3, holders: ["a", "b"],
+            waiting: [(holder: "a", score: 5), (holder: "c", score: 6), (holder: "d", score: 7)],
+            rules: table.rules)
+        XCTAssertEqual(
+            writes.map(\.op).filter { !$0.isAudit },
+            [.dequeue(holder: "a"), .book(holder: "c"), .dequeue(holder: "c")])
         XCTAssertEqual(p.status(of: "a"), .bookedStatus)
         XCTAssertEqual(p.status(of: "c"), .bookedStatus)
         XCTAssertEqual(p.status(of: "d"), .waiting(position: 1))
@@ -409,10 +442,13 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(p.seats().free, 0)
         let writes = drainWrites(p)
         XCTAssertEqual(writes.count, 1_000)
-        XCTAssertEqual(Set(writes.map { op -> String in
-            guard case .book(let holder) = op else { return "?" }
-            return holder
-        }).count, 1_000)
+        XCTAssertEqual(
+            Set(
+                writes.map { op -> String in
+                    guard case .book(let holder) = op else { return "?" }
+                    return holder
+                }
+            ).count, 1_000)
     }
 
     func testConcurrentHolderLimitNeverExceeded() {
@@ -424,7 +460,8 @@ final class SeatTableTests: XCTestCase {
             for (offset, holder) in holders.enumerated() {
                 for step in 0..<providers.count {
                     // Each thread walks the providers in its own order.
-                    let target = providers[(step * (thread % 2 == 0 ? 1 : 3) + thread + offset) % providers.count]
+                    let target = providers[
+                        (step * (thread % 2 == 0 ? 1 : 3) + thread + offset) % providers.count]
                     _ = target.book(holder, wait: false, rules: rules, mirrorUp: true, ticket: nil)
                 }
             }
@@ -447,12 +484,15 @@ final class SeatTableTests: XCTestCase {
         XCTAssertEqual(book(p, "a"), .afterMirror(.booked(free: 0)))
         XCTAssertEqual(book(p, "w", wait: true), .afterMirror(.waiting(position: 1)))
         XCTAssertEqual(cancel(p, "a"), .afterMirror(.cancelled(free: 0)))
-        XCTAssertEqual(drainAll(p), [
-            .book(holder: "a"), .audit(.book, holder: "a", cause: nil),
-            .book(holder: "a"),
-            .enqueue(holder: "w", score: 0), .audit(.wait, holder: "w", cause: nil),
-            .unbook(holder: "a"), .audit(.unbook, holder: "a", cause: nil),
-            .book(holder: "w"), .audit(.book, holder: "w", cause: nil), .dequeue(holder: "w"), .audit(.unwait, holder: "w", cause: nil),
-        ])
+        XCTAssertEqual(
+            drainAll(p),
+            [
+                .book(holder: "a"), .audit(.book, holder: "a", cause: nil),
+                .book(holder: "a"),
+                .enqueue(holder: "w", score: 0), .audit(.wait, holder: "w", cause: nil),
+                .unbook(holder: "a"), .audit(.unbook, holder: "a", cause: nil),
+                .book(holder: "w"), .audit(.book, holder: "w", cause: nil), .dequeue(holder: "w"),
+                .audit(.unwait, holder: "w", cause: nil),
+            ])
     }
 }

@@ -15,7 +15,9 @@ final class SoldOutWithoutLockTests: XCTestCase {
     override func setUp() {
         super.setUp()
         outboxes = [MirrorOutbox()]
-        table = SeatTable(outboxes: outboxes, rules: Provider.BookingRules(waitlistLimit: 1_000, limits: HolderLimits(limit: 0)))
+        table = SeatTable(
+            outboxes: outboxes,
+            rules: Provider.BookingRules(waitlistLimit: 1_000, limits: HolderLimits(limit: 0)))
     }
 
     private func provider(capacity: Int) -> Provider {
@@ -39,7 +41,9 @@ final class SoldOutWithoutLockTests: XCTestCase {
 
     /// A BOOK made on another thread while this one holds the provider's lock: its outcome if
     /// it finished while the lock was held, else nil (and the outcome once the lock is gone).
-    private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (whileLocked: RequestOutcome?, after: RequestOutcome) {
+    private func bookAgainstTheLock(_ p: Provider, _ holder: String) -> (
+        whileLocked: RequestOutcome?, after: RequestOutcome
+    ) {
         let done = DispatchSemaphore(value: 0)
         let result = Locked<RequestOutcome?>(nil)
         var whileLocked: RequestOutcome?
@@ -77,7 +81,8 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertEqual(describe(holder.after), "afterMirror +BOOKED 0")
         confirmAll(p)
         let waiting = bookAgainstTheLock(p, "w")
-        XCTAssertNil(waiting.whileLocked.map(describe), "a waiting holder was answered without the lock")
+        XCTAssertNil(
+            waiting.whileLocked.map(describe), "a waiting holder was answered without the lock")
         XCTAssertEqual(describe(waiting.after), "now +WAITING 1")
         XCTAssertEqual(p.seats().refused, 0)
     }
@@ -117,14 +122,19 @@ final class SoldOutWithoutLockTests: XCTestCase {
                 case 0...3: _ = book(p, holder)
                 case 4...5: _ = book(p, holder, wait: true)
                 case 6...7: _ = cancel(p, holder)
-                case 8: _ = p.setCapacity(p.seats().booked + Int(generator.next() % 2), rules: table.rules, mirrorUp: true, ticket: nil)
+                case 8:
+                    _ = p.setCapacity(
+                        p.seats().booked + Int(generator.next() % 2), rules: table.rules,
+                        mirrorUp: true, ticket: nil)
                 default: confirmAll(p)
                 }
                 guard p.answersSoldOutWithoutLock else { continue }
                 opened += 1
                 XCTAssertEqual(p.seats().free, 0, "open with a seat free")
                 for member in universe where p.status(of: member) != .none {
-                    XCTAssertFalse(p.refusesWithoutLock(member), "\(member) is a member (\(p.status(of: member)))")
+                    XCTAssertFalse(
+                        p.refusesWithoutLock(member),
+                        "\(member) is a member (\(p.status(of: member)))")
                 }
             }
         }
@@ -146,7 +156,8 @@ final class SoldOutWithoutLockTests: XCTestCase {
                 var index = reader
                 var count = 0
                 while !stop.current {
-                    let outcome = p.book("h\(index % 32)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
+                    let outcome = p.book(
+                        "h\(index % 32)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
                     if case .now(.full) = outcome { wrongFulls.withLock { $0 += 1 } }
                     index += 1
                     count += 1
@@ -182,10 +193,14 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertNil(p.refusedWriteIfChanged())
         let rules = table.rules
         DispatchQueue.concurrentPerform(iterations: 4) { lane in
-            for index in 0..<25_000 { _ = p.book("x\(lane)-\(index)", wait: false, rules: rules, mirrorUp: true, ticket: nil) }
+            for index in 0..<25_000 {
+                _ = p.book(
+                    "x\(lane)-\(index)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
+            }
         }
         XCTAssertEqual(p.refusedCount, 100_000)
-        XCTAssertEqual(outboxes[0].drainRefusedChanged().map(\.id), ["P"], "the owner was not told (once)")
+        XCTAssertEqual(
+            outboxes[0].drainRefusedChanged().map(\.id), ["P"], "the owner was not told (once)")
         XCTAssertEqual(p.refusedWriteIfChanged()?.op, .refused(100_000))
         XCTAssertNil(p.refusedWriteIfChanged())
     }
@@ -198,12 +213,19 @@ final class SoldOutWithoutLockTests: XCTestCase {
         _ = book(p, "h")
         confirmAll(p)
         XCTAssertTrue(p.answersSoldOutWithoutLock)
-        XCTAssertFalse(p.refusesWithoutLock("h", whileLooking: { _ = cancel(p, "h") }), "trusted a look-up that a cancellation overlapped")
+        XCTAssertFalse(
+            p.refusesWithoutLock("h", whileLooking: { _ = cancel(p, "h") }),
+            "trusted a look-up that a cancellation overlapped")
         confirmAll(p)
         _ = book(p, "h")
         confirmAll(p)
-        XCTAssertFalse(p.refusesWithoutLock("h", whileLooking: { _ = cancel(p, "h"); _ = book(p, "h"); confirmAll(p) }),
-                       "trusted a look-up that a cancellation and a new booking overlapped")
+        XCTAssertFalse(
+            p.refusesWithoutLock(
+                "h",
+                whileLooking: {
+                    _ = cancel(p, "h"); _ = book(p, "h"); confirmAll(p)
+                }),
+            "trusted a look-up that a cancellation and a new booking overlapped")
     }
 
     /// A holder cancelling and booking again while its own retries run: it is a member in every
@@ -219,7 +241,11 @@ final class SoldOutWithoutLockTests: XCTestCase {
         DispatchQueue.global().async(group: group) { [rules = table.rules] in
             var wrong = 0
             while !stop.current {
-                if case .now(.full) = p.book(h, wait: false, rules: rules, mirrorUp: true, ticket: nil) { wrong += 1 }
+                if case .now(.full) = p.book(
+                    h, wait: false, rules: rules, mirrorUp: true, ticket: nil)
+                {
+                    wrong += 1
+                }
             }
             wrongFulls.withLock { $0 += wrong }
         }
@@ -259,7 +285,9 @@ final class MemberCountsTests: XCTestCase {
                 members.insert(holder)
             }
             if step % 100 == 0 {
-                for member in members { XCTAssertTrue(counts.mightContain(member), "\(member) reported absent") }
+                for member in members {
+                    XCTAssertTrue(counts.mightContain(member), "\(member) reported absent")
+                }
             }
         }
     }
@@ -271,7 +299,8 @@ final class MemberCountsTests: XCTestCase {
         for _ in 0..<299 { counts.remove("same") }
         XCTAssertTrue(counts.mightContain("same"))
         for _ in 0..<10 { counts.remove("same") }
-        XCTAssertTrue(counts.mightContain("same"), "a saturated counter must never fall back to zero")
+        XCTAssertTrue(
+            counts.mightContain("same"), "a saturated counter must never fall back to zero")
     }
 
     func testFewFalseMaybesAtEightCountersAMember() {

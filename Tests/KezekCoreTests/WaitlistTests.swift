@@ -9,12 +9,16 @@ final class WaitlistTests: XCTestCase {
         return list
     }
 
-    private func assertPositions(_ list: Waitlist, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
+    private func assertPositions(
+        _ list: Waitlist, _ expected: [String], file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(list.holders, expected, file: file, line: line)
         XCTAssertEqual(list.count, expected.count, file: file, line: line)
         XCTAssertEqual(list.isEmpty, expected.isEmpty, file: file, line: line)
         for (index, holder) in expected.enumerated() {
-            XCTAssertEqual(list.position(of: holder), index + 1, "position of \(holder)", file: file, line: line)
+            XCTAssertEqual(
+                list.position(of: holder), index + 1, "position of \(holder)", file: file,
+                line: line)
         }
     }
 
@@ -178,7 +182,9 @@ final class WaitlistTests: XCTestCase {
             XCTAssertEqual(list.count, model.count, "step \(step)")
             XCTAssertEqual(list.nextTicket, expectedNextTicket, "step \(step)")
             for (index, holder) in model.enumerated() where list.position(of: holder) != index + 1 {
-                XCTFail("step \(step): \(holder) at \(String(describing: list.position(of: holder))), model \(index + 1)")
+                XCTFail(
+                    "step \(step): \(holder) at \(String(describing: list.position(of: holder))), model \(index + 1)"
+                )
                 return
             }
             if step % 97 == 0 {
@@ -208,8 +214,11 @@ final class WaitlistTests: XCTestCase {
                 if !model.isEmpty { model.removeFirst() }
             }
             if step % 50 == 0 {
-                for (index, holder) in model.enumerated() where list.position(of: holder) != index + 1 {
-                    XCTFail("step \(step): \(holder) at \(String(describing: list.position(of: holder))), model \(index + 1)")
+                for (index, holder) in model.enumerated()
+                where list.position(of: holder) != index + 1 {
+                    XCTFail(
+                        "step \(step): \(holder) at \(String(describing: list.position(of: holder))), model \(index + 1)"
+                    )
                     return
                 }
             }
@@ -226,7 +235,9 @@ final class WaitlistTests: XCTestCase {
             list.append("c\(cycle)")
             XCTAssertTrue(list.remove("c\(cycle)"))
             if cycle % 1_000 == 0 {
-                XCTAssertLessThanOrEqual(list.slotCount, 2 * list.count + Waitlist.packingSlack + 1, "after \(cycle) cycles")
+                XCTAssertLessThanOrEqual(
+                    list.slotCount, 2 * list.count + Waitlist.packingSlack + 1,
+                    "after \(cycle) cycles")
             }
         }
         XCTAssertLessThanOrEqual(list.slotCount, 2 * list.count + Waitlist.packingSlack + 1)

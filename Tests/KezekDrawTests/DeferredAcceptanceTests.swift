@@ -7,12 +7,15 @@ import KezekTestSupport
 /// against random serial dictatorship.
 final class DeferredAcceptanceTests: XCTestCase {
     /// Applicants are given in lottery order (index = lottery rank); providers by index.
-    private func run(_ seats: [Int], _ applicants: [[(provider: Int, level: Int)]],
-                     excluded: Set<Int> = []) -> Allocation {
+    private func run(
+        _ seats: [Int], _ applicants: [[(provider: Int, level: Int)]],
+        excluded: Set<Int> = []
+    ) -> Allocation {
         var book = ApplicationBook()
         for choices in applicants { book.append(choices) }
         let order = (0..<Int32(applicants.count)).filter { !excluded.contains(Int($0)) }
-        return DeferredAcceptance.allocate(freeSeats: seats, applications: book, lotteryOrder: order)
+        return DeferredAcceptance.allocate(
+            freeSeats: seats, applications: book, lotteryOrder: order)
     }
 
     private func placements(_ allocation: Allocation) -> [Int?] {
@@ -83,21 +86,28 @@ final class DeferredAcceptanceTests: XCTestCase {
                 var pool = Array(0..<providers)
                 pool.shuffle(using: &rng)
                 let k = 1 + Int(rng.next() % UInt64(min(4, providers)))
-                return pool.prefix(k).map { ($0, useLevels && rng.next() % 3 == 0 ? 1 + Int(rng.next() % 3) : 0) }
+                return pool.prefix(k).map {
+                    ($0, useLevels && rng.next() % 3 == 0 ? 1 + Int(rng.next() % 3) : 0)
+                }
             }
             let got = placements(run(seats, applicants))
             let expected = Self.roundByRound(seats: seats, applicants: applicants)
             XCTAssertEqual(got, expected, "trial \(trial)")
-            XCTAssertTrue(Self.isStable(got, seats: seats, applicants: applicants), "trial \(trial)")
+            XCTAssertTrue(
+                Self.isStable(got, seats: seats, applicants: applicants), "trial \(trial)")
             if !useLevels {
-                XCTAssertEqual(got, Self.serialDictatorship(seats: seats, applicants: applicants), "trial \(trial)")
+                XCTAssertEqual(
+                    got, Self.serialDictatorship(seats: seats, applicants: applicants),
+                    "trial \(trial)")
             }
         }
     }
 
     // MARK: - Reference implementations (applicant index = lottery rank)
 
-    private static func better(_ a: Int, _ b: Int, at p: Int, _ applicants: [[(provider: Int, level: Int)]]) -> Bool {
+    private static func better(
+        _ a: Int, _ b: Int, at p: Int, _ applicants: [[(provider: Int, level: Int)]]
+    ) -> Bool {
         let la = applicants[a].first { $0.provider == p }!.level
         let lb = applicants[b].first { $0.provider == p }!.level
         return la != lb ? la > lb : a < b
@@ -123,7 +133,9 @@ final class DeferredAcceptanceTests: XCTestCase {
         }
     }
 
-    static func serialDictatorship(seats: [Int], applicants: [[(provider: Int, level: Int)]]) -> [Int?] {
+    static func serialDictatorship(seats: [Int], applicants: [[(provider: Int, level: Int)]])
+        -> [Int?]
+    {
         var left = seats
         return applicants.map { choices in
             guard let c = choices.first(where: { left[$0.provider] > 0 }) else { return nil }
@@ -133,7 +145,9 @@ final class DeferredAcceptanceTests: XCTestCase {
     }
 
     /// No applicant prefers a provider that has a free seat or admits someone it ranks lower.
-    static func isStable(_ placed: [Int?], seats: [Int], applicants: [[(provider: Int, level: Int)]]) -> Bool {
+    static func isStable(
+        _ placed: [Int?], seats: [Int], applicants: [[(provider: Int, level: Int)]]
+    ) -> Bool {
         var admitted = [[Int]](repeating: [], count: seats.count)
         for (a, p) in placed.enumerated() { if let p { admitted[p].append(a) } }
         guard seats.indices.allSatisfy({ admitted[$0].count <= seats[$0] }) else { return false }
@@ -142,7 +156,9 @@ final class DeferredAcceptanceTests: XCTestCase {
                 if choice.provider == placed[a] { break }
                 let p = choice.provider
                 if admitted[p].count < seats[p] { return false }
-                if admitted[p].contains(where: { better(a, $0, at: p, applicants) }) { return false }
+                if admitted[p].contains(where: { better(a, $0, at: p, applicants) }) {
+                    return false
+                }
             }
         }
         return true

@@ -8,7 +8,8 @@ import KezekTestSupport
 final class AccessControlTests: IntegrationTestCase {
     private func aclFile(_ lines: [String]) throws -> String {
         let path = directory.appendingPathComponent("users.acl").path
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -20,7 +21,9 @@ final class AccessControlTests: IntegrationTestCase {
             "user ops on #" + sha256Hex("ops-secret") + " +@all -client|kill",
             "user retired off >old-secret +@all",
         ])
-        try startStack(["--token", "client-secret", "--admin-token", "admin-secret", "--acl-file", path])
+        try startStack([
+            "--token", "client-secret", "--admin-token", "admin-secret", "--acl-file", path,
+        ])
         let admin = try connect()
         try expect(admin, "AUTH admin-secret", "+OK")
         try expect(admin, "ACL WHOAMI", "$admin")
@@ -31,15 +34,21 @@ final class AccessControlTests: IntegrationTestCase {
         try expect(gateway, "AUTH gateway wrong", "-WRONGPASS invalid token")
         try expect(gateway, "AUTH gateway gw-secret", "+OK")
         try expect(gateway, "ACL WHOAMI", "$gateway")
-        for request in ["BOOK pool g1", "STATUS pool g1", "SEATS pool", "CANCEL pool g1", "DEMAND pool"] {
+        for request in [
+            "BOOK pool g1", "STATUS pool g1", "SEATS pool", "CANCEL pool g1", "DEMAND pool",
+        ] {
             XCTAssertFalse(try gateway.request(request).hasPrefix("-NOPERM"), request)
         }
         try expect(gateway, "PING", "+PONG")
         try expect(gateway, "HEALTH", prefix: "+OK")
         try expect(gateway, "INFO", "-NOPERM this connection is not allowed to run 'info'")
-        try expect(gateway, "PROVIDER pool 9", "-NOPERM this connection is not allowed to run 'provider'")
-        try expect(gateway, "ROUND OPEN r1 " + String(repeating: "a", count: 64), "-NOPERM this connection is not allowed to run 'round'")
-        try expect(gateway, "CLIENT LIST", "-NOPERM this connection is not allowed to run 'client|list'")
+        try expect(
+            gateway, "PROVIDER pool 9", "-NOPERM this connection is not allowed to run 'provider'")
+        try expect(
+            gateway, "ROUND OPEN r1 " + String(repeating: "a", count: 64),
+            "-NOPERM this connection is not allowed to run 'round'")
+        try expect(
+            gateway, "CLIENT LIST", "-NOPERM this connection is not allowed to run 'client|list'")
         try expect(gateway, "CLIENT SETNAME gw-1", "+OK")
         try expect(gateway, "ACL LIST", "-NOPERM this connection is not allowed to run 'acl'")
 
@@ -62,14 +71,17 @@ final class AccessControlTests: IntegrationTestCase {
         let ops = try connect()
         try expect(ops, "AUTH ops ops-secret", "+OK")
         try expect(ops, "PROVIDER pool 4", "+OK")
-        try expect(ops, "CLIENT KILL ID 999999", "-NOPERM this connection is not allowed to run 'client|kill'")
+        try expect(
+            ops, "CLIENT KILL ID 999999",
+            "-NOPERM this connection is not allowed to run 'client|kill'")
 
         try expect(try connect(), "AUTH retired old-secret", "-WRONGPASS invalid token")
         try expect(try connect(), "AUTH nobody x", "-WRONGPASS invalid token")
         // The tokens are the default and admin users, by name too, and HELLO takes them.
         let byName = try connect()
         try expect(byName, "AUTH default client-secret", "+OK")
-        try expect(byName, "PROVIDER pool 5", "-NOPERM this connection is not allowed to run 'provider'")
+        try expect(
+            byName, "PROVIDER pool 5", "-NOPERM this connection is not allowed to run 'provider'")
         try expect(byName, "INFO server", prefix: "$")
         let hello = try connect()
         try hello.send("HELLO 3 AUTH admin admin-secret\r\n")
@@ -84,7 +96,9 @@ final class AccessControlTests: IntegrationTestCase {
         _ = try admin.readLine()
         var lines: [String] = []
         while let line = try? admin.readLine(timeout: 1), lines.count < 50 { lines.append(line) }
-        XCTAssertEqual(lines.filter { $0.contains(" name=gw-1 ") && $0.contains(" user=gateway ") }.count, 1, "\(lines)")
+        XCTAssertEqual(
+            lines.filter { $0.contains(" name=gw-1 ") && $0.contains(" user=gateway ") }.count, 1,
+            "\(lines)")
     }
 
     /// Redis's default: with no token the default user is `nopass`; an acl-file may turn it off.
@@ -114,7 +128,8 @@ final class AccessControlTests: IntegrationTestCase {
         _ = try aclFile(["user third on >three +@nosuch"])
         kezekd.process?.send(signal: SIGHUP)
         let logged = poll(timeout: 5) { () -> Bool? in
-            ((try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8)) ?? "").contains("unknown category '@nosuch'") ? true : nil
+            ((try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8)) ?? "").contains(
+                "unknown category '@nosuch'") ? true : nil
         }
         XCTAssertEqual(logged, true, "the bad file was not reported")
         try expect(try connect(), "AUTH second two", "+OK")
@@ -126,20 +141,30 @@ final class AccessControlTests: IntegrationTestCase {
         let path = try aclFile(["user ok on >x +@gateway", "user bad on >y ~keys:*"])
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
-        let result = try runProgram(KezekdProcess.binaryPath, ["--redis", "127.0.0.1:\(redis.port)", "--listen", "127.0.0.1:\(freePort())",
-                                                               "--admin-listen", "127.0.0.1:\(freePort())", "--public-listen", "127.0.0.1:\(freePort())",
-                                                               "--acl-file", path], timeout: 10)
+        let result = try runProgram(
+            KezekdProcess.binaryPath,
+            [
+                "--redis", "127.0.0.1:\(redis.port)", "--listen", "127.0.0.1:\(freePort())",
+                "--admin-listen", "127.0.0.1:\(freePort())", "--public-listen",
+                "127.0.0.1:\(freePort())",
+                "--acl-file", path,
+            ], timeout: 10)
         XCTAssertEqual(result.status, 2)
-        XCTAssertTrue(result.stderr.contains("acl-file \(path) line 2: key and channel patterns"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("acl-file \(path) line 2: key and channel patterns"),
+            result.stderr)
     }
 
     /// Failed AUTHs count per client address across connections: past the limit every AUTH
     /// from that address is refused unchecked, the right password too, until the window ends.
     func testFailedAuthsAreThrottledPerAddress() throws {
-        try startStack(["--token", "right", "--auth-address-max-failures", "4", "--auth-address-window", "2",
-                        "--auth-failure-delay", "0"])
+        try startStack([
+            "--token", "right", "--auth-address-max-failures", "4", "--auth-address-window", "2",
+            "--auth-failure-delay", "0",
+        ])
         for _ in 0..<4 { try expect(try connect(), "AUTH wrong", "-WRONGPASS invalid token") }
-        let refused = "-ERR too many failed AUTH attempts from this address: retry after auth-address-window seconds"
+        let refused =
+            "-ERR too many failed AUTH attempts from this address: retry after auth-address-window seconds"
         try expect(try connect(), "AUTH right", refused)
         try expect(try connect(), "HELLO 3 AUTH default right", refused)
         Thread.sleep(forTimeInterval: 2.2)
@@ -147,7 +172,8 @@ final class AccessControlTests: IntegrationTestCase {
     }
 
     private func sha256Hex(_ text: String) -> String {
-        let result = try? runProgram("/bin/sh", ["-c", "printf %s '\(text)' | sha256sum"], timeout: 5)
+        let result = try? runProgram(
+            "/bin/sh", ["-c", "printf %s '\(text)' | sha256sum"], timeout: 5)
         return String(result?.stdout.prefix(64) ?? "")
     }
 }

@@ -9,9 +9,15 @@ import KezekTestSupport
 /// cascade, a kill -9 at any instant, and a write-back after data loss; `kezek-audit replay`
 /// checks it and catches a forged or reordered entry.
 final class AuditLogTests: IntegrationTestCase {
-    private func replay(_ extra: [String] = []) throws -> (status: Int32?, stdout: String, stderr: String) {
-        try runProgram(builtProgram("kezek-audit"),
-                       ["replay", "--redis", "127.0.0.1:\(redis.port)", "--kezekd", "127.0.0.1:\(kezekd.port)"] + extra, timeout: 60)
+    private func replay(_ extra: [String] = []) throws -> (
+        status: Int32?, stdout: String, stderr: String
+    ) {
+        try runProgram(
+            builtProgram("kezek-audit"),
+            [
+                "replay", "--redis", "127.0.0.1:\(redis.port)", "--kezekd",
+                "127.0.0.1:\(kezekd.port)",
+            ] + extra, timeout: 60)
     }
 
     /// The log's entries, each as its fields joined: `epoch=1 seq=2 book=p h1`.
@@ -22,9 +28,15 @@ final class AuditLogTests: IntegrationTestCase {
             return []
         }
         return items.map { entry in
-            guard case .array(let parts?) = entry, parts.count == 2, case .array(let fields?) = parts[1] else { return "?" }
-            let texts = fields.compactMap { if case .bulk(let text) = $0 { return text } else { return nil } }
-            return stride(from: 0, to: texts.count - 1, by: 2).map { "\(texts[$0])=\(texts[$0 + 1])" }.joined(separator: " ")
+            guard case .array(let parts?) = entry, parts.count == 2,
+                case .array(let fields?) = parts[1]
+            else { return "?" }
+            let texts = fields.compactMap {
+                if case .bulk(let text) = $0 { return text } else { return nil }
+            }
+            return stride(from: 0, to: texts.count - 1, by: 2).map {
+                "\(texts[$0])=\(texts[$0 + 1])"
+            }.joined(separator: " ")
         }
     }
 
@@ -32,20 +44,23 @@ final class AuditLogTests: IntegrationTestCase {
         try startStack()
         let client = try connect()
         try expect(client, "PROVIDER p 1", "+OK")
-        try expect(client, "PROVIDER p 1", "+OK")       // a retry: the same capacity, no entry
+        try expect(client, "PROVIDER p 1", "+OK")  // a retry: the same capacity, no entry
         try expect(client, "BOOK p h1", "+BOOKED 0")
-        try expect(client, "BOOK p h1", "+BOOKED 0")     // a retry: no entry
+        try expect(client, "BOOK p h1", "+BOOKED 0")  // a retry: no entry
         try expect(client, "BOOK p h2 WAIT", "+WAITING 1")
         try expect(client, "BOOK p h2 WAIT", "+WAITING 1")
-        try expect(client, "CANCEL p h1", "+CANCELLED 0") // the cancellation and the promotion: one step
+        // The cancellation and the promotion: one step
+        try expect(client, "CANCEL p h1", "+CANCELLED 0")
         try expect(client, "PROVIDER p 2", "+OK")
-        XCTAssertEqual(try entries(), [
-            "epoch=1 seq=1 capacity=p 1",
-            "epoch=1 seq=2 book=p h1",
-            "epoch=1 seq=3 wait=p h2",
-            "epoch=1 seq=4 unbook=p h1 book=p h2 unwait=p h2",
-            "epoch=1 seq=5 capacity=p 2",
-        ])
+        XCTAssertEqual(
+            try entries(),
+            [
+                "epoch=1 seq=1 capacity=p 1",
+                "epoch=1 seq=2 book=p h1",
+                "epoch=1 seq=3 wait=p h2",
+                "epoch=1 seq=4 unbook=p h1 book=p h2 unwait=p h2",
+                "epoch=1 seq=5 capacity=p 2",
+            ])
     }
 
     /// After Redis lost data the write-back replaces the log: its first step records the state
@@ -62,16 +77,20 @@ final class AuditLogTests: IntegrationTestCase {
         // The BOOK finds the loss (unless the lease renewal found it first, a few ms earlier).
         let log = try entries()
         if log.first?.hasSuffix("wait=gym c") == false {
-            XCTAssertEqual(log, [
-                "epoch=2 seq=1 capacity=gym 2 book=gym a book=gym b",
-                "epoch=2 seq=2 wait=gym c",
-                "epoch=2 seq=3 unbook=gym a book=gym c unwait=gym c",
-            ])
+            XCTAssertEqual(
+                log,
+                [
+                    "epoch=2 seq=1 capacity=gym 2 book=gym a book=gym b",
+                    "epoch=2 seq=2 wait=gym c",
+                    "epoch=2 seq=3 unbook=gym a book=gym c unwait=gym c",
+                ])
         } else {
-            XCTAssertEqual(log, [
-                "epoch=2 seq=1 capacity=gym 2 book=gym a book=gym b wait=gym c",
-                "epoch=2 seq=2 unbook=gym a book=gym c unwait=gym c",
-            ])
+            XCTAssertEqual(
+                log,
+                [
+                    "epoch=2 seq=1 capacity=gym 2 book=gym a book=gym b wait=gym c",
+                    "epoch=2 seq=2 unbook=gym a book=gym c unwait=gym c",
+                ])
         }
         let audit = try replay()
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
@@ -87,7 +106,9 @@ final class AuditLogTests: IntegrationTestCase {
         let waits = try client.pipeline((0..<4_000).map { "BOOK big w\($0) WAIT" })
         XCTAssertEqual(waits.filter { $0.hasPrefix("+WAITING") }.count, 4_000)
         try expect(client, "PROVIDER big 4000", "+OK")
-        let last = try entries().suffix(3).map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        let last = try entries().suffix(3).map {
+            $0.split(separator: " ").prefix(2).joined(separator: " ")
+        }
         XCTAssertEqual(last.count, 3)
         XCTAssertEqual(Set(last).count, 1, "the step's entries share epoch and seq: \(last)")
         let audit = try replay()
@@ -100,16 +121,22 @@ final class AuditLogTests: IntegrationTestCase {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
         try redis.markNewInstallation()
-        for command in [["SADD", "kezek:providers", "old"], ["SET", "kezek:{old}:capacity", "1"],
-                        ["SADD", "kezek:{old}:booked", "a"], ["ZADD", "kezek:{old}:waiting", "1", "b"],
-                        ["XADD", "kezek:{old}:audit", "*", "op", "book", "holder", "a"]] {
+        for command in [
+            ["SADD", "kezek:providers", "old"], ["SET", "kezek:{old}:capacity", "1"],
+            ["SADD", "kezek:{old}:booked", "a"], ["ZADD", "kezek:{old}:waiting", "1", "b"],
+            ["XADD", "kezek:{old}:audit", "*", "op", "book", "holder", "a"],
+        ] {
             _ = try redis.cli(command)
         }
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
         try kezekd.start()
         XCTAssertEqual(try entries(), ["epoch=1 seq=1 capacity=old 1 book=old a wait=old b"])
-        XCTAssertEqual(try redis.cli(["XLEN", "kezek:{old}:audit"]).trimmingCharacters(in: .whitespacesAndNewlines), "1")
-        XCTAssertTrue(kezekd.stderrTail().contains("the old per-provider audit streams are left alone"), kezekd.stderrTail())
+        XCTAssertEqual(
+            try redis.cli(["XLEN", "kezek:{old}:audit"]).trimmingCharacters(
+                in: .whitespacesAndNewlines), "1")
+        XCTAssertTrue(
+            kezekd.stderrTail().contains("the old per-provider audit streams are left alone"),
+            kezekd.stderrTail())
         try expect(try connect(), "BOOK old c WAIT", "+WAITING 2")
         let audit = try replay()
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
@@ -118,12 +145,18 @@ final class AuditLogTests: IntegrationTestCase {
     func testReplayingTheLogRebuildsWhatKezekdServes() throws {
         try startStack(["--offer-ttl", "2"])
         let client = try connect()
-        for line in ["PROVIDER north.a 2", "PROVIDER north.b 1", "PROVIDER south.c 3"] { try expect(client, line, "+OK") }
+        for line in ["PROVIDER north.a 2", "PROVIDER north.b 1", "PROVIDER south.c 3"] {
+            try expect(client, line, "+OK")
+        }
         // First come, first served with a waitlist, cancellations and promotions.
-        let fcfs = try client.pipeline((0..<12).map { "BOOK north.a walk\($0) WAIT" } + ["BOOK south.c walk0", "PROVIDER south.c 4"])
+        let fcfs = try client.pipeline(
+            (0..<12).map { "BOOK north.a walk\($0) WAIT" } + [
+                "BOOK south.c walk0", "PROVIDER south.c 4",
+            ])
         XCTAssertFalse(fcfs.contains { $0.hasPrefix("-") }, "\(fcfs)")
-        try expect(client, "CANCEL north.a walk0", prefix: "+CANCELLED")   // an offer to the head (offer-ttl 2)
-        try expect(client, "CANCEL north.a walk5", "+CANCELLED 0")          // a waitlist place
+        // An offer to the head (offer-ttl 2)
+        try expect(client, "CANCEL north.a walk0", prefix: "+CANCELLED")
+        try expect(client, "CANCEL north.a walk5", "+CANCELLED 0")  // a waitlist place
         // A round: placements, waitlists, a confirmation, a decline, expiries and the cascade.
         try expect(client, "ROUND OPEN r \(SHA256.hex("s"))", "+OK")
         for a in 0..<20 {
@@ -153,24 +186,34 @@ final class AuditLogTests: IntegrationTestCase {
         let audit = try replay(["--holder", kid])
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
         XCTAssertTrue(audit.stdout.contains("differences: 0"), audit.stdout)
-        XCTAssertTrue(audit.stdout.contains("offer \(kid) (round r, choice"), "the offer came from the round: \(audit.stdout)")
+        XCTAssertTrue(
+            audit.stdout.contains("offer \(kid) (round r, choice"),
+            "the offer came from the round: \(audit.stdout)")
         XCTAssertTrue(audit.stdout.contains("confirm \(kid) (round r, choice"), audit.stdout)
 
         // A forged entry that adds a booking is a difference.
         let redisClient = try LineClient(port: redis.port)
         let last = try XCTUnwrap(try entries().last)
         let lastSeq = Int(last.split(separator: " ")[1].dropFirst("seq=".count)) ?? 0
-        let forged = try redisClient.request(LineClient.resp(["XADD", "kezek:audit", "*", "epoch", "2", "seq", String(lastSeq + 1),
-                                                              "book", "north.b ghost"]))
+        let forged = try redisClient.request(
+            LineClient.resp([
+                "XADD", "kezek:audit", "*", "epoch", "2", "seq", String(lastSeq + 1),
+                "book", "north.b ghost",
+            ]))
         XCTAssertTrue(forged.hasPrefix("$"), forged)
         let caught = try replay()
         XCTAssertEqual(caught.status, 1, caught.stdout)
         XCTAssertTrue(caught.stdout.contains("north.b: booked replayed"), caught.stdout)
         // One out of order (a step that changes nothing, so only its place gives it away).
-        _ = try redisClient.request(LineClient.resp(["XADD", "kezek:audit", "*", "epoch", "2", "seq", "1", "book", "north.b ghost"]))
+        _ = try redisClient.request(
+            LineClient.resp([
+                "XADD", "kezek:audit", "*", "epoch", "2", "seq", "1", "book", "north.b ghost",
+            ]))
         let reordered = try replay()
         XCTAssertEqual(reordered.status, 1, reordered.stdout)
-        XCTAssertTrue(reordered.stdout.contains("seq 1 after seq \(lastSeq + 1) in epoch 2"), reordered.stdout)
+        XCTAssertTrue(
+            reordered.stdout.contains("seq 1 after seq \(lastSeq + 1) in epoch 2"), reordered.stdout
+        )
     }
 
     /// kill -9 at a seeded random instant of a burst of bookings, cancellations and waitlist
@@ -185,7 +228,10 @@ final class AuditLogTests: IntegrationTestCase {
             let requests = (0..<3000).map { _ -> String in
                 let provider = "club\(Int.random(in: 0..<4, using: &random))"
                 let holder = "h\(Int.random(in: 0..<40, using: &random))"
-                return ["BOOK \(provider) \(holder)", "BOOK \(provider) \(holder) WAIT", "CANCEL \(provider) \(holder)"][Int.random(in: 0..<3, using: &random)]
+                return [
+                    "BOOK \(provider) \(holder)", "BOOK \(provider) \(holder) WAIT",
+                    "CANCEL \(provider) \(holder)",
+                ][Int.random(in: 0..<3, using: &random)]
             }
             let killAfter = Double.random(in: 0.002...0.05, using: &random)
             let burst = Thread { [port = kezekd.port] in
@@ -197,7 +243,9 @@ final class AuditLogTests: IntegrationTestCase {
             kezekd.kill9()
             try kezekd.start()
             let audit = try replay()
-            XCTAssertEqual(audit.status, 0, "seed \(seed), killed after \(killAfter) s: " + audit.stdout + audit.stderr)
+            XCTAssertEqual(
+                audit.status, 0,
+                "seed \(seed), killed after \(killAfter) s: " + audit.stdout + audit.stderr)
             kezekd.terminate()
             redis.stop()
         }

@@ -12,7 +12,8 @@ final class BackpressureTests: IntegrationTestCase {
         // A plain blocking socket: one thread only writes, the other only reads.
         let socket = try BlockingSocket(port: kezekd.port)
         let requests = 1_000_000
-        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: requests).utf8)  // ~35-byte error replies
+        // ~35-byte error replies
+        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: requests).utf8)
 
         // The sender blocks once kezekd stops reading; it finishes when we read below.
         let sent = DispatchSemaphore(value: 0)
@@ -26,12 +27,16 @@ final class BackpressureTests: IntegrationTestCase {
         }
         XCTAssertEqual(paused, true, "reads were never paused")
         let rssPaused = try residentKilobytes(pid)
-        XCTAssertLessThan(rssPaused - rssBefore, 16 * 1024, "kezekd grew by \(rssPaused - rssBefore) kB for one slow client")
+        XCTAssertLessThan(
+            rssPaused - rssBefore, 16 * 1024,
+            "kezekd grew by \(rssPaused - rssBefore) kB for one slow client")
 
         let expected = Array("-ERR unknown command 'SEATS-NOPE'\r\n".utf8)
         let received = socket.receive(bytes: expected.count * requests, timeout: 60)
         XCTAssertEqual(received.count, expected.count * requests, "replies missing")
-        XCTAssertTrue(received.elementsEqual(repeatElement(expected, count: requests).joined()), "replies garbled or out of order")
+        XCTAssertTrue(
+            received.elementsEqual(repeatElement(expected, count: requests).joined()),
+            "replies garbled or out of order")
         XCTAssertEqual(sent.wait(timeout: .now() + 30), .success)
         let client = try connect()
         try expect(client, "PING", "+PONG")
@@ -56,7 +61,9 @@ final class BlockingSocket: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = loopbackAddress(port: port)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else { throw LineClientError.connectFailed(port: port, errno: errno) }
     }
@@ -66,7 +73,9 @@ final class BlockingSocket: @unchecked Sendable {
     func sendAll(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { return }
             offset += written
         }
@@ -93,11 +102,14 @@ final class GlobalOutputCapTests: IntegrationTestCase {
     func testManyClientsThatDoNotReadShareOneBound() throws {
         // Per connection 8 MiB would allow 60 clients 480 MB; together they get 4 MiB. (Measured
         // with the total cap lifted: 444,636 kB of growth.)
-        try startStack(["--max-output-bytes", "8388608", "--max-pending-replies", "1000000",
-                        "--max-total-output-bytes", "4194304"])
+        try startStack([
+            "--max-output-bytes", "8388608", "--max-pending-replies", "1000000",
+            "--max-total-output-bytes", "4194304",
+        ])
         let pid = try XCTUnwrap(kezekd.process?.processIdentifier)
         let rssBefore = try residentKilobytes(pid)
-        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: 400_000).utf8)  // ~14 MB of replies each
+        // ~14 MB of replies each
+        let payload = Array(String(repeating: "SEATS-NOPE\r\n", count: 400_000).utf8)
         var sockets: [BlockingSocket] = []
         for _ in 0..<60 {
             let socket = try BlockingSocket(port: kezekd.port, receiveBuffer: 4096)
@@ -111,7 +123,8 @@ final class GlobalOutputCapTests: IntegrationTestCase {
         XCTAssertEqual(paused, true, "reads were never paused")
         Thread.sleep(forTimeInterval: 1)
         let grown = try residentKilobytes(pid) - rssBefore
-        XCTAssertLessThan(grown, 32 * 1024, "kezekd grew by \(grown) kB for 60 clients that do not read")
+        XCTAssertLessThan(
+            grown, 32 * 1024, "kezekd grew by \(grown) kB for 60 clients that do not read")
         // Others are still served, and a stuck client that reads gets everything in order.
         let client = try connect()
         try expect(client, "PING", "+PONG")

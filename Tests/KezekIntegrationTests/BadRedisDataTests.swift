@@ -10,9 +10,15 @@ final class BadRedisDataTests: IntegrationTestCase {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
         let plant: [[String]] = [
-            ["SADD", "kezek:providers", "odd-scores", "bad-capacity", "wrong-types", "not a valid id", "fine"],
+            [
+                "SADD", "kezek:providers", "odd-scores", "bad-capacity", "wrong-types",
+                "not a valid id", "fine",
+            ],
             ["SET", "kezek:{odd-scores}:capacity", "1"],
-            ["ZADD", "kezek:{odd-scores}:waiting", "+inf", "w-last", "-inf", "w-first", "1e19", "w-huge", "5", "w-five"],
+            [
+                "ZADD", "kezek:{odd-scores}:waiting", "+inf", "w-last", "-inf", "w-first", "1e19",
+                "w-huge", "5", "w-five",
+            ],
             ["SET", "kezek:{bad-capacity}:capacity", "lots"],
             ["SADD", "kezek:{bad-capacity}:booked", "b1", "b2"],
             ["SET", "kezek:{wrong-types}:capacity", "3"],
@@ -31,19 +37,28 @@ final class BadRedisDataTests: IntegrationTestCase {
         try expect(client, "STATUS odd-scores w-five", "+WAITING 1")
         try expect(client, "STATUS odd-scores w-huge", "+WAITING 2")
         try expect(client, "STATUS odd-scores w-last", "+WAITING 3")
-        try expect(client, "SEATS bad-capacity", "+SEATS capacity=2 booked=2 free=0 waiting=0 refused=0")
-        XCTAssertEqual(try redis.cli(["GET", "kezek:{bad-capacity}:capacity"]), "2\n", "the capacity served was not written back")
-        try expect(client, "SEATS wrong-types", "+SEATS capacity=3 booked=0 free=3 waiting=0 refused=0")
+        try expect(
+            client, "SEATS bad-capacity", "+SEATS capacity=2 booked=2 free=0 waiting=0 refused=0")
+        XCTAssertEqual(
+            try redis.cli(["GET", "kezek:{bad-capacity}:capacity"]), "2\n",
+            "the capacity served was not written back")
+        try expect(
+            client, "SEATS wrong-types", "+SEATS capacity=3 booked=0 free=3 waiting=0 refused=0")
         try expect(client, "SEATS fine", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0")
         try expect(client, "BOOK fine f2", "+BOOKED 0")
         try expect(client, "BOOK odd-scores newcomer WAIT", "+WAITING 4")
         let log = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
-        for key in ["kezek:{odd-scores}:waiting", "kezek:{bad-capacity}:capacity", "kezek:{wrong-types}:booked", "not a valid id"] {
+        for key in [
+            "kezek:{odd-scores}:waiting", "kezek:{bad-capacity}:capacity",
+            "kezek:{wrong-types}:booked", "not a valid id",
+        ] {
             XCTAssertTrue(log.contains(key), "no log line names \(key)")
         }
         // The scores were written back as whole numbers in the same order, so a restart
         // finds the same waitlist and logs nothing about it.
-        let scores = try redis.cli(["ZRANGE", "kezek:{odd-scores}:waiting", "0", "-1", "WITHSCORES"])
+        let scores = try redis.cli([
+            "ZRANGE", "kezek:{odd-scores}:waiting", "0", "-1", "WITHSCORES",
+        ])
         XCTAssertFalse(scores.contains("inf") || scores.contains("e+"), scores)
         try kezekd.restart()
         let again = try connect()
@@ -62,7 +77,9 @@ final class BadRedisDataTests: IntegrationTestCase {
     }
 
     private func logLines(containing text: String) -> Int {
-        ((try? String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(text) }.count
+        ((try? String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)) ?? "").split(
+            separator: "\n"
+        ).filter { $0.contains(text) }.count
     }
 
     /// A capacity Redis holds as `lots` (or not at all) is never served from elsewhere: the
@@ -76,15 +93,19 @@ final class BadRedisDataTests: IntegrationTestCase {
             ["SADD", "kezek:{no-cap}:booked", "x1"],
         ])
         let client = try connect()
-        try expect(client, "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0")
+        try expect(
+            client, "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0")
         try expect(client, "SEATS no-cap", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
         XCTAssertEqual(try redis.cli(["GET", "kezek:{lots-cap}:capacity"]), "3\n")
         XCTAssertEqual(try redis.cli(["GET", "kezek:{no-cap}:capacity"]), "1\n")
         XCTAssertEqual(logLines(containing: "kezek:{lots-cap}:capacity"), 1)
         XCTAssertEqual(logLines(containing: "kezek:{no-cap}:capacity"), 1)
         try kezekd.restart()
-        try expect(try connect(), "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0")
-        XCTAssertEqual(logLines(containing: "kezek:{lots-cap}:capacity"), 1, "a restart still found bad data")
+        try expect(
+            try connect(), "SEATS lots-cap", "+SEATS capacity=3 booked=3 free=0 waiting=0 refused=0"
+        )
+        XCTAssertEqual(
+            logLines(containing: "kezek:{lots-cap}:capacity"), 1, "a restart still found bad data")
         try expect(try connect(), "PROVIDER lots-cap 4", "+OK")
         try expect(try connect(), "BOOK lots-cap b4", "+BOOKED 0")
     }
@@ -100,8 +121,10 @@ final class BadRedisDataTests: IntegrationTestCase {
             ["ZADD", "kezek:{bad}:waiting", "1", "w1", "2", "w2"],
         ])
         let client = try connect()
-        try expect(client, "SEATS bad", "+SEATS capacity=5 booked=8 free=0 waiting=2 refused=0 over=3")
-        XCTAssertEqual(logLines(containing: "provider=bad"), 1, "one log line for the oversold provider")
+        try expect(
+            client, "SEATS bad", "+SEATS capacity=5 booked=8 free=0 waiting=2 refused=0 over=3")
+        XCTAssertEqual(
+            logLines(containing: "provider=bad"), 1, "one log line for the oversold provider")
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
         XCTAssertTrue(metrics.contains("\nkezek_oversold_seats 3\n"), metrics)
         XCTAssertTrue(metrics.contains("\nkezek_oversold_providers 1\n"), metrics)
@@ -121,6 +144,8 @@ final class BadRedisDataTests: IntegrationTestCase {
         XCTAssertEqual(try redis.cli(["SCARD", "kezek:{bad}:booked"]), "5\n")
         try kezekd.restart()
         let after = try seats(try connect(), "bad")
-        XCTAssertEqual([after["capacity"], after["booked"], after["free"], after["waiting"], after["over"]], [5, 5, 0, 1, nil])
+        XCTAssertEqual(
+            [after["capacity"], after["booked"], after["free"], after["waiting"], after["over"]],
+            [5, 5, 0, 1, nil])
     }
 }

@@ -205,13 +205,16 @@ extension ClusterTests {
 
     /// Every collection under `kezek:` on the masters serving now, merged. A master is asked
     /// itself (ROLE): another node's CLUSTER NODES may flag a busy one `fail?` for a moment.
-    private func redisCollections(_ cluster: RedisClusterProcesses) throws -> [String: Set<String>] {
+    private func redisCollections(_ cluster: RedisClusterProcesses) throws -> [String: Set<String>]
+    {
         var merged: [String: Set<String>] = [:]
         var masters = 0
         for node in cluster.nodes where node.isRunning {
             guard (try? node.cli(["ROLE"]))?.hasPrefix("master") == true else { continue }
             masters += 1
-            merged.merge(try RedisInspector(redis: node).collections(prefix: "kezek:")) { $0.union($1) }
+            merged.merge(try RedisInspector(redis: node).collections(prefix: "kezek:")) {
+                $0.union($1)
+            }
         }
         XCTAssertEqual(masters, 3, "every master read")
         return merged

@@ -12,7 +12,11 @@ final class ClusterTests: IntegrationTestCase {
     override func tearDown() {
         for daemon in daemons { daemon.terminate(grace: 3) }
         if (testRun?.totalFailureCount ?? 0) > 0 {
-            for daemon in daemons { print("---- \(daemon.stderrPath) ----\n\(daemon.stderrTail(lines: 40))\n---- end ----") }
+            for daemon in daemons {
+                print(
+                    "---- \(daemon.stderrPath) ----\n\(daemon.stderrTail(lines: 40))\n---- end ----"
+                )
+            }
         }
         daemons = []
         cluster?.stop()
@@ -32,8 +36,11 @@ final class ClusterTests: IntegrationTestCase {
     /// Starts the cluster, the three holders (all at once: a node is ready only once every
     /// shard has a holder) and the three standbys. `waitForWholeMaps`: then waits until every
     /// node's CLUSTER INFO says every shard is held.
-    func startThreeNodes(extraArguments: [String] = [], waitForWholeMaps: Bool = true) throws -> Layout {
-        let cluster = try RedisClusterProcesses(directory: directory.appendingPathComponent("cluster"))
+    func startThreeNodes(extraArguments: [String] = [], waitForWholeMaps: Bool = true) throws
+        -> Layout
+    {
+        let cluster = try RedisClusterProcesses(
+            directory: directory.appendingPathComponent("cluster"))
         self.cluster = cluster
         try cluster.start()
         let shardSlots = try cluster.shardSlots()
@@ -41,10 +48,13 @@ final class ClusterTests: IntegrationTestCase {
         func daemon(node: Int, shard: Int) throws -> KezekdProcess {
             let logs = directory.appendingPathComponent("kezekd-node\(node)-shard\(shard)")
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-            return KezekdProcess(redisPort: freePort(), logDirectory: logs, extraArguments: [
-                "--redis-cluster", cluster.seeds, "--shard-slot", "\(shardSlots[shard])", "--node-id", "node\(node)",
-                "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
-            ] + extraArguments)
+            return KezekdProcess(
+                redisPort: freePort(), logDirectory: logs,
+                extraArguments: [
+                    "--redis-cluster", cluster.seeds, "--shard-slot", "\(shardSlots[shard])",
+                    "--node-id", "node\(node)",
+                    "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
+                ] + extraArguments)
         }
         let holders = try (0..<3).map { try daemon(node: $0, shard: $0) }
         daemons = holders
@@ -55,17 +65,25 @@ final class ClusterTests: IntegrationTestCase {
         for standby in standbys { try standby.start(waitUntilHealthy: false) }
         for standby in standbys {
             let waiting = poll(timeout: 20) { () -> Bool? in
-                guard let health = try? LineClient(port: standby.port, timeout: 1).request("HEALTH", timeout: 2) else { return nil }
-                return health.contains("role=standby") && !health.contains("cluster=incomplete") ? true : nil
+                guard
+                    let health = try? LineClient(port: standby.port, timeout: 1).request(
+                        "HEALTH", timeout: 2)
+                else { return nil }
+                return health.contains("role=standby") && !health.contains("cluster=incomplete")
+                    ? true : nil
             }
-            XCTAssertEqual(waiting, true, "a standby did not start waiting with a whole map:\n\(standby.stderrTail())")
+            XCTAssertEqual(
+                waiting, true,
+                "a standby did not start waiting with a whole map:\n\(standby.stderrTail())")
         }
         if waitForWholeMaps {
             for daemon in daemons {
                 let known = poll(timeout: 20, interval: 0.1) { () -> Bool? in
-                    (try? self.cli(daemon.port, ["CLUSTER", "INFO"]))?.contains("cluster_state:ok") == true ? true : nil
+                    (try? self.cli(daemon.port, ["CLUSTER", "INFO"]))?.contains("cluster_state:ok")
+                        == true ? true : nil
                 }
-                XCTAssertEqual(known, true, "kezekd on \(daemon.port) does not know every shard's holder")
+                XCTAssertEqual(
+                    known, true, "kezekd on \(daemon.port) does not know every shard's holder")
             }
         }
         return Layout(holders: holders, standbys: standbys, shardSlots: shardSlots)
@@ -88,7 +106,10 @@ final class ClusterTests: IntegrationTestCase {
         return try ranges.map { range in
             let parts = try XCTUnwrap(range as? [Any])
             let node = try XCTUnwrap(parts[2] as? [Any])
-            return [try XCTUnwrap(parts[0] as? Int), try XCTUnwrap(parts[1] as? Int), try XCTUnwrap(node[1] as? Int)]
+            return [
+                try XCTUnwrap(parts[0] as? Int), try XCTUnwrap(parts[1] as? Int),
+                try XCTUnwrap(node[1] as? Int),
+            ]
         }
     }
 
@@ -99,7 +120,9 @@ final class ClusterTests: IntegrationTestCase {
 
     /// redis-cli against a kezekd (`-c`: following -MOVED, as a cluster client does).
     func cli(_ port: Int, _ arguments: [String], follow: Bool = false) throws -> String {
-        let result = try runProgram(RedisServerProcess.cliPath, ["-p", "\(port)"] + (follow ? ["-c"] : []) + arguments, timeout: 20)
+        let result = try runProgram(
+            RedisServerProcess.cliPath, ["-p", "\(port)"] + (follow ? ["-c"] : []) + arguments,
+            timeout: 20)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -111,8 +134,14 @@ final class ClusterTests: IntegrationTestCase {
             let lines = try cli(port, ["CLUSTER", "NODES"]).split(separator: "\n")
             XCTAssertEqual(lines.count, 3, "CLUSTER NODES at \(port): \(lines)")
             for (shard, holder) in layout.holders.enumerated() {
-                XCTAssertTrue(lines.contains { $0.contains("127.0.0.1:\(holder.port)@") && $0.hasSuffix(" \(layout.shardSlots[shard])-\(shard == 2 ? 16383 : layout.shardSlots[shard + 1] - 1)") },
-                              "shard \(shard) at \(holder.port) missing from \(lines)")
+                XCTAssertTrue(
+                    lines.contains {
+                        $0.contains("127.0.0.1:\(holder.port)@")
+                            && $0.hasSuffix(
+                                " \(layout.shardSlots[shard])-\(shard == 2 ? 16383 : layout.shardSlots[shard + 1] - 1)"
+                            )
+                    },
+                    "shard \(shard) at \(holder.port) missing from \(lines)")
             }
         }
         let providers = (0..<12).map { "club-\($0)" }
@@ -121,36 +150,57 @@ final class ClusterTests: IntegrationTestCase {
             let shard = layout.shard(ofSlot: slot)
             let holder = layout.holders[shard]
             let reply = try LineClient(port: entry).request("PROVIDER \(provider) 5")
-            XCTAssertEqual(reply, shard == 0 ? "+OK" : "-MOVED \(slot) 127.0.0.1:\(holder.port)", provider)
+            XCTAssertEqual(
+                reply, shard == 0 ? "+OK" : "-MOVED \(slot) 127.0.0.1:\(holder.port)", provider)
             if shard != 0 {
                 try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 5", "+OK")
-                try expect(try LineClient(port: entry), "DEMAND \(provider)", "-MOVED \(slot) 127.0.0.1:\(holder.port)")
+                try expect(
+                    try LineClient(port: entry), "DEMAND \(provider)",
+                    "-MOVED \(slot) 127.0.0.1:\(holder.port)")
             }
             // A standby of the provider's shard sends it to the holder too.
             let standby = layout.standbys[(shard + 2) % 3]
-            try expect(try LineClient(port: standby.port), "STATUS \(provider) someone", "-MOVED \(slot) 127.0.0.1:\(holder.port)")
+            try expect(
+                try LineClient(port: standby.port), "STATUS \(provider) someone",
+                "-MOVED \(slot) 127.0.0.1:\(holder.port)")
             // A cluster client follows the redirect wherever it starts.
-            XCTAssertEqual(try cli(layout.holders[(shard + 1) % 3].port, ["BOOK", provider, "aruzhan"], follow: true), "BOOKED 4")
+            XCTAssertEqual(
+                try cli(
+                    layout.holders[(shard + 1) % 3].port, ["BOOK", provider, "aruzhan"],
+                    follow: true), "BOOKED 4")
             // The booking is in Redis, on the master of the provider's slot.
             let master = try XCTUnwrap(try cluster!.master(ofSlot: slot))
-            XCTAssertEqual(try master.cli(["SISMEMBER", "kezek:{\(provider)}:booked", "aruzhan"]).trimmingCharacters(in: .whitespacesAndNewlines), "1")
+            XCTAssertEqual(
+                try master.cli(["SISMEMBER", "kezek:{\(provider)}:booked", "aruzhan"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines), "1")
         }
         // Every shard's audit log, replayed, rebuilds what its holder serves.
         let anyMaster = try XCTUnwrap(try cluster!.master(ofSlot: 0))
-        let audit = try runProgram(builtProgram("kezek-audit"), ["replay", "--cluster", "--redis", "127.0.0.1:\(anyMaster.port)",
-                                                                 "--kezekd", "127.0.0.1:\(entry)"], timeout: 60)
+        let audit = try runProgram(
+            builtProgram("kezek-audit"),
+            [
+                "replay", "--cluster", "--redis", "127.0.0.1:\(anyMaster.port)",
+                "--kezekd", "127.0.0.1:\(entry)",
+            ], timeout: 60)
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
         XCTAssertTrue(audit.stdout.contains("providers: 12,"), audit.stdout)
-        XCTAssertEqual(Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))), [0, 1, 2],
-                       "the providers did not cover every shard")
-        try expect(try LineClient(port: entry), "ROUND OPEN spring", prefix: "-ERR fair rounds are not offered with redis-cluster")
-        XCTAssertTrue(try cli(entry, ["HELLO", "2"]).split(separator: "\n").contains("cluster"), "HELLO's mode on Redis Cluster")
+        XCTAssertEqual(
+            Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))),
+            [0, 1, 2],
+            "the providers did not cover every shard")
+        try expect(
+            try LineClient(port: entry), "ROUND OPEN spring",
+            prefix: "-ERR fair rounds are not offered with redis-cluster")
+        XCTAssertTrue(
+            try cli(entry, ["HELLO", "2"]).split(separator: "\n").contains("cluster"),
+            "HELLO's mode on Redis Cluster")
 
         // Shard 2 loses its holder and its standby: nobody serves it. Node 0 still describes
         // every slot, shard 2's at its own address, and asks the client to retry.
         layout.holders[2].kill9()
         layout.standbys[1].kill9()
-        let orphan = try XCTUnwrap(providers.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? 0) == 2 })
+        let orphan = try XCTUnwrap(
+            providers.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? 0) == 2 })
         let retried = poll(timeout: 10, interval: 0.1) { () -> String? in
             let reply = (try? LineClient(port: entry).request("BOOK \(orphan) bolat")) ?? ""
             return reply.hasPrefix("-UNAVAILABLE no kezekd serves hash slot") ? reply : nil
@@ -158,7 +208,11 @@ final class ClusterTests: IntegrationTestCase {
         XCTAssertNotNil(retried, "BOOK for a shard nobody holds")
         let lines = try cli(entry, ["CLUSTER", "NODES"]).split(separator: "\n")
         XCTAssertEqual(lines.count, 2, "\(lines)")
-        XCTAssertTrue(lines.contains { $0.contains("127.0.0.1:\(entry)@") && $0.contains("myself") && $0.hasSuffix(" 0-5460 10923-16383") }, "\(lines)")
+        XCTAssertTrue(
+            lines.contains {
+                $0.contains("127.0.0.1:\(entry)@") && $0.contains("myself")
+                    && $0.hasSuffix(" 0-5460 10923-16383")
+            }, "\(lines)")
         XCTAssertTrue(try cli(entry, ["CLUSTER", "INFO"]).contains("cluster_state:fail"))
     }
 
@@ -171,7 +225,9 @@ final class ClusterTests: IntegrationTestCase {
         var mine: [String] = []
         for index in 0..<40 where mine.count < 4 {
             let provider = "club-\(index)"
-            if layout.shard(ofSlot: try slot(of: provider, at: holder.port)) == 0 { mine.append(provider) }
+            if layout.shard(ofSlot: try slot(of: provider, at: holder.port)) == 0 {
+                mine.append(provider)
+            }
         }
         XCTAssertEqual(mine.count, 4)
         for provider in mine {
@@ -181,14 +237,18 @@ final class ClusterTests: IntegrationTestCase {
         let master = try XCTUnwrap(try cluster!.master(ofSlot: layout.shardSlots[0]))
         _ = try master.cli(["FLUSHALL"])
         let restored = poll(timeout: 20, interval: 0.1) { () -> Bool? in
-            (try? master.cli(["SISMEMBER", "kezek:{\(mine[3])}:booked", "aruzhan"]))?.hasPrefix("1") == true ? true : nil
+            (try? master.cli(["SISMEMBER", "kezek:{\(mine[3])}:booked", "aruzhan"]))?.hasPrefix("1")
+                == true ? true : nil
         }
-        XCTAssertEqual(restored, true, "the holder did not write its shard back:\n\(holder.stderrTail())")
+        XCTAssertEqual(
+            restored, true, "the holder did not write its shard back:\n\(holder.stderrTail())")
         XCTAssertTrue(holder.stderrTail(lines: 400).contains("state written back to redis"))
         try holder.waitHealthy(timeout: 10)
         for provider in mine {
             try expect(client, "BOOK \(provider) bolat", "+BOOKED 8")
-            XCTAssertEqual(try master.cli(["SCARD", "kezek:{\(provider)}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines), "2")
+            XCTAssertEqual(
+                try master.cli(["SCARD", "kezek:{\(provider)}:booked"]).trimmingCharacters(
+                    in: .whitespacesAndNewlines), "2")
         }
     }
 
@@ -198,35 +258,50 @@ final class ClusterTests: IntegrationTestCase {
     func testAJoiningNodeTakesAShardWhenItsHolderHandsItOver() throws {
         let layout = try startThreeNodes()
         let holder = layout.holders[0]
-        let provider = try XCTUnwrap((0..<40).map { "club-\($0)" }.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: holder.port)) ?? -1) == 0 })
+        let provider = try XCTUnwrap(
+            (0..<40).map { "club-\($0)" }.first {
+                layout.shard(ofSlot: (try? self.slot(of: $0, at: holder.port)) ?? -1) == 0
+            })
         try expect(try LineClient(port: holder.port), "PROVIDER \(provider) 10", "+OK")
         try expect(try LineClient(port: holder.port), "BOOK \(provider) aruzhan", "+BOOKED 9")
-        layout.standbys[2].terminate()  // shard 0's old standby leaves, so the joining node is the one
+        // Shard 0's old standby leaves, so the joining node is the one
+        layout.standbys[2].terminate()
         let logs = directory.appendingPathComponent("kezekd-node3-shard0")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let joining = KezekdProcess(redisPort: freePort(), logDirectory: logs, extraArguments: [
-            "--redis-cluster", cluster!.seeds, "--shard-slot", "\(layout.shardSlots[0])", "--node-id", "node3",
-            "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
-        ])
+        let joining = KezekdProcess(
+            redisPort: freePort(), logDirectory: logs,
+            extraArguments: [
+                "--redis-cluster", cluster!.seeds, "--shard-slot", "\(layout.shardSlots[0])",
+                "--node-id", "node3",
+                "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
+            ])
         daemons.append(joining)
         try joining.start(waitUntilHealthy: false)
         let waiting = poll(timeout: 20) { () -> Bool? in
-            (try? LineClient(port: joining.port, timeout: 1).request("HEALTH", timeout: 2))?.contains("role=standby") == true ? true : nil
+            (try? LineClient(port: joining.port, timeout: 1).request("HEALTH", timeout: 2))?
+                .contains("role=standby") == true ? true : nil
         }
         XCTAssertEqual(waiting, true)
         let handedAt = monotonicNow()
         XCTAssertEqual(holder.terminate(), 0, "the holder drains and exits 0")
         try joining.waitHealthy(timeout: 10)
         let seconds = monotonicNow() - handedAt
-        print("handoff: the joining node serves shard 0 \(String(format: "%.2f", seconds)) s after SIGTERM to its holder")
-        XCTAssertLessThan(seconds, 2, "the shard is taken at once (released, its holder gone), not after lease-ttl")
+        print(
+            "handoff: the joining node serves shard 0 \(String(format: "%.2f", seconds)) s after SIGTERM to its holder"
+        )
+        XCTAssertLessThan(
+            seconds, 2,
+            "the shard is taken at once (released, its holder gone), not after lease-ttl")
         try expect(try LineClient(port: joining.port), "STATUS \(provider) aruzhan", "+BOOKED")
         let slot = try slot(of: provider, at: joining.port)
         let moved = poll(timeout: 5, interval: 0.1) { () -> Bool? in
-            (try? LineClient(port: layout.holders[1].port).request("BOOK \(provider) bolat")) == "-MOVED \(slot) 127.0.0.1:\(joining.port)" ? true : nil
+            (try? LineClient(port: layout.holders[1].port).request("BOOK \(provider) bolat"))
+                == "-MOVED \(slot) 127.0.0.1:\(joining.port)" ? true : nil
         }
-        XCTAssertEqual(moved, true, "the other nodes send the shard's providers to the joining node")
-        XCTAssertEqual(try cli(layout.holders[1].port, ["BOOK", provider, "bolat"], follow: true), "BOOKED 8")
+        XCTAssertEqual(
+            moved, true, "the other nodes send the shard's providers to the joining node")
+        XCTAssertEqual(
+            try cli(layout.holders[1].port, ["BOOK", provider, "bolat"], follow: true), "BOOKED 8")
     }
 
     /// redis-py's cluster client, given one node, routes BOOK to the holder of each
@@ -234,12 +309,19 @@ final class ClusterTests: IntegrationTestCase {
     func testRedisPyClusterClientRoutesBookingsToEachShardsHolder() throws {
         let python = RedisClientTests.python
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw TestSetupError("no redis-py environment at \(python): run scripts/ensure-pyclients.sh (make test does)")
+            throw TestSetupError(
+                "no redis-py environment at \(python): run scripts/ensure-pyclients.sh (make test does)"
+            )
         }
         let layout = try startThreeNodes()
-        XCTAssertEqual(layout.shardSlots, [0, 5461, 10923], "the script assumes redis-cli's even split")
-        let script = RedisClientTests.packageRoot.appendingPathComponent("Tests/clients/redis_py_three_nodes_check.py").path
-        let result = try runProgram(python, [script, "\(layout.standbys[1].port)"] + layout.holders.map { "\($0.port)" }, timeout: 60)
+        XCTAssertEqual(
+            layout.shardSlots, [0, 5461, 10923], "the script assumes redis-cli's even split")
+        let script = RedisClientTests.packageRoot.appendingPathComponent(
+            "Tests/clients/redis_py_three_nodes_check.py"
+        ).path
+        let result = try runProgram(
+            python, [script, "\(layout.standbys[1].port)"] + layout.holders.map { "\($0.port)" },
+            timeout: 60)
         XCTAssertEqual(result.status, 0, "\(result.stdout)\n\(result.stderr)")
         XCTAssertTrue(result.stdout.contains("ok   every node served some"), result.stdout)
     }
@@ -259,11 +341,19 @@ final class ClusterTests: IntegrationTestCase {
             let holder = layout.holders[layout.shard(ofSlot: slots[provider]!)]
             try expect(try LineClient(port: holder.port), "PROVIDER \(provider) \(capacity)", "+OK")
         }
-        let requests = (0..<(providers.count * perProvider)).map { (providers[$0 % providers.count], "h\($0)") }
-        let burst = BookingBurst(nodePorts: daemons.map(\.port), requests: requests, slots: slots, connections: 6, chunk: 40)
+        let requests = (0..<(providers.count * perProvider)).map {
+            (providers[$0 % providers.count], "h\($0)")
+        }
+        let burst = BookingBurst(
+            nodePorts: daemons.map(\.port), requests: requests, slots: slots, connections: 6,
+            chunk: 40)
         let timeline = Locked([String]())
         let started = monotonicNow()
-        func note(_ text: String) { timeline.withLock { $0.append(String(format: "%5.2f s ", monotonicNow() - started) + text) } }
+        func note(_ text: String) {
+            timeline.withLock {
+                $0.append(String(format: "%5.2f s ", monotonicNow() - started) + text)
+            }
+        }
         burst.thresholds = [requests.count / 4, requests.count / 2]
         let faults = Locked(0)
         burst.onThreshold = { threshold in
@@ -275,19 +365,26 @@ final class ClusterTests: IntegrationTestCase {
                 note("node 1 killed")
                 let takeover = layout.standbys[0]
                 let served = poll(timeout: 20) { () -> Bool? in
-                    (try? LineClient(port: takeover.port, timeout: 1).request("HEALTH", timeout: 1))?.hasPrefix("+OK") == true ? true : nil
+                    (try? LineClient(port: takeover.port, timeout: 1).request("HEALTH", timeout: 1))?
+                        .hasPrefix("+OK") == true ? true : nil
                 }
-                note("shard 1 served by node 0's standby after \(String(format: "%.2f", monotonicNow() - killedAt)) s (\(served == true ? "ok" : "NOT"))")
+                note(
+                    "shard 1 served by node 0's standby after \(String(format: "%.2f", monotonicNow() - killedAt)) s (\(served == true ? "ok" : "NOT"))"
+                )
             } else {
                 guard let master = try? cluster.master(ofSlot: layout.shardSlots[0]) else { return }
                 let killedAt = monotonicNow()
                 master.kill9()
                 note("redis master of shard 0 (port \(master.port)) killed")
                 let promoted = poll(timeout: 30, interval: 0.1) { () -> Int? in
-                    guard let now = try? cluster.master(ofSlot: layout.shardSlots[0]), now.port != master.port else { return nil }
+                    guard let now = try? cluster.master(ofSlot: layout.shardSlots[0]),
+                        now.port != master.port
+                    else { return nil }
                     return now.port
                 }
-                note("replica \(promoted.map(String.init) ?? "none") promoted after \(String(format: "%.2f", monotonicNow() - killedAt)) s")
+                note(
+                    "replica \(promoted.map(String.init) ?? "none") promoted after \(String(format: "%.2f", monotonicNow() - killedAt)) s"
+                )
                 do {
                     try master.start(timeout: 20)
                     note("killed master back as a replica")
@@ -299,9 +396,10 @@ final class ClusterTests: IntegrationTestCase {
         }
         let outcome = burst.run(timeout: 150)
         note("burst done")
-        print("cluster burst: " + timeline.current.joined(separator: "; ")
-              + "; \(outcome.movedReplies) -MOVED, \(outcome.unavailableReplies) -UNAVAILABLE, \(outcome.loadingReplies) -LOADING, "
-              + "\(outcome.brokenConnections) broken connections")
+        print(
+            "cluster burst: " + timeline.current.joined(separator: "; ")
+                + "; \(outcome.movedReplies) -MOVED, \(outcome.unavailableReplies) -UNAVAILABLE, \(outcome.loadingReplies) -LOADING, "
+                + "\(outcome.brokenConnections) broken connections")
         XCTAssertEqual(faults.current, 2, "both faults were injected mid-burst")
         XCTAssertEqual(outcome.unexpected, [])
         XCTAssertEqual(outcome.unsettled.count, 0, "requests left unanswered after retries")
@@ -313,14 +411,22 @@ final class ClusterTests: IntegrationTestCase {
         try cluster.waitUntilWhole(timeout: 30)
         let live = try XCTUnwrap(cluster.nodes.first(where: \.isRunning))
         for provider in providers {
-            let indexes = stride(from: providers.firstIndex(of: provider)!, to: requests.count, by: providers.count)
+            let indexes = stride(
+                from: providers.firstIndex(of: provider)!, to: requests.count, by: providers.count)
             let acknowledged = Set(indexes.filter(outcome.booked.contains).map { "h\($0)" })
             XCTAssertEqual(acknowledged.count, capacity, "\(provider): seats acknowledged")
-            XCTAssertEqual(indexes.filter(outcome.full.contains).count, perProvider - capacity, "\(provider): +FULL answers")
-            let result = try runProgram(RedisServerProcess.cliPath, ["-p", "\(live.port)", "-c", "SMEMBERS", "kezek:{\(provider)}:booked"], timeout: 20)
+            XCTAssertEqual(
+                indexes.filter(outcome.full.contains).count, perProvider - capacity,
+                "\(provider): +FULL answers")
+            let result = try runProgram(
+                RedisServerProcess.cliPath,
+                ["-p", "\(live.port)", "-c", "SMEMBERS", "kezek:{\(provider)}:booked"], timeout: 20)
             let stored = Set(result.stdout.split(separator: "\n").map(String.init))
-            XCTAssertEqual(acknowledged.subtracting(stored), [], "\(provider): acknowledged bookings missing from Redis")
-            XCTAssertEqual(stored.count, capacity, "\(provider): Redis holds more bookings than seats")
+            XCTAssertEqual(
+                acknowledged.subtracting(stored), [],
+                "\(provider): acknowledged bookings missing from Redis")
+            XCTAssertEqual(
+                stored.count, capacity, "\(provider): Redis holds more bookings than seats")
         }
     }
 
@@ -332,13 +438,18 @@ final class ClusterTests: IntegrationTestCase {
     func testEveryNodeReportsReadyOnlyWithEveryShardAtItsLiveHolder() throws {
         let layout = try startThreeNodes(waitForWholeMaps: false)
         let expected = (0..<3).map { shard in
-            [layout.shardSlots[shard], shard == 2 ? 16383 : layout.shardSlots[shard + 1] - 1, layout.holders[shard].port]
+            [
+                layout.shardSlots[shard], shard == 2 ? 16383 : layout.shardSlots[shard + 1] - 1,
+                layout.holders[shard].port,
+            ]
         }
         let until = monotonicNow() + 1.5
         var reads = 0
         repeat {
             for daemon in daemons {
-                XCTAssertEqual(try clusterSlots(daemon.port), expected, "CLUSTER SLOTS at \(daemon.port), read \(reads)")
+                XCTAssertEqual(
+                    try clusterSlots(daemon.port), expected,
+                    "CLUSTER SLOTS at \(daemon.port), read \(reads)")
                 reads += 1
             }
         } while monotonicNow() < until
@@ -353,32 +464,49 @@ final class ClusterTests: IntegrationTestCase {
         let layout = try startThreeNodes()
         let cluster = try XCTUnwrap(cluster)
         let entry = layout.holders[2].port
-        let provider = try XCTUnwrap((0..<60).map { "club-\($0)" }.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? -1) == 1 })
+        let provider = try XCTUnwrap(
+            (0..<60).map { "club-\($0)" }.first {
+                layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? -1) == 1
+            })
         let slot = try slot(of: provider, at: entry)
-        let holder = "127.0.0.1:\(layout.holders[1].port)", wrong = "127.0.0.1:\(layout.holders[0].port)"
+        let holder = "127.0.0.1:\(layout.holders[1].port)",
+            wrong = "127.0.0.1:\(layout.holders[0].port)"
         try expect(try LineClient(port: layout.holders[1].port), "PROVIDER \(provider) 10", "+OK")
-        try expect(try LineClient(port: entry), "STATUS \(provider) someone", "-MOVED \(slot) \(holder)")
+        try expect(
+            try LineClient(port: entry), "STATUS \(provider) someone", "-MOVED \(slot) \(holder)")
         let master = try XCTUnwrap(try cluster.master(ofSlot: layout.shardSlots[1]))
-        let addressKey = try master.cli(["KEYS", "kezek:*:address"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertFalse(addressKey.isEmpty || addressKey.contains("\n"), "one address key on shard 1's master: \(addressKey)")
+        let addressKey = try master.cli(["KEYS", "kezek:*:address"]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        XCTAssertFalse(
+            addressKey.isEmpty || addressKey.contains("\n"),
+            "one address key on shard 1's master: \(addressKey)")
 
         layout.holders[1].pause()  // it renews (and rewrites its address) no more for a moment
         let frozenAt = monotonicNow()
-        XCTAssertEqual(try master.cli(["SET", addressKey, wrong, "KEEPTTL"]).trimmingCharacters(in: .whitespacesAndNewlines), "OK")
+        XCTAssertEqual(
+            try master.cli(["SET", addressKey, wrong, "KEEPTTL"]).trimmingCharacters(
+                in: .whitespacesAndNewlines), "OK")
         var replies: [String: Int] = [:]
-        while monotonicNow() - frozenAt < 0.9 {  // well inside the 2 s lease the frozen holder keeps
-            let reply = (try? LineClient(port: entry, timeout: 1).request("STATUS \(provider) someone", timeout: 1)) ?? "no answer"
+        // Well inside the 2 s lease the frozen holder keeps
+        while monotonicNow() - frozenAt < 0.9 {
+            let reply =
+                (try? LineClient(port: entry, timeout: 1).request(
+                    "STATUS \(provider) someone", timeout: 1)) ?? "no answer"
             replies[reply.hasPrefix("-UNAVAILABLE") ? "-UNAVAILABLE" : reply, default: 0] += 1
             usleep(10_000)
         }
         layout.holders[1].resume()
         print("wrong holder address: replies while it stood in redis: \(replies)")
-        XCTAssertNil(replies["-MOVED \(slot) \(wrong)"], "the unconfirmed address was announced: \(replies)")
-        XCTAssertGreaterThan(replies["-UNAVAILABLE"] ?? 0, 0, "the wrong address was never read: \(replies)")
+        XCTAssertNil(
+            replies["-MOVED \(slot) \(wrong)"], "the unconfirmed address was announced: \(replies)")
+        XCTAssertGreaterThan(
+            replies["-UNAVAILABLE"] ?? 0, 0, "the wrong address was never read: \(replies)")
         // The holder (or, had its lease lapsed meanwhile, its standby) is named again.
         let successor = "127.0.0.1:\(layout.standbys[0].port)"
         let named = poll(timeout: 10, interval: 0.05) { () -> String? in
-            let reply = (try? LineClient(port: entry, timeout: 1).request("STATUS \(provider) someone", timeout: 1)) ?? ""
+            let reply =
+                (try? LineClient(port: entry, timeout: 1).request(
+                    "STATUS \(provider) someone", timeout: 1)) ?? ""
             return [holder, successor].contains { reply == "-MOVED \(slot) \($0)" } ? reply : nil
         }
         XCTAssertNotNil(named, "the shard's holder was not named again")
@@ -390,17 +518,27 @@ final class ClusterTests: IntegrationTestCase {
     func testNoMovedNamesADeadHolderOnceItsStandbyServes() throws {
         let layout = try startThreeNodes()
         // Node N's standby serves shard N+1.
-        for (shard, watched) in [(1, [layout.holders[0], layout.holders[2], layout.standbys[1], layout.standbys[2]]),
-                                 (2, [layout.holders[0], layout.standbys[0], layout.standbys[2]])] {
-            try killHolderAndWatchMoved(layout, shard: shard, successor: layout.standbys[shard - 1], watched: watched.map(\.port))
+        for (shard, watched) in [
+            (1, [layout.holders[0], layout.holders[2], layout.standbys[1], layout.standbys[2]]),
+            (2, [layout.holders[0], layout.standbys[0], layout.standbys[2]]),
+        ] {
+            try killHolderAndWatchMoved(
+                layout, shard: shard, successor: layout.standbys[shard - 1],
+                watched: watched.map(\.port))
         }
     }
 
-    private func killHolderAndWatchMoved(_ layout: Layout, shard: Int, successor: KezekdProcess, watched: [Int]) throws {
+    private func killHolderAndWatchMoved(
+        _ layout: Layout, shard: Int, successor: KezekdProcess, watched: [Int]
+    ) throws {
         let entry = layout.holders[0].port
-        let provider = try XCTUnwrap((0..<60).map { "club-\($0)" }.first { layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? -1) == shard })
+        let provider = try XCTUnwrap(
+            (0..<60).map { "club-\($0)" }.first {
+                layout.shard(ofSlot: (try? self.slot(of: $0, at: entry)) ?? -1) == shard
+            })
         let slot = try slot(of: provider, at: entry)
-        try expect(try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
+        try expect(
+            try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
         let dead = "-MOVED \(slot) 127.0.0.1:\(layout.holders[shard].port)"
         let moved = "-MOVED \(slot) 127.0.0.1:\(successor.port)"
         // Every watched process asks for the provider, as fast as it answers.
@@ -418,7 +556,11 @@ final class ClusterTests: IntegrationTestCase {
                         let now = monotonicNow()
                         seen.withLock { seen in
                             if reply == dead {
-                                if now < killedAt.current { seen.deadBefore += 1 } else { seen.deadAfter += 1 }
+                                if now < killedAt.current {
+                                    seen.deadBefore += 1
+                                } else {
+                                    seen.deadAfter += 1
+                                }
                                 seen.lastDead = max(seen.lastDead, now)
                             } else if reply == moved {
                                 seen.movedToSuccessor += 1
@@ -437,7 +579,9 @@ final class ClusterTests: IntegrationTestCase {
         layout.holders[shard].kill9()
         var probe: LineClient?
         let servedAt = poll(timeout: 20, interval: 0.001) { () -> Double? in
-            guard let client = probe ?? (try? LineClient(port: successor.port, timeout: 1)) else { return nil }
+            guard let client = probe ?? (try? LineClient(port: successor.port, timeout: 1)) else {
+                return nil
+            }
             probe = client
             guard let reply = try? client.request("STATUS \(provider) someone", timeout: 2) else {
                 probe = nil
@@ -451,11 +595,21 @@ final class ClusterTests: IntegrationTestCase {
         XCTAssertEqual(finished, true)
         let served = try XCTUnwrap(servedAt, "the standby did not serve shard \(shard)")
         let figures = seen.current
-        print(String(format: "dead holder of shard %d: standby serves %.3f s after the kill; last -MOVED to the dead holder %.3f s after the kill, "
-                     + "%.3f s after the standby served (%d before the kill, %d after); %d -MOVED to the standby", shard, served - killedAt.current,
-                     figures.lastDead - killedAt.current, figures.lastDead - served, figures.deadBefore, figures.deadAfter, figures.movedToSuccessor))
-        XCTAssertGreaterThan(figures.deadBefore, 0, "the watchers were not sent to shard \(shard)'s holder before it died")
-        XCTAssertGreaterThan(figures.movedToSuccessor, 0, "the watchers were never sent to shard \(shard)'s standby")
-        XCTAssertLessThanOrEqual(figures.lastDead - served, 0.1, "a -MOVED named shard \(shard)'s dead holder too long after its standby served")
+        print(
+            String(
+                format:
+                    "dead holder of shard %d: standby serves %.3f s after the kill; last -MOVED to the dead holder %.3f s after the kill, "
+                    + "%.3f s after the standby served (%d before the kill, %d after); %d -MOVED to the standby",
+                shard, served - killedAt.current,
+                figures.lastDead - killedAt.current, figures.lastDead - served, figures.deadBefore,
+                figures.deadAfter, figures.movedToSuccessor))
+        XCTAssertGreaterThan(
+            figures.deadBefore, 0,
+            "the watchers were not sent to shard \(shard)'s holder before it died")
+        XCTAssertGreaterThan(
+            figures.movedToSuccessor, 0, "the watchers were never sent to shard \(shard)'s standby")
+        XCTAssertLessThanOrEqual(
+            figures.lastDead - served, 0.1,
+            "a -MOVED named shard \(shard)'s dead holder too long after its standby served")
     }
 }

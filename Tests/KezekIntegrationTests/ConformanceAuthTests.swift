@@ -7,7 +7,9 @@ final class ConformanceAuthTests: IntegrationTestCase {
         try startStack(["--token", "client-secret", "--admin-token", "admin-secret"])
         let client = try connect()
         // Before AUTH only AUTH, PING, QUIT and HEALTH are served.
-        for request in ["BOOK room h1", "CANCEL room h1", "STATUS room h1", "SEATS room", "PROVIDER room 1"] {
+        for request in [
+            "BOOK room h1", "CANCEL room h1", "STATUS room h1", "SEATS room", "PROVIDER room 1",
+        ] {
             try expect(client, request, "-NOAUTH Authentication required.")
         }
         try expect(client, "PING", "+PONG")

@@ -64,7 +64,8 @@ final class ConformanceBookingTests: IntegrationTestCase {
         // A waiter's plain BOOK (the contract does not say whether it answers FULL or the
         // position) does not lose its place.
         let plain = try client.request("BOOK room w2")
-        XCTAssertTrue(["+FULL room", "+WAITING 2"].contains(plain), "BOOK room w2 answered \(plain)")
+        XCTAssertTrue(
+            ["+FULL room", "+WAITING 2"].contains(plain), "BOOK room w2 answered \(plain)")
         try expect(client, "STATUS room w2", "+WAITING 2")
         // Cancelling a waitlist place moves the ones behind it up.
         try expect(client, "CANCEL room w1", "+CANCELLED 0")
@@ -185,7 +186,9 @@ final class ConformanceBookingTests: IntegrationTestCase {
         try expect(client, "PROVIDER room abc", "-ERR invalid capacity 'abc'")
         try expect(client, "PROVIDER room -1", "-ERR invalid capacity '-1'")
         try expect(client, "PROVIDER room 1.5", "-ERR invalid capacity '1.5'")
-        try expect(client, "PROVIDER room 99999999999999999999999", "-ERR invalid capacity '99999999999999999999999'")
+        try expect(
+            client, "PROVIDER room 99999999999999999999999",
+            "-ERR invalid capacity '99999999999999999999999'")
         // Past --max-capacity (default 10,000,000) is refused too.
         try expect(client, "PROVIDER room 10000001", prefix: "-ERR")
         try expect(client, "SEATS room", prefix: "-NOPROVIDER")

@@ -15,8 +15,12 @@ final class ConformanceLoadTests: IntegrationTestCase {
             let reply = try client.readLine()
             XCTAssertTrue(reply.hasPrefix("+BOOKED "), "connection \(index) got \(reply)")
         }
-        for (index, client) in clients.enumerated() { try expect(client, "STATUS room c\(index)", "+BOOKED") }
-        try expect(try connect(), "SEATS room", "+SEATS capacity=1000 booked=300 free=700 waiting=0 refused=0")
+        for (index, client) in clients.enumerated() {
+            try expect(client, "STATUS room c\(index)", "+BOOKED")
+        }
+        try expect(
+            try connect(), "SEATS room",
+            "+SEATS capacity=1000 booked=300 free=700 waiting=0 refused=0")
     }
 
     func testPipelineOfFiveThousandKeepsOrder() throws {
@@ -38,7 +42,8 @@ final class ConformanceLoadTests: IntegrationTestCase {
                 XCTAssertEqual(reply, "+FULL room", "reply \(index)")
             }
         }
-        try expect(client, "SEATS room", "+SEATS capacity=1000 booked=1000 free=0 waiting=0 refused=1500")
+        try expect(
+            client, "SEATS room", "+SEATS capacity=1000 booked=1000 free=0 waiting=0 refused=1500")
     }
 
     /// The key case: 40 connections race 8,000 distinct holders for 1,000 seats.
@@ -80,28 +85,39 @@ final class ConformanceLoadTests: IntegrationTestCase {
         XCTAssertEqual(booked.count, 1000)
         XCTAssertEqual(full.count, 7000)
         XCTAssertEqual(other, [])
-        XCTAssertTrue(freeCounts.allSatisfy { (0..<1000).contains($0) }, "a +BOOKED free count outside 0..<1000")
+        XCTAssertTrue(
+            freeCounts.allSatisfy { (0..<1000).contains($0) },
+            "a +BOOKED free count outside 0..<1000")
         let checker = try connect()
-        try expect(checker, "SEATS arena", "+SEATS capacity=1000 booked=1000 free=0 waiting=0 refused=7000")
+        try expect(
+            checker, "SEATS arena", "+SEATS capacity=1000 booked=1000 free=0 waiting=0 refused=7000"
+        )
         // Every reply matches the holder's state afterwards.
         let bookedStatus = try checker.pipeline(booked.map { "STATUS arena \($0)" })
-        XCTAssertEqual(bookedStatus.filter { $0 != "+BOOKED" }.count, 0, "holders answered BOOKED are not booked")
+        XCTAssertEqual(
+            bookedStatus.filter { $0 != "+BOOKED" }.count, 0,
+            "holders answered BOOKED are not booked")
         let fullStatus = try checker.pipeline(full.map { "STATUS arena \($0)" })
-        XCTAssertEqual(fullStatus.filter { $0 != "+NONE" }.count, 0, "holders answered FULL hold something")
+        XCTAssertEqual(
+            fullStatus.filter { $0 != "+NONE" }.count, 0, "holders answered FULL hold something")
     }
 
     func testRedisCliIsAClient() throws {
         try startStack()
         try expect(try connect(), "PROVIDER prov 3", "+OK")
         let cli = RedisServerProcess.cliPath
-        let book = try runProgram(cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "BOOK", "prov", "h1"])
+        let book = try runProgram(
+            cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "BOOK", "prov", "h1"])
         XCTAssertEqual(book.status, 0, book.stderr)
         XCTAssertEqual(book.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "BOOKED 2")
-        let status = try runProgram(cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "STATUS", "prov", "h1"])
+        let status = try runProgram(
+            cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "STATUS", "prov", "h1"])
         XCTAssertEqual(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "BOOKED")
         let ping = try runProgram(cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "PING"])
         XCTAssertEqual(ping.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "PONG")
-        let error = try runProgram(cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "BOOK", "nowhere", "h1"])
-        XCTAssertTrue(error.stdout.contains("NOPROVIDER nowhere"), "redis-cli printed \(error.stdout)")
+        let error = try runProgram(
+            cli, ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "BOOK", "nowhere", "h1"])
+        XCTAssertTrue(
+            error.stdout.contains("NOPROVIDER nowhere"), "redis-cli printed \(error.stdout)")
     }
 }

@@ -59,9 +59,11 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         try startStack()
         let client = try connect()
         try expect(client, "PROVIDER room 1", "+OK")
-        for request in ["BOOK", "BOOK room", "BOOK room h1 WAIT extra", "CANCEL room", "CANCEL room h1 x",
-                        "STATUS room", "STATUS room h1 x", "SEATS", "SEATS room x", "PROVIDER room",
-                        "PROVIDER room 1 2", "PING a b", "HEALTH x", "AUTH"] {
+        for request in [
+            "BOOK", "BOOK room", "BOOK room h1 WAIT extra", "CANCEL room", "CANCEL room h1 x",
+            "STATUS room", "STATUS room h1 x", "SEATS", "SEATS room x", "PROVIDER room",
+            "PROVIDER room 1 2", "PING a b", "HEALTH x", "AUTH",
+        ] {
             try expect(client, request, prefix: "-ERR wrong number of arguments for '")
         }
         // Nothing was changed, and the connection still works.
@@ -92,7 +94,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
     func testLineEndingsTabsAndSpaces() throws {
         try startStack()
         let client = try connect()
-        try client.send("PROVIDER room 9\nPROVIDER\troom\t9\r\n   BOOK  room \t h1   \r\nBOOK\t\troom\th2\t\n")
+        try client.send(
+            "PROVIDER room 9\nPROVIDER\troom\t9\r\n   BOOK  room \t h1   \r\nBOOK\t\troom\th2\t\n")
         XCTAssertEqual(try client.readLine(), "+OK")
         XCTAssertEqual(try client.readLine(), "+OK")
         XCTAssertEqual(try client.readLine(), "+BOOKED 8")
@@ -103,14 +106,18 @@ final class ConformanceProtocolTests: IntegrationTestCase {
     func testRESPArraysAndMixedPipeline() throws {
         try startStack()
         let client = try connect()
-        try client.send(LineClient.resp(["PROVIDER", "room", "4"]) + "BOOK room h1\r\n"
-                        + LineClient.resp(["BOOK", "room", "h2"]) + LineClient.resp(["book", "room", "h3", "WAIT"])
-                        + "SEATS room\r\n" + LineClient.resp(["STATUS", "room", "h2"]) + LineClient.resp(["PING"]))
+        try client.send(
+            LineClient.resp(["PROVIDER", "room", "4"]) + "BOOK room h1\r\n"
+                + LineClient.resp(["BOOK", "room", "h2"])
+                + LineClient.resp(["book", "room", "h3", "WAIT"])
+                + "SEATS room\r\n" + LineClient.resp(["STATUS", "room", "h2"])
+                + LineClient.resp(["PING"]))
         XCTAssertEqual(try client.readLine(), "+OK")
         XCTAssertEqual(try client.readLine(), "+BOOKED 3")
         XCTAssertEqual(try client.readLine(), "+BOOKED 2")
         XCTAssertEqual(try client.readLine(), "+BOOKED 1")
-        XCTAssertEqual(try client.readLine(), "+SEATS capacity=4 booked=3 free=1 waiting=0 refused=0")
+        XCTAssertEqual(
+            try client.readLine(), "+SEATS capacity=4 booked=3 free=1 waiting=0 refused=0")
         XCTAssertEqual(try client.readLine(), "+BOOKED")
         XCTAssertEqual(try client.readLine(), "+PONG")
         // RESP carries the same validation as inline requests.
@@ -123,8 +130,10 @@ final class ConformanceProtocolTests: IntegrationTestCase {
     func testRequestsSplitByteByByte() throws {
         try startStack()
         let client = try connect()
-        let bytes = Array((LineClient.resp(["PROVIDER", "room", "2"]) + "BOOK room h1\r\n"
-                           + LineClient.resp(["BOOK", "room", "h2"]) + LineClient.resp(["SEATS", "room"])).utf8)
+        let bytes = Array(
+            (LineClient.resp(["PROVIDER", "room", "2"]) + "BOOK room h1\r\n"
+                + LineClient.resp(["BOOK", "room", "h2"]) + LineClient.resp(["SEATS", "room"])).utf8
+        )
         for (index, byte) in bytes.enumerated() {
             try client.send(bytes: [byte])
             if index % 4 == 0 { pause(0.001) }
@@ -132,7 +141,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         XCTAssertEqual(try client.readLine(), "+OK")
         XCTAssertEqual(try client.readLine(), "+BOOKED 1")
         XCTAssertEqual(try client.readLine(), "+BOOKED 0")
-        XCTAssertEqual(try client.readLine(), "+SEATS capacity=2 booked=2 free=0 waiting=0 refused=0")
+        XCTAssertEqual(
+            try client.readLine(), "+SEATS capacity=2 booked=2 free=0 waiting=0 refused=0")
     }
 
     func testMalformedRESPAnswersProtocolErrorThenCloses() throws {
@@ -141,8 +151,12 @@ final class ConformanceProtocolTests: IntegrationTestCase {
             let client = try connect()
             try client.send(garbage)
             let reply = try client.readLine()
-            XCTAssertTrue(reply.hasPrefix("-ERR Protocol error"), "\(garbage.debugDescription) answered \(reply)")
-            XCTAssertTrue(client.isClosedByPeer(timeout: 5), "\(garbage.debugDescription): connection left open")
+            XCTAssertTrue(
+                reply.hasPrefix("-ERR Protocol error"),
+                "\(garbage.debugDescription) answered \(reply)")
+            XCTAssertTrue(
+                client.isClosedByPeer(timeout: 5),
+                "\(garbage.debugDescription): connection left open")
         }
         try expect(try connect(), "PING", "+PONG")
     }
@@ -153,7 +167,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         try expect(client, "PING first", "$first")
         try client.send("PING " + String(repeating: "a", count: 4993) + "\r\n")
         XCTAssertEqual(try client.readLine(), "-ERR line too long")
-        XCTAssertTrue(client.isClosedByPeer(timeout: 5), "connection left open after a line too long")
+        XCTAssertTrue(
+            client.isClosedByPeer(timeout: 5), "connection left open after a line too long")
         // Without any newline at all.
         let second = try connect()
         try second.send(String(repeating: "b", count: 5000))
@@ -161,7 +176,9 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         XCTAssertTrue(second.isClosedByPeer(timeout: 5))
         // A long line within the limit is still served.
         let third = try connect()
-        try expect(third, "PING " + String(repeating: "c", count: 4000), "$" + String(repeating: "c", count: 4000))
+        try expect(
+            third, "PING " + String(repeating: "c", count: 4000),
+            "$" + String(repeating: "c", count: 4000))
     }
 
     func testOverlongRESPRequestAnswersErrorThenCloses() throws {
@@ -169,10 +186,14 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         let client = try connect()
         try client.send(LineClient.resp(["PING", String(repeating: "a", count: 5000)]))
         XCTAssertTrue(try client.readLine().hasPrefix("-ERR"))
-        XCTAssertTrue(client.isClosedByPeer(timeout: 5), "connection left open after an overlong RESP request")
+        XCTAssertTrue(
+            client.isClosedByPeer(timeout: 5), "connection left open after an overlong RESP request"
+        )
         // Many small elements adding up past the limit.
         let second = try connect()
-        try second.send(LineClient.resp(["PING"] + Array(repeating: String(repeating: "x", count: 100), count: 60)))
+        try second.send(
+            LineClient.resp(
+                ["PING"] + Array(repeating: String(repeating: "x", count: 100), count: 60)))
         XCTAssertTrue(try second.readLine().hasPrefix("-ERR"))
         XCTAssertTrue(second.isClosedByPeer(timeout: 5))
         try expect(try connect(), "PING", "+PONG")
@@ -194,7 +215,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         clients.removeLast().close()
         let admitted = poll(timeout: 10, interval: 0.1) { () -> Bool? in
             guard let client = try? LineClient(port: kezekd.port),
-                  let reply = try? client.request("PING again", timeout: 2) else { return nil }
+                let reply = try? client.request("PING again", timeout: 2)
+            else { return nil }
             if reply == "$again" { clients.append(client); return true }
             return nil
         }
@@ -222,7 +244,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
         try expect(observer, "PING", "+PONG")
         try expect(try connect(), "BOOK room after", prefix: "+BOOKED")
         // Whatever the gone clients got is counted consistently: SEATS agrees with STATUS.
-        let holders = ["half", "after"] + (0..<4).flatMap { round in (0..<500).map { "r\(round)-\($0)" } }
+        let holders =
+            ["half", "after"] + (0..<4).flatMap { round in (0..<500).map { "r\(round)-\($0)" } }
         let statuses = try observer.pipeline(holders.map { "STATUS room \($0)" })
         let booked = statuses.filter { $0 == "+BOOKED" }.count
         XCTAssertEqual(statuses.filter { $0 != "+BOOKED" && $0 != "+NONE" }, [])
@@ -238,7 +261,8 @@ final class ConformanceProtocolTests: IntegrationTestCase {
             let client = try LineClient(port: kezekd.adminPort)
             try client.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             let status = try client.readLine()
-            XCTAssertTrue(status.hasPrefix("HTTP/1.") && status.contains(" 200"), "GET \(path): \(status)")
+            XCTAssertTrue(
+                status.hasPrefix("HTTP/1.") && status.contains(" 200"), "GET \(path): \(status)")
         }
     }
 }

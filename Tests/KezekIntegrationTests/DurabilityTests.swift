@@ -54,7 +54,8 @@ final class DurabilityTests: IntegrationTestCase {
         let plan = CrashPlan()
         try createProviders(plan)
         let total = plan.requests.count
-        let burst = BookingBurst(port: kezekd.port, requests: plan.requests, connections: 20, chunk: 50)
+        let burst = BookingBurst(
+            port: kezekd.port, requests: plan.requests, connections: 20, chunk: 50)
         burst.thresholds = [total / 4, total / 2, total * 3 / 4]
         // Connections broken so far, recorded at each crash: each crash must break some.
         let brokenAtCrash = Locked([Int]()), restartErrors = Locked([String]())
@@ -62,14 +63,18 @@ final class DurabilityTests: IntegrationTestCase {
             let broken = burst.snapshot().brokenConnections
             self.kezekd.kill9()
             brokenAtCrash.withLock { $0.append(broken) }
-            do { try self.kezekd.start(timeout: 15) } catch { restartErrors.withLock { $0.append("\(error)") } }
+            do { try self.kezekd.start(timeout: 15) } catch {
+                restartErrors.withLock { $0.append("\(error)") }
+            }
         }
         let outcome = burst.run(timeout: 240)
         let marks = brokenAtCrash.current + [outcome.brokenConnections]
         XCTAssertEqual(marks.count, 4, "kezekd was not killed three times mid-burst")
         XCTAssertEqual(restartErrors.current, [])
         for crash in 0..<(marks.count - 1) {
-            XCTAssertGreaterThan(marks[crash + 1], marks[crash], "crash \(crash + 1) broke no connection: it did not land mid-burst")
+            XCTAssertGreaterThan(
+                marks[crash + 1], marks[crash],
+                "crash \(crash + 1) broke no connection: it did not land mid-burst")
         }
         try verify(outcome, plan: plan)
     }
@@ -81,7 +86,8 @@ final class DurabilityTests: IntegrationTestCase {
         let plan = CrashPlan()
         try createProviders(plan)
         let total = plan.requests.count
-        let burst = BookingBurst(port: kezekd.port, requests: plan.requests, connections: 20, chunk: 50)
+        let burst = BookingBurst(
+            port: kezekd.port, requests: plan.requests, connections: 20, chunk: 50)
         burst.thresholds = [total * 3 / 10, total * 6 / 10]
         // -UNAVAILABLE replies so far, recorded as each outage ends: each outage must add some.
         let unavailableMarks = Locked([Int]()), restartErrors = Locked([String]())
@@ -98,7 +104,9 @@ final class DurabilityTests: IntegrationTestCase {
         XCTAssertEqual(marks.count, 4, "redis-server was not killed twice mid-burst")
         XCTAssertEqual(restartErrors.current, [])
         for outage in stride(from: 0, to: marks.count - 1, by: 2) {
-            XCTAssertGreaterThan(marks[outage + 1], marks[outage], "no BOOK answered -UNAVAILABLE during outage \(outage / 2 + 1)")
+            XCTAssertGreaterThan(
+                marks[outage + 1], marks[outage],
+                "no BOOK answered -UNAVAILABLE during outage \(outage / 2 + 1)")
         }
         try verify(outcome, plan: plan)
     }
@@ -149,7 +157,8 @@ final class DurabilityTests: IntegrationTestCase {
             return reply.hasPrefix("-DOWN") ? reply : nil
         }
         XCTAssertNotNil(down, "HEALTH never answered -DOWN with Redis dead")
-        XCTAssertTrue(down?.hasPrefix("-DOWN mirror=down") ?? false, "HEALTH answered \(down ?? "nothing")")
+        XCTAssertTrue(
+            down?.hasPrefix("-DOWN mirror=down") ?? false, "HEALTH answered \(down ?? "nothing")")
         // Reads answer from memory.
         try expect(client, "STATUS room h1", "+BOOKED")
         try expect(client, "STATUS room h9", "+NONE")
@@ -169,7 +178,9 @@ final class DurabilityTests: IntegrationTestCase {
         // Retrying settles the requests that got -UNAVAILABLE (their writes may or may not
         // have reached Redis later, so the cancel's retry may find nothing left to cancel).
         let cancel = try client.request("CANCEL room h1")
-        XCTAssertTrue(["+CANCELLED 1", "+CANCELLED 2", "+NOTFOUND h1"].contains(cancel), "retried CANCEL answered \(cancel)")
+        XCTAssertTrue(
+            ["+CANCELLED 1", "+CANCELLED 2", "+NOTFOUND h1"].contains(cancel),
+            "retried CANCEL answered \(cancel)")
         try expect(client, "BOOK room h2", "+BOOKED 1")
         try expect(client, "STATUS room h1", "+NONE")
         try expect(client, "SEATS room", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0")
@@ -190,7 +201,9 @@ final class DurabilityTests: IntegrationTestCase {
         let created = try setup.pipeline((0..<providers).map { "PROVIDER prov-\($0) \(capacity)" })
         XCTAssertEqual(created, Array(repeating: "+OK", count: providers))
         setup.close()
-        @Sendable func request(_ connection: Int, _ number: Int) -> (provider: String, holder: String) {
+        @Sendable func request(_ connection: Int, _ number: Int) -> (
+            provider: String, holder: String
+        ) {
             let holder = connection * perConnection + number
             return ("prov-\(holder % providers)", "holder-\(holder)")
         }
@@ -201,7 +214,9 @@ final class DurabilityTests: IntegrationTestCase {
         let finished = runConcurrently(connections, timeout: 120) { connection in
             let client = clients[connection]
             for start in stride(from: 0, to: perConnection, by: 100) {
-                let text = (start..<start + 100).map { let r = request(connection, $0); return "BOOK \(r.provider) \(r.holder)\r\n" }.joined()
+                let text = (start..<start + 100).map {
+                    let r = request(connection, $0); return "BOOK \(r.provider) \(r.holder)\r\n"
+                }.joined()
                 do { try client.send(text, timeout: 20) } catch { break }
                 let signal = sent.withLock { state -> Bool in
                     state.count += 100
@@ -215,8 +230,10 @@ final class DurabilityTests: IntegrationTestCase {
                     // Sent is not read: wait until the daemon answered some BOOKs, so the
                     // signal lands mid-burst rather than before kezekd read anything.
                     _ = poll(timeout: 10, interval: 0.01) { () -> Bool? in
-                        let page = (try? adminGet(port: daemon.adminPort, path: "/metrics"))?.body ?? ""
-                        return page.contains("kezek_requests_total{command=\"book\",reply=\"booked\"}") ? true : nil
+                        let page =
+                            (try? adminGet(port: daemon.adminPort, path: "/metrics"))?.body ?? ""
+                        return page.contains(
+                            "kezek_requests_total{command=\"book\",reply=\"booked\"}") ? true : nil
                     }
                     daemon.sendTerm()
                 }
@@ -228,7 +245,8 @@ final class DurabilityTests: IntegrationTestCase {
         XCTAssertTrue(sent.current.signalled, "SIGTERM was never sent")
         let exited = kezekd.process?.waitForExit(timeout: 20) ?? false
         XCTAssertTrue(exited, "kezekd did not exit within 20 s of SIGTERM")
-        XCTAssertEqual(kezekd.process?.exitStatus, 0, "kezekd did not exit with status 0 after SIGTERM")
+        XCTAssertEqual(
+            kezekd.process?.exitStatus, 0, "kezekd did not exit with status 0 after SIGTERM")
         if !exited { kezekd.kill9() }
 
         var acked: [String: Set<String>] = [:], full: [String] = [], unanswered: [String: Int] = [:]
@@ -240,14 +258,20 @@ final class DurabilityTests: IntegrationTestCase {
                 let (provider, holder) = request(connection, number)
                 guard number < lines.count else { unanswered[provider, default: 0] += 1; continue }
                 let reply = lines[number]
-                if reply.hasPrefix("+BOOKED ") { acked[provider, default: []].insert(holder) }
-                else if reply == "+FULL \(provider)" { full.append("STATUS \(provider) \(holder)") }
-                else { unexpected.append("BOOK \(provider) \(holder): \(reply)") }
+                if reply.hasPrefix("+BOOKED ") {
+                    acked[provider, default: []].insert(holder)
+                } else if reply == "+FULL \(provider)" {
+                    full.append("STATUS \(provider) \(holder)")
+                } else {
+                    unexpected.append("BOOK \(provider) \(holder): \(reply)")
+                }
             }
         }
         XCTAssertEqual(unexpected, [])
         let ackedCount = acked.values.map(\.count).reduce(0, +)
-        print("sigterm: \(ackedCount) booked, \(full.count) full, \(unanswered.values.reduce(0, +)) unanswered of \(connections * perConnection)")
+        print(
+            "sigterm: \(ackedCount) booked, \(full.count) full, \(unanswered.values.reduce(0, +)) unanswered of \(connections * perConnection)"
+        )
         XCTAssertGreaterThan(ackedCount, 0, "no booking was acknowledged before SIGTERM")
 
         try kezekd.start()
@@ -255,16 +279,21 @@ final class DurabilityTests: IntegrationTestCase {
         for provider in (0..<providers).map({ "prov-\($0)" }) {
             let holders = acked[provider, default: []].sorted()
             let statuses = try checker.pipeline(holders.map { "STATUS \(provider) \($0)" })
-            let lost = zip(holders, statuses).filter { $0.1 != "+BOOKED" }.map { "\($0.0): \($0.1)" }
+            let lost = zip(holders, statuses).filter { $0.1 != "+BOOKED" }.map {
+                "\($0.0): \($0.1)"
+            }
             XCTAssertEqual(lost, [], "acknowledged bookings lost at \(provider)")
             let fields = try seats(checker, provider)
             let booked = fields["booked"] ?? -1
             XCTAssertLessThanOrEqual(booked, capacity, provider)
             XCTAssertGreaterThanOrEqual(booked, holders.count, provider)
-            XCTAssertLessThanOrEqual(booked, holders.count + unanswered[provider, default: 0], "\(provider): phantom bookings")
+            XCTAssertLessThanOrEqual(
+                booked, holders.count + unanswered[provider, default: 0],
+                "\(provider): phantom bookings")
         }
         let fullStatuses = try checker.pipeline(full)
-        XCTAssertEqual(fullStatuses.filter { $0 != "+NONE" }.count, 0, "holders answered FULL hold a seat")
+        XCTAssertEqual(
+            fullStatuses.filter { $0 != "+NONE" }.count, 0, "holders answered FULL hold a seat")
     }
 
     // MARK: Helpers
@@ -290,47 +319,73 @@ final class DurabilityTests: IntegrationTestCase {
 
     private func createProviders(_ plan: CrashPlan) throws {
         let client = try connect()
-        let replies = try client.pipeline(plan.providerIDs.map { "PROVIDER \($0) \(plan.capacity)" })
+        let replies = try client.pipeline(
+            plan.providerIDs.map { "PROVIDER \($0) \(plan.capacity)" })
         XCTAssertEqual(replies, Array(repeating: "+OK", count: plan.providers))
     }
 
     /// Checks the outcome against kezekd now, against Redis directly, and against kezekd
     /// again after a clean restart (which loads everything from Redis).
-    private func verify(_ outcome: BookingBurst.Outcome, plan: CrashPlan,
-                        file: StaticString = #filePath, line: UInt = #line) throws {
-        print("burst: \(outcome.booked.count) booked, \(outcome.full.count) full, \(outcome.unavailableReplies) -UNAVAILABLE, "
-              + "\(outcome.loadingReplies) -LOADING, \(outcome.brokenConnections) broken connections")
+    private func verify(
+        _ outcome: BookingBurst.Outcome, plan: CrashPlan,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        print(
+            "burst: \(outcome.booked.count) booked, \(outcome.full.count) full, \(outcome.unavailableReplies) -UNAVAILABLE, "
+                + "\(outcome.loadingReplies) -LOADING, \(outcome.brokenConnections) broken connections"
+        )
         XCTAssertEqual(outcome.unexpected.prefix(20), [], file: file, line: line)
-        XCTAssertEqual(outcome.unsettled.count, 0, "holders left without an answer", file: file, line: line)
-        XCTAssertEqual(outcome.booked.count + outcome.full.count, plan.requests.count, file: file, line: line)
+        XCTAssertEqual(
+            outcome.unsettled.count, 0, "holders left without an answer", file: file, line: line)
+        XCTAssertEqual(
+            outcome.booked.count + outcome.full.count, plan.requests.count, file: file, line: line)
         XCTAssertTrue(outcome.booked.isDisjoint(with: outcome.full), file: file, line: line)
         var acked: [String: Set<String>] = [:]
-        for index in outcome.booked { acked[plan.requests[index].provider, default: []].insert(plan.requests[index].holder) }
+        for index in outcome.booked {
+            acked[plan.requests[index].provider, default: []].insert(plan.requests[index].holder)
+        }
 
-        try checkDaemon(outcome, plan: plan, acked: acked, stage: "after the burst", file: file, line: line)
+        try checkDaemon(
+            outcome, plan: plan, acked: acked, stage: "after the burst", file: file, line: line)
         try checkRedis(plan: plan, acked: acked, file: file, line: line)
-        XCTAssertEqual(kezekd.terminate(), 0, "SIGTERM did not end kezekd with status 0", file: file, line: line)
+        XCTAssertEqual(
+            kezekd.terminate(), 0, "SIGTERM did not end kezekd with status 0", file: file,
+            line: line)
         try kezekd.start(timeout: 15)
-        try checkDaemon(outcome, plan: plan, acked: acked, stage: "after a clean restart", file: file, line: line)
+        try checkDaemon(
+            outcome, plan: plan, acked: acked, stage: "after a clean restart", file: file,
+            line: line)
     }
 
-    private func checkDaemon(_ outcome: BookingBurst.Outcome, plan: CrashPlan, acked: [String: Set<String>],
-                             stage: String, file: StaticString, line: UInt) throws {
+    private func checkDaemon(
+        _ outcome: BookingBurst.Outcome, plan: CrashPlan, acked: [String: Set<String>],
+        stage: String, file: StaticString, line: UInt
+    ) throws {
         // Reads need the lease, renewed within moments of Redis's return after an outage.
         try kezekd.waitHealthy(timeout: 15)
         let client = try connect()
         let ackedIndexes = outcome.booked.sorted()
-        let statuses = try client.pipeline(ackedIndexes.map { "STATUS \(plan.requests[$0].provider) \(plan.requests[$0].holder)" })
+        let statuses = try client.pipeline(
+            ackedIndexes.map { "STATUS \(plan.requests[$0].provider) \(plan.requests[$0].holder)" })
         let lost = zip(ackedIndexes, statuses).filter { $0.1 != "+BOOKED" }
-        XCTAssertEqual(lost.count, 0, "\(stage): \(lost.count) acknowledged bookings not BOOKED, e.g. "
-                       + lost.prefix(5).map { "\(plan.requests[$0.0].holder)@\(plan.requests[$0.0].provider): \($0.1)" }.joined(separator: ", "),
-                       file: file, line: line)
+        XCTAssertEqual(
+            lost.count, 0,
+            "\(stage): \(lost.count) acknowledged bookings not BOOKED, e.g. "
+                + lost.prefix(5).map {
+                    "\(plan.requests[$0.0].holder)@\(plan.requests[$0.0].provider): \($0.1)"
+                }.joined(separator: ", "),
+            file: file, line: line)
         let fullIndexes = outcome.full.sorted()
-        let fullStatuses = try client.pipeline(fullIndexes.map { "STATUS \(plan.requests[$0].provider) \(plan.requests[$0].holder)" })
+        let fullStatuses = try client.pipeline(
+            fullIndexes.map { "STATUS \(plan.requests[$0].provider) \(plan.requests[$0].holder)" })
         let phantom = zip(fullIndexes, fullStatuses).filter { $0.1 != "+NONE" }
-        XCTAssertEqual(phantom.count, 0, "\(stage): \(phantom.count) holders answered FULL hold something, e.g. "
-                       + phantom.prefix(5).map { "\(plan.requests[$0.0].holder)@\(plan.requests[$0.0].provider): \($0.1)" }.joined(separator: ", "),
-                       file: file, line: line)
+        XCTAssertEqual(
+            phantom.count, 0,
+            "\(stage): \(phantom.count) holders answered FULL hold something, e.g. "
+                + phantom.prefix(5).map {
+                    "\(plan.requests[$0.0].holder)@\(plan.requests[$0.0].provider): \($0.1)"
+                }.joined(separator: ", "),
+            file: file, line: line)
         let seatReplies = try client.pipeline(plan.providerIDs.map { "SEATS \($0)" })
         for (index, (provider, reply)) in zip(plan.providerIDs, seatReplies).enumerated() {
             guard let fields = parseSeats(reply) else {
@@ -338,33 +393,47 @@ final class DurabilityTests: IntegrationTestCase {
                 continue
             }
             let expected = index < plan.oversubscribed ? plan.capacity : 50
-            XCTAssertEqual(fields["capacity"], plan.capacity, "\(stage): \(provider)", file: file, line: line)
-            XCTAssertEqual(fields["booked"], acked[provider, default: []].count,
-                           "\(stage): \(provider) booked differs from acknowledged holders", file: file, line: line)
-            XCTAssertEqual(fields["booked"], expected, "\(stage): \(provider) (demand \(index < plan.oversubscribed ? 150 : 50))",
-                           file: file, line: line)
-            XCTAssertEqual(fields["free"], plan.capacity - (fields["booked"] ?? 0), "\(stage): \(provider)", file: file, line: line)
+            XCTAssertEqual(
+                fields["capacity"], plan.capacity, "\(stage): \(provider)", file: file, line: line)
+            XCTAssertEqual(
+                fields["booked"], acked[provider, default: []].count,
+                "\(stage): \(provider) booked differs from acknowledged holders", file: file,
+                line: line)
+            XCTAssertEqual(
+                fields["booked"], expected,
+                "\(stage): \(provider) (demand \(index < plan.oversubscribed ? 150 : 50))",
+                file: file, line: line)
+            XCTAssertEqual(
+                fields["free"], plan.capacity - (fields["booked"] ?? 0), "\(stage): \(provider)",
+                file: file, line: line)
         }
     }
 
     /// Finds, for every provider, a collection in Redis holding exactly its acknowledged
     /// holders. Skipped (with a note) when no collection of holder ids exists at all.
-    private func checkRedis(plan: CrashPlan, acked: [String: Set<String>], file: StaticString, line: UInt) throws {
+    private func checkRedis(
+        plan: CrashPlan, acked: [String: Set<String>], file: StaticString, line: UInt
+    ) throws {
         let collections = try RedisInspector(redis: redis).collections(prefix: "kezek")
         let holderSets = collections.filter { $0.value.contains { $0.hasPrefix("holder-") } }
         guard !holderSets.isEmpty else {
-            print("note: no Redis set/zset/hash of holder ids under 'kezek' (\(collections.count) collections); direct Redis check not done")
+            print(
+                "note: no Redis set/zset/hash of holder ids under 'kezek' (\(collections.count) collections); direct Redis check not done"
+            )
             return
         }
-        print("redis: \(collections.count) collections under 'kezek', \(holderSets.count) hold holder ids")
+        print(
+            "redis: \(collections.count) collections under 'kezek', \(holderSets.count) hold holder ids"
+        )
         let available = Set(holderSets.values)
         for provider in plan.providerIDs {
             let expected = acked[provider, default: []]
             guard !expected.isEmpty else { continue }
-            XCTAssertTrue(available.contains(expected),
-                          "Redis has no collection with exactly the \(expected.count) acknowledged holders of \(provider); "
-                          + "nearest: \(holderSets.map { ($0.key, $0.value.symmetricDifference(expected).count) }.min { $0.1 < $1.1 }.map { "\($0.0) differs by \($0.1)" } ?? "none")",
-                          file: file, line: line)
+            XCTAssertTrue(
+                available.contains(expected),
+                "Redis has no collection with exactly the \(expected.count) acknowledged holders of \(provider); "
+                    + "nearest: \(holderSets.map { ($0.key, $0.value.symmetricDifference(expected).count) }.min { $0.1 < $1.1 }.map { "\($0.0) differs by \($0.1)" } ?? "none")",
+                file: file, line: line)
         }
     }
 }

@@ -22,14 +22,20 @@ final class FaultModelTests: IntegrationTestCase {
             if health.contains("role=standby") { healthOfStandby = health }
             let reply = try client.request("BOOK solo h\(index)")
             if reply.hasPrefix("+BOOKED") { booked.append("h\(index)") }
-            if reply == "-UNAVAILABLE standby: another daemon holds the lease of this key prefix" { standbyReplies += 1 }
-            if reply.hasPrefix("+BOOKED") == false && reply != "+FULL solo" && !reply.hasPrefix("-UNAVAILABLE standby") {
+            if reply == "-UNAVAILABLE standby: another daemon holds the lease of this key prefix" {
+                standbyReplies += 1
+            }
+            if reply.hasPrefix("+BOOKED") == false && reply != "+FULL solo"
+                && !reply.hasPrefix("-UNAVAILABLE standby")
+            {
                 XCTFail("unexpected reply \(reply)")
             }
         }
         XCTAssertEqual(booked.count, 1, "exactly one seat sold: \(booked)")
         XCTAssertGreaterThan(standbyReplies, 0, "no connection reached the standby")
-        XCTAssertTrue(healthOfStandby?.hasPrefix("-DOWN ") == true, "standby HEALTH: \(healthOfStandby ?? "never reached")")
+        XCTAssertTrue(
+            healthOfStandby?.hasPrefix("-DOWN ") == true,
+            "standby HEALTH: \(healthOfStandby ?? "never reached")")
 
         // The first dies; the standby takes over with the one booking.
         kezekd.kill9()
@@ -86,7 +92,9 @@ final class FaultModelTests: IntegrationTestCase {
         }
         XCTAssertEqual(exited, 75, "the fenced primary should exit with status 75")
         try expect(standby, "SEATS solo", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
-        XCTAssertEqual(try redis.cli(["SMEMBERS", "kezek:{solo}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines), "new")
+        XCTAssertEqual(
+            try redis.cli(["SMEMBERS", "kezek:{solo}:booked"]).trimmingCharacters(
+                in: .whitespacesAndNewlines), "new")
     }
 
     /// A primary frozen past its lease answers no read once it wakes: the standby has taken
@@ -110,8 +118,10 @@ final class FaultModelTests: IntegrationTestCase {
         }
         kezekd.process?.send(signal: SIGCONT)
         for client in clients {
-            guard let reply = try? client.readLine() else { continue }  // closed as it exits: no answer
-            XCTAssertTrue(reply.hasPrefix("-UNAVAILABLE"), "the woken primary answered a read with \(reply)")
+            // Closed as it exits: no answer
+            guard let reply = try? client.readLine() else { continue }
+            XCTAssertTrue(
+                reply.hasPrefix("-UNAVAILABLE"), "the woken primary answered a read with \(reply)")
         }
         try expect(standby, "SEATS solo", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
     }
@@ -131,7 +141,9 @@ final class FaultModelTests: IntegrationTestCase {
         XCTAssertEqual(try redisMembers("kezek:{gym}:booked"), ["b", "c", "d"])
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
         XCTAssertTrue(metrics.contains("kezek_repairs_total 1"), "metrics: repairs")
-        XCTAssertTrue(try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8).contains("redis lost data this daemon had confirmed"))
+        XCTAssertTrue(
+            try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8).contains(
+                "redis lost data this daemon had confirmed"))
 
         kezekd.kill9()
         try kezekd.start()
@@ -174,7 +186,9 @@ final class FaultModelTests: IntegrationTestCase {
         kezekd.pause()
         pause(4)  // four lease-ttls: the lease lapsed long ago
         let health = try? LineClient(port: other.port, timeout: 2).request("HEALTH")
-        XCTAssertTrue(health?.hasPrefix("-DOWN") == true, "the standby took over a half-written Redis: \(health ?? "no answer")")
+        XCTAssertTrue(
+            health?.hasPrefix("-DOWN") == true,
+            "the standby took over a half-written Redis: \(health ?? "no answer")")
         _ = try redis.cli(["CONFIG", "SET", "maxmemory", "0"])
         kezekd.resume()
         try waitUntilEveryBookingIsBack(providers)
@@ -188,8 +202,11 @@ final class FaultModelTests: IntegrationTestCase {
         let client = try connect()
         let providers = (0..<20).map { "wb\($0)" }
         for provider in providers { try expect(client, "PROVIDER \(provider) 5000", "+OK") }
-        let lines = providers.flatMap { provider in (0..<2_000).map { "BOOK \(provider) holder\($0)" } }
-        XCTAssertEqual(try client.pipeline(lines).filter { $0.hasPrefix("+BOOKED") }.count, lines.count)
+        let lines = providers.flatMap { provider in
+            (0..<2_000).map { "BOOK \(provider) holder\($0)" }
+        }
+        XCTAssertEqual(
+            try client.pipeline(lines).filter { $0.hasPrefix("+BOOKED") }.count, lines.count)
         return (providers, empty)
     }
 
@@ -197,29 +214,39 @@ final class FaultModelTests: IntegrationTestCase {
     /// between), then waits until the holder's write-back failed for lack of memory.
     private func emptyRedisAndCutTheWriteBackShort(leaving maxBytes: Int) throws {
         let admin = try LineClient(port: redis.port)
-        let transaction = try admin.pipeline(["MULTI", "FLUSHALL", "CONFIG SET maxmemory \(maxBytes)", "EXEC"])
+        let transaction = try admin.pipeline([
+            "MULTI", "FLUSHALL", "CONFIG SET maxmemory \(maxBytes)", "EXEC",
+        ])
         XCTAssertEqual(transaction.first, "+OK", "\(transaction)")
         let cut = poll(timeout: 10) { () -> Bool? in
             let log = (try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8)) ?? ""
             return log.contains("writing the whole state back") && log.contains("OOM") ? true : nil
         }
-        XCTAssertEqual(cut, true, "the write-back did not fail for lack of memory: \(kezekd.stderrTail())")
+        XCTAssertEqual(
+            cut, true, "the write-back did not fail for lack of memory: \(kezekd.stderrTail())")
     }
 
     private func bookedInRedis(_ providers: [String]) throws -> [Int] {
-        try providers.map { Int(try redis.cli(["SCARD", "kezek:{\($0)}:booked"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+        try providers.map {
+            Int(
+                try redis.cli(["SCARD", "kezek:{\($0)}:booked"]).trimmingCharacters(
+                    in: .whitespacesAndNewlines)) ?? 0
+        }
     }
 
     private func waitUntilEveryBookingIsBack(_ providers: [String]) throws {
         let complete = poll(timeout: 20, interval: 0.2) { () -> Bool? in
             (try? self.bookedInRedis(providers))?.allSatisfy { $0 == 2_000 } == true ? true : nil
         }
-        XCTAssertEqual(complete, true, "not every acknowledged booking is back in Redis: \(kezekd.stderrTail())")
+        XCTAssertEqual(
+            complete, true,
+            "not every acknowledged booking is back in Redis: \(kezekd.stderrTail())")
     }
 
     private func usedMemory() throws -> Int {
         let info = try redis.cli(["INFO", "memory"])
-        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") } ?? ""
+        let line =
+            info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") } ?? ""
         return Int(line.dropFirst("used_memory:".count).trimmingCharacters(in: .whitespaces)) ?? 0
     }
 
@@ -229,7 +256,9 @@ final class FaultModelTests: IntegrationTestCase {
     /// Tried with the newcomer started 0, 50, 100 and 200 ms after a FLUSHALL, and at once
     /// after a restart without persistence.
     func testNewcomerOverAnEmptiedRedisLeavesTheLiveHolderItsBookings() throws {
-        for (delayMillis, restart) in [(0, false), (50, false), (100, false), (200, false), (0, true)] {
+        for (delayMillis, restart) in [
+            (0, false), (50, false), (100, false), (200, false), (0, true),
+        ] {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent("redis"))
             try startStack(["--lease-ttl", "2"])
             let primary = try connect()
@@ -240,17 +269,25 @@ final class FaultModelTests: IntegrationTestCase {
             usleep(UInt32(delayMillis * 1000))
             let newcomer = try second(arguments: ["--lease-ttl", "2"])
             waitForStandby(newcomer)
-            XCTAssertTrue(kezekd.isRunning, "the holder lost the city to a newcomer \(delayMillis) ms after the FLUSHALL")
-            let restored = poll(timeout: 10) { (try? self.redisMembers("kezek:{club}:booked"))?.count == 60 ? true : nil }
-            XCTAssertEqual(restored, true, "the bookings were not written back (newcomer after \(delayMillis) ms)")
-            XCTAssertEqual(Set(try primary.pipeline((0..<60).map { "STATUS club h\($0)" })), ["+BOOKED"])
+            XCTAssertTrue(
+                kezekd.isRunning,
+                "the holder lost the city to a newcomer \(delayMillis) ms after the FLUSHALL")
+            let restored = poll(timeout: 10) {
+                (try? self.redisMembers("kezek:{club}:booked"))?.count == 60 ? true : nil
+            }
+            XCTAssertEqual(
+                restored, true,
+                "the bookings were not written back (newcomer after \(delayMillis) ms)")
+            XCTAssertEqual(
+                Set(try primary.pipeline((0..<60).map { "STATUS club h\($0)" })), ["+BOOKED"])
 
             // The newcomer, now a standby, takes over with every booking when the holder dies.
             kezekd.kill9()
             try newcomer.waitHealthy(timeout: 15)
             let standby = try LineClient(port: newcomer.port)
-            XCTAssertEqual(Set(try standby.pipeline((0..<60).map { "STATUS club h\($0)" })), ["+BOOKED"],
-                           "after the takeover (newcomer after \(delayMillis) ms)")
+            XCTAssertEqual(
+                Set(try standby.pipeline((0..<60).map { "STATUS club h\($0)" })), ["+BOOKED"],
+                "after the takeover (newcomer after \(delayMillis) ms)")
             newcomer.terminate(grace: 2)
             redis.stop()
         }
@@ -264,7 +301,8 @@ final class FaultModelTests: IntegrationTestCase {
         let client = try connect()
         try expect(client, "PROVIDER gym 2", "+OK")
         try expect(client, "BOOK gym a", "+BOOKED 1")
-        let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         _ = try redis.cli(["FLUSHALL"])
         _ = try redis.cli(["SET", "kezek:{lease}:epoch", epoch])
         _ = try redis.cli(["SET", "kezek:{lease}:owner", "rogue@elsewhere/1", "PX", "60000"])
@@ -272,10 +310,12 @@ final class FaultModelTests: IntegrationTestCase {
             (try? self.redisMembers("kezek:{gym}:booked")) == ["a"] ? true : nil
         }
         XCTAssertEqual(repaired, true, "the holder did not write its state back")
-        XCTAssertTrue(kezekd.isRunning, "the holder yielded to a lease at an epoch not above its own")
+        XCTAssertTrue(
+            kezekd.isRunning, "the holder yielded to a lease at an epoch not above its own")
         let owner = try redis.cli(["GET", "kezek:{lease}:owner"])
         XCTAssertFalse(owner.contains("rogue"), "the lease is still the rogue's: \(owner)")
-        let after = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let after = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         XCTAssertGreaterThan(Int(after) ?? 0, Int(epoch) ?? 0)
         try expect(client, "BOOK gym b", "+BOOKED 0")
     }
@@ -308,11 +348,16 @@ final class FaultModelTests: IntegrationTestCase {
         _ = try redis.cli(["CONFIG", "SET", "maxmemory", "1"])
         try expect(client, "CANCEL club a", prefix: "-UNAVAILABLE")
         Thread.sleep(forTimeInterval: 2)
-        XCTAssertEqual(try redisMembers("kezek:{club}:booked"), ["a"], "part of the decision reached Redis")
-        XCTAssertEqual(try redis.cli(["ZRANGE", "kezek:{club}:waiting", "0", "-1"]).trimmingCharacters(in: .whitespacesAndNewlines), "b")
-        let refusals = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
+        XCTAssertEqual(
+            try redisMembers("kezek:{club}:booked"), ["a"], "part of the decision reached Redis")
+        XCTAssertEqual(
+            try redis.cli(["ZRANGE", "kezek:{club}:waiting", "0", "-1"]).trimmingCharacters(
+                in: .whitespacesAndNewlines), "b")
+        let refusals =
+            try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
             .components(separatedBy: "redis refused a mirror batch").count - 1
-        XCTAssertLessThanOrEqual(refusals, 2, "refusals should be logged at most every 10 s, found \(refusals) lines")
+        XCTAssertLessThanOrEqual(
+            refusals, 2, "refusals should be logged at most every 10 s, found \(refusals) lines")
         let refusedBatches = try adminGet(port: kezekd.adminPort, path: "/metrics").body
             .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
         let count = refusedBatches.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
@@ -347,7 +392,9 @@ final class FaultModelTests: IntegrationTestCase {
         let clients = try (0..<4).map { _ in try connect() }
         let perClient = 2_000
         let requests = (0..<clients.count).map { index in
-            (0..<perClient).map { (provider: $0 % 2 == 0 ? "good" : "broken", holder: "c\(index)-\($0)") }
+            (0..<perClient).map {
+                (provider: $0 % 2 == 0 ? "good" : "broken", holder: "c\(index)-\($0)")
+            }
         }
         let sent = runConcurrently(clients.count, timeout: 60) { index in
             let lines = requests[index].map { "BOOK \($0.provider) \($0.holder)" }
@@ -357,7 +404,8 @@ final class FaultModelTests: IntegrationTestCase {
         Thread.sleep(forTimeInterval: 1)
         let refused = try adminGet(port: kezekd.adminPort, path: "/metrics").body
             .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
-        XCTAssertGreaterThan(refused.flatMap { Int($0.split(separator: " ")[1]) } ?? 0, 0, "Redis refused no batch")
+        XCTAssertGreaterThan(
+            refused.flatMap { Int($0.split(separator: " ")[1]) } ?? 0, 0, "Redis refused no batch")
         _ = try redis.cli(["DEL", "kezek:{broken}:booked"])
 
         var acknowledged = ["good": [String](), "broken": [String]()]
@@ -367,16 +415,22 @@ final class FaultModelTests: IntegrationTestCase {
                 if reply.hasPrefix("+BOOKED") {
                     acknowledged[request.provider]!.append(request.holder)
                 } else {
-                    XCTAssertEqual(reply, "-UNAVAILABLE mirror down, retry", "BOOK \(request.provider) \(request.holder)")
+                    XCTAssertEqual(
+                        reply, "-UNAVAILABLE mirror down, retry",
+                        "BOOK \(request.provider) \(request.holder)")
                 }
             }
         }
         XCTAssertFalse(acknowledged["broken"]!.isEmpty, "the refused batch was never resent")
         XCTAssertEqual(try redisMembers("kezek:{good}:booked"), acknowledged["good"]!.sorted())
         XCTAssertEqual(try redisMembers("kezek:{broken}:booked"), acknowledged["broken"]!.sorted())
-        XCTAssertEqual(try redis.cli(["GET", "kezek:{lease}:epoch"]), epochBefore, "a repair started: the refusal was taken for data loss")
+        XCTAssertEqual(
+            try redis.cli(["GET", "kezek:{lease}:epoch"]), epochBefore,
+            "a repair started: the refusal was taken for data loss")
         let log = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
-        XCTAssertFalse(log.contains("for its epoch or sequence"), "a later batch's refusal was taken for data loss")
+        XCTAssertFalse(
+            log.contains("for its epoch or sequence"),
+            "a later batch's refusal was taken for data loss")
     }
 
     /// With Redis stalled, no reply reveals a change Redis does not have: STATUS and SEATS of
@@ -399,7 +453,8 @@ final class FaultModelTests: IntegrationTestCase {
         XCTAssertTrue(status.hasPrefix("-UNAVAILABLE"), "STATUS room b: \(status)")
         XCTAssertGreaterThan(monotonicNow() - started, 0.3, "STATUS should have waited for Redis")
         let seats = try reader.request("SEATS room")
-        XCTAssertFalse(seats.contains("booked=2"), "SEATS revealed an unconfirmed booking: \(seats)")
+        XCTAssertFalse(
+            seats.contains("booked=2"), "SEATS revealed an unconfirmed booking: \(seats)")
         XCTAssertTrue(try writer.readLine().hasPrefix("-UNAVAILABLE"))
 
         // Crash while Redis is stalled, then let Redis go on: whatever b's fate, no reader
@@ -425,10 +480,16 @@ final class FaultModelTests: IntegrationTestCase {
         if !exited { kezekd.terminate() }
         XCTAssertTrue(exited, "kezekd kept running without the password Redis requires")
         XCTAssertEqual(kezekd.process!.exitStatus, 2)
-        XCTAssertTrue(kezekd.stderrTail().contains("set redis-password"), "no hint about redis-password in the log")
+        XCTAssertTrue(
+            kezekd.stderrTail().contains("set redis-password"),
+            "no hint about redis-password in the log")
 
-        for credentials in [["--redis-password", "s3cret"], ["--redis-user", "kezek", "--redis-password", "userpw"]] {
-            kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory, extraArguments: credentials)
+        for credentials in [
+            ["--redis-password", "s3cret"],
+            ["--redis-user", "kezek", "--redis-password", "userpw"],
+        ] {
+            kezekd = KezekdProcess(
+                redisPort: redis.port, logDirectory: directory, extraArguments: credentials)
             try kezekd.start()
             let client = try connect()
             try expect(client, "PROVIDER p\(credentials.count) 1", "+OK")
@@ -449,8 +510,9 @@ final class FaultModelTests: IntegrationTestCase {
         replica.extraArguments = ["--replicaof", "127.0.0.1", "\(redis.port)"]
         defer { replica.stop() }
         try startReplica(replica)
-        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory,
-                               extraArguments: ["--redis-replicas", "1", "--write-timeout", "1"])
+        kezekd = KezekdProcess(
+            redisPort: redis.port, logDirectory: directory,
+            extraArguments: ["--redis-replicas", "1", "--write-timeout", "1"])
         try kezekd.start()
         let client = try connect()
         try expect(client, "PROVIDER hall 1000", "+OK")
@@ -473,16 +535,21 @@ final class FaultModelTests: IntegrationTestCase {
         kezekd.redisPort = replica.port
         try kezekd.start()
         let after = try connect()
-        let statuses = try after.pipeline((0..<200).map { "STATUS hall h\($0)" } + ["STATUS hall late"])
-        XCTAssertEqual(Set(statuses), ["+BOOKED"], "acknowledged bookings missing after the failover")
+        let statuses = try after.pipeline(
+            (0..<200).map { "STATUS hall h\($0)" } + ["STATUS hall late"])
+        XCTAssertEqual(
+            Set(statuses), ["+BOOKED"], "acknowledged bookings missing after the failover")
     }
 
     private func startReplica(_ replica: RedisServerProcess) throws {
         try replica.start()
         let linked = poll(timeout: 15, interval: 0.1) { () -> Bool? in
-            (try? replica.cli(["INFO", "replication"]))?.contains("master_link_status:up") == true ? true : nil
+            (try? replica.cli(["INFO", "replication"]))?.contains("master_link_status:up") == true
+                ? true : nil
         }
-        guard linked == true else { throw TestSetupError("the replica did not link to its primary") }
+        guard linked == true else {
+            throw TestSetupError("the replica did not link to its primary")
+        }
     }
 
     // MARK: Helpers

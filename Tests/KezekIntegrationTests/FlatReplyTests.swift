@@ -10,11 +10,14 @@ final class FlatReplyTests: IntegrationTestCase {
     func testEveryKindOfReplyReadsAsTheUsualPathReadsIt() throws {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         try redis.start()
-        let connection = try RedisSyncConnection(endpoint: .init(host: "127.0.0.1", port: redis.port))
+        let connection = try RedisSyncConnection(
+            endpoint: .init(host: "127.0.0.1", port: redis.port))
         // A set large enough to arrive over many socket reads, with an empty and a long member.
-        let members = (0..<50_000).map { "holder-\($0)" } + ["", String(repeating: "x", count: 70_000)]
+        let members =
+            (0..<50_000).map { "holder-\($0)" } + ["", String(repeating: "x", count: 70_000)]
         for start in stride(from: 0, to: members.count, by: 5_000) {
-            _ = try connection.command(["SADD", "set"] + members[start..<min(start + 5_000, members.count)])
+            _ = try connection.command(
+                ["SADD", "set"] + members[start..<min(start + 5_000, members.count)])
         }
         _ = try connection.command(["ZADD", "zset", "1", "a", "2.5", "b"])
         _ = try connection.command(["HSET", "hash", "f", "v", "g", ""])
@@ -22,7 +25,8 @@ final class FlatReplyTests: IntegrationTestCase {
 
         let commands: [[String]] = [
             ["SMEMBERS", "set"], ["ZRANGE", "zset", "0", "-1", "WITHSCORES"], ["HGETALL", "hash"],
-            ["SMEMBERS", "missing"], ["GET", "missing"], ["SMEMBERS", "text"], ["GET", "text"], ["PING"],
+            ["SMEMBERS", "missing"], ["GET", "missing"], ["SMEMBERS", "text"], ["GET", "text"],
+            ["PING"],
             ["SCARD", "set"], ["EVAL", "return {'a', {'nested'}, 3}", "0"], ["SMEMBERS", "set"],
         ]
         // Each through the fast path, with an ECHO read the usual way after it in one pipeline.
@@ -40,21 +44,29 @@ final class FlatReplyTests: IntegrationTestCase {
 
         let nestedIndex = commands.firstIndex { $0[0] == "EVAL" }!
         for (index, command) in commands.enumerated() where index != nestedIndex {
-            let expected = describe(.other(usual[index])).replacingOccurrences(of: "other:array:", with: "strings:")
+            let expected = describe(.other(usual[index])).replacingOccurrences(
+                of: "other:array:", with: "strings:")
             XCTAssertEqual(describe(flat[index]), expected, "\(command)")
         }
-        guard case .strings(let set) = flat[0] else { return XCTFail("SMEMBERS: \(describe(flat[0]))") }
+        guard case .strings(let set) = flat[0] else {
+            return XCTFail("SMEMBERS: \(describe(flat[0]))")
+        }
         XCTAssertEqual(set.sorted(), members.sorted())
-        guard case .other(.array(let nested)) = flat[nestedIndex] else { return XCTFail("EVAL: \(describe(flat[nestedIndex]))") }
-        XCTAssertTrue(nested.contains { if case .null = $0 { true } else { false } }, "a nested reply must read as bad data")
+        guard case .other(.array(let nested)) = flat[nestedIndex] else {
+            return XCTFail("EVAL: \(describe(flat[nestedIndex]))")
+        }
+        XCTAssertTrue(
+            nested.contains { if case .null = $0 { true } else { false } },
+            "a nested reply must read as bad data")
     }
 
     /// A connection that fails in the middle of a reply throws, and the connection is freed
     /// without handing hiredis an object it did not make (this crashed before).
     func testAReplyCutShortThrowsAndTheConnectionIsFreedCleanly() throws {
         let server = try CutShortServer(reply: "*3\r\n$1\r\na\r\n$1\r\nb\r\n")
-        var connection: RedisSyncConnection? = try RedisSyncConnection(endpoint: .init(host: "127.0.0.1", port: server.port),
-                                                                       replyTimeoutMillis: 5_000)
+        var connection: RedisSyncConnection? = try RedisSyncConnection(
+            endpoint: .init(host: "127.0.0.1", port: server.port),
+            replyTimeoutMillis: 5_000)
         connection!.append(["SMEMBERS", "set"])
         XCTAssertThrowsError(try connection!.flatReplyOrError())
         connection = nil
@@ -75,7 +87,8 @@ final class FlatReplyTests: IntegrationTestCase {
         case .integer(let number): "integer(\(number))"
         case .null: "null"
         case .error(let text): "error(\(text))"
-        case .array(let items): "array:" + items.map { $0.string ?? describe($0) }.joined(separator: "|")
+        case .array(let items):
+            "array:" + items.map { $0.string ?? describe($0) }.joined(separator: "|")
         }
     }
 }
@@ -95,12 +108,18 @@ private final class CutShortServer: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0, Glibc.listen(listener, 1) == 0 else { throw TestSetupError("cannot listen on a loopback port") }
+        guard bound == 0, Glibc.listen(listener, 1) == 0 else {
+            throw TestSetupError("cannot listen on a loopback port")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(listener, $0, &length)
+            }
         }
         port = Int(UInt16(bigEndian: address.sin_port))
         thread = Thread {

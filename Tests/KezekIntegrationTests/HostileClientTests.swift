@@ -42,14 +42,17 @@ extension HostileClientTests {
     /// 20,000 pipelined wrong AUTHs (finding 9): a few are answered, slowly, then the
     /// connection is closed; the right token still works on a new connection.
     func testAuthGuessingIsThrottledAndClosed() throws {
-        try startStack(["--token", "right-token", "--auth-max-failures", "5", "--auth-failure-delay", "0.2"])
+        try startStack([
+            "--token", "right-token", "--auth-max-failures", "5", "--auth-failure-delay", "0.2",
+        ])
         let guesser = try connect()
         let started = Date()
         try? guesser.send(String(repeating: "AUTH wrong\r\n", count: 20_000), timeout: 5)
         let (lines, closed) = guesser.readUntilClosed(timeout: 10)
         XCTAssertTrue(closed, "the guessing connection was not closed")
         XCTAssertEqual(lines, Array(repeating: "-WRONGPASS invalid token", count: 5))
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.2, "failures were answered without delay")
+        XCTAssertGreaterThanOrEqual(
+            Date().timeIntervalSince(started), 0.2, "failures were answered without delay")
         let client = try connect()
         try expect(client, "AUTH right-token", "+OK")
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics")
@@ -62,9 +65,11 @@ extension HostileClientTests {
         try startStack()
         let client = try connect()
         try client.send(LineClient.resp(["PING", "x\r\n+BOOKED 0"]))
-        XCTAssertEqual(try client.readLine(), "$12", "a + line would let the argument forge a reply")
+        XCTAssertEqual(
+            try client.readLine(), "$12", "a + line would let the argument forge a reply")
         XCTAssertEqual(try client.readLine(), "x")
-        XCTAssertEqual(try client.readLine(), "+BOOKED 0", "the bulk string's body, read line by line")
+        XCTAssertEqual(
+            try client.readLine(), "+BOOKED 0", "the bulk string's body, read line by line")
         try expect(client, "PING", "+PONG")
     }
 }

@@ -22,7 +22,8 @@ final class LimitTests: IntegrationTestCase {
         try expect(client, "HEALTH", prefix: "-DOWN mirror=down")
         let fastStarted = monotonicNow()
         try expect(client, "BOOK gym c", prefix: "-UNAVAILABLE")
-        XCTAssertLessThan(monotonicNow() - fastStarted, 0.4, "a stalled mirror should fail new writes at once")
+        XCTAssertLessThan(
+            monotonicNow() - fastStarted, 0.4, "a stalled mirror should fail new writes at once")
         try expect(client, "STATUS gym a", "+BOOKED")
 
         redis.resume()
@@ -34,7 +35,8 @@ final class LimitTests: IntegrationTestCase {
         try expect(client, "BOOK gym c", "+BOOKED 2")
         kezekd.kill9()
         try kezekd.start()
-        try expect(try connect(), "SEATS gym", "+SEATS capacity=5 booked=3 free=2 waiting=0 refused=0")
+        try expect(
+            try connect(), "SEATS gym", "+SEATS capacity=5 booked=3 free=2 waiting=0 refused=0")
     }
 
     func testIdleClientsAreClosedActiveOnesAreNot() throws {

@@ -11,9 +11,11 @@ import KezekTestSupport
 /// lease lapsed (RELIABILITY.md, "Found").
 final class NemesisTests: XCTestCase {
     static let faults = [
-        "kill9-holder", "kill9-standby", "sigstop-holder", "sigstop-standby", "sigterm-holder", "sigterm-standby",
+        "kill9-holder", "kill9-standby", "sigstop-holder", "sigstop-standby", "sigterm-holder",
+        "sigterm-standby",
         "redis-kill9-restart-aof", "redis-restart-empty", "redis-flushall", "redis-maxmemory",
-        "partition-kezekd-redis", "delay-kezekd-redis", "reset-kezekd-redis", "partition-clients-kezekd",
+        "partition-kezekd-redis", "delay-kezekd-redis", "reset-kezekd-redis",
+        "partition-clients-kezekd",
         "delay-clients-kezekd", "reset-clients-kezekd", "client-abort",
     ]
 
@@ -29,7 +31,9 @@ final class NemesisTests: XCTestCase {
     /// took the next connection's first reply for its own, so its BOOKs were acknowledged
     /// although Redis never had them.
     func testResetsBetweenHolderAndRedisLoseNoAcknowledgedBooking() throws {
-        try runNemesis(seconds: 30, faults: ["reset-kezekd-redis"], extra: ["--fault-gap", "0.2", "--seed", "77"])
+        try runNemesis(
+            seconds: 30, faults: ["reset-kezekd-redis"],
+            extra: ["--fault-gap", "0.2", "--seed", "77"])
     }
 
     private func runNemesis(seconds: Double, faults: [String], extra: [String] = []) throws {

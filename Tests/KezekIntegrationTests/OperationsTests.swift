@@ -28,8 +28,10 @@ final class OperationsTests: IntegrationTestCase {
         ] {
             XCTAssertTrue(lines.contains(expected), "metrics lack '\(expected)':\n\(metrics.body)")
         }
-        XCTAssertTrue(lines.contains { $0.hasPrefix("kezek_request_duration_seconds_count ") }, metrics.body)
-        XCTAssertTrue(lines.contains("# TYPE kezek_request_duration_seconds histogram"), metrics.body)
+        XCTAssertTrue(
+            lines.contains { $0.hasPrefix("kezek_request_duration_seconds_count ") }, metrics.body)
+        XCTAssertTrue(
+            lines.contains("# TYPE kezek_request_duration_seconds histogram"), metrics.body)
     }
 
     func testReadinessFollowsRedisWhileLivenessStays() throws {
@@ -61,10 +63,13 @@ final class OperationsTests: IntegrationTestCase {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
         try kezekd.start(waitUntilHealthy: false)
-        let client = try XCTUnwrap(poll(timeout: 10) { try? LineClient(port: kezekd.port, timeout: 1) })
+        let client = try XCTUnwrap(
+            poll(timeout: 10) { try? LineClient(port: kezekd.port, timeout: 1) })
         try expect(client, "PING", "+PONG")
         try expect(client, "HEALTH", prefix: "-DOWN ")
-        for request in ["BOOK gym a", "CANCEL gym a", "STATUS gym a", "SEATS gym", "PROVIDER gym 3"] {
+        for request in [
+            "BOOK gym a", "CANCEL gym a", "STATUS gym a", "SEATS gym", "PROVIDER gym 3",
+        ] {
             try expect(client, request, prefix: "-LOADING")
         }
         XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/readyz").status, 503)
@@ -87,7 +92,8 @@ final class RefusedCountTests: IntegrationTestCase {
         for holder in ["b", "c", "d"] { try expect(client, "BOOK tiny \(holder)", "+FULL tiny") }
         // The owner thread mirrors refused counts every 100 ms.
         let mirrored = poll(timeout: 5) { () -> Bool? in
-            (try? redis.cli(["GET", "kezek:{tiny}:refused"]))?.trimmingCharacters(in: .whitespacesAndNewlines) == "3" ? true : nil
+            (try? redis.cli(["GET", "kezek:{tiny}:refused"]))?.trimmingCharacters(
+                in: .whitespacesAndNewlines) == "3" ? true : nil
         }
         XCTAssertEqual(mirrored, true, "refused count never reached Redis")
         kezekd.kill9()
@@ -106,13 +112,17 @@ final class AdminHostileInputTests: IntegrationTestCase {
     /// write request of the first). Now the HTTP library refuses it with 400 and closes.
     func testOversizedHeadsAreRefusedAndTheDaemonLives() throws {
         try startStack()
-        let heads = [8193, 13_000, 65_536, 300_000].map { "GET /healthz HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: $0) + "\r\n\r\n" }
+        let heads =
+            [8193, 13_000, 65_536, 300_000].map {
+                "GET /healthz HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: $0) + "\r\n\r\n"
+            }
             + ["GET /healthz HTTP/1.1\r\n" + String(repeating: "X-A: b\r\n", count: 3000) + "\r\n"]
         for head in heads {
             let client = try LineClient(port: kezekd.adminPort)
             try client.send(head, timeout: 10)
             let (lines, _) = client.readUntilClosed(timeout: 5)
-            XCTAssertEqual(lines.first, "HTTP/1.1 400 Bad Request", "head of \(head.utf8.count) bytes")
+            XCTAssertEqual(
+                lines.first, "HTTP/1.1 400 Bad Request", "head of \(head.utf8.count) bytes")
             client.close()
         }
         XCTAssertTrue(kezekd.isRunning, "kezekd died")
@@ -144,9 +154,14 @@ final class AdminHostileInputTests: IntegrationTestCase {
         // kezekd holds at most the limit (and the one being admitted); each is closed a
         // second after it opened.
         Thread.sleep(forTimeInterval: 0.5)
-        XCTAssertLessThanOrEqual(openDescriptors(pid), descriptorsBefore + 8 + 3, "admin connections beyond the limit hold descriptors")
-        let closed = poll(timeout: 12) { () -> Bool? in idle.allSatisfy { $0.isClosedByPeer(timeout: 0.05) } ? true : nil }
-        XCTAssertEqual(closed, true, "idle admin connections were not all closed within the timeout")
+        XCTAssertLessThanOrEqual(
+            openDescriptors(pid), descriptorsBefore + 8 + 3,
+            "admin connections beyond the limit hold descriptors")
+        let closed = poll(timeout: 12) { () -> Bool? in
+            idle.allSatisfy { $0.isClosedByPeer(timeout: 0.05) } ? true : nil
+        }
+        XCTAssertEqual(
+            closed, true, "idle admin connections were not all closed within the timeout")
         XCTAssertEqual(try adminGet(port: kezekd.adminPort, path: "/readyz").status, 200)
         try expect(client, "PING", "+PONG")
     }

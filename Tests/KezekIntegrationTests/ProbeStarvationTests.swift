@@ -24,7 +24,9 @@ final class ProbeStarvationTests: IntegrationTestCase {
             setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
         guard limit.rlim_cur >= needed else {
-            throw TestSetupError("RLIMIT_NOFILE \(limit.rlim_cur) is below the \(needed) descriptors this test needs")
+            throw TestSetupError(
+                "RLIMIT_NOFILE \(limit.rlim_cur) is below the \(needed) descriptors this test needs"
+            )
         }
     }
 
@@ -41,11 +43,15 @@ final class ProbeStarvationTests: IntegrationTestCase {
     }
 
     /// Five probes' times in milliseconds, while the trickling clients keep sending.
-    private func probeMillis(_ clients: [LineClient], probe: () throws -> Bool, file: StaticString = #filePath, line: UInt = #line) rethrows -> [Int] {
+    private func probeMillis(
+        _ clients: [LineClient], probe: () throws -> Bool, file: StaticString = #filePath,
+        line: UInt = #line
+    ) rethrows -> [Int] {
         var times: [Int] = []
         for round in 0..<5 {
             let started = Date()
-            XCTAssertTrue(try probe(), "probe \(round) not answered as expected", file: file, line: line)
+            XCTAssertTrue(
+                try probe(), "probe \(round) not answered as expected", file: file, line: line)
             times.append(Int(Date().timeIntervalSince(started) * 1000))
             for client in clients.suffix(Self.trickling) { try? client.send("X") }
             Thread.sleep(forTimeInterval: 0.1)
@@ -55,23 +61,35 @@ final class ProbeStarvationTests: IntegrationTestCase {
 
     func testHTTPProbesAreAnsweredWhateverIdleAndSlowClientsHold() throws {
         try startStack()
-        for (name, port, path, limit) in [("admin", kezekd.adminPort, "/healthz", 64), ("public", kezekd.publicPort, "/providers.csv", 256)] {
+        for (name, port, path, limit) in [
+            ("admin", kezekd.adminPort, "/healthz", 64),
+            ("public", kezekd.publicPort, "/providers.csv", 256),
+        ] {
             var clients = try flood(port: port, partial: "GET \(path) HTTP/1.1\r\nHost: x\r\n")
             // Right after the burst the probe waits behind the connections the kernel queued
             // (up to the listen backlog), each accepted and shed in turn.
             let started = Date()
             XCTAssertEqual(try adminGet(port: port, path: path, timeout: 30).status, 200)
             let afterBurst = Int(Date().timeIntervalSince(started) * 1000)
-            XCTAssertLessThan(afterBurst, Self.burstProbeMillisLimit, "\(name) probe starved right after the burst")
+            XCTAssertLessThan(
+                afterBurst, Self.burstProbeMillisLimit,
+                "\(name) probe starved right after the burst")
             // Once the burst is taken in, the oldest were shed: at most the limit stay open,
             // and probes are answered at once while the idle and trickling clients stay.
             let shed = poll(timeout: 10, interval: 0.2) { () -> Bool? in
-                clients.filter { !$0.isClosedByPeer(timeout: 0.001) }.count <= limit + 1 ? true : nil
+                clients.filter { !$0.isClosedByPeer(timeout: 0.001) }.count <= limit + 1
+                    ? true : nil
             }
             XCTAssertEqual(shed, true, "\(name): more connections open than its limit")
-            let times = try probeMillis(clients) { try adminGet(port: port, path: path, timeout: 30).status == 200 }
-            print("\(name): \(Self.idle) idle and \(Self.trickling) trickling connections: probe right after the burst \(afterBurst) ms, then \(times) ms")
-            XCTAssertLessThan(times.max()!, Self.probeMillisLimit, "\(name) probe starved behind idle connections: \(times) ms")
+            let times = try probeMillis(clients) {
+                try adminGet(port: port, path: path, timeout: 30).status == 200
+            }
+            print(
+                "\(name): \(Self.idle) idle and \(Self.trickling) trickling connections: probe right after the burst \(afterBurst) ms, then \(times) ms"
+            )
+            XCTAssertLessThan(
+                times.max()!, Self.probeMillisLimit,
+                "\(name) probe starved behind idle connections: \(times) ms")
             clients.removeAll()
         }
         try expect(try connect(), "PING", "+PONG")
@@ -86,8 +104,11 @@ final class ProbeStarvationTests: IntegrationTestCase {
             defer { probe.close() }
             return try probe.request("HEALTH", timeout: 5).hasPrefix("+OK")
         }
-        print("client port: 5 HEALTH probes at max-clients (\(Self.idle) idle, \(Self.trickling) trickling): \(times) ms")
-        XCTAssertLessThan(times.max()!, Self.probeMillisLimit, "HEALTH starved at max-clients: \(times) ms")
+        print(
+            "client port: 5 HEALTH probes at max-clients (\(Self.idle) idle, \(Self.trickling) trickling): \(times) ms"
+        )
+        XCTAssertLessThan(
+            times.max()!, Self.probeMillisLimit, "HEALTH starved at max-clients: \(times) ms")
         let shed = try adminGet(port: kezekd.adminPort, path: "/metrics").body
             .split(separator: "\n").first { $0.hasPrefix("kezek_connections_shed_total ") }
         XCTAssertNotNil(shed)

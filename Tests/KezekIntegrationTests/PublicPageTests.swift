@@ -8,15 +8,21 @@ import KezekTestSupport
 /// /metrics, and both pages rendered by headless Chromium.
 final class PublicPageTests: IntegrationTestCase {
     /// Three districts, bookings, a waitlist and refusals, then a round with levels.
-    private func setUpCity(_ client: LineClient, offers: Bool) throws -> [String: [ReferenceDraw.Choice]] {
-        for line in ["PROVIDER almaly.chess 3", "PROVIDER almaly.art 2", "PROVIDER medeu.swim 4", "PROVIDER turksib.choir 1"] {
+    private func setUpCity(_ client: LineClient, offers: Bool) throws -> [String: [ReferenceDraw
+        .Choice]]
+    {
+        for line in [
+            "PROVIDER almaly.chess 3", "PROVIDER almaly.art 2", "PROVIDER medeu.swim 4",
+            "PROVIDER turksib.choir 1",
+        ] {
             try expect(client, line, "+OK")
         }
         try expect(client, "BOOK almaly.chess walk1", "+BOOKED 2")
         try expect(client, "BOOK turksib.choir walk2", "+BOOKED 0")
         try expect(client, "BOOK turksib.choir walk3", "+FULL turksib.choir")
         try expect(client, "BOOK turksib.choir walk3 WAIT", "+WAITING 1")
-        try expect(client, "ROUND OPEN spring \(SHA256.hex("witnessed-coin-toss")) CHOICES 3", "+OK")
+        try expect(
+            client, "ROUND OPEN spring \(SHA256.hex("witnessed-coin-toss")) CHOICES 3", "+OK")
         var random = SplitMix64(seed: 5)
         let providers = ["almaly.chess", "almaly.art", "medeu.swim", "turksib.choir"]
         var applications: [String: [ReferenceDraw.Choice]] = [:]
@@ -27,7 +33,9 @@ final class PublicPageTests: IntegrationTestCase {
             }
             applications["kid\(a)"] = choices
             let tokens = choices.map { $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)" }
-            try expect(client, "APPLY spring kid\(a) \(tokens.joined(separator: " "))", "+APPLIED \(choices.count)")
+            try expect(
+                client, "APPLY spring kid\(a) \(tokens.joined(separator: " "))",
+                "+APPLIED \(choices.count)")
         }
         try expect(client, "ROUND CLOSE spring", "+CLOSED 60")
         try expect(client, "ROUND DRAW spring witnessed-coin-toss", prefix: "+DRAWN ")
@@ -44,7 +52,9 @@ final class PublicPageTests: IntegrationTestCase {
         var districts: [String: [Int]] = [:]
         for provider in ["almaly.art", "almaly.chess", "medeu.swim", "turksib.choir"] {
             let f = try seats(client, provider)
-            let row = [f["capacity"]!, f["booked"]!, f["offered"] ?? 0, f["waiting"]!, f["refused"]!]
+            let row = [
+                f["capacity"]!, f["booked"]!, f["offered"] ?? 0, f["waiting"]!, f["refused"]!,
+            ]
             lines.append(([provider] + row.map(String.init)).joined(separator: ","))
             let district = String(provider.split(separator: ".")[0])
             districts[district] = zip(districts[district] ?? [0, 0, 0, 0, 0], row).map { $0 + $1 }
@@ -54,8 +64,11 @@ final class PublicPageTests: IntegrationTestCase {
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
         for (district, row) in districts {
             for (kind, value) in zip(["capacity", "booked", "offered", "waiting", "refused"], row) {
-                XCTAssertTrue(metrics.contains("kezek_district_seats{district=\"\(district)\",kind=\"\(kind)\"} \(value)\n"),
-                              "\(district) \(kind) \(value) missing from /metrics")
+                XCTAssertTrue(
+                    metrics.contains(
+                        "kezek_district_seats{district=\"\(district)\",kind=\"\(kind)\"} \(value)\n"
+                    ),
+                    "\(district) \(kind) \(value) missing from /metrics")
             }
         }
     }
@@ -75,7 +88,11 @@ final class PublicPageTests: IntegrationTestCase {
         XCTAssertEqual(body, body.sorted(), "rows sorted by lottery number")
         // Every family finds its row from its own lottery number, and it says what RESULT says.
         var byLottery: [String: [String]] = [:]
-        for row in body { byLottery[String(row.prefix(64))] = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        for row in body {
+            byLottery[String(row.prefix(64))] = row.split(
+                separator: ",", omittingEmptySubsequences: false
+            ).map(String.init)
+        }
         var lottery: [String: String] = [:]
         for (holder, choices) in applications {
             let number = SHA256.hex("witnessed-coin-toss:\(holder)")
@@ -84,13 +101,19 @@ final class PublicPageTests: IntegrationTestCase {
                 XCTFail("no row for \(holder)")
                 continue
             }
-            XCTAssertEqual(fields[1], choices.map { $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)" }.joined(separator: " "))
+            XCTAssertEqual(
+                fields[1],
+                choices.map { $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)" }.joined(
+                    separator: " "))
             let result = try client.request("RESULT spring \(holder)")
             if fields[2] == "offered" {
-                XCTAssertTrue(result.hasPrefix("+OFFERED \(fields[3]) \(fields[4]) "), "\(holder): \(fields) vs \(result)")
+                XCTAssertTrue(
+                    result.hasPrefix("+OFFERED \(fields[3]) \(fields[4]) "),
+                    "\(holder): \(fields) vs \(result)")
             } else {
                 XCTAssertEqual(fields[2], "unplaced")
-                XCTAssertTrue(result == "+UNPLACED" || result.hasPrefix("+WAITING "), "\(holder): \(result)")
+                XCTAssertTrue(
+                    result == "+UNPLACED" || result.hasPrefix("+WAITING "), "\(holder): \(result)")
             }
         }
         // An independent re-run (textbook Gale-Shapley over the rows alone) gives the same outcome.
@@ -98,11 +121,13 @@ final class PublicPageTests: IntegrationTestCase {
         for (number, fields) in byLottery {
             csvApplications[number] = fields[1].split(separator: " ").map { token in
                 let parts = token.split(separator: "/")
-                return .init(provider: String(parts[0]), level: parts.count == 2 ? Int(parts[1])! : 0)
+                return .init(
+                    provider: String(parts[0]), level: parts.count == 2 ? Int(parts[1])! : 0)
             }
         }
-        let rerun = ReferenceDraw(lottery: Dictionary(uniqueKeysWithValues: byLottery.keys.map { ($0, $0) }),
-                                  applications: csvApplications, freeSeats: free)
+        let rerun = ReferenceDraw(
+            lottery: Dictionary(uniqueKeysWithValues: byLottery.keys.map { ($0, $0) }),
+            applications: csvApplications, freeSeats: free)
         for (number, fields) in byLottery {
             let placement = rerun.placements[number]
             XCTAssertEqual(placement?.provider ?? "", fields[3], number)
@@ -111,26 +136,37 @@ final class PublicPageTests: IntegrationTestCase {
         // kezek-audit re-runs it from the file alone, and finds a tampered row.
         let file = directory.appendingPathComponent("draw.csv")
         try response.body.write(to: file, atomically: true, encoding: .utf8)
-        let audit = try runProgram(builtProgram("kezek-audit"), ["verify-draw", file.path, "--seed", "witnessed-coin-toss",
-                                                                 "--commitment", SHA256.hex("witnessed-coin-toss"), "--holder", "kid7"],
-                                   timeout: 30)
+        let audit = try runProgram(
+            builtProgram("kezek-audit"),
+            [
+                "verify-draw", file.path, "--seed", "witnessed-coin-toss",
+                "--commitment", SHA256.hex("witnessed-coin-toss"), "--holder", "kid7",
+            ],
+            timeout: 30)
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
         XCTAssertTrue(audit.stdout.contains("re-run mismatches: 0"), audit.stdout)
-        XCTAssertTrue(audit.stdout.contains("holder kid7: lottery \(lottery["kid7"]!)"), audit.stdout)
+        XCTAssertTrue(
+            audit.stdout.contains("holder kid7: lottery \(lottery["kid7"]!)"), audit.stdout)
         guard let placedIndex = body.firstIndex(where: { $0.contains(",offered,") }),
-              let unplacedIndex = body.firstIndex(where: { $0.hasSuffix(",unplaced,,") }) else {
+            let unplacedIndex = body.firstIndex(where: { $0.hasSuffix(",unplaced,,") })
+        else {
             return XCTFail("the draw should place some and leave some unplaced")
         }
         var tampered = body
         // Swap the outcomes of a placed row and an unplaced row with the same first choice, when
         // there is one; else simply move the placed row's seat to the unplaced one.
-        let placedFields = tampered[placedIndex].split(separator: ",", omittingEmptySubsequences: false)
-        let unplacedFields = tampered[unplacedIndex].split(separator: ",", omittingEmptySubsequences: false)
+        let placedFields = tampered[placedIndex].split(
+            separator: ",", omittingEmptySubsequences: false)
+        let unplacedFields = tampered[unplacedIndex].split(
+            separator: ",", omittingEmptySubsequences: false)
         tampered[placedIndex] = "\(placedFields[0]),\(placedFields[1]),unplaced,,"
         let firstChoice = unplacedFields[1].split(separator: " ")[0].split(separator: "/")[0]
-        tampered[unplacedIndex] = "\(unplacedFields[0]),\(unplacedFields[1]),offered,\(firstChoice),1"
-        try (["lottery,choices,outcome,provider,rank"] + tampered).joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
-        let caught = try runProgram(builtProgram("kezek-audit"), ["verify-draw", file.path], timeout: 30)
+        tampered[unplacedIndex] =
+            "\(unplacedFields[0]),\(unplacedFields[1]),offered,\(firstChoice),1"
+        try (["lottery,choices,outcome,provider,rank"] + tampered).joined(separator: "\n").write(
+            to: file, atomically: true, encoding: .utf8)
+        let caught = try runProgram(
+            builtProgram("kezek-audit"), ["verify-draw", file.path], timeout: 30)
         XCTAssertEqual(caught.status, 1, caught.stdout)
         XCTAssertTrue(caught.stdout.contains("mismatch: "), caught.stdout)
     }
@@ -143,8 +179,12 @@ final class PublicPageTests: IntegrationTestCase {
         let art = try seats(client, "almaly.art")
         let dom = try Chromium.renderedDOM("http://127.0.0.1:\(kezekd.publicPort)/")
         let booked = chess["booked"]! + art["booked"]!
-        XCTAssertTrue(dom.contains("<tr data-district=\"almaly\"><td>almaly</td><td class=\"num providers\">2</td><td class=\"num capacity\">5</td><td class=\"num booked\">\(booked)</td>"),
-                      "the almaly row of the rendered page: \(dom.range(of: "data-district=\"almaly\"").map { String(dom[$0.lowerBound...].prefix(400)) } ?? "absent")")
+        XCTAssertTrue(
+            dom.contains(
+                "<tr data-district=\"almaly\"><td>almaly</td><td class=\"num providers\">2</td><td class=\"num capacity\">5</td><td class=\"num booked\">\(booked)</td>"
+            ),
+            "the almaly row of the rendered page: \(dom.range(of: "data-district=\"almaly\"").map { String(dom[$0.lowerBound...].prefix(400)) } ?? "absent")"
+        )
         XCTAssertTrue(dom.contains("<span class=\"n\" data-total=\"capacity\">10</span>"))
         XCTAssertTrue(dom.contains("<span class=\"n\" data-total=\"refused\">1</span>"))
         XCTAssertTrue(dom.contains("<svg"), "charts are drawn")
@@ -155,7 +195,9 @@ final class PublicPageTests: IntegrationTestCase {
         XCTAssertTrue(round.contains("<dd data-round=\"state\">drawn</dd>"))
         XCTAssertTrue(round.contains("<dd data-round=\"applicants\">60</dd>"))
         XCTAssertTrue(round.contains("<code data-round=\"seed\">witnessed-coin-toss</code>"))
-        XCTAssertTrue(round.contains("<span class=\"n\" data-round=\"offered\">\(placed)</span>"), "placed \(placed)")
+        XCTAssertTrue(
+            round.contains("<span class=\"n\" data-round=\"offered\">\(placed)</span>"),
+            "placed \(placed)")
         XCTAssertTrue(round.contains("href=\"/rounds/spring/draw.csv\""))
         XCTAssertEqual(try adminGet(port: kezekd.publicPort, path: "/rounds/nope").status, 404)
     }

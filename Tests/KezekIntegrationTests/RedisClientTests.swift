@@ -6,25 +6,32 @@ import KezekTestSupport
 /// PyPI (scripts/ensure-pyclients.sh puts it in .build/pyenv), Debian's redis-cli and
 /// redis-benchmark, and the compatibility commands' shapes byte for byte.
 final class RedisClientTests: IntegrationTestCase {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
     static var python: String { packageRoot.appendingPathComponent(".build/pyenv/bin/python").path }
 
     private func requirePython() throws -> String {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
-            throw TestSetupError("no redis-py environment at \(Self.python): run scripts/ensure-pyclients.sh (make test does)")
+            throw TestSetupError(
+                "no redis-py environment at \(Self.python): run scripts/ensure-pyclients.sh (make test does)"
+            )
         }
         return Self.python
     }
 
     /// Starts kezekd with a token and runs one of Tests/clients' redis-py scripts against it
     /// (`SCRIPT PORT TOKEN`); fails the test unless every check of the script passed.
-    private func runRedisPyChecks(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    private func runRedisPyChecks(
+        _ script: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         let python = try requirePython()
         try startStack(["--token", "sekret"])
         let path = Self.packageRoot.appendingPathComponent("Tests/clients/\(script)").path
         let result = try runProgram(python, [path, "\(kezekd.port)", "sekret"], timeout: 60)
-        XCTAssertEqual(result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file,
+            line: line)
         return result.stdout
     }
 
@@ -40,7 +47,8 @@ final class RedisClientTests: IntegrationTestCase {
         try client.send(LineClient.resp(["*5"]) + "*x\r\n")
         _ = client.readUntilClosed(timeout: 5)
         let logged = poll(timeout: 5) { () -> Bool? in
-            ((try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8)) ?? "").contains("(name-in-logs)") ? true : nil
+            ((try? String(contentsOfFile: self.kezekd.stderrPath, encoding: .utf8)) ?? "").contains(
+                "(name-in-logs)") ? true : nil
         }
         XCTAssertEqual(logged, true, "no log line names the client")
     }
@@ -49,25 +57,34 @@ final class RedisClientTests: IntegrationTestCase {
     /// which argument is the key, and BOOK/STATUS/SEATS are routed by the provider's slot.
     func testRedisPyClusterClientRoutesByProvider() throws {
         let output = try runRedisPyChecks("redis_py_cluster_check.py")
-        XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("ok  ") }.count, 7, output)
+        XCTAssertEqual(
+            output.split(separator: "\n").filter { $0.hasPrefix("ok  ") }.count, 7, output)
     }
 
     /// CLUSTER KEYSLOT gives the slot a real Redis Cluster node gives, hash tags included.
     func testClusterKeyslotMatchesRedis() throws {
         try startStack()
-        let clustered = try RedisServerProcess(directory: directory.appendingPathComponent("clustered"))
+        let clustered = try RedisServerProcess(
+            directory: directory.appendingPathComponent("clustered"))
         // An explicit bus port: by default it is the port plus 10,000, too high for most free ports.
-        clustered.extraArguments = ["--cluster-enabled", "yes", "--cluster-port", "\(freePort())",
-                                    "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
+        clustered.extraArguments = [
+            "--cluster-enabled", "yes", "--cluster-port", "\(freePort())",
+            "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path,
+        ]
         try clustered.start()
         defer { clustered.stop() }
-        let keys = ["club", "{a}b", "a{}b", "x{y}z{w}", "open{", "}{", "{}", "almaty.sport-42", "üñï", "a b"]
+        let keys =
+            [
+                "club", "{a}b", "a{}b", "x{y}z{w}", "open{", "}{", "{}", "almaty.sport-42", "üñï",
+                "a b",
+            ]
             + (0..<200).map { "provider-\($0 * 7919)" }
         let client = try connect()
         for key in keys {
             try client.send(LineClient.resp(["CLUSTER", "KEYSLOT", key]))
             let ours = try client.readReply()
-            let theirs = try clustered.cli(["CLUSTER", "KEYSLOT", key]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let theirs = try clustered.cli(["CLUSTER", "KEYSLOT", key]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             XCTAssertEqual(ours, ":\(theirs)", "slot of \(key)")
         }
         try expect(client, "CLUSTER NOSUCH", prefix: "-ERR unknown subcommand")
@@ -82,14 +99,14 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "PROVIDER gym 5", "+OK")
         redis.kill9()
         let unavailable = """
-        import redis, sys
-        r = redis.Redis(port=\(kezekd.port), decode_responses=True)
-        try:
-            r.execute_command("BOOK", "gym", "x")
-        except redis.ResponseError as error:
-            print(type(error).__name__, error); sys.exit(0 if "UNAVAILABLE" in str(error) else 1)
-        sys.exit(2)
-        """
+            import redis, sys
+            r = redis.Redis(port=\(kezekd.port), decode_responses=True)
+            try:
+                r.execute_command("BOOK", "gym", "x")
+            except redis.ResponseError as error:
+                print(type(error).__name__, error); sys.exit(0 if "UNAVAILABLE" in str(error) else 1)
+            sys.exit(2)
+            """
         let first = try runProgram(python, ["-c", unavailable], timeout: 30)
         XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
         kezekd.terminate()
@@ -97,29 +114,34 @@ final class RedisClientTests: IntegrationTestCase {
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
         try kezekd.start(waitUntilHealthy: false)
         let loading = """
-        import redis, sys
-        r = redis.Redis(port=\(kezekd.port))
-        try:
-            r.execute_command("SEATS", "gym")
-        except redis.exceptions.BusyLoadingError as error:
-            print(type(error).__name__, error); sys.exit(0)
-        sys.exit(2)
-        """
+            import redis, sys
+            r = redis.Redis(port=\(kezekd.port))
+            try:
+                r.execute_command("SEATS", "gym")
+            except redis.exceptions.BusyLoadingError as error:
+                print(type(error).__name__, error); sys.exit(0)
+            sys.exit(2)
+            """
         let second = try runProgram(python, ["-c", loading], timeout: 30)
         XCTAssertEqual(second.status, 0, second.stdout + second.stderr)
     }
 
     /// Starts kezekd with a token and runs `interpreter` on one of Tests/clients' scripts
     /// (`SCRIPT PORT TOKEN`); fails the test unless every check of the script passed.
-    private func runClientChecks(_ interpreter: String, _ script: String, installedBy packages: String,
-                                 file: StaticString = #filePath, line: UInt = #line) throws {
+    private func runClientChecks(
+        _ interpreter: String, _ script: String, installedBy packages: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: interpreter) else {
-            throw TestSetupError("no \(interpreter): install \(packages) (scripts/ensure-deps.sh does)")
+            throw TestSetupError(
+                "no \(interpreter): install \(packages) (scripts/ensure-deps.sh does)")
         }
         try startStack(["--token", "sekret"])
         let path = Self.packageRoot.appendingPathComponent("Tests/clients/\(script)").path
         let result = try runProgram(interpreter, [path, "\(kezekd.port)", "sekret"], timeout: 60)
-        XCTAssertEqual(result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            result.status, 0, "\(script) failed:\n\(result.stdout)\n\(result.stderr)", file: file,
+            line: line)
     }
 
     /// Debian's Perl client (libredis-perl, installed by scripts/ensure-deps.sh).
@@ -132,7 +154,10 @@ final class RedisClientTests: IntegrationTestCase {
     func testRedisCliResp3UserAndPipe() throws {
         try startStack(["--token", "sekret"])
         let cli = RedisServerProcess.cliPath
-        let base = ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "--user", "default", "--pass", "sekret", "--no-auth-warning"]
+        let base = [
+            "-h", "127.0.0.1", "-p", "\(kezekd.port)", "--user", "default", "--pass", "sekret",
+            "--no-auth-warning",
+        ]
         let provider = try runProgram(cli, base + ["-3", "PROVIDER", "cli-club", "20000"])
         XCTAssertEqual(provider.stdout, "OK\n", provider.stderr)
         let booked = try runProgram(cli, base + ["-3", "BOOK", "cli-club", "first"])
@@ -142,22 +167,30 @@ final class RedisClientTests: IntegrationTestCase {
         var text = ""
         for index in 0..<10_000 { text += LineClient.resp(["BOOK", "cli-club", "p\(index)"]) }
         try text.write(to: commands, atomically: true, encoding: .utf8)
-        let pipe = try runProgram("/bin/sh", ["-c", "\(cli) \(base.joined(separator: " ")) --pipe < \(commands.path)"], timeout: 60)
+        let pipe = try runProgram(
+            "/bin/sh", ["-c", "\(cli) \(base.joined(separator: " ")) --pipe < \(commands.path)"],
+            timeout: 60)
         XCTAssertEqual(pipe.status, 0, pipe.stdout + pipe.stderr)
         XCTAssertTrue(pipe.stdout.contains("errors: 0, replies: 10000"), pipe.stdout)
         let seats = try runProgram(cli, base + ["SEATS", "cli-club"])
-        XCTAssertEqual(seats.stdout, "SEATS capacity=20000 booked=10001 free=9999 waiting=0 refused=0\n")
+        XCTAssertEqual(
+            seats.stdout, "SEATS capacity=20000 booked=10001 free=9999 waiting=0 refused=0\n")
     }
 
     func testRedisBenchmarkWithoutWarnings() throws {
         try startStack()
         let client = try connect()
         try expect(client, "PROVIDER bench 100000", "+OK")
-        let result = try runProgram("/usr/bin/redis-benchmark",
-                                    ["-h", "127.0.0.1", "-p", "\(kezekd.port)", "-n", "2000", "-q", "BOOK", "bench", "__rand_int__"],
-                                    timeout: 60)
+        let result = try runProgram(
+            "/usr/bin/redis-benchmark",
+            [
+                "-h", "127.0.0.1", "-p", "\(kezekd.port)", "-n", "2000", "-q", "BOOK", "bench",
+                "__rand_int__",
+            ],
+            timeout: 60)
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertFalse((result.stdout + result.stderr).contains("WARNING"), result.stdout + result.stderr)
+        XCTAssertFalse(
+            (result.stdout + result.stderr).contains("WARNING"), result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("requests per second"), result.stdout)
     }
 
@@ -170,8 +203,11 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertEqual(try client.readLine(), "*14")
         var fields: [String] = []
         for _ in 0..<13 { fields.append(try client.readReply()) }
-        XCTAssertEqual(Array(fields.prefix(6)), ["$server", "$kezek", "$version", "$7.0.0", "$proto", ":2"])
-        XCTAssertEqual(Array(fields.suffix(7)).filter { $0.hasPrefix("$") }, ["$id", "$mode", "$standalone", "$role", "$master", "$modules"])
+        XCTAssertEqual(
+            Array(fields.prefix(6)), ["$server", "$kezek", "$version", "$7.0.0", "$proto", ":2"])
+        XCTAssertEqual(
+            Array(fields.suffix(7)).filter { $0.hasPrefix("$") },
+            ["$id", "$mode", "$standalone", "$role", "$master", "$modules"])
         XCTAssertEqual(try client.readLine(), "*0", "modules: an empty array")
         try client.send("HELLO 3 SETNAME shapes\r\n")
         XCTAssertEqual(try client.readLine(), "%7")
@@ -183,13 +219,16 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "BOOK r3 a", "+BOOKED 0")
         try expect(client, "CLIENT GETNAME", "$shapes")
         try expect(client, "HELLO 4", "-NOPROTO unsupported protocol version")
-        try expect(client, "CLIENT SETNAME", "-ERR wrong number of arguments for 'client|setname' command")
+        try expect(
+            client, "CLIENT SETNAME", "-ERR wrong number of arguments for 'client|setname' command")
     }
 
     func testHelloNeedsAuthenticationWhenATokenIsSet() throws {
         try startStack(["--token", "sekret"])
         let client = try connect()
-        try expect(client, "HELLO 3", prefix: "-NOAUTH HELLO must be called with the client already authenticated")
+        try expect(
+            client, "HELLO 3",
+            prefix: "-NOAUTH HELLO must be called with the client already authenticated")
         try expect(client, "HELLO 3 AUTH default wrong", "-WRONGPASS invalid token")
         try client.send("HELLO 3 AUTH default sekret\r\n")
         XCTAssertEqual(try client.readLine(), "%7")
@@ -220,7 +259,9 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "ECHO marker", "$marker")
         try expect(client, "CLIENT GETNAME", "$-1")
         try client.send(LineClient.resp(["CLIENT", "SETNAME", "bad name"]))
-        XCTAssertEqual(try client.readLine(), "-ERR Client names cannot contain spaces, newlines or special characters.")
+        XCTAssertEqual(
+            try client.readLine(),
+            "-ERR Client names cannot contain spaces, newlines or special characters.")
         try expect(client, "CLIENT SETINFO lib-name kezek-tests", "+OK")
         try expect(client, "CLIENT ID", prefix: ":")
         try expect(client, "CLIENT KILL 127.0.0.1:1", "-ERR No such client")
@@ -231,8 +272,12 @@ final class RedisClientTests: IntegrationTestCase {
         try expect(client, "BOOK", "-ERR wrong number of arguments for 'book' command")
         try client.send("CONFIG GET save appendonly\r\n")
         XCTAssertEqual(try client.readLine(), "*4")
-        XCTAssertEqual([try client.readReply(), try client.readReply(), try client.readReply(), try client.readReply()],
-                       ["$save", "$", "$appendonly", "$no"])
+        XCTAssertEqual(
+            [
+                try client.readReply(), try client.readReply(), try client.readReply(),
+                try client.readReply(),
+            ],
+            ["$save", "$", "$appendonly", "$no"])
         try client.send("CONFIG GET nothing-matches\r\n")
         XCTAssertEqual(try client.readLine(), "*0")
         try client.send("INFO clients\r\n")
@@ -248,13 +293,16 @@ final class RedisClientTests: IntegrationTestCase {
         let user = try connect()
         try expect(user, "AUTH c", "+OK")
         try expect(user, "CLIENT SETNAME user-conn", "+OK")
-        try expect(user, "CLIENT LIST", "-NOPERM this connection is not allowed to run 'client|list'")
-        try expect(user, "CLIENT KILL ID 1", "-NOPERM this connection is not allowed to run 'client|kill'")
+        try expect(
+            user, "CLIENT LIST", "-NOPERM this connection is not allowed to run 'client|list'")
+        try expect(
+            user, "CLIENT KILL ID 1", "-NOPERM this connection is not allowed to run 'client|kill'")
         try user.send("CLIENT INFO\r\n")
         XCTAssertTrue(try user.readLine().hasPrefix("$"))
         let own = try user.readLine()
         XCTAssertTrue(own.contains(" name=user-conn "), own)
-        let address = try XCTUnwrap(own.split(separator: " ").first { $0.hasPrefix("addr=") }?.dropFirst(5))
+        let address = try XCTUnwrap(
+            own.split(separator: " ").first { $0.hasPrefix("addr=") }?.dropFirst(5))
         // Connections land on both loop threads; the admin sees and closes them all.
         let others = try (0..<6).map { _ in try connect() }
         for other in others { try expect(other, "PING", "+PONG") }
@@ -268,10 +316,13 @@ final class RedisClientTests: IntegrationTestCase {
         XCTAssertTrue(listed.allSatisfy { $0.hasPrefix("id=") }, "\(listed)")
         XCTAssertEqual(listed.filter { $0.contains(" name=user-conn ") }.count, 1)
         try expect(admin, "CLIENT KILL \(address)", "+OK")
-        XCTAssertTrue(user.isClosedByPeer(timeout: 5), "CLIENT KILL <addr> left the connection open")
+        XCTAssertTrue(
+            user.isClosedByPeer(timeout: 5), "CLIENT KILL <addr> left the connection open")
         try expect(admin, "CLIENT KILL \(address)", "-ERR No such client")
         try expect(admin, "CLIENT KILL SKIPME yes", ":6")
-        for other in others { XCTAssertTrue(other.isClosedByPeer(timeout: 5), "CLIENT KILL left a connection open") }
+        for other in others {
+            XCTAssertTrue(other.isClosedByPeer(timeout: 5), "CLIENT KILL left a connection open")
+        }
         try expect(admin, "PING", "+PONG")
         try expect(admin, "CLIENT KILL ID 0", "-ERR client-id should be greater than 0")
     }
@@ -281,7 +332,8 @@ final class RedisClientTests: IntegrationTestCase {
     /// Debian's phpredis (php-redis, installed by scripts/ensure-deps.sh): with `CLIENT
     /// REPLY-STYLE bulk` a PHP gateway tells every outcome apart, in a pipeline too.
     func testPhpRedisTellsEveryOutcomeApartInAPipeline() throws {
-        try runClientChecks("/usr/bin/php", "php_redis_check.php", installedBy: "php-cli and php-redis")
+        try runClientChecks(
+            "/usr/bin/php", "php_redis_check.php", installedBy: "php-cli and php-redis")
     }
 
     /// `reply-style bulk` for the whole daemon; `CLIENT REPLY-STYLE` per connection either way.
@@ -304,9 +356,11 @@ final class RedisClientTests: IntegrationTestCase {
     /// it asks LATENCY LATEST, INFO, CONFIG GET, CLIENT LIST and more at every scrape.
     func testRedisExporterScrapesWithoutAnError() throws {
         try startStack(["--token", "sekret"])
-        let exporter = try RedisExporter(directory: directory, arguments: [
-            "-redis.addr", "redis://127.0.0.1:\(kezekd.port)", "-redis.password", "sekret",
-        ])
+        let exporter = try RedisExporter(
+            directory: directory,
+            arguments: [
+                "-redis.addr", "redis://127.0.0.1:\(kezekd.port)", "-redis.password", "sekret",
+            ])
         let scraped = exporter.firstScrape()
         XCTAssertTrue(scraped?.contains("\nredis_up 1") == true, scraped ?? "no scrape")
         _ = try exporter.scrape()

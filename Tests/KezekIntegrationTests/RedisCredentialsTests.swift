@@ -23,28 +23,41 @@ final class RedisCredentialsTests: IntegrationTestCase {
 
     func testRefusedCredentialsStopTheDaemonAtStartWithOneLine() throws {
         try startPasswordRedis()
-        for credentials in [["--redis-password", "wrong"], ["--redis-user", "kezek", "--redis-password", "s3cret"],
-                            ["--redis-user", "nobody", "--redis-password", "userpw"]] {
-            kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory, extraArguments: credentials)
+        for credentials in [
+            ["--redis-password", "wrong"], ["--redis-user", "kezek", "--redis-password", "s3cret"],
+            ["--redis-user", "nobody", "--redis-password", "userpw"],
+        ] {
+            kezekd = KezekdProcess(
+                redisPort: redis.port, logDirectory: directory, extraArguments: credentials)
             try? FileManager.default.removeItem(atPath: kezekd.stderrPath)
             let started = Date()
             try kezekd.start(waitUntilHealthy: false)
             let exited = kezekd.process!.waitForExit(timeout: 10)
             if !exited { kezekd.terminate() }
-            XCTAssertTrue(exited, "\(credentials): kezekd kept running with credentials Redis refuses")
+            XCTAssertTrue(
+                exited, "\(credentials): kezekd kept running with credentials Redis refuses")
             XCTAssertEqual(kezekd.process!.exitStatus, 2, "\(credentials)")
-            XCTAssertLessThan(Date().timeIntervalSince(started), 5, "\(credentials): not stopped at once")
+            XCTAssertLessThan(
+                Date().timeIntervalSince(started), 5, "\(credentials): not stopped at once")
             let lines = refusalLines()
             XCTAssertEqual(lines.count, 1, "\(credentials): \(lines)")
-            XCTAssertTrue(lines.first?.hasPrefix("kezekd: redis refused the credentials: check redis-password") == true, "\(lines)")
-            XCTAssertTrue(lines.first?.contains("WRONGPASS") == true, "Redis's own error is named: \(lines)")
+            XCTAssertTrue(
+                lines.first?.hasPrefix(
+                    "kezekd: redis refused the credentials: check redis-password") == true,
+                "\(lines)")
+            XCTAssertTrue(
+                lines.first?.contains("WRONGPASS") == true, "Redis's own error is named: \(lines)")
         }
     }
 
     func testPasswordRotatedUnderARunningDaemonFailsClosedRetriesAndRecovers() throws {
         try startPasswordRedis()
-        kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory,
-                               extraArguments: ["--redis-password", "s3cret", "--redis-auth-retry-max", "2", "--write-timeout", "0.5"])
+        kezekd = KezekdProcess(
+            redisPort: redis.port, logDirectory: directory,
+            extraArguments: [
+                "--redis-password", "s3cret", "--redis-auth-retry-max", "2", "--write-timeout",
+                "0.5",
+            ])
         try kezekd.start()
         let client = try connect()
         try expect(client, "PROVIDER gym 10", "+OK")
@@ -58,14 +71,17 @@ final class RedisCredentialsTests: IntegrationTestCase {
         let failedClosed = poll(timeout: 5, interval: 0.1) { () -> Bool? in
             (try? client.request("BOOK gym during"))?.hasPrefix("-UNAVAILABLE") == true ? true : nil
         }
-        XCTAssertEqual(failedClosed, true, "BOOK was not refused while Redis refused the credentials")
+        XCTAssertEqual(
+            failedClosed, true, "BOOK was not refused while Redis refused the credentials")
         try expect(client, "HEALTH", prefix: "-DOWN")
         Thread.sleep(forTimeInterval: max(0, 8 - Date().timeIntervalSince(refusedAt)))
         // Steps of 1, 2, 2, 2 s: refusals logged at about 0, 1, 3, 5 and 7 s, whatever the
         // number of connections retrying (two loops and the lease keeper).
         let logged = refusalLines().count
         XCTAssertGreaterThanOrEqual(logged, 3, "the refusal is logged")
-        XCTAssertLessThanOrEqual(logged, 6, "more than one line per backoff step: \(refusalLines().joined(separator: "\n"))")
+        XCTAssertLessThanOrEqual(
+            logged, 6,
+            "more than one line per backoff step: \(refusalLines().joined(separator: "\n"))")
         XCTAssertTrue(kezekd.isRunning, "a rotated password must not stop a running daemon")
 
         // The password comes back: served again within a step, nothing acknowledged lost.

@@ -15,12 +15,16 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "PROVIDER a 1", "+OK")
         try expect(client, "PROVIDER b 1", "+OK")
         try expect(client, "ROUND OPEN r1 nothex", "-ERR invalid commitment")
-        try expect(client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 21", "-ERR invalid choices '21' (1 to 20)")
+        try expect(
+            client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 21",
+            "-ERR invalid choices '21' (1 to 20)")
         try expect(client, "ROUND OPEN r1 \(commitment("s1")) SEATS 2", "-ERR syntax error")
         try expect(client, "ROUND OPEN r1 \(commitment("s1")) CHOICES 2", "+OK")
         try expect(client, "ROUND OPEN r1 \(commitment("s1"))", "-ERR round exists")
         try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "-BUSYROUND r1")
-        try expect(client, "ROUND STATUS r1", "+ROUND r1 state=open applicants=0 commitment=\(commitment("s1"))")
+        try expect(
+            client, "ROUND STATUS r1",
+            "+ROUND r1 state=open applicants=0 commitment=\(commitment("s1"))")
         try expect(client, "ROUND STATUS nope", "-NOROUND nope")
         // While the round is undrawn the lottery is the only way in.
         try expect(client, "BOOK a h0", "+ROUND r1")
@@ -45,7 +49,9 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "BOOK b h0", "+ROUND r1")
         try expect(client, "ROUND DRAW r1 s1", "+DRAWN offered=2 waiting=0 unplaced=0")
         try expect(client, "ROUND DRAW r1 s1", "+DRAWN offered=2 waiting=0 unplaced=0")
-        try expect(client, "ROUND STATUS r1", "+ROUND r1 state=drawn applicants=2 commitment=\(commitment("s1")) seed=s1")
+        try expect(
+            client, "ROUND STATUS r1",
+            "+ROUND r1 state=drawn applicants=2 commitment=\(commitment("s1")) seed=s1")
         // offer-ttl 0: placements are bookings.
         try expect(client, "RESULT r1 h1", "+BOOKED b 1")
         try expect(client, "RESULT r1 h2", "+BOOKED a 1")
@@ -54,8 +60,10 @@ final class RoundTests: IntegrationTestCase {
         // First come, first served again.
         try expect(client, "BOOK a h0", "+FULL a")
         try expect(client, "BOOK a h0 WAIT", "+WAITING 1")
-        try expect(client, "DEMAND a", "+DEMAND first=1 any=1 booked=1 offered=0 waiting=1 refused=1")
-        try expect(client, "DEMAND b", "+DEMAND first=1 any=2 booked=1 offered=0 waiting=0 refused=0")
+        try expect(
+            client, "DEMAND a", "+DEMAND first=1 any=1 booked=1 offered=0 waiting=1 refused=1")
+        try expect(
+            client, "DEMAND b", "+DEMAND first=1 any=2 booked=1 offered=0 waiting=0 refused=0")
         try expect(client, "DEMAND zz", "-NOPROVIDER zz")
         // The next round may open now.
         try expect(client, "ROUND OPEN r2 \(commitment("s2"))", "+OK")
@@ -65,12 +73,15 @@ final class RoundTests: IntegrationTestCase {
         try startStack(["--token", "client-secret", "--admin-token", "admin-secret"])
         let client = try connect()
         try expect(client, "AUTH client-secret", "+OK")
-        try expect(client, "ROUND OPEN r1 \(commitment("s"))", "-NOPERM this connection is not allowed to run 'round'")
+        try expect(
+            client, "ROUND OPEN r1 \(commitment("s"))",
+            "-NOPERM this connection is not allowed to run 'round'")
         let admin = try connect()
         try expect(admin, "AUTH admin-secret", "+OK")
         try expect(admin, "ROUND OPEN r1 \(commitment("s"))", "+OK")
         try expect(client, "ROUND STATUS r1", prefix: "+ROUND r1 state=open")
-        try expect(client, "ROUND CLOSE r1", "-NOPERM this connection is not allowed to run 'round'")
+        try expect(
+            client, "ROUND CLOSE r1", "-NOPERM this connection is not allowed to run 'round'")
     }
 
     /// A seeded draw of thousands of applicants with levels over a few dozen providers.
@@ -86,7 +97,8 @@ final class RoundTests: IntegrationTestCase {
                 let count = 1 + Int(random.next() % UInt64(choices))
                 while picked.count < count {
                     // Popular clubs first: a skewed pick.
-                    let p = Int(random.next() % UInt64(providerCount)) * Int(random.next() % 100) / 100
+                    let p =
+                        Int(random.next() % UInt64(providerCount)) * Int(random.next() % 100) / 100
                     let id = "club\(p)"
                     guard !picked.contains(where: { $0.provider == id }) else { continue }
                     let level = random.next() % 10 == 0 ? 1 + Int(random.next() % 3) : 0
@@ -98,13 +110,17 @@ final class RoundTests: IntegrationTestCase {
 
         func applyLines(round: String) -> [String] {
             applications.keys.sorted().map { holder in
-                "APPLY \(round) \(holder) " + applications[holder]!.map { $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)" }.joined(separator: " ")
+                "APPLY \(round) \(holder) "
+                    + applications[holder]!.map {
+                        $0.level == 0 ? $0.provider : "\($0.provider)/\($0.level)"
+                    }.joined(separator: " ")
             }
         }
     }
 
     private func openRound(_ client: LineClient, _ plan: Plan, seed: String) throws {
-        let created = try client.pipeline(plan.providers.sorted { $0.key < $1.key }.map { "PROVIDER \($0.key) \($0.value)" })
+        let created = try client.pipeline(
+            plan.providers.sorted { $0.key < $1.key }.map { "PROVIDER \($0.key) \($0.value)" })
         XCTAssertEqual(Set(created), ["+OK"])
         try expect(client, "ROUND OPEN big \(commitment(seed)) CHOICES 4", "+OK")
         let applied = try client.pipeline(plan.applyLines(round: "big"))
@@ -112,34 +128,52 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "ROUND CLOSE big", "+CLOSED \(plan.applications.count)")
     }
 
-    private func checkResults(_ client: LineClient, _ plan: Plan, seed: String, offers: Bool,
-                              file: StaticString = #filePath, line: UInt = #line) throws {
-        let reference = ReferenceDraw(seed: seed, applications: plan.applications, freeSeats: plan.providers)
+    private func checkResults(
+        _ client: LineClient, _ plan: Plan, seed: String, offers: Bool,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let reference = ReferenceDraw(
+            seed: seed, applications: plan.applications, freeSeats: plan.providers)
         let holders = plan.applications.keys.sorted()
         let replies = try client.pipeline(holders.map { "RESULT big \($0)" })
         var mismatches: [String] = []
         for (holder, reply) in zip(holders, replies) {
-            let expected = reference.expectedResult(holder, applications: plan.applications, offers: offers)
+            let expected = reference.expectedResult(
+                holder, applications: plan.applications, offers: offers)
             // An offer's reply ends with its seconds left.
-            let got = offers && reply.hasPrefix("+OFFERED") ? reply.split(separator: " ").dropLast().joined(separator: " ") : reply
-            if got != expected { mismatches.append("\(holder): expected \(expected), got \(reply)") }
+            let got =
+                offers && reply.hasPrefix("+OFFERED")
+                ? reply.split(separator: " ").dropLast().joined(separator: " ") : reply
+            if got != expected {
+                mismatches.append("\(holder): expected \(expected), got \(reply)")
+            }
         }
-        XCTAssertEqual(mismatches.count, 0, "first mismatches: \(mismatches.prefix(5))", file: file, line: line)
+        XCTAssertEqual(
+            mismatches.count, 0, "first mismatches: \(mismatches.prefix(5))", file: file, line: line
+        )
         let placed = reference.placements.count
         let waiting = holders.filter { reference.placements[$0]?.rank != 1 }.count
-        try expect(client, "ROUND DRAW big \(seed)", "+DRAWN offered=\(placed) waiting=\(waiting) unplaced=\(holders.count - placed)",
-                   file: file, line: line)
+        try expect(
+            client, "ROUND DRAW big \(seed)",
+            "+DRAWN offered=\(placed) waiting=\(waiting) unplaced=\(holders.count - placed)",
+            file: file, line: line)
         for (provider, capacity) in plan.providers {
             let fields = try seats(client, provider)
             let placedHere = reference.placements.values.filter { $0.provider == provider }.count
-            XCTAssertEqual(fields[offers ? "offered" : "booked"] ?? 0, placedHere, provider, file: file, line: line)
-            XCTAssertEqual(fields["waiting"], reference.waitlists[provider]?.count ?? 0, provider, file: file, line: line)
+            XCTAssertEqual(
+                fields[offers ? "offered" : "booked"] ?? 0, placedHere, provider, file: file,
+                line: line)
+            XCTAssertEqual(
+                fields["waiting"], reference.waitlists[provider]?.count ?? 0, provider, file: file,
+                line: line)
             XCTAssertEqual(fields["free"], capacity - placedHere, provider, file: file, line: line)
             let first = plan.applications.values.filter { $0.first?.provider == provider }.count
-            let any = plan.applications.values.filter { $0.contains { $0.provider == provider } }.count
-            try expect(client, "DEMAND \(provider)",
-                       "+DEMAND first=\(first) any=\(any) booked=\(fields["booked"]!) offered=\(fields["offered"] ?? 0) waiting=\(fields["waiting"]!) refused=0",
-                       file: file, line: line)
+            let any = plan.applications.values.filter { $0.contains { $0.provider == provider } }
+                .count
+            try expect(
+                client, "DEMAND \(provider)",
+                "+DEMAND first=\(first) any=\(any) booked=\(fields["booked"]!) offered=\(fields["offered"] ?? 0) waiting=\(fields["waiting"]!) refused=0",
+                file: file, line: line)
         }
     }
 
@@ -160,7 +194,9 @@ final class RoundTests: IntegrationTestCase {
     func testOffersConfirmDeclineExpireAndCascade() throws {
         try startStack(["--offer-ttl", "2"])
         let client = try connect()
-        for line in ["PROVIDER top 1", "PROVIDER mid 1", "PROVIDER low 1"] { try expect(client, line, "+OK") }
+        for line in ["PROVIDER top 1", "PROVIDER mid 1", "PROVIDER low 1"] {
+            try expect(client, line, "+OK")
+        }
         try expect(client, "ROUND OPEN r \(commitment("seed"))", "+OK")
         // Levels decide the order at "top" and "mid" whatever the lottery: ann/3 > bob/2 > cat/1.
         try expect(client, "APPLY r ann top/3 mid/1 low", "+APPLIED 3")
@@ -172,7 +208,8 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "RESULT r bob", prefix: "+OFFERED mid 2 ")
         try expect(client, "RESULT r cat", prefix: "+OFFERED low 3 ")
         try expect(client, "STATUS top ann", prefix: "+OFFERED ")
-        try expect(client, "SEATS top", "+SEATS capacity=1 booked=0 free=0 waiting=2 refused=0 offered=1")
+        try expect(
+            client, "SEATS top", "+SEATS capacity=1 booked=0 free=0 waiting=2 refused=0 offered=1")
         // bob waits at top (rank 1), behind cat? No: levels, bob/2 before cat/1.
         try expect(client, "STATUS top bob", "+WAITING 1")
         try expect(client, "STATUS top cat", "+WAITING 2")
@@ -182,7 +219,8 @@ final class RoundTests: IntegrationTestCase {
         // cat (its rank 2), which releases cat's offer at low.
         try expect(client, "CANCEL top ann", "+CANCELLED 0")
         let settled = poll(timeout: 5) { () -> Bool? in
-            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED mid 2 ") } == true ? true : nil
+            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED mid 2 ") } == true
+                ? true : nil
         }
         XCTAssertEqual(settled, true, "the cascade did not reach cat")
         try expect(client, "RESULT r ann", "+UNPLACED")
@@ -190,14 +228,17 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "STATUS mid bob", "+NONE")
         try expect(client, "STATUS low cat", "+NONE")
         try expect(client, "STATUS top cat", "+WAITING 1")
-        try expect(client, "SEATS low", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+        try expect(
+            client, "SEATS low", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
         // bob lets its offer expire: top goes to cat (rank 1), whose offer at mid is released.
         let expired = poll(timeout: 8) { () -> Bool? in
-            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED top 1 ") } == true ? true : nil
+            (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED top 1 ") } == true
+                ? true : nil
         }
         XCTAssertEqual(expired, true, "bob's offer did not expire to cat")
         try expect(client, "RESULT r bob", "+UNPLACED")
-        try expect(client, "SEATS mid", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+        try expect(
+            client, "SEATS mid", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
         try expect(client, "CONFIRM top cat", "+CONFIRMED 0")
         try expect(client, "CONFIRM top cat", "+NOTFOUND cat")
         try expect(client, "RESULT r cat", "+BOOKED top 1")
@@ -230,7 +271,8 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "STATUS B \(second)", "+NONE")
         pause(2.5)  // longer than offer-ttl: nothing of it expires
         try expect(client, "RESULT r \(second)", "+BOOKED A 1")
-        try expect(client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
+        try expect(
+            client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
     }
 
     /// BOOK from a holder with an offer there takes the offered seat, as CONFIRM does.
@@ -246,7 +288,8 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "BOOK p kid", "+BOOKED 1")
         try expect(client, "STATUS p kid", "+BOOKED")
         try expect(client, "RESULT r kid", "+BOOKED p 1")
-        try expect(client, "SEATS p", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0 offered=0")
+        try expect(
+            client, "SEATS p", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0 offered=0")
         try expect(client, "CONFIRM p kid", "+NOTFOUND kid")
     }
 
@@ -267,7 +310,8 @@ final class RoundTests: IntegrationTestCase {
         try expect(again, "RESULT r second", "+WAITING p 1")
         // The absolute expiry survived the restart: it passes to "second" about 4 s after the draw.
         let passed = poll(timeout: 8) { () -> Bool? in
-            (try? again.request("RESULT r second")).map { $0.hasPrefix("+OFFERED p 1 ") } == true ? true : nil
+            (try? again.request("RESULT r second")).map { $0.hasPrefix("+OFFERED p 1 ") } == true
+                ? true : nil
         }
         XCTAssertEqual(passed, true)
         try expect(again, "RESULT r first", "+UNPLACED")
@@ -282,16 +326,24 @@ final class RoundTests: IntegrationTestCase {
         let client = try connect()
         try expect(client, "PROVIDER p 2", "+OK")
         try expect(client, "ROUND OPEN r \(commitment("s"))", "+OK")
-        for holder in ["ann", "bob", "cat"] { try expect(client, "APPLY r \(holder) p", "+APPLIED 1") }
+        for holder in ["ann", "bob", "cat"] {
+            try expect(client, "APPLY r \(holder) p", "+APPLIED 1")
+        }
         try expect(client, "ROUND CLOSE r", "+CLOSED 3")
         try expect(client, "ROUND DRAW r s", "+DRAWN offered=2 waiting=1 unplaced=1")
         let redisClient = try LineClient(port: redis.port)
-        XCTAssertEqual(try redisClient.request(LineClient.resp(["HLEN", "kezek:{p}:rounds"])), ":1",
-                       "one field for the draw's whole part here")
+        XCTAssertEqual(
+            try redisClient.request(LineClient.resp(["HLEN", "kezek:{p}:rounds"])), ":1",
+            "one field for the draw's whole part here")
         let part = try redisClient.request(LineClient.resp(["HGET", "kezek:{p}:rounds", "#r"]))
-        XCTAssertEqual(Set(part.dropFirst().split(separator: " ").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }),
-                       ["ann", "bob", "cat"])
-        let booked = try ["ann", "bob", "cat"].filter { try client.request("RESULT r \($0)") == "+BOOKED p 1" }
+        XCTAssertEqual(
+            Set(
+                part.dropFirst().split(separator: " ").enumerated().filter { $0.offset % 2 == 0 }
+                    .map { String($0.element) }),
+            ["ann", "bob", "cat"])
+        let booked = try ["ann", "bob", "cat"].filter {
+            try client.request("RESULT r \($0)") == "+BOOKED p 1"
+        }
         XCTAssertEqual(booked.count, 2)
         let leaver = booked[0]
         let waiter = try XCTUnwrap(["ann", "bob", "cat"].first { !booked.contains($0) })
@@ -306,7 +358,9 @@ final class RoundTests: IntegrationTestCase {
         let again = try connect()
         try expect(again, "RESULT r \(leaver)", "+UNPLACED")
         try expect(again, "STATUS p \(leaver)", "+WAITING 1")
-        for holder in booked.dropFirst() + [waiter] { try expect(again, "RESULT r \(holder)", "+BOOKED p 1") }
+        for holder in booked.dropFirst() + [waiter] {
+            try expect(again, "RESULT r \(holder)", "+BOOKED p 1")
+        }
     }
 
     /// ROUND DRAW waits `draw-timeout` for Redis, not `write-timeout` (a BOOK's wait): a draw
@@ -326,7 +380,8 @@ final class RoundTests: IntegrationTestCase {
         redis.resume()
         let reply = try client.readReply(timeout: 30)
         XCTAssertEqual(reply, "+DRAWN offered=1 waiting=1 unplaced=1")
-        try expect(client, "SEATS p", "+SEATS capacity=1 booked=0 free=0 waiting=1 refused=0 offered=1")
+        try expect(
+            client, "SEATS p", "+SEATS capacity=1 booked=0 free=0 waiting=1 refused=0 offered=1")
     }
 
     /// A crash between the draw's steps: Redis holds the record and part of the placements,
@@ -340,9 +395,17 @@ final class RoundTests: IntegrationTestCase {
         kezekd.kill9()
         // Put Redis back to the middle of step 2: round `drawing`, half the providers' parts lost.
         let redisClient = try LineClient(port: redis.port)
-        XCTAssertEqual(try redisClient.request(LineClient.resp(["HSET", "kezek:rounds", "big", "drawing"])), ":0")
-        for provider in plan.providers.keys.sorted().enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
-            let reply = try redisClient.request(LineClient.resp(["DEL", "kezek:{\(provider)}:offers", "kezek:{\(provider)}:rounds", "kezek:{\(provider)}:waiting"]))
+        XCTAssertEqual(
+            try redisClient.request(LineClient.resp(["HSET", "kezek:rounds", "big", "drawing"])),
+            ":0")
+        for provider in plan.providers.keys.sorted().enumerated().filter({ $0.offset % 2 == 0 })
+            .map(\.element)
+        {
+            let reply = try redisClient.request(
+                LineClient.resp([
+                    "DEL", "kezek:{\(provider)}:offers", "kezek:{\(provider)}:rounds",
+                    "kezek:{\(provider)}:waiting",
+                ]))
             XCTAssertTrue(reply.hasPrefix(":"), reply)
         }
         try kezekd.start()

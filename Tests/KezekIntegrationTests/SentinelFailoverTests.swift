@@ -28,36 +28,49 @@ final class SentinelFailoverTests: IntegrationTestCase {
         redis.resume()
     }
 
-    private func failOverMidBurst(fault: String, _ injure: @escaping (RedisServerProcess) -> Void) throws {
+    private func failOverMidBurst(fault: String, _ injure: @escaping (RedisServerProcess) -> Void)
+        throws
+    {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("primary"))
         try redis.start()
         for index in 0..<2 {
-            let replica = try RedisServerProcess(directory: directory.appendingPathComponent("replica-\(index)"))
+            let replica = try RedisServerProcess(
+                directory: directory.appendingPathComponent("replica-\(index)"))
             replica.extraArguments = ["--replicaof", "127.0.0.1", "\(redis.port)"]
             replicas.append(replica)
             try replica.start()
             let linked = poll(timeout: 15, interval: 0.1) { () -> Bool? in
-                (try? replica.cli(["INFO", "replication"]))?.contains("master_link_status:up") == true ? true : nil
+                (try? replica.cli(["INFO", "replication"]))?.contains("master_link_status:up")
+                    == true ? true : nil
             }
             XCTAssertEqual(linked, true, "replica \(index) did not link to the primary")
         }
-        let sentinel = try RedisSentinelProcess(directory: directory.appendingPathComponent("sentinel"), name: "kz", primaryPort: redis.port)
+        let sentinel = try RedisSentinelProcess(
+            directory: directory.appendingPathComponent("sentinel"), name: "kz",
+            primaryPort: redis.port)
         self.sentinel = sentinel
         try sentinel.start()
-        let known = poll(timeout: 20, interval: 0.2) { () -> Bool? in (try? sentinel.replicaCount()) == 2 ? true : nil }
+        let known = poll(timeout: 20, interval: 0.2) { () -> Bool? in
+            (try? sentinel.replicaCount()) == 2 ? true : nil
+        }
         XCTAssertEqual(known, true, "the sentinel did not find both replicas")
 
         // `--redis` points nowhere useful: only the Sentinel says where the primary is.
-        kezekd = KezekdProcess(redisPort: freePort(), logDirectory: directory, extraArguments: [
-            // A Sentinel that is down comes first: kezekd asks the next.
-            "--sentinel", "127.0.0.1:\(freePort()),127.0.0.1:\(sentinel.port)", "--sentinel-master", "kz",
-            "--redis-replicas", "1", "--write-timeout", "2", "--lease-ttl", "2",
-        ])
+        kezekd = KezekdProcess(
+            redisPort: freePort(), logDirectory: directory,
+            extraArguments: [
+                // A Sentinel that is down comes first: kezekd asks the next.
+                "--sentinel", "127.0.0.1:\(freePort()),127.0.0.1:\(sentinel.port)",
+                "--sentinel-master", "kz",
+                "--redis-replicas", "1", "--write-timeout", "2", "--lease-ttl", "2",
+            ])
         try kezekd.start(timeout: 20)
         let capacity = 15_000, requests = 20_000
         try expect(try connect(), "PROVIDER hall \(capacity)", "+OK")
 
-        let burst = BookingBurst(port: kezekd.port, requests: (0..<requests).map { ("hall", "h\($0)") }, connections: 8, chunk: 50)
+        let burst = BookingBurst(
+            port: kezekd.port, requests: (0..<requests).map { ("hall", "h\($0)") }, connections: 8,
+            chunk: 50)
         burst.thresholds = [requests / 4]
         let killed = Locked(false)
         let killedAt = Locked(0.0)
@@ -68,26 +81,36 @@ final class SentinelFailoverTests: IntegrationTestCase {
             killed.withLock { $0 = true }
         }
         let outcome = burst.run(timeout: 120)
-        print("sentinel failover (primary \(fault)): burst done \(String(format: "%.1f", monotonicNow() - killedAt.current)) s after the fault; "
-              + "\(outcome.unavailableReplies) -UNAVAILABLE, \(outcome.brokenConnections) broken connections")
+        print(
+            "sentinel failover (primary \(fault)): burst done \(String(format: "%.1f", monotonicNow() - killedAt.current)) s after the fault; "
+                + "\(outcome.unavailableReplies) -UNAVAILABLE, \(outcome.brokenConnections) broken connections"
+        )
         XCTAssertTrue(killed.current, "the primary was not \(fault) mid-burst")
         XCTAssertEqual(outcome.unexpected, [])
         XCTAssertEqual(outcome.unsettled.count, 0, "requests left unanswered after retries")
         XCTAssertEqual(outcome.booked.count, capacity, "every seat sold once: no more, no fewer")
         XCTAssertEqual(outcome.full.count, requests - capacity)
-        XCTAssertGreaterThan(outcome.unavailableReplies + outcome.brokenConnections, 0, "the failover was not felt")
+        XCTAssertGreaterThan(
+            outcome.unavailableReplies + outcome.brokenConnections, 0, "the failover was not felt")
 
         // The Sentinel promoted a replica; it holds every acknowledged booking, and nothing more.
         let promotedPort = try XCTUnwrap(try sentinel.primaryPort())
         XCTAssertNotEqual(promotedPort, redis.port, "the sentinel did not fail over")
         let promoted = try XCTUnwrap(replicas.first { $0.port == promotedPort })
-        let stored = Set(try promoted.cli(["SMEMBERS", "kezek:{hall}:booked"]).split(separator: "\n").map(String.init))
+        let stored = Set(
+            try promoted.cli(["SMEMBERS", "kezek:{hall}:booked"]).split(separator: "\n").map(
+                String.init))
         let acknowledged = Set(outcome.booked.map { "h\($0)" })
-        XCTAssertEqual(acknowledged.subtracting(stored), [], "acknowledged bookings missing on the promoted replica")
-        XCTAssertEqual(stored.count, capacity, "the promoted replica holds more bookings than seats")
+        XCTAssertEqual(
+            acknowledged.subtracting(stored), [],
+            "acknowledged bookings missing on the promoted replica")
+        XCTAssertEqual(
+            stored.count, capacity, "the promoted replica holds more bookings than seats")
         let statuses = try connect().pipeline(acknowledged.sorted().map { "STATUS hall \($0)" })
         XCTAssertEqual(Set(statuses), ["+BOOKED"])
         let log = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
-        XCTAssertTrue(log.contains("redis primary from sentinel"), "kezekd did not log following the sentinel")
+        XCTAssertTrue(
+            log.contains("redis primary from sentinel"), "kezekd did not log following the sentinel"
+        )
     }
 }

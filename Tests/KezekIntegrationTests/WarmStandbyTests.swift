@@ -14,7 +14,9 @@ final class WarmStandbyTests: IntegrationTestCase {
         let client = try LineClient(port: port)
         var lines = try client.pipeline(providers.map { "SEATS \($0)" })
         for provider in providers {
-            lines += try client.pipeline(holders.map { "STATUS \(provider) \($0)" }).map { "\(provider) \($0)" }
+            lines += try client.pipeline(holders.map { "STATUS \(provider) \($0)" }).map {
+                "\(provider) \($0)"
+            }
         }
         return lines
     }
@@ -33,17 +35,25 @@ final class WarmStandbyTests: IntegrationTestCase {
             }
         }
         let replies = try LineClient(port: port).pipeline(requests)
-        XCTAssertFalse(replies.contains { $0.hasPrefix("-") && !$0.hasPrefix("-ERR capacity below") }, "\(replies.filter { $0.hasPrefix("-") }.prefix(3))")
+        XCTAssertFalse(
+            replies.contains { $0.hasPrefix("-") && !$0.hasPrefix("-ERR capacity below") },
+            "\(replies.filter { $0.hasPrefix("-") }.prefix(3))")
     }
 
     private func log(of process: KezekdProcess) -> String {
         (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
     }
 
-    private func waitForLine(_ text: String, count: Int = 1, in process: KezekdProcess,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        let seen = poll(timeout: 15) { self.log(of: process).components(separatedBy: text).count - 1 >= count ? true : nil }
-        XCTAssertEqual(seen, true, "no '\(text)' (×\(count)) in the log:\n\(log(of: process).suffix(2000))", file: file, line: line)
+    private func waitForLine(
+        _ text: String, count: Int = 1, in process: KezekdProcess,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let seen = poll(timeout: 15) {
+            self.log(of: process).components(separatedBy: text).count - 1 >= count ? true : nil
+        }
+        XCTAssertEqual(
+            seen, true, "no '\(text)' (×\(count)) in the log:\n\(log(of: process).suffix(2000))",
+            file: file, line: line)
     }
 
     /// A holder (lease-ttl 2) with the providers, and a standby that has loaded them.
@@ -60,12 +70,16 @@ final class WarmStandbyTests: IntegrationTestCase {
         let standby = try startHolderAndStandby()
         try burst(port: kezekd.port, seed: 7, count: 4_000)
         let holderView = try served(port: kezekd.port)
-        pause(1)   // the standby reads the changed providers at its next looks
+        pause(1)  // the standby reads the changed providers at its next looks
 
         kezekd.kill9()
         try standby.waitHealthy(timeout: 15)
-        XCTAssertTrue(log(of: standby).contains("state taken over warm"), log(of: standby).suffix(2000).description)
-        XCTAssertEqual(try served(port: standby.port), holderView, "the warm standby serves what the holder served")
+        XCTAssertTrue(
+            log(of: standby).contains("state taken over warm"),
+            log(of: standby).suffix(2000).description)
+        XCTAssertEqual(
+            try served(port: standby.port), holderView,
+            "the warm standby serves what the holder served")
         // New waiters after the takeover are scored after those the log gave the standby.
         try burst(port: standby.port, seed: 8, count: 1_000)
         let warm = try served(port: standby.port)
@@ -79,7 +93,10 @@ final class WarmStandbyTests: IntegrationTestCase {
         let cold = try served(port: kezekd.port)
         XCTAssertEqual(cold.count, warm.count)
         let differing = zip(cold, warm).filter { $0 != $1 }
-        XCTAssertEqual(differing.count, 0, "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))")
+        XCTAssertEqual(
+            differing.count, 0,
+            "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))"
+        )
     }
 
     /// A takeover just after a burst: the standby reads the log's tail and the providers it
@@ -91,7 +108,11 @@ final class WarmStandbyTests: IntegrationTestCase {
         kezekd.kill9()
         try standby.waitHealthy(timeout: 15)
         // Refused counts reach Redis every 100 ms, not with each reply: the last ones may be lost.
-        let withoutRefused = { (lines: [String]) in lines.map { $0.replacingOccurrences(of: #" refused=\d+"#, with: "", options: .regularExpression) } }
+        let withoutRefused = { (lines: [String]) in
+            lines.map {
+                $0.replacingOccurrences(of: #" refused=\d+"#, with: "", options: .regularExpression)
+            }
+        }
         XCTAssertEqual(withoutRefused(try served(port: standby.port)), withoutRefused(holderView))
     }
 
@@ -99,8 +120,12 @@ final class WarmStandbyTests: IntegrationTestCase {
         let standby = try startHolderAndStandby()
         try burst(port: kezekd.port, seed: 3, count: 500)
         // An entry whose seq skips ahead: steps are missing (a trim, a lagging replica).
-        let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let steps = Int(try redis.cli(["GET", "kezek:{lease}:steps"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let epoch = try redis.cli(["GET", "kezek:{lease}:epoch"]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let steps =
+            Int(
+                try redis.cli(["GET", "kezek:{lease}:steps"]).trimmingCharacters(
+                    in: .whitespacesAndNewlines)) ?? 0
         _ = try redis.cli(["SET", "kezek:{lease}:steps", String(steps + 5)])
         _ = try redis.cli(["XADD", "kezek:audit", "*", "epoch", epoch, "seq", String(steps + 5)])
         waitForLine("the audit log has a gap", in: standby)

@@ -8,13 +8,17 @@ import KezekClientSupport
 public final class KezekdProcess: @unchecked Sendable {
     /// `KEZEKD_BIN`, else `kezekd` next to the test bundle's executable.
     public static var binaryPath: String {
-        if let path = ProcessInfo.processInfo.environment["KEZEKD_BIN"], !path.isEmpty { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        if let path = ProcessInfo.processInfo.environment["KEZEKD_BIN"], !path.isEmpty {
+            return path
+        }
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         // On macOS the executable sits in Foo.xctest/Contents/MacOS.
         if directory.path.hasSuffix(".xctest/Contents/MacOS") {
-            directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            directory = directory.deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
         }
         return directory.appendingPathComponent("kezekd").path
     }
@@ -33,9 +37,11 @@ public final class KezekdProcess: @unchecked Sendable {
     public let stdoutPath: String
     public private(set) var process: Process?
 
-    public init(redisPort: Int, logDirectory: URL, extraArguments: [String] = [],
-                environment: [String: String] = [:],
-                port: Int = freePort(), adminPort: Int = freePort(), publicPort: Int = freePort()) {
+    public init(
+        redisPort: Int, logDirectory: URL, extraArguments: [String] = [],
+        environment: [String: String] = [:],
+        port: Int = freePort(), adminPort: Int = freePort(), publicPort: Int = freePort()
+    ) {
         self.port = port
         self.adminPort = adminPort
         self.publicPort = publicPort
@@ -48,8 +54,10 @@ public final class KezekdProcess: @unchecked Sendable {
 
     public var arguments: [String] {
         (passListenFlag ? ["--listen", "127.0.0.1:\(port)"] : [])
-            + ["--redis", "127.0.0.1:\(redisPort)", "--admin-listen", "127.0.0.1:\(adminPort)",
-               "--public-listen", "127.0.0.1:\(publicPort)", "--threads", "2"]
+            + [
+                "--redis", "127.0.0.1:\(redisPort)", "--admin-listen", "127.0.0.1:\(adminPort)",
+                "--public-listen", "127.0.0.1:\(publicPort)", "--threads", "2",
+            ]
             + extraArguments
     }
 
@@ -82,11 +90,14 @@ public final class KezekdProcess: @unchecked Sendable {
         let healthy = poll(timeout: timeout, interval: 0.05) { () -> Bool? in
             if let process = self.process, !process.isRunning { return false }
             guard let client = try? LineClient(port: port, timeout: 1),
-                  let reply = try? client.request("HEALTH", timeout: 2) else { return nil }
+                let reply = try? client.request("HEALTH", timeout: 2)
+            else { return nil }
             return reply.hasPrefix("+OK") ? true : nil
         }
         guard healthy == true else {
-            throw TestSetupError("kezekd on port \(port) not healthy within \(timeout) s (running: \(isRunning)); stderr:\n\(stderrTail())")
+            throw TestSetupError(
+                "kezekd on port \(port) not healthy within \(timeout) s (running: \(isRunning)); stderr:\n\(stderrTail())"
+            )
         }
     }
 
@@ -123,6 +134,7 @@ public final class KezekdProcess: @unchecked Sendable {
     /// The last `lines` lines of its standard error.
     public func stderrTail(lines: Int = 80) -> String {
         let text = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(
+            separator: "\n")
     }
 }

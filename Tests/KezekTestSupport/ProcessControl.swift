@@ -40,10 +40,14 @@ public func cleanEnvironment(adding extra: [String: String] = [:]) -> [String: S
 /// Runs a short-lived program to its end (at most `timeout` seconds, then SIGKILL).
 /// Returns nil as status when it had to be killed or a signal ended it.
 /// `stdin`: a file to read standard input from (none when nil).
-public func runProgram(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                       stdin: String? = nil, timeout: Double = 10)
-    throws -> (status: Int32?, stdout: String, stderr: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kezek-run-\(UUID().uuidString)")
+public func runProgram(
+    _ path: String, _ arguments: [String], environment: [String: String]? = nil,
+    stdin: String? = nil, timeout: Double = 10
+)
+    throws -> (status: Int32?, stdout: String, stderr: String)
+{
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "kezek-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let outPath = directory.appendingPathComponent("stdout").path

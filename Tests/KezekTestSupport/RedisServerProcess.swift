@@ -29,20 +29,24 @@ public final class RedisServerProcess {
 
     /// Starts it and waits (at most `timeout` seconds) until it answers commands.
     public func start(timeout: Double = 10) throws {
-        let process = try Self.launch([
-            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--daemonize", "no", "--protected-mode", "no", "--logfile", logPath,
-        ] + extraArguments, logPath: logPath)
+        let process = try Self.launch(
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+                "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                "--daemonize", "no", "--protected-mode", "no", "--logfile", logPath,
+            ] + extraArguments, logPath: logPath)
         self.process = process
         // EXISTS is refused while the append-only file is still loading: ":0" means ready (so
         // does -CLUSTERDOWN from a cluster node that owns no slots yet).
         let ready = poll(timeout: timeout) { () -> Bool? in
             if !process.isRunning { return false }
             guard let client = try? LineClient(port: port, timeout: 1),
-                  (self.password.map { (try? client.request("AUTH \($0)", timeout: 1)) == "+OK" } ?? true),
-                  let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1) else { return nil }
-            return reply.hasPrefix(":") || reply.hasPrefix("-CLUSTERDOWN") || reply.hasPrefix("-MOVED") ? true : nil
+                (self.password.map { (try? client.request("AUTH \($0)", timeout: 1)) == "+OK" }
+                    ?? true),
+                let reply = try? client.request("EXISTS kezek-test-probe", timeout: 1)
+            else { return nil }
+            return reply.hasPrefix(":") || reply.hasPrefix("-CLUSTERDOWN")
+                || reply.hasPrefix("-MOVED") ? true : nil
         }
         guard ready == true else {
             throw TestSetupError("redis-server on port \(port) did not become ready; log:\n\(log)")
@@ -85,7 +89,8 @@ public final class RedisServerProcess {
     /// persistence.
     public func restartEmpty(timeout: Double = 10) throws {
         kill9()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name != "redis.log" {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name != "redis.log" {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
         try start(timeout: timeout)
@@ -107,11 +112,16 @@ public final class RedisServerProcess {
     /// Runs `redis-cli` against this server (its input read from the file `stdin`, as
     /// `--pipe` wants); returns its standard output.
     public func cli(_ arguments: [String], stdin: String? = nil, timeout: Double = 20) throws
-        -> String {
-        let result = try runProgram(Self.cliPath, ["-h", "127.0.0.1", "-p", "\(port)", "--no-auth-warning"]
-            + (password.map { ["-a", $0] } ?? []) + arguments, stdin: stdin, timeout: timeout)
+        -> String
+    {
+        let result = try runProgram(
+            Self.cliPath,
+            ["-h", "127.0.0.1", "-p", "\(port)", "--no-auth-warning"]
+                + (password.map { ["-a", $0] } ?? []) + arguments, stdin: stdin, timeout: timeout)
         guard result.status == 0 else {
-            throw TestSetupError("redis-cli \(arguments) ended with \(String(describing: result.status)): \(result.stderr)")
+            throw TestSetupError(
+                "redis-cli \(arguments) ended with \(String(describing: result.status)): \(result.stderr)"
+            )
         }
         return result.stdout
     }

@@ -38,7 +38,9 @@ private struct DrawWorkload {
         func popular() -> Int {
             let u = rng.unit()
             var lo = 0, hi = providers - 1
-            while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] > u { hi = mid } else { lo = mid + 1 } }
+            while lo < hi {
+                let mid = (lo + hi) / 2; if cdf[mid] > u { hi = mid } else { lo = mid + 1 }
+            }
             return ranking[lo]
         }
         var book = ApplicationBook()
@@ -60,15 +62,20 @@ private struct DrawWorkload {
     }
 
     var inputBytesPerApplicant: Int {
-        (book.start.count * 4 + book.provider.count * 4 + book.level.count + order.count * 4) / applicants
+        (book.start.count * 4 + book.provider.count * 4 + book.level.count + order.count * 4)
+            / applicants
     }
 }
 
 private enum ResidentMemory {
-    static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+    static func resetPeak() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
     /// VmHWM or VmRSS from /proc/self/status, in bytes.
     static func read(_ field: String) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+            return 0
+        }
         for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
         }
@@ -80,10 +87,12 @@ private func allocationBenchmark(_ name: String, levels: Bool) {
     Benchmark(
         name,
         configuration: .init(
-            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident,
-                      .custom("peakGrowthBytesPerApplicant", useScalingFactor: false),
-                      .custom("inputBytesPerApplicant", useScalingFactor: false),
-                      .custom("displacedPerThousand", useScalingFactor: false)],
+            metrics: [
+                .wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident,
+                .custom("peakGrowthBytesPerApplicant", useScalingFactor: false),
+                .custom("inputBytesPerApplicant", useScalingFactor: false),
+                .custom("displacedPerThousand", useScalingFactor: false),
+            ],
             timeUnits: .milliseconds,
             warmupIterations: 1,
             maxDuration: .seconds(10),
@@ -93,12 +102,17 @@ private func allocationBenchmark(_ name: String, levels: Bool) {
         ResidentMemory.resetPeak()
         let before = ResidentMemory.read("VmRSS")
         benchmark.startMeasurement()
-        let allocation = DeferredAcceptance.allocate(freeSeats: work.seats, applications: work.book, lotteryOrder: work.order)
+        let allocation = DeferredAcceptance.allocate(
+            freeSeats: work.seats, applications: work.book, lotteryOrder: work.order)
         benchmark.stopMeasurement()
         let growth = ResidentMemory.read("VmHWM") - before
-        benchmark.measurement(.custom("peakGrowthBytesPerApplicant", useScalingFactor: false), growth / applicants)
-        benchmark.measurement(.custom("inputBytesPerApplicant", useScalingFactor: false), work.inputBytesPerApplicant)
-        benchmark.measurement(.custom("displacedPerThousand", useScalingFactor: false), allocation.displaced * 1000 / applicants)
+        benchmark.measurement(
+            .custom("peakGrowthBytesPerApplicant", useScalingFactor: false), growth / applicants)
+        benchmark.measurement(
+            .custom("inputBytesPerApplicant", useScalingFactor: false), work.inputBytesPerApplicant)
+        benchmark.measurement(
+            .custom("displacedPerThousand", useScalingFactor: false),
+            allocation.displaced * 1000 / applicants)
         blackHole(allocation.placement[0])
     } setup: {
         DrawWorkload(levels: levels)
@@ -107,12 +121,15 @@ private func allocationBenchmark(_ name: String, levels: Bool) {
 
 let benchmarks: @Sendable () -> Void = {
     allocationBenchmark("Allocate 1,000,000 applicants x 5 choices, no levels", levels: false)
-    allocationBenchmark("Allocate 1,000,000 applicants x 5 choices, levels on 1 choice in 5", levels: true)
+    allocationBenchmark(
+        "Allocate 1,000,000 applicants x 5 choices, levels on 1 choice in 5", levels: true)
 
     Benchmark(
         "Lottery order of 1,000,000 holders (SHA-256 each, then sort)",
-        configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
-                             timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(10), maxIterations: 3)
+        configuration: .init(
+            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
+            timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(10),
+            maxIterations: 3)
     ) { (benchmark: Benchmark, holders: [String]) in
         benchmark.startMeasurement()
         let order = LotteryOrder.order(seed: "4d9f1c0e7b2a", holders: holders)

@@ -17,8 +17,9 @@ private let latencies: [UInt64] = {
 }()
 
 private let verbs = Verb.allCases
-private let kinds: [ReplyKind] = [.booked, .booked, .booked, .full, .waiting, .booked, .full, .booked]
-
+private let kinds: [ReplyKind] = [
+    .booked, .booked, .booked, .full, .waiting, .booked, .full, .booked,
+]
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

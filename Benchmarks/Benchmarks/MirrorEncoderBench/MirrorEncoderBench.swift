@@ -9,13 +9,15 @@ import KezekCore
 /// 1,000 BOOK writes made by `providers` providers, round-robin, drained from their outbox.
 private func bookWrites(providers providerCount: Int) -> [MirrorWrite] {
     let outbox = MirrorOutbox()
-    let table = SeatTable(outboxes: [outbox], rules: .init(waitlistLimit: 0, limits: HolderLimits(limit: 0)))
+    let table = SeatTable(
+        outboxes: [outbox], rules: .init(waitlistLimit: 0, limits: HolderLimits(limit: 0)))
     let providers = (0..<providerCount).map { number in
         table.providerCreatingIfNeeded("provider-\(number)", capacity: 1_000_000).provider
     }
     for write in 0..<1_000 {
-        _ = providers[write % providerCount].book("holder:\(123_000 + write)", wait: false, rules: table.rules,
-                                                  mirrorUp: true, ticket: nil)
+        _ = providers[write % providerCount].book(
+            "holder:\(123_000 + write)", wait: false, rules: table.rules,
+            mirrorUp: true, ticket: nil)
     }
     var writes: [MirrorWrite] = []
     outbox.drain(into: &writes)
@@ -28,7 +30,7 @@ private final class EncoderRig {
     var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kezek"))
     init(providers: Int) {
         writes = bookWrites(providers: providers)
-        encoder.encode(writes[...]) // buffers at their working size, as on a running connection
+        encoder.encode(writes[...])  // buffers at their working size, as on a running connection
     }
 }
 

@@ -5,7 +5,8 @@ import Benchmark
 import KezekCore
 
 /// 64 KiB holding as many whole copies of `request` as fit (the tail is never read).
-private func pipelinedBuffer(_ request: String) -> (bytes: UnsafeMutableRawBufferPointer, used: Int) {
+private func pipelinedBuffer(_ request: String) -> (bytes: UnsafeMutableRawBufferPointer, used: Int)
+{
     let size = 64 * 1024
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
     buffer.initializeMemory(as: UInt8.self, repeating: 0)

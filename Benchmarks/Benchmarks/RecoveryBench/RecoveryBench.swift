@@ -24,12 +24,16 @@ private func stateCommands() -> [UInt8] {
     out.reserveCapacity(24 * bookings)
     func command(_ arguments: [String]) {
         out += Array("*\(arguments.count)\r\n".utf8)
-        for argument in arguments { out += Array("$\(argument.utf8.count)\r\n\(argument)\r\n".utf8) }
+        for argument in arguments {
+            out += Array("$\(argument.utf8.count)\r\n\(argument)\r\n".utf8)
+        }
     }
     for provider in 0..<providerCount {
         let id = providerID(provider)
         command(["SET", keys.capacity(id), "\(holdersPerProvider)"])
-        command(["SADD", keys.booked(id)] + (0..<holdersPerProvider).map { holderID(provider * holdersPerProvider + $0) })
+        command(
+            ["SADD", keys.booked(id)]
+                + (0..<holdersPerProvider).map { holderID(provider * holdersPerProvider + $0) })
     }
     command(["SADD", keys.providers] + (0..<providerCount).map(providerID))
     return out
@@ -55,7 +59,8 @@ private final class RecoveryRig: @unchecked Sendable {
             try watchLifeline()
             let summary = try fill()
             settings.redis = .init(host: "127.0.0.1", port: redis.port)
-            let memory = try redis.cli(["INFO", "memory"])
+            let memory =
+                try redis.cli(["INFO", "memory"])
                 .split(separator: "\r\n").first { $0.hasPrefix("used_memory_human:") } ?? "?"
             // One load in a fresh table for RSS: later loads reuse memory the allocator kept.
             let before = residentBytes()
@@ -64,8 +69,10 @@ private final class RecoveryRig: @unchecked Sendable {
             rssBytesPerBooking = (after - before) / bookings
             let booked = server.table.allProviders.reduce(0) { $0 + $1.seats().booked }
             precondition(booked == bookings, "recovered \(booked) bookings, expected \(bookings)")
-            print("RecoveryBench: redis 127.0.0.1:\(redis.port) filled (\(summary); redis \(memory)); "
-                + "RSS +\((after - before) >> 20) MiB for \(bookings) bookings = \(rssBytesPerBooking) bytes/booking")
+            print(
+                "RecoveryBench: redis 127.0.0.1:\(redis.port) filled (\(summary); redis \(memory)); "
+                    + "RSS +\((after - before) >> 20) MiB for \(bookings) bookings = \(rssBytesPerBooking) bytes/booking"
+            )
         } catch {
             stop()
             throw error
@@ -78,7 +85,9 @@ private final class RecoveryRig: @unchecked Sendable {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
         let directory = redis.directory.path
-        shell.arguments = ["-c", "cat >/dev/null; kill -KILL \(pid) 2>/dev/null; rm -rf '\(directory)'"]
+        shell.arguments = [
+            "-c", "cat >/dev/null; kill -KILL \(pid) 2>/dev/null; rm -rf '\(directory)'",
+        ]
         shell.standardInput = lifeline
         shell.standardOutput = FileHandle.nullDevice
         shell.standardError = FileHandle.nullDevice
@@ -107,7 +116,8 @@ private final class RecoveryRig: @unchecked Sendable {
 
     /// A new server (fresh, empty SeatTable) with the state loaded from Redis.
     func load() throws -> KezekServer {
-        let server = KezekServer(settings: settings, log: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let server = KezekServer(
+            settings: settings, log: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         try server.recover(catalog: [])
         return server
     }
@@ -120,20 +130,23 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Recover 1,000,000 bookings (1,000 providers x 1,000) from Redis",
         configuration: .init(
-            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .memoryLeakedBytes, .peakMemoryResident,
-                      .custom("rssBytesPerBooking", useScalingFactor: false)],
+            metrics: [
+                .wallClock, .cpuTotal, .mallocCountTotal, .memoryLeakedBytes, .peakMemoryResident,
+                .custom("rssBytesPerBooking", useScalingFactor: false),
+            ],
             timeUnits: .milliseconds,
             warmupIterations: 0,
             maxDuration: .seconds(5),
             maxIterations: 5
         )
     ) { (benchmark: Benchmark, rig: RecoveryRig) in
-        rig.kept = nil // last iteration's table, freed outside the measurement
+        rig.kept = nil  // last iteration's table, freed outside the measurement
         benchmark.startMeasurement()
         let server = try rig.load()
         benchmark.stopMeasurement()
         rig.kept = server
-        benchmark.measurement(.custom("rssBytesPerBooking", useScalingFactor: false), rig.rssBytesPerBooking)
+        benchmark.measurement(
+            .custom("rssBytesPerBooking", useScalingFactor: false), rig.rssBytesPerBooking)
     } setup: {
         let rig = try RecoveryRig()
         activeRig = rig
@@ -147,7 +160,9 @@ let benchmarks: @Sendable () -> Void = {
 
 /// Resident bytes of this process (/proc/self/statm, second field, in pages).
 private func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
+        return 0
+    }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -48,24 +48,30 @@ private final class Rig: @unchecked Sendable {
 
     init(_ scenario: Scenario) {
         self.scenario = scenario
-        rules = Provider.BookingRules(waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
+        rules = Provider.BookingRules(
+            waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
         drained.reserveCapacity(16 * drainEvery)
     }
 
     /// A fresh table (two outboxes, as with two loop threads), outside the measurement.
     func reset() {
-        rules = Provider.BookingRules(waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
+        rules = Provider.BookingRules(
+            waitlistLimit: 0, limits: HolderLimits(limit: scenario.holderLimit))
         outboxes = [MirrorOutbox(), MirrorOutbox()]
         let table = SeatTable(outboxes: outboxes, rules: rules)
         let capacity = scenario.soldOut ? seatsWhenSoldOut : 1 << 40
-        providers = (0..<scenario.providers).map { table.providerCreatingIfNeeded("provider-\($0)", capacity: capacity).provider }
+        providers = (0..<scenario.providers).map {
+            table.providerCreatingIfNeeded("provider-\($0)", capacity: capacity).provider
+        }
         unretained = providers.map { Unmanaged.passUnretained($0) }
         if scenario.soldOut {
             // Every seat taken and confirmed by Redis, as after a burst: a BOOK looks among
             // real holders.
             for provider in providers {
                 for seat in 0..<seatsWhenSoldOut {
-                    _ = provider.book("seat-holder-\(seat)", wait: false, rules: rules, mirrorUp: true, ticket: nil)
+                    _ = provider.book(
+                        "seat-holder-\(seat)", wait: false, rules: rules, mirrorUp: true,
+                        ticket: nil)
                 }
             }
             drainAll(confirming: true)
@@ -77,7 +83,9 @@ private final class Rig: @unchecked Sendable {
         for outbox in outboxes {
             outbox.drain(into: &drained)
             if confirming {
-                for index in drained.indices { drained[index].provider.confirmed(drained[index...index]) }
+                for index in drained.indices {
+                    drained[index].provider.confirmed(drained[index...index])
+                }
             }
             drained.removeAll(keepingCapacity: true)
         }
@@ -94,7 +102,9 @@ private final class Rig: @unchecked Sendable {
         for index in range {
             // `now` as the loop passes it (the time the request was read), so no clock is read here.
             let outcome = providers[index % count]._withUnsafeGuaranteedRef {
-                $0.book(holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil, now: 0)
+                $0.book(
+                    holderPool[index], wait: false, rules: rules, mirrorUp: true, ticket: nil,
+                    now: 0)
             }
             switch outcome {
             case .now(.full): if !expectFull { wrong &+= 1 }
@@ -141,7 +151,8 @@ private final class WorkerThreads: @unchecked Sendable {
     }
 }
 
-private let workers: [Int: WorkerThreads] = Dictionary(uniqueKeysWithValues: [1, 2, 4, 8].map { ($0, WorkerThreads($0)) })
+private let workers: [Int: WorkerThreads] = Dictionary(
+    uniqueKeysWithValues: [1, 2, 4, 8].map { ($0, WorkerThreads($0)) })
 
 let benchmarks: @Sendable () -> Void = {
     _ = holderPool.count
@@ -149,7 +160,8 @@ let benchmarks: @Sendable () -> Void = {
     for soldOut in [false, true] {
         for providers in [1, 1_000] {
             for holderLimit in soldOut ? [0] : [0, 2] {
-                scenarios.append(Scenario(providers: providers, holderLimit: holderLimit, soldOut: soldOut))
+                scenarios.append(
+                    Scenario(providers: providers, holderLimit: holderLimit, soldOut: soldOut))
             }
         }
     }
@@ -159,13 +171,16 @@ let benchmarks: @Sendable () -> Void = {
                 "\(scenario.name), \(threads) thread(s)",
                 configuration: .init(
                     metrics: [.throughput, .wallClock, .cpuTotal],
-                    warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(3), maxIterations: 10
+                    warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(3),
+                    maxIterations: 10
                 )
             ) { benchmark, rig in
                 rig.reset()
                 let share = booksPerIteration / threads
                 benchmark.startMeasurement()
-                workers[threads]!.run { lane in rig.book(lane * share..<(lane + 1) * share, lane: lane) }
+                workers[threads]!.run { lane in
+                    rig.book(lane * share..<(lane + 1) * share, lane: lane)
+                }
                 benchmark.stopMeasurement()
             } setup: {
                 Rig(scenario)

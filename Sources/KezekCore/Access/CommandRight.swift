@@ -3,7 +3,8 @@
 /// category is declared here and nowhere else; `User` rules name rights as Redis names
 /// commands (`+book`, `-client|list`).
 public enum CommandRight: Int, CaseIterable, Sendable {
-    case auth, hello, quit, ping, echo, select, multi, exec, discard, command, cluster, client, aclWhoami
+    case auth, hello, quit, ping, echo, select, multi, exec, discard, command, cluster, client,
+        aclWhoami
     case book, cancel, status, seats, apply, withdraw, result, confirm, demand, roundStatus
     case health, info, config, latency, clientList
     case provider, round, clientKill, acl
@@ -11,9 +12,11 @@ public enum CommandRight: Int, CaseIterable, Sendable {
     public var category: CommandCategory {
         switch self {
         // HEALTH is served before AUTH (probes), so it is every user's too.
-        case .auth, .hello, .quit, .ping, .echo, .select, .multi, .exec, .discard, .command, .cluster, .client, .aclWhoami, .health:
+        case .auth, .hello, .quit, .ping, .echo, .select, .multi, .exec, .discard, .command,
+            .cluster, .client, .aclWhoami, .health:
             .connection
-        case .book, .cancel, .status, .seats, .apply, .withdraw, .result, .confirm, .demand, .roundStatus:
+        case .book, .cancel, .status, .seats, .apply, .withdraw, .result, .confirm, .demand,
+            .roundStatus:
             .gateway
         case .info, .config, .latency, .clientList:
             .monitor
@@ -34,7 +37,8 @@ public enum CommandRight: Int, CaseIterable, Sendable {
         }
     }
 
-    static let byName: [String: CommandRight] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+    static let byName: [String: CommandRight] = Dictionary(
+        uniqueKeysWithValues: allCases.map { ($0.name, $0) })
 }
 
 /// A set of rights as one 64-bit mask: checking a request is one AND.
@@ -48,5 +52,7 @@ public struct Rights: OptionSet, Sendable, Hashable {
         Rights(CommandRight.allCases.filter { $0.category == category }.map(Rights.init))
     }
 
-    public func contains(_ right: CommandRight) -> Bool { rawValue & (1 << UInt64(right.rawValue)) != 0 }
+    public func contains(_ right: CommandRight) -> Bool {
+        rawValue & (1 << UInt64(right.rawValue)) != 0
+    }
 }

@@ -53,7 +53,9 @@ public struct User: Sendable, Equatable {
                 noPassword = false
             }
         case "#", "!":
-            guard let digest = Self.digest(hex: rest) else { throw RuleError("'\(first)' takes 64 hex digits (a SHA-256)") }
+            guard let digest = Self.digest(hex: rest) else {
+                throw RuleError("'\(first)' takes 64 hex digits (a SHA-256)")
+            }
             passwordDigests.removeAll { $0 == digest }
             if first == "#" {
                 passwordDigests.append(digest)
@@ -65,7 +67,9 @@ public struct User: Sendable, Equatable {
             // Connection commands cannot be taken away: without them no client connects.
             rights.formUnion(.category(.connection))
         case "~", "%", "&":
-            throw RuleError("key and channel patterns other than ~* and &* are not supported: Kezek has no key space")
+            throw RuleError(
+                "key and channel patterns other than ~* and &* are not supported: Kezek has no key space"
+            )
         default:
             throw RuleError("unknown rule '\(rule)'")
         }
@@ -76,11 +80,14 @@ public struct User: Sendable, Equatable {
     private static func rights(named name: String) throws(RuleError) -> Rights {
         if name.hasPrefix("@") {
             guard let category = CommandCategory(rawValue: String(name.dropFirst())) else {
-                throw RuleError("unknown category '\(name)' (gateway, monitor, admin, connection, all)")
+                throw RuleError(
+                    "unknown category '\(name)' (gateway, monitor, admin, connection, all)")
             }
             return .category(category)
         }
-        let matched = CommandRight.allCases.filter { $0.name == name || $0.name.hasPrefix(name + "|") }
+        let matched = CommandRight.allCases.filter {
+            $0.name == name || $0.name.hasPrefix(name + "|")
+        }
         guard !matched.isEmpty else { throw RuleError("unknown command '\(name)'") }
         return Rights(matched.map(Rights.init))
     }
@@ -115,7 +122,8 @@ public struct User: Sendable, Equatable {
             words.append("+@all")
         } else {
             words.append("-@all")
-            for category in [CommandCategory.gateway, .monitor, .admin] where remaining.isSuperset(of: .category(category)) {
+            for category in [CommandCategory.gateway, .monitor, .admin]
+            where remaining.isSuperset(of: .category(category)) {
                 words.append("+@" + category.rawValue)
                 remaining.subtract(.category(category))
             }
@@ -134,7 +142,9 @@ public struct User: Sendable, Equatable {
         guard digits.count == 64 else { return nil }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: 64, by: 2) {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else {
+                return nil
+            }
             bytes.append(high << 4 | low)
         }
         return bytes

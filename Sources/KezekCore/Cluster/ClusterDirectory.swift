@@ -68,13 +68,18 @@ final class ClusterDirectory: @unchecked Sendable {
     /// Where requests for the key `token` (a provider id) go, by `snapshot`. `serving`: this
     /// daemon holds (or is taking) its shard's lease; a standby sends its own shard's
     /// requests to the holder too.
-    static func route(_ token: some Collection<UInt8>, in snapshot: Snapshot, own listen: ServerSettings.Endpoint, serving: Bool) -> Route {
+    static func route(
+        _ token: some Collection<UInt8>, in snapshot: Snapshot, own listen: ServerSettings.Endpoint,
+        serving: Bool
+    ) -> Route {
         let slot = HashSlot.of(token)
         let shard = Int(snapshot.topology.shardOfSlot[slot])
         guard shard != Int(ClusterTopology.unassigned) else { return .nobody(slot: slot) }
         let own = shard == snapshot.ownShard
         if own && serving { return .here }
-        guard let holder = snapshot.holders[shard], holder != listen else { return own ? .here : .nobody(slot: slot) }
+        guard let holder = snapshot.holders[shard], holder != listen else {
+            return own ? .here : .nobody(slot: slot)
+        }
         return .moved(slot: slot, to: holder)
     }
 
@@ -84,7 +89,9 @@ final class ClusterDirectory: @unchecked Sendable {
         let deadline = MonotonicClock.nanoseconds() + UInt64(settings.leaseTTL * 1e9)
         while generation.load(ordering: .acquiring) == 0 {
             guard MonotonicClock.nanoseconds() < deadline else {
-                log.warning("serving before the cluster's slot map was read; provider requests answer -UNAVAILABLE until it is")
+                log.warning(
+                    "serving before the cluster's slot map was read; provider requests answer -UNAVAILABLE until it is"
+                )
                 return
             }
             usleep(10_000)
@@ -92,7 +99,9 @@ final class ClusterDirectory: @unchecked Sendable {
     }
 
     func start() {
-        let announcements = LeaseAnnouncements(primary: primary, settings: settings, log: log) { [unowned self] in self.refreshSoon() }
+        let announcements = LeaseAnnouncements(primary: primary, settings: settings, log: log) {
+            [unowned self] in self.refreshSoon()
+        }
         self.announcements = announcements
         announcements.start()
         thread = NativeThread.start { self.run() }
@@ -118,7 +127,10 @@ final class ClusterDirectory: @unchecked Sendable {
                 lastProblem = ""
             } catch {
                 let problem = "\(error)"
-                if problem != lastProblem { log.warning("cannot read the cluster's slot map", metadata: ["error": "\(problem)"]) }
+                if problem != lastProblem {
+                    log.warning(
+                        "cannot read the cluster's slot map", metadata: ["error": "\(problem)"])
+                }
                 lastProblem = problem
             }
             waitForNextRefresh()
@@ -147,7 +159,8 @@ final class ClusterDirectory: @unchecked Sendable {
         for shard in topology.shards {
             // A master that did not answer: keep what was known of its shard.
             let known = previous.flatMap { snapshot in
-                snapshot.topology.shards.firstIndex { $0.identitySlot == shard.identitySlot }.flatMap { snapshot.holders[$0] }
+                snapshot.topology.shards.firstIndex { $0.identitySlot == shard.identitySlot }
+                    .flatMap { snapshot.holders[$0] }
             }
             do {
                 holders.append(try holder(of: shard))
@@ -157,17 +170,28 @@ final class ClusterDirectory: @unchecked Sendable {
         }
         let ownShard = topology.shards.firstIndex { $0.identitySlot == settings.shardSlot }
         let changed = current.withLock { snapshot -> Bool in
-            if let snapshot, snapshot.topology.shards == topology.shards, snapshot.holders == holders { return false }
+            if let snapshot, snapshot.topology.shards == topology.shards,
+                snapshot.holders == holders
+            {
+                return false
+            }
             snapshot = Snapshot(topology: topology, holders: holders, ownShard: ownShard)
             return true
         }
         // Whole: every shard at a confirmed holder, and, once this daemon took its lease, its
         // own shard at itself (not at a holder it replaced).
         let tookLease = state.epoch.load(ordering: .acquiring) > 0
-        state.clusterMapComplete.set(!holders.contains(nil) && (!tookLease || ownShard.map { holders[$0] == settings.listen } == true))
+        state.clusterMapComplete.set(
+            !holders.contains(nil)
+                && (!tookLease || ownShard.map { holders[$0] == settings.listen } == true))
         if changed {
             generation.add(1, ordering: .releasing)
-            log.info("cluster directory", metadata: ["shards": "\(zip(topology.shards, holders).map { "\($0.identitySlot)->\($1.map(\.description) ?? "none")" }.joined(separator: " "))"])
+            log.info(
+                "cluster directory",
+                metadata: [
+                    "shards":
+                        "\(zip(topology.shards, holders).map { "\($0.identitySlot)->\($1.map(\.description) ?? "none")" }.joined(separator: " "))"
+                ])
         }
     }
 
@@ -182,8 +206,12 @@ final class ClusterDirectory: @unchecked Sendable {
         let timeout = max(Int(settings.clusterTimeout * 1000), 1)
         let lease: ShardLease?
         do {
-            let redis = try connections[name] ?? RedisSyncConnection(endpoint: shard.master, user: settings.redisUser, password: settings.redisPassword,
-                                                                  connectTimeoutMillis: timeout, replyTimeoutMillis: timeout)
+            let redis =
+                try connections[name]
+                ?? RedisSyncConnection(
+                    endpoint: shard.master, user: settings.redisUser,
+                    password: settings.redisPassword,
+                    connectTimeoutMillis: timeout, replyTimeoutMillis: timeout)
             connections[name] = redis
             lease = try ShardLease.read(keys, from: redis)
         } catch {
@@ -192,14 +220,20 @@ final class ClusterDirectory: @unchecked Sendable {
         }
         guard let lease else { return nil }
         if confirmed[shard.identitySlot] == lease { return lease.address }
-        let ok = lease.address == settings.listen
-            ? shard.identitySlot == settings.shardSlot && state.epoch.load(ordering: .acquiring) == lease.epoch
+        let ok =
+            lease.address == settings.listen
+            ? shard.identitySlot == settings.shardSlot
+                && state.epoch.load(ordering: .acquiring) == lease.epoch
             : lease.confirmed(shardSlot: shard.identitySlot, timeoutMillis: timeout)
         guard ok else {
             if refused[shard.identitySlot] != lease {
                 refused[shard.identitySlot] = lease
-                log.warning("a shard's announced holder does not confirm its lease: its requests answer -UNAVAILABLE until one does",
-                            metadata: ["shard_slot": "\(shard.identitySlot)", "address": "\(lease.address)", "epoch": "\(lease.epoch)"])
+                log.warning(
+                    "a shard's announced holder does not confirm its lease: its requests answer -UNAVAILABLE until one does",
+                    metadata: [
+                        "shard_slot": "\(shard.identitySlot)", "address": "\(lease.address)",
+                        "epoch": "\(lease.epoch)",
+                    ])
             }
             return nil
         }
@@ -209,7 +243,9 @@ final class ClusterDirectory: @unchecked Sendable {
 
     /// `HOST:PORT` or `[V6]:PORT`.
     static func endpoint(_ text: String) -> ServerSettings.Endpoint? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        guard let colon = text.lastIndex(of: ":"),
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
         var host = text[..<colon]
         if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         return host.isEmpty ? nil : ServerSettings.Endpoint(host: String(host), port: port)

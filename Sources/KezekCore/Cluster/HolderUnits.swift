@@ -161,7 +161,9 @@ final class HolderUnits: @unchecked Sendable {
                 let link = try links[address] ?? Link(group.master, settings: settings)
                 connected = link
                 links[address] = link
-                for call in calls { link.redis.append(arguments(call, link: link, homeTag: group.tag)) }
+                for call in calls {
+                    link.redis.append(arguments(call, link: link, homeTag: group.tag))
+                }
                 if settings.redisReplicas > 0 {
                     link.redis.append([
                         "WAIT", String(settings.redisReplicas),
@@ -189,7 +191,8 @@ final class HolderUnits: @unchecked Sendable {
     static let requestsPerCall = 512
 
     /// One call of `reserveAndRelease` for `requests` (from one shard: one index, one fence).
-    private func arguments(_ requests: ArraySlice<Request>, link: Link, homeTag: String) -> [String] {
+    private func arguments(_ requests: ArraySlice<Request>, link: Link, homeTag: String) -> [String]
+    {
         let epoch = requests.map(\.epoch).min() ?? 0
         var arguments = [
             "EVALSHA", link.reserveAndReleaseSHA, "0", keys.index(homeTag: homeTag, shard: shard),
@@ -273,7 +276,9 @@ final class HolderUnits: @unchecked Sendable {
         case .reserve:
             request.done?(.failed)
         case .release:
-            guard FencingRefusal(errorReply: reason) != .fenced, request.attempts + 1 < Self.maxAttempts else {
+            guard FencingRefusal(errorReply: reason) != .fenced,
+                request.attempts + 1 < Self.maxAttempts
+            else {
                 log.warning(
                     "holder unit not released: left to the shard's next holder",
                     metadata: [

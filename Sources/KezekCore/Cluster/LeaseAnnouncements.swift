@@ -29,7 +29,10 @@ final class LeaseAnnouncements: @unchecked Sendable {
     /// The pause before subscribing again after an error (a master down, refused).
     static let retryMicros: UInt32 = 100_000
 
-    init(primary: RedisPrimary, settings: ServerSettings, log: Logger, heard: @escaping @Sendable () -> Void) {
+    init(
+        primary: RedisPrimary, settings: ServerSettings, log: Logger,
+        heard: @escaping @Sendable () -> Void
+    ) {
         self.primary = primary
         self.settings = settings
         self.log = log
@@ -56,9 +59,11 @@ final class LeaseAnnouncements: @unchecked Sendable {
                 continue
             }
             do {
-                let redis = try RedisSyncConnection(endpoint: primary.endpoint, user: settings.redisUser, password: settings.redisPassword,
-                                                    connectTimeoutMillis: max(Int(settings.clusterTimeout * 1000), 1),
-                                                    replyTimeoutMillis: Self.silenceMillis)
+                let redis = try RedisSyncConnection(
+                    endpoint: primary.endpoint, user: settings.redisUser,
+                    password: settings.redisPassword,
+                    connectTimeoutMillis: max(Int(settings.clusterTimeout * 1000), 1),
+                    replyTimeoutMillis: Self.silenceMillis)
                 _ = try redis.command(["SUBSCRIBE", channel])
                 lastProblem = ""
                 while !stopped.load(ordering: .acquiring) {
@@ -70,8 +75,9 @@ final class LeaseAnnouncements: @unchecked Sendable {
                 let problem = "\(error)"
                 guard !problem.contains("temporarily unavailable") else { continue }
                 if problem != lastProblem {
-                    log.warning("cannot listen for lease changes; the directory still reads the holders periodically",
-                                metadata: ["error": "\(problem)"])
+                    log.warning(
+                        "cannot listen for lease changes; the directory still reads the holders periodically",
+                        metadata: ["error": "\(problem)"])
                     lastProblem = problem
                 }
                 usleep(Self.retryMicros)

@@ -15,16 +15,23 @@ struct ShardLease: Equatable {
         redis.append(["GET", keys.leaseOwner])
         redis.append(["GET", keys.leaseEpoch])
         redis.append(["GET", keys.ownerAddress])
-        let owner = try redis.reply().string, epoch = try redis.reply().string.flatMap { Int($0) }, address = try redis.reply().string
-        guard let owner, let epoch, let address = address.flatMap(ClusterDirectory.endpoint) else { return nil }
+        let owner = try redis.reply().string, epoch = try redis.reply().string.flatMap { Int($0) },
+            address = try redis.reply().string
+        guard let owner, let epoch, let address = address.flatMap(ClusterDirectory.endpoint) else {
+            return nil
+        }
         return ShardLease(owner: owner, epoch: epoch, address: address)
     }
 
     /// The kezekd at `address` says it holds the lease of `shardSlot` at `epoch`: its HEALTH
     /// line (answered without a token, ready or not) carries `shard=<slot> epoch=<n>`.
     func confirmed(shardSlot: Int, timeoutMillis: Int) -> Bool {
-        guard let node = try? RedisSyncConnection(endpoint: address, connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis),
-              let reply = try? node.replyTo(["HEALTH"]) else { return false }
+        guard
+            let node = try? RedisSyncConnection(
+                endpoint: address, connectTimeoutMillis: timeoutMillis,
+                replyTimeoutMillis: timeoutMillis),
+            let reply = try? node.replyTo(["HEALTH"])
+        else { return false }
         let line: String
         switch reply {
         case .string(let text), .error(let text): line = text

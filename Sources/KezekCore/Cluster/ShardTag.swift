@@ -11,14 +11,20 @@ enum ShardTag {
             bytes.removeAll(keepingCapacity: true)
             bytes.append(UInt8(ascii: "s"))
             bytes.append(contentsOf: digits.reversed())
-            if Int(HashSlot.crc16(bytes)) % HashSlot.count == slot { return String(decoding: bytes, as: UTF8.self) }
+            if Int(HashSlot.crc16(bytes)) % HashSlot.count == slot {
+                return String(decoding: bytes, as: UTF8.self)
+            }
             // Add one, in decimal.
             var index = 0
             while index < digits.count && digits[index] == UInt8(ascii: "9") {
                 digits[index] = UInt8(ascii: "0")
                 index += 1
             }
-            if index == digits.count { digits.append(UInt8(ascii: "1")) } else { digits[index] += 1 }
+            if index == digits.count {
+                digits.append(UInt8(ascii: "1"))
+            } else {
+                digits[index] += 1
+            }
         }
     }
 }

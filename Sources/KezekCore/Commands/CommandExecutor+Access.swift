@@ -3,7 +3,10 @@ extension CommandExecutor {
     /// Signs `connection` in as `user` (nil or `default`: the default user, then, for the
     /// admin token sent alone, the admin user). Failures answer `-WRONGPASS`, and an address
     /// that failed too often is refused unchecked (`AuthAddressThrottle`).
-    func authenticate(user name: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer, _ connection: ClientConnection) -> Reply {
+    func authenticate(
+        user name: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer,
+        _ connection: ClientConnection
+    ) -> Reply {
         let address = AuthAddressThrottle.host(of: connection.session.card.address)
         guard server.authAddresses.mayTry(address, now: connection.lastActivity) else {
             return .authThrottled
@@ -16,7 +19,9 @@ extension CommandExecutor {
         var candidates = [userName]
         if userName == "default" { candidates.append("admin") }
         for candidate in candidates {
-            guard let user = directory[candidate], user.accepts(password: password) else { continue }
+            guard let user = directory[candidate], user.accepts(password: password) else {
+                continue
+            }
             connection.signIn(user)
             connection.parser = RequestParser(maxRequestBytes: settings.maxRequestBytes)
             return .ok
@@ -41,7 +46,10 @@ extension CommandExecutor {
             for user in users { out.bulk(user.aclLine) }
         case "CAT":
             if tokens.count == 3 {
-                guard let category = CommandCategory(rawValue: String(decoding: tokens[2], as: UTF8.self).lowercased()) else {
+                guard
+                    let category = CommandCategory(
+                        rawValue: String(decoding: tokens[2], as: UTF8.self).lowercased())
+                else {
                     return .unknownCategory(tokens[2])
                 }
                 let rights = CommandRight.allCases.filter { $0.category == category }

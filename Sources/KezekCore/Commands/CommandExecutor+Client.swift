@@ -6,7 +6,9 @@ extension CommandExecutor {
     func clientList(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         var cards = server.openClients.all
         if tokens.count > 2 {
-            guard Self.equalsIgnoringCase(tokens[2], "id"), tokens.count > 3 else { return .syntaxError }
+            guard Self.equalsIgnoringCase(tokens[2], "id"), tokens.count > 3 else {
+                return .syntaxError
+            }
             var ids = Set<Int>()
             for index in 3..<tokens.count {
                 guard let id = Self.integer(tokens[index]) else { return .invalidClientID }

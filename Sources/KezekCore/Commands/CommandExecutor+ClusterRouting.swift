@@ -4,7 +4,9 @@
 /// no daemon holds that shard (its holder died and a standby is taking over: retry).
 extension CommandExecutor {
     /// The reply that sends a request for `provider` elsewhere; nil when it is answered here.
-    func routeElsewhere(_ provider: UnsafeRawBufferPointer, _ directory: ClusterDirectory, role: ServerState.Role) -> Reply? {
+    func routeElsewhere(
+        _ provider: UnsafeRawBufferPointer, _ directory: ClusterDirectory, role: ServerState.Role
+    ) -> Reply? {
         let generation = directory.generation.load(ordering: .acquiring)
         if generation != directoryGeneration {
             directorySnapshot = directory.snapshot
@@ -13,7 +15,10 @@ extension CommandExecutor {
         guard let snapshot = directorySnapshot else {
             return .slotMapNotRead
         }
-        switch ClusterDirectory.route(provider, in: snapshot, own: settings.listen, serving: role != .standby && role != .fenced) {
+        switch ClusterDirectory.route(
+            provider, in: snapshot, own: settings.listen,
+            serving: role != .standby && role != .fenced)
+        {
         case .here:
             return nil
         case .moved(let slot, let holder):

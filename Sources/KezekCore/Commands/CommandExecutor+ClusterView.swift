@@ -20,16 +20,25 @@ extension CommandExecutor {
     func clusterNodes() -> [ClusterNode] {
         let listen = settings.listen
         guard let directory = server.directory else {
-            return [ClusterNode(ranges: [0...(HashSlot.count - 1)], address: listen, id: server.clusterNodeID)]
+            return [
+                ClusterNode(
+                    ranges: [0...(HashSlot.count - 1)], address: listen, id: server.clusterNodeID)
+            ]
         }
         guard let snapshot = directory.snapshot else { return [] }
         var nodes: [String: ClusterNode] = [:]
         for (shard, holder) in zip(snapshot.topology.shards, snapshot.holders) {
             let holder = holder ?? listen
             let ranges = (nodes[holder.description]?.ranges ?? []) + shard.ranges
-            nodes[holder.description] = ClusterNode(ranges: ranges.sorted { $0.lowerBound < $1.lowerBound }, address: holder, id: Self.nodeID(holder))
+            nodes[holder.description] = ClusterNode(
+                ranges: ranges.sorted { $0.lowerBound < $1.lowerBound }, address: holder,
+                id: Self.nodeID(holder))
         }
-        return nodes.values.sorted { ($0.address == listen ? 0 : 1, $0.ranges.first?.lowerBound ?? 0) < ($1.address == listen ? 0 : 1, $1.ranges.first?.lowerBound ?? 0) }
+        return nodes.values.sorted {
+            ($0.address == listen ? 0 : 1, $0.ranges.first?.lowerBound ?? 0) < (
+                $1.address == listen ? 0 : 1, $1.ranges.first?.lowerBound ?? 0
+            )
+        }
     }
 
     /// On Redis Cluster every kezekd names every other by the same id: 40 hex digits
@@ -38,7 +47,9 @@ extension CommandExecutor {
         var text = ""
         for round in 0..<5 {
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325 &+ UInt64(round)
-            for byte in address.description.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            for byte in address.description.utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
             let hex = String(hash, radix: 16)
             text += String(repeating: "0", count: 16 - hex.count) + hex
         }
@@ -63,7 +74,8 @@ extension CommandExecutor {
             out.bulk(myID)
         case "SLOTS":
             if let wrong = arguments(2) { return wrong }
-            let ranges = nodes.flatMap { node in node.ranges.map { (range: $0, node: node) } }.sorted { $0.range.lowerBound < $1.range.lowerBound }
+            let ranges = nodes.flatMap { node in node.ranges.map { (range: $0, node: node) } }
+                .sorted { $0.range.lowerBound < $1.range.lowerBound }
             out.array(ranges.count)
             for (range, node) in ranges {
                 out.array(3)
@@ -101,8 +113,12 @@ extension CommandExecutor {
             var text = ""
             for (index, node) in nodes.enumerated() {
                 let flags = node.address == listen ? "myself,master" : "master"
-                let slots = node.ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-                text += "\(node.id) \(node.address.host):\(node.address.port)@0 \(flags) - 0 0 \(index + 1) connected \(slots.joined(separator: " "))\n"
+                let slots = node.ranges.map {
+                    $0.lowerBound == $0.upperBound
+                        ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+                }
+                text +=
+                    "\(node.id) \(node.address.host):\(node.address.port)@0 \(flags) - 0 0 \(index + 1) connected \(slots.joined(separator: " "))\n"
             }
             out.verbatim(text)
         case "INFO":
@@ -110,8 +126,11 @@ extension CommandExecutor {
             let assigned = nodes.reduce(0) { $0 + $1.ranges.reduce(0) { $0 + $1.count } }
             // Every shard held by a kezekd: ok; a takeover under way: fail, as Redis says while
             // a master's slots wait for its replica.
-            let held = server.directory.map { $0.snapshot.map { !$0.holders.contains(nil) } ?? false } ?? true
-            out.verbatim("""
+            let held =
+                server.directory.map { $0.snapshot.map { !$0.holders.contains(nil) } ?? false }
+                ?? true
+            out.verbatim(
+                """
                 cluster_enabled:1\r
                 cluster_state:\(assigned == HashSlot.count && held ? "ok" : "fail")\r
                 cluster_slots_assigned:\(assigned)\r

@@ -11,8 +11,9 @@ extension CommandExecutor {
         case "RESET":
             out.integer(0)
         case "DOCTOR":
-            out.verbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. "
-                + "I honestly think you ought to sleep tonight.\n")
+            out.verbatim(
+                "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. "
+                    + "I honestly think you ought to sleep tonight.\n")
         default:
             return .unknownSubcommand(tokens[1], "Try LATENCY HELP.")
         }

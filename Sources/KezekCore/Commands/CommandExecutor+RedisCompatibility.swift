@@ -28,7 +28,9 @@ extension CommandExecutor {
                 credentials = (tokens[index + 1], tokens[index + 2])
                 index += 3
             } else if Self.equalsIgnoringCase(tokens[index], "setname"), index + 1 < tokens.count {
-                guard let clientName = Self.clientName(tokens[index + 1]) else { return .now(.invalidClientName) }
+                guard let clientName = Self.clientName(tokens[index + 1]) else {
+                    return .now(.invalidClientName)
+                }
                 name = clientName
                 index += 2
             } else {
@@ -36,7 +38,8 @@ extension CommandExecutor {
             }
         }
         if let credentials {
-            let reply = authenticate(user: credentials.user, password: credentials.password, connection)
+            let reply = authenticate(
+                user: credentials.user, password: credentials.password, connection)
             if reply.isError {
                 return reply == .wrongPassword ? throttledFailure(reply, connection) : .now(reply)
             }
@@ -63,7 +66,8 @@ extension CommandExecutor {
         let subcommand = String(decoding: tokens[1], as: UTF8.self).uppercased()
         let arguments = tokens.count - 2
         func arity(_ expected: Int) -> Reply? {
-            arguments == expected ? nil
+            arguments == expected
+                ? nil
                 : .wrongArity("client|" + Self.printable(tokens[1]).lowercased())
         }
         var out = RESPWriter(resp3: connection.session.resp3)
@@ -128,10 +132,14 @@ extension CommandExecutor {
 
     /// `INFO [section …]`: Redis-style `# Section` blocks of `field:value` lines.
     func info(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
-        let asked = Set((1..<tokens.count).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() })
-        let everything = asked.isEmpty || asked.contains("all") || asked.contains("everything") || asked.contains("default")
+        let asked = Set(
+            (1..<tokens.count).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() })
+        let everything =
+            asked.isEmpty || asked.contains("all") || asked.contains("everything")
+            || asked.contains("default")
         var text = ""
-        for (section, fields) in infoSections() where everything || asked.contains(section.lowercased()) {
+        for (section, fields) in infoSections()
+        where everything || asked.contains(section.lowercased()) {
             if !text.isEmpty { text += "\r\n" }
             text += "# \(section)\r\n"
             for (field, value) in fields { text += "\(field):\(value)\r\n" }
@@ -148,29 +156,54 @@ extension CommandExecutor {
         let metrics = server.metrics.threads
         let requests = metrics.reduce(0) { $0 + $1.totalRequests }
         return [
-            ("Server", [
-                ("redis_version", Self.serverVersion), ("redis_mode", server.directory == nil ? "standalone" : "cluster"), ("kezek_version", Self.kezekVersion),
-                ("os", "Linux"), ("process_id", "\(getpid())"), ("tcp_port", "\(settings.listen.port)"),
-                ("uptime_in_seconds", "\(uptime)"), ("uptime_in_days", "\(uptime / 86_400)"),
-            ]),
-            ("Clients", [
-                ("connected_clients", "\(state.clients.load(ordering: .relaxed))"), ("maxclients", "\(settings.maxClients)"),
-            ]),
+            (
+                "Server",
+                [
+                    ("redis_version", Self.serverVersion),
+                    ("redis_mode", server.directory == nil ? "standalone" : "cluster"),
+                    ("kezek_version", Self.kezekVersion),
+                    ("os", "Linux"), ("process_id", "\(getpid())"),
+                    ("tcp_port", "\(settings.listen.port)"),
+                    ("uptime_in_seconds", "\(uptime)"), ("uptime_in_days", "\(uptime / 86_400)"),
+                ]
+            ),
+            (
+                "Clients",
+                [
+                    ("connected_clients", "\(state.clients.load(ordering: .relaxed))"),
+                    ("maxclients", "\(settings.maxClients)"),
+                ]
+            ),
             ("Persistence", [("loading", loaded ? "0" : "1")]),
-            ("Stats", [
-                ("total_connections_received", "\(metrics.reduce(0) { $0 + $1.connectionsAccepted.load() })"),
-                ("total_commands_processed", "\(requests)"),
-                ("rejected_connections", "\(metrics.reduce(0) { $0 + $1.connectionsRejected.load() })"),
-            ]),
+            (
+                "Stats",
+                [
+                    (
+                        "total_connections_received",
+                        "\(metrics.reduce(0) { $0 + $1.connectionsAccepted.load() })"
+                    ),
+                    ("total_commands_processed", "\(requests)"),
+                    (
+                        "rejected_connections",
+                        "\(metrics.reduce(0) { $0 + $1.connectionsRejected.load() })"
+                    ),
+                ]
+            ),
             ("Replication", [("role", "master"), ("connected_slaves", "0")]),
             ("Keyspace", []),
-            ("Kezek", [
-                ("ready", loaded ? "1" : "0"), ("mirror", state.allMirrorsUp ? "up" : "down"),
-                ("threads", "\(settings.threads)"), ("providers", "\(table.providerCount)"),
-                ("bookings_total", "\(metrics.reduce(0) { $0 + $1.requests(verb: .book, kind: .booked) })"),
-                ("refused_total", "\(table.allProviders.reduce(0) { $0 + $1.refusedCount })"),
-                ("redis", "\(settings.redis)"), ("key_prefix", settings.keyPrefix),
-            ]),
+            (
+                "Kezek",
+                [
+                    ("ready", loaded ? "1" : "0"), ("mirror", state.allMirrorsUp ? "up" : "down"),
+                    ("threads", "\(settings.threads)"), ("providers", "\(table.providerCount)"),
+                    (
+                        "bookings_total",
+                        "\(metrics.reduce(0) { $0 + $1.requests(verb: .book, kind: .booked) })"
+                    ),
+                    ("refused_total", "\(table.allProviders.reduce(0) { $0 + $1.refusedCount })"),
+                    ("redis", "\(settings.redis)"), ("key_prefix", settings.keyPrefix),
+                ]
+            ),
         ]
     }
 
@@ -180,9 +213,13 @@ extension CommandExecutor {
     /// own commands (`CommandTable`), so redis-cli shows argument hints.
     func command(_ tokens: Tokens, _ connection: ClientConnection) -> Reply {
         var out = RESPWriter(resp3: connection.session.resp3)
-        let subcommand = tokens.count > 1 ? String(decoding: tokens[1], as: UTF8.self).uppercased() : "INFO"
-        let names = (2..<max(2, tokens.count)).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() }
-        let selected = names.isEmpty
+        let subcommand =
+            tokens.count > 1 ? String(decoding: tokens[1], as: UTF8.self).uppercased() : "INFO"
+        let names = (2..<max(2, tokens.count)).map {
+            String(decoding: tokens[$0], as: UTF8.self).lowercased()
+        }
+        let selected =
+            names.isEmpty
             ? CommandTable.documented : names.compactMap { CommandTable.documented(named: $0) }
         switch subcommand {
         case "COUNT":
@@ -226,9 +263,12 @@ extension CommandExecutor {
         }
         guard tokens.count > 2 else { return .wrongArity("config|get") }
         let values: [(String, String)] = [
-            ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxclients", "\(settings.maxClients)"),
+            ("save", ""), ("appendonly", "no"), ("databases", "1"),
+            ("maxclients", "\(settings.maxClients)"),
         ]
-        let patterns = (2..<tokens.count).map { String(decoding: tokens[$0], as: UTF8.self).lowercased() }
+        let patterns = (2..<tokens.count).map {
+            String(decoding: tokens[$0], as: UTF8.self).lowercased()
+        }
         let matched = values.filter { name, _ in patterns.contains { fnmatch($0, name, 0) == 0 } }
         var out = RESPWriter(resp3: connection.session.resp3)
         out.map(matched.count)
@@ -243,7 +283,8 @@ extension CommandExecutor {
 
     /// A client name: printable ASCII without spaces, as Redis requires; nil otherwise.
     static func clientName(_ token: UnsafeRawBufferPointer) -> String? {
-        guard !token.isEmpty, token.count <= 128, token.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
+        guard !token.isEmpty, token.count <= 128, token.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        else { return nil }
         return String(decoding: token, as: UTF8.self)
     }
 }

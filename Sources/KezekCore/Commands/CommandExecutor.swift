@@ -15,7 +15,9 @@ final class CommandExecutor {
         cache = ProviderCache(table: server.table)
     }
 
-    func execute(_ request: UnsafeRawBufferPointer, parser: RequestParser, on connection: ClientConnection) {
+    func execute(
+        _ request: UnsafeRawBufferPointer, parser: RequestParser, on connection: ClientConnection
+    ) {
         let tokens = Tokens(request: request, parser: parser)
         let metrics = connection.thread.metrics
         guard let verb = Verb(tokens[0]) else {
@@ -24,7 +26,9 @@ final class CommandExecutor {
             return
         }
         awaitsUnit = false
-        var reply = connection.inTransaction ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
+        var reply =
+            connection.inTransaction
+            ? refuseInTransaction(verb, connection) : run(verb, tokens, connection)
         // A BOOK waiting for its holder's unit is counted once its reply is decided.
         if !awaitsUnit { metrics.count(verb, ReplyKind(reply)) }
         if connection.session.bulkReplies && verb.answersOutcome { reply = reply.inBulk }
@@ -52,7 +56,9 @@ final class CommandExecutor {
     var directoryGeneration = -1
     var rounds: RoundRegistry { server.rounds }
 
-    private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
+    private func run(_ verb: Verb, _ tokens: Tokens, _ connection: ClientConnection)
+        -> RequestOutcome
+    {
         lastProvider = nil
         lastActivity = connection.lastActivity
         let facts = verb.facts
@@ -71,7 +77,9 @@ final class CommandExecutor {
         if facts.traits.contains(.needsState) {
             let role = server.state.currentRole
             if let directory = server.directory {
-                if facts.key == .provider, let elsewhere = routeElsewhere(tokens[1], directory, role: role) {
+                if facts.key == .provider,
+                    let elsewhere = routeElsewhere(tokens[1], directory, role: role)
+                {
                     return .now(elsewhere)
                 }
                 if facts.key == .round {
@@ -100,7 +108,9 @@ final class CommandExecutor {
             return .now(server.health())
         case .auth:
             // `AUTH <password>` is the default user's (or the admin token's); `AUTH <user> <password>`.
-            let reply = authenticate(user: tokens.count == 3 ? tokens[1] : nil, password: tokens[tokens.count - 1], connection)
+            let reply = authenticate(
+                user: tokens.count == 3 ? tokens[1] : nil, password: tokens[tokens.count - 1],
+                connection)
             guard reply == .wrongPassword else { return .now(reply) }
             return throttledFailure(reply, connection)
         case .acl:
@@ -115,16 +125,23 @@ final class CommandExecutor {
                 // While a round is undrawn the lottery is the only way in.
                 if let round = rounds.undrawnRound() { return .now(.simple("ROUND \(round)")) }
                 if let units = server.units {
-                    return bookAcrossShards(provider, holder, wait: wait, ticket: ticket, units: units, connection: connection)
+                    return bookAcrossShards(
+                        provider, holder, wait: wait, ticket: ticket, units: units,
+                        connection: connection)
                 }
-                return provider.book(holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                return provider.book(
+                    holder, wait: wait, rules: table.rules, mirrorUp: mirrorUp(provider),
+                    ticket: ticket, now: connection.lastActivity)
             }
         case .cancel:
             let outcome = withProviderAndHolder(tokens, connection) { provider, holder, ticket in
                 if let units = server.units {
-                    return cancelAcrossShards(provider, holder, ticket: ticket, units: units, connection: connection)
+                    return cancelAcrossShards(
+                        provider, holder, ticket: ticket, units: units, connection: connection)
                 }
-                return provider.cancel(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                return provider.cancel(
+                    holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket,
+                    now: connection.lastActivity)
             }
             rounds.runFollowUps(rules: table.rules)
             return outcome
@@ -136,7 +153,9 @@ final class CommandExecutor {
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
             guard let provider = cache.provider(id) else { return .now(.noProvider(id)) }
             lastProvider = provider
-            return provider.seatsReply(ticket: ReplyTicket(connection: connection, slot: connection.nextSlot), now: connection.lastActivity)
+            return provider.seatsReply(
+                ticket: ReplyTicket(connection: connection, slot: connection.nextSlot),
+                now: connection.lastActivity)
         case .hello:
             return hello(tokens, connection)
         case .client:
@@ -165,7 +184,9 @@ final class CommandExecutor {
             return .now(.discardWithoutMulti)
         case .provider:
             guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
-            guard let capacity = Self.integer(tokens[2]), capacity >= 0, capacity <= settings.maxCapacity else {
+            guard let capacity = Self.integer(tokens[2]), capacity >= 0,
+                capacity <= settings.maxCapacity
+            else {
                 return .now(.invalidCapacity(tokens[2]))
             }
             let outcome = defineProvider(id, capacity: capacity, connection)
@@ -173,7 +194,9 @@ final class CommandExecutor {
             return outcome
         case .confirm:
             return withProviderAndHolder(tokens, connection) { provider, holder, ticket in
-                provider.confirm(holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+                provider.confirm(
+                    holder, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket,
+                    now: connection.lastActivity)
             }
         case .round:
             return roundCommand(tokens, connection)
@@ -188,8 +211,13 @@ final class CommandExecutor {
         }
     }
 
-    func withProviderAndHolder(_ tokens: Tokens, _ connection: ClientConnection, _ body: (Provider, String, ReplyTicket) -> RequestOutcome) -> RequestOutcome {
-        guard let providerID = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
+    func withProviderAndHolder(
+        _ tokens: Tokens, _ connection: ClientConnection,
+        _ body: (Provider, String, ReplyTicket) -> RequestOutcome
+    ) -> RequestOutcome {
+        guard let providerID = Self.identifier(tokens[1]) else {
+            return .now(.invalidID(tokens[1]))
+        }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
         let outcome = cache.withProvider(providerID) { provider in
@@ -199,21 +227,30 @@ final class CommandExecutor {
         return outcome ?? .now(.noProvider(providerID))
     }
 
-    private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection) -> RequestOutcome {
-        guard server.state.mirrorUp[table.ownerOf(id)].isSet, server.state.mayWrite(now: connection.lastActivity) else {
+    private func defineProvider(_ id: String, capacity: Int, _ connection: ClientConnection)
+        -> RequestOutcome
+    {
+        guard server.state.mirrorUp[table.ownerOf(id)].isSet,
+            server.state.mayWrite(now: connection.lastActivity)
+        else {
             return .now(.unavailable)
         }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
-        let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity) { provider in
-            provider.mirrorCreation(capacity: capacity, ticket: ticket, now: connection.lastActivity)
+        let (provider, created) = table.providerCreatingIfNeeded(id, capacity: capacity) {
+            provider in
+            provider.mirrorCreation(
+                capacity: capacity, ticket: ticket, now: connection.lastActivity)
         }
         lastProvider = provider
         if created { return .afterMirror(.ok) }
-        return provider.setCapacity(capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket, now: connection.lastActivity)
+        return provider.setCapacity(
+            capacity, rules: table.rules, mirrorUp: mirrorUp(provider), ticket: ticket,
+            now: connection.lastActivity)
     }
 
     /// After MULTI nothing runs until EXEC or DISCARD, so a transaction is never half applied.
-    private func refuseInTransaction(_ verb: Verb, _ connection: ClientConnection) -> RequestOutcome {
+    private func refuseInTransaction(_ verb: Verb, _ connection: ClientConnection) -> RequestOutcome
+    {
         switch verb {
         case .exec:
             connection.inTransaction = false
@@ -233,14 +270,17 @@ final class CommandExecutor {
 
     /// A failed AUTH: logged, its reply held back, the connection closed at the limit.
     func throttledFailure(_ reply: Reply, _ connection: ClientConnection) -> RequestOutcome {
-        server.authAddresses.noteFailure(AuthAddressThrottle.host(of: connection.session.card.address), now: connection.lastActivity)
+        server.authAddresses.noteFailure(
+            AuthAddressThrottle.host(of: connection.session.card.address),
+            now: connection.lastActivity)
         connection.authFailures += 1
         let thread = connection.thread
         thread.noteAuthFailure(connection)
         if connection.authFailures >= settings.authMaxFailures { connection.closeAfterReplies() }
         guard settings.authFailureDelay > 0 else { return .now(reply) }
         let ticket = ReplyTicket(connection: connection, slot: connection.nextSlot)
-        thread.authThrottle.hold(ticket, until: thread.now + UInt64(settings.authFailureDelay * 1e9))
+        thread.authThrottle.hold(
+            ticket, until: thread.now + UInt64(settings.authFailureDelay * 1e9))
         return .afterMirror(reply)
     }
 
@@ -300,6 +340,7 @@ struct Tokens {
     var count: Int { parser.tokenCount }
     subscript(index: Int) -> UnsafeRawBufferPointer {
         let start = parser.tokenStarts[index]
-        return UnsafeRawBufferPointer(rebasing: request[start..<(start + parser.tokenLengths[index])])
+        return UnsafeRawBufferPointer(
+            rebasing: request[start..<(start + parser.tokenLengths[index])])
     }
 }

@@ -2,7 +2,9 @@ import Synchronization
 
 /// Request latency buckets (seconds), Prometheus style: cumulative at scrape time.
 public enum LatencyBuckets {
-    public static let bounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+    public static let bounds: [Double] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    ]
     static let boundsNanos: [UInt64] = bounds.map { UInt64($0 * 1e9) }
 }
 
@@ -13,7 +15,8 @@ public final class LatencyHistogram: Sendable {
 
     @inline(__always) public func observe(nanos: UInt64) {
         var index = 0
-        while index < LatencyBuckets.boundsNanos.count && nanos > LatencyBuckets.boundsNanos[index] { index += 1 }
+        while index < LatencyBuckets.boundsNanos.count && nanos > LatencyBuckets.boundsNanos[index]
+        { index += 1 }
         buckets[index].add()
         sumNanos.add(Int(truncatingIfNeeded: nanos))
     }

@@ -37,7 +37,13 @@ public enum ReplyKind: Int, CaseIterable, Sendable {
         case .ok: self = .ok
         case .bookedStatus, .offeredStatus, .none, .seats, .simple, .bulk, .raw, .bye: self = .value
         case .error(let text):
-            if text.hasPrefix("UNAVAILABLE") { self = .unavailable } else if text.hasPrefix("LOADING") { self = .loading } else { self = .error }
+            if text.hasPrefix("UNAVAILABLE") {
+                self = .unavailable
+            } else if text.hasPrefix("LOADING") {
+                self = .loading
+            } else {
+                self = .error
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ public final class ThreadMetrics: Sendable {
     public let latency = LatencyHistogram()
 
     public init() {
-        requests = (0..<((Verb.allCases.count + 1) * ReplyKind.allCases.count)).map { _ in Counter() }
+        requests = (0..<((Verb.allCases.count + 1) * ReplyKind.allCases.count)).map { _ in Counter()
+        }
     }
 
     @inline(__always) public func count(_ verb: Verb?, _ kind: ReplyKind) {

@@ -36,7 +36,11 @@ enum AuditLog {
     static func field(_ op: MirrorOp, provider: String) -> [String] {
         switch op {
         case .audit(let auditOp, let holder, let cause):
-            [auditOp.rawValue, ([provider, holder] + (cause.map { [$0.round, String($0.rank)] } ?? [])).joined(separator: " ")]
+            [
+                auditOp.rawValue,
+                ([provider, holder] + (cause.map { [$0.round, String($0.rank)] } ?? [])).joined(
+                    separator: " "),
+            ]
         case .auditCapacity(let capacity):
             ["capacity", "\(provider) \(capacity)"]
         default:
@@ -48,10 +52,14 @@ enum AuditLog {
     /// offers and waitlist (in order), each with the round that placed or queued it. The
     /// write-back after data loss and a log started over existing state record these.
     static func baseFields(provider: String, _ state: Provider.Snapshot) -> [String] {
-        let tags = Dictionary(state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
+        let tags = Dictionary(
+            state.tags.map { ($0.holder, $0.tag) }, uniquingKeysWith: { first, _ in first })
         let waiting = state.waiting.sorted { $0.score < $1.score }.map(\.holder)
         var fields = field(.auditCapacity(state.capacity), provider: provider)
-        for (op, members) in [(AuditOp.book, state.holders.sorted()), (.offer, state.offers.map(\.holder).sorted()), (.wait, waiting)] {
+        for (op, members) in [
+            (AuditOp.book, state.holders.sorted()), (.offer, state.offers.map(\.holder).sorted()),
+            (.wait, waiting),
+        ] {
             for holder in members {
                 fields += field(.audit(op, holder: holder, cause: tags[holder]), provider: provider)
             }
@@ -69,8 +77,10 @@ enum AuditLog {
     }
 
     /// `$<n>\r\n<words joined by spaces>\r\n`, without building the joined string.
-    private static func appendValue(_ first: String, _ second: String, _ third: String? = nil, _ fourth: String? = nil,
-                                    into bytes: inout [UInt8]) {
+    private static func appendValue(
+        _ first: String, _ second: String, _ third: String? = nil, _ fourth: String? = nil,
+        into bytes: inout [UInt8]
+    ) {
         var length = first.utf8.count + 1 + second.utf8.count
         if let third { length += 1 + third.utf8.count }
         if let fourth { length += 1 + fourth.utf8.count }

@@ -20,7 +20,9 @@ public final class JointReply: Sendable {
     /// nil for the others.
     func arrive(failed: Bool) -> (deliver: Bool, failed: Bool)? {
         if failed { anyFailed.store(true, ordering: .releasing) }
-        guard remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else { return nil }
+        guard remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else {
+            return nil
+        }
         let failed = anyFailed.load(ordering: .acquiring)
         return (then(failed), failed)
     }

@@ -78,13 +78,18 @@ public struct MirrorBatchEncoder {
     /// One `EVALSHA` of `FencingScripts.batch` (sha `script`) carrying every group and the
     /// batch's audit log entry, applied by Redis only under `epoch` and when this thread's
     /// sequence key reads `sequence` (which the batch then sets to `nextSequence`).
-    mutating func encodeFenced(_ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int,
-                               sequence: Int, nextSequence: Int) {
+    mutating func encodeFenced(
+        _ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int,
+        sequence: Int, nextSequence: Int
+    ) {
         reset(writes, logging: true)
         let arguments = groups.reduce(0) { $0 + 3 + $1.itemCount }
         RESP.appendHeader(count: 9 + arguments, into: &bytes)
-        for text in ["EVALSHA", script, "3", keys.leaseEpoch, keys.batchSequence(thread: thread), keys.logSteps,
-                     String(epoch), String(sequence), String(nextSequence)] {
+        for text in [
+            "EVALSHA", script, "3", keys.leaseEpoch, keys.batchSequence(thread: thread),
+            keys.logSteps,
+            String(epoch), String(sequence), String(nextSequence),
+        ] {
             RESP.appendBulk(text, into: &bytes)
         }
         for group in groups {
@@ -109,7 +114,8 @@ public struct MirrorBatchEncoder {
         case .tag, .tagPart, .untag: return (.hset, keys.roundTags(id))
         case .field(let key, _, _): return (.hset, key)
         case .unfield(let key, _): return (.hdel, key)
-        case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity: preconditionFailure("not a member write")
+        case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity:
+            preconditionFailure("not a member write")
         }
     }
 
@@ -119,7 +125,7 @@ public struct MirrorBatchEncoder {
         case .book, .unbook, .dequeue, .unoffer, .unfield: 1
         case .enqueue, .offer, .tag, .tagPart, .untag, .field: 2
         case .capacity, .refused, .barrier, .skipped: 1
-        case .audit, .auditCapacity: 0   // in the batch's log entry, not a command of their own
+        case .audit, .auditCapacity: 0  // in the batch's log entry, not a command of their own
         }
     }
 
@@ -141,7 +147,9 @@ public struct MirrorBatchEncoder {
         // orders are kept and the changes keep sharing commands.
         for start in stride(from: 0, to: logged.count, by: AuditLog.maxChangesPerCall) {
             let end = min(start + AuditLog.maxChangesPerCall, logged.count)
-            groups.append(Group(verb: .log, key: keys.auditLog, run: start..<end, itemCount: 2 * (end - start)))
+            groups.append(
+                Group(
+                    verb: .log, key: keys.auditLog, run: start..<end, itemCount: 2 * (end - start)))
         }
     }
 
@@ -149,7 +157,8 @@ public struct MirrorBatchEncoder {
     /// loss already recorded (its snapshot held them; resent, they are applied, not logged).
     private mutating func collectLogged(_ writes: ArraySlice<MirrorWrite>, _ run: Range<Int>) {
         let loggedThrough = writes[run.lowerBound].provider.loggedThrough
-        for position in run where writes[position].op.isAudit && writes[position].number > loggedThrough {
+        for position in run
+        where writes[position].op.isAudit && writes[position].number > loggedThrough {
             logged.append(position)
         }
     }
@@ -162,12 +171,21 @@ public struct MirrorBatchEncoder {
         while index < run.upperBound {
             switch writes[index].op {
             case .capacity(let capacity):
-                groups.append(Group(verb: .set, key: keys.capacity(provider.id), run: index..<index + 1, itemCount: 1, value: String(capacity)))
-                groups.append(Group(verb: .sadd, key: keys.providers, run: index..<index + 1, itemCount: 1, value: provider.id))
+                groups.append(
+                    Group(
+                        verb: .set, key: keys.capacity(provider.id), run: index..<index + 1,
+                        itemCount: 1, value: String(capacity)))
+                groups.append(
+                    Group(
+                        verb: .sadd, key: keys.providers, run: index..<index + 1, itemCount: 1,
+                        value: provider.id))
                 index += 1
                 continue
             case .refused(let total):
-                groups.append(Group(verb: .set, key: keys.refused(provider.id), run: index..<index + 1, itemCount: 1, value: String(total)))
+                groups.append(
+                    Group(
+                        verb: .set, key: keys.refused(provider.id), run: index..<index + 1,
+                        itemCount: 1, value: String(total)))
                 index += 1
                 continue
             case .barrier, .skipped, .audit, .auditCapacity:
@@ -187,7 +205,9 @@ public struct MirrorBatchEncoder {
                     end += 1
                     continue
                 }
-                guard members < Self.maxMembersPerCommand, Self.sameCommand(writes[end].op, writes[index].op) else { break }
+                guard members < Self.maxMembersPerCommand,
+                    Self.sameCommand(writes[end].op, writes[index].op)
+                else { break }
                 itemCount += Self.items(writes[end].op)
                 members += 1
                 end += 1
@@ -204,7 +224,8 @@ public struct MirrorBatchEncoder {
         }
         if group.verb == .log {
             for position in logged[group.run] {
-                _ = AuditLog.append(writes[position].op, provider: writes[position].provider.id, into: &bytes)
+                _ = AuditLog.append(
+                    writes[position].op, provider: writes[position].provider.id, into: &bytes)
             }
             return
         }
@@ -244,12 +265,16 @@ public struct MirrorBatchEncoder {
     /// fields (whose key is in the write) the same key.
     private static func sameCommand(_ a: MirrorOp, _ b: MirrorOp) -> Bool {
         switch (a, b) {
-        case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue), (.offer, .offer),
-             (.unoffer, .unoffer): true
+        case (.book, .book), (.unbook, .unbook), (.dequeue, .dequeue), (.enqueue, .enqueue),
+            (.offer, .offer),
+            (.unoffer, .unoffer):
+            true
         // Every tag write sets a field of the provider's tags hash: one HSET, in order.
         case (.tag, .tag), (.tag, .tagPart), (.tag, .untag), (.tagPart, .tag), (.tagPart, .tagPart),
-             (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag): true
-        case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)): x == y
+            (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag):
+            true
+        case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)):
+            x == y
         default: false
         }
     }

@@ -49,7 +49,9 @@ final class MirrorConnection {
     /// part at a popular provider) goes whole.
     static func batchSize(_ queued: some RandomAccessCollection<MirrorWrite>) -> Int {
         guard queued.count > maxWritesPerBatch else { return queued.count }
-        let continues = { (offset: Int) in queued[queued.index(queued.startIndex, offsetBy: offset)].continues }
+        let continues = { (offset: Int) in
+            queued[queued.index(queued.startIndex, offsetBy: offset)].continues
+        }
         var end = maxWritesPerBatch
         while end > 0 && continues(end - 1) { end -= 1 }
         if end > 0 { return end }
@@ -113,7 +115,10 @@ final class MirrorConnection {
         var applied = false
     }
 
-    init(thread: LoopThread, primary: RedisPrimary, keys: KeyLayout, writeTimeout: Double, drawTimeout: Double, log: Logger) {
+    init(
+        thread: LoopThread, primary: RedisPrimary, keys: KeyLayout, writeTimeout: Double,
+        drawTimeout: Double, log: Logger
+    ) {
         self.thread = thread
         self.primary = primary
         endpoint = primary.endpoint
@@ -126,7 +131,11 @@ final class MirrorConnection {
     /// Takes writes: connected, script loaded, not refusing, not blocked, not stalled.
     var isUp: Bool { connected && scriptSHA != nil && !stalled && !refusing && blockedEpoch == 0 }
     var hasPendingWrites: Bool { !queued.isEmpty || !inFlight.isEmpty || !unsent.isEmpty }
-    var pendingWriteCount: Int { unsent.reduce(inFlight.reduce(queued.count) { $0 + $1.writes.count }) { $0 + $1.writes.count } }
+    var pendingWriteCount: Int {
+        unsent.reduce(inFlight.reduce(queued.count) { $0 + $1.writes.count }) {
+            $0 + $1.writes.count
+        }
+    }
 
     // MARK: Connection
 
@@ -168,12 +177,17 @@ final class MirrorConnection {
         expectedHead = 0
         scriptSHA = nil
         if let password = thread.settings.redisPassword {
-            send(["AUTH"] + (thread.settings.redisUser.map { [$0] } ?? []) + [password], expecting: .auth)
+            send(
+                ["AUTH"] + (thread.settings.redisUser.map { [$0] } ?? []) + [password],
+                expecting: .auth)
         }
         // Loaded on every connection: a restarted Redis has an empty script cache.
-        send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
+        send(
+            ["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)],
+            expecting: .scriptLoad)
         if credentialsRetryMillis == nil {
-            log.info("redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
+            log.info(
+                "redis connected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)"])
         }
     }
 
@@ -189,7 +203,12 @@ final class MirrorConnection {
         expectedHead = 0
         requeueInFlight()
         if wasConnected && !thread.isStopping && credentialsRetryMillis == nil {
-            log.warning("redis disconnected", metadata: ["redis": "\(endpoint)", "thread": "\(thread.index)", "pending": "\(queued.count)"])
+            log.warning(
+                "redis disconnected",
+                metadata: [
+                    "redis": "\(endpoint)", "thread": "\(thread.index)",
+                    "pending": "\(queued.count)",
+                ])
         }
         updateHealth()
         scheduleReconnect()
@@ -197,7 +216,9 @@ final class MirrorConnection {
 
     private func scheduleReconnect() {
         guard !thread.isStopping else { return }
-        thread.schedule(afterMillis: credentialsRetryMillis ?? nextBackoff()) { [weak self] in self?.connect() }
+        thread.schedule(afterMillis: credentialsRetryMillis ?? nextBackoff()) { [weak self] in
+            self?.connect()
+        }
     }
 
     private func nextBackoff() -> UInt64 {
@@ -231,8 +252,10 @@ final class MirrorConnection {
         guard let context else { return }
         let command = RESP.command(arguments)
         command.withUnsafeBufferPointer { bytes in
-            _ = redisAsyncFormattedCommand(context, MirrorCallbacks.onReply, nil,
-                                           UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
+            _ = redisAsyncFormattedCommand(
+                context, MirrorCallbacks.onReply, nil,
+                UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                bytes.count)
         }
         expected.append(kind)
     }
@@ -242,9 +265,12 @@ final class MirrorConnection {
     /// Takes the writes the outbox collected and sends them as one batch.
     func flush(outbox: MirrorOutbox) {
         if primary.moves, context != nil, !discardingReplies,
-           primary.generation.load(ordering: .relaxed) != endpointGeneration {
+            primary.generation.load(ordering: .relaxed) != endpointGeneration
+        {
             // The Sentinels moved the primary: everything unconfirmed goes to the new one.
-            log.notice("redis primary moved; reconnecting", metadata: ["thread": "\(thread.index)", "redis": "\(primary.endpoint)"])
+            log.notice(
+                "redis primary moved; reconnecting",
+                metadata: ["thread": "\(thread.index)", "redis": "\(primary.endpoint)"])
             abandon()
         }
         outbox.drain(into: &drained)
@@ -280,8 +306,10 @@ final class MirrorConnection {
     /// Connected and allowed to send one more batch now. Batches of an older epoch still in
     /// flight are waited for: the new epoch's sequences start from what Redis says of them.
     private func canSend() -> Bool {
-        guard connected, !discardingReplies, context != nil, scriptSHA != nil, epoch > 0, blockedEpoch == 0,
-              inFlight.count < thread.settings.mirrorPipeline, thread.now >= retryAt else { return false }
+        guard connected, !discardingReplies, context != nil, scriptSHA != nil, epoch > 0,
+            blockedEpoch == 0,
+            inFlight.count < thread.settings.mirrorPipeline, thread.now >= retryAt
+        else { return false }
         return inFlight.last.map { $0.epoch == epoch } ?? true
     }
 
@@ -295,10 +323,13 @@ final class MirrorConnection {
         let number = batchesSent + 1
         if !unsent.isEmpty {
             let batch = unsent.removeFirst()
-            encoder.encodeFenced(batch.writes[...], script: scriptSHA, thread: thread.index, epoch: batch.epoch,
-                                 sequence: batch.sequence, nextSequence: batch.nextSequence)
-            inFlight.append(Batch(writes: batch.writes, epoch: batch.epoch, sequence: batch.sequence,
-                                  nextSequence: batch.nextSequence, number: number))
+            encoder.encodeFenced(
+                batch.writes[...], script: scriptSHA, thread: thread.index, epoch: batch.epoch,
+                sequence: batch.sequence, nextSequence: batch.nextSequence)
+            inFlight.append(
+                Batch(
+                    writes: batch.writes, epoch: batch.epoch, sequence: batch.sequence,
+                    nextSequence: batch.nextSequence, number: number))
             send(encoded: context)
             return
         }
@@ -307,10 +338,12 @@ final class MirrorConnection {
         // what Redis confirmed).
         let from = inFlight.last?.nextSequence ?? sequence
         let next = from + 1
-        encoder.encodeFenced(queued.writes.prefix(count), script: scriptSHA, thread: thread.index, epoch: epoch,
-                             sequence: from, nextSequence: next)
+        encoder.encodeFenced(
+            queued.writes.prefix(count), script: scriptSHA, thread: thread.index, epoch: epoch,
+            sequence: from, nextSequence: next)
         let writes = queued.take(count, spare: spareArrays.popLast() ?? [])
-        inFlight.append(Batch(writes: writes, epoch: epoch, sequence: from, nextSequence: next, number: number))
+        inFlight.append(
+            Batch(writes: writes, epoch: epoch, sequence: from, nextSequence: next, number: number))
         send(encoded: context)
     }
 
@@ -326,7 +359,11 @@ final class MirrorConnection {
         if replicas > 0 {
             // Redis answers WAIT once that many replicas have everything before it, or at the
             // timeout with how many do.
-            send(["WAIT", String(replicas), String(max(Int(thread.settings.writeTimeout * 1000), 1))], expecting: .replicas(batchesSent))
+            send(
+                [
+                    "WAIT", String(replicas),
+                    String(max(Int(thread.settings.writeTimeout * 1000), 1)),
+                ], expecting: .replicas(batchesSent))
         }
         // Write now rather than on the next iteration's writable event: one loop turn less
         // per round trip. hiredis keeps write interest for whatever the socket did not take.
@@ -341,7 +378,9 @@ final class MirrorConnection {
             expected.removeAll(keepingCapacity: true)
             expectedHead = 0
         }
-        let errorText = reply.pointee.type == REDIS_REPLY_ERROR ? (reply.pointee.str.map { String(cString: $0) } ?? "?") : nil
+        let errorText =
+            reply.pointee.type == REDIS_REPLY_ERROR
+            ? (reply.pointee.str.map { String(cString: $0) } ?? "?") : nil
         switch kind {
         case .auth:
             if let errorText { credentialsRefused(CredentialsRefused(authReply: errorText)) }
@@ -350,8 +389,12 @@ final class MirrorConnection {
                 credentialsRefused(refusal)
                 return
             }
-            guard errorText == nil, reply.pointee.type == REDIS_REPLY_STRING, let text = reply.pointee.str else {
-                log.error("redis refused to load the mirror script", metadata: ["error": "\(errorText ?? "unexpected reply")"])
+            guard errorText == nil, reply.pointee.type == REDIS_REPLY_STRING,
+                let text = reply.pointee.str
+            else {
+                log.error(
+                    "redis refused to load the mirror script",
+                    metadata: ["error": "\(errorText ?? "unexpected reply")"])
                 reconnect()
                 return
             }
@@ -359,7 +402,8 @@ final class MirrorConnection {
             if credentialsRetryMillis != nil {
                 credentialsRetryMillis = nil
                 if thread.server.credentialsBackoff.accepted() {
-                    log.notice("redis takes the credentials again", metadata: ["redis": "\(endpoint)"])
+                    log.notice(
+                        "redis takes the credentials again", metadata: ["redis": "\(endpoint)"])
                 }
             }
             updateHealth()
@@ -380,11 +424,15 @@ final class MirrorConnection {
             confirm(inFlight.removeFirst())
         case .replicas(let number):
             guard let batch = inFlight.first, batch.number == number, batch.applied else { return }
-            let acknowledged = reply.pointee.type == REDIS_REPLY_INTEGER ? Int(reply.pointee.integer) : -1
+            let acknowledged =
+                reply.pointee.type == REDIS_REPLY_INTEGER ? Int(reply.pointee.integer) : -1
             guard acknowledged >= thread.settings.redisReplicas else {
                 // Sent again after a backoff: Redis skips it (applied already) and WAIT asks
                 // the replicas once more.
-                refused(errorText ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch")
+                refused(
+                    errorText
+                        ?? "WAIT: \(acknowledged) of \(thread.settings.redisReplicas) replicas have the batch"
+                )
                 return
             }
             confirm(inFlight.removeFirst())
@@ -400,9 +448,12 @@ final class MirrorConnection {
         let (retryNanos, logIt) = thread.server.credentialsBackoff.refused()
         credentialsRetryMillis = max(retryNanos / 1_000_000, 1)
         if logIt && thread.server.state.ready.load(ordering: .acquiring) {
-            log.error("redis refused the credentials: writes fail closed; retrying", metadata: [
-                "redis": "\(endpoint)", "error": "\(refusal)", "retry_seconds": "\(Double(retryNanos) / 1e9)",
-            ])
+            log.error(
+                "redis refused the credentials: writes fail closed; retrying",
+                metadata: [
+                    "redis": "\(endpoint)", "error": "\(refusal)",
+                    "retry_seconds": "\(Double(retryNanos) / 1e9)",
+                ])
         }
         reconnect()
     }
@@ -443,7 +494,9 @@ final class MirrorConnection {
         if text.hasPrefix("NOSCRIPT") {
             // The script cache was flushed: load it again and resend at once.
             scriptSHA = nil
-            send(["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)], expecting: .scriptLoad)
+            send(
+                ["SCRIPT", "LOAD", FencingScripts.batch(cluster: primary.usesCluster)],
+                expecting: .scriptLoad)
             return
         }
         if FencingRefusal(errorReply: text) != nil {
@@ -451,7 +504,9 @@ final class MirrorConnection {
                 // Fenced by a takeover, or Redis lost data: the lease keeper decides which.
                 blockedEpoch = batch.epoch
                 thread.server.requestRepair(epoch: batch.epoch)
-                log.error("redis refused a mirror batch for its epoch or sequence", metadata: ["thread": "\(thread.index)", "error": "\(text)"])
+                log.error(
+                    "redis refused a mirror batch for its epoch or sequence",
+                    metadata: ["thread": "\(thread.index)", "error": "\(text)"])
                 updateHealth()
             }
             // Otherwise the batch carried an epoch older than the current one: resend now.
@@ -464,9 +519,12 @@ final class MirrorConnection {
         let now = MonotonicClock.nanoseconds()
         refusalsSinceLog += 1
         if !refusing || now &- lastRefusalLog >= 10_000_000_000 {
-            log.error("redis refused a mirror batch; retrying with backoff", metadata: [
-                "thread": "\(thread.index)", "error": "\(text)", "refused_since_last_log": "\(refusalsSinceLog)",
-            ])
+            log.error(
+                "redis refused a mirror batch; retrying with backoff",
+                metadata: [
+                    "thread": "\(thread.index)", "error": "\(text)",
+                    "refused_since_last_log": "\(refusalsSinceLog)",
+                ])
             lastRefusalLog = now
             refusalsSinceLog = 0
         }
@@ -478,11 +536,12 @@ final class MirrorConnection {
 
     private func requeueInFlight() {
         guard !inFlight.isEmpty else { return }
-        unsent.insert(contentsOf: inFlight.lazy.map { batch in
-            var again = batch
-            again.applied = false
-            return again
-        }, at: 0)
+        unsent.insert(
+            contentsOf: inFlight.lazy.map { batch in
+                var again = batch
+                again.applied = false
+                return again
+            }, at: 0)
         inFlight.removeAll(keepingCapacity: true)
     }
 
@@ -498,7 +557,9 @@ final class MirrorConnection {
     }
 
     /// Calls `body` once per run of consecutive writes of one provider (one lock each).
-    private static func forEachProviderRun(_ writes: ArraySlice<MirrorWrite>, _ body: (Provider, ArraySlice<MirrorWrite>) -> Void) {
+    private static func forEachProviderRun(
+        _ writes: ArraySlice<MirrorWrite>, _ body: (Provider, ArraySlice<MirrorWrite>) -> Void
+    ) {
         var start = writes.startIndex
         while start < writes.endIndex {
             let provider = writes[start].provider
@@ -549,11 +610,17 @@ final class MirrorConnection {
     }
 
     private func updateStall(now: UInt64) {
-        let oldest = inFlight.first?.writes.first?.madeAt ?? unsent.first?.writes.first?.madeAt ?? queued.first?.madeAt
+        let oldest =
+            inFlight.first?.writes.first?.madeAt ?? unsent.first?.writes.first?.madeAt
+            ?? queued.first?.madeAt
         let wasStalled = stalled
         stalled = oldest.map { now &- $0 >= writeTimeoutNanos } ?? false
         if stalled != wasStalled {
-            if stalled { log.warning("redis is not confirming writes in time", metadata: ["thread": "\(thread.index)"]) }
+            if stalled {
+                log.warning(
+                    "redis is not confirming writes in time",
+                    metadata: ["thread": "\(thread.index)"])
+            }
             updateHealth()
         }
     }
@@ -571,19 +638,27 @@ final class MirrorConnection {
 
 /// hiredis callbacks: closures that capture nothing; the connection travels in `ac->data`.
 enum MirrorCallbacks {
-    static let onConnect: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = { context, status in
+    static let onConnect: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = {
+        context, status in
         guard let data = context?.pointee.data else { return }
-        Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue().didConnect(status: status)
+        Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue().didConnect(
+            status: status)
     }
 
-    static let onDisconnect: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = { context, status in
+    static let onDisconnect: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = {
+        context, status in
         guard let data = context?.pointee.data else { return }
-        Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue().didDisconnect(status: status)
+        Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue().didDisconnect(
+            status: status)
     }
 
-    static let onReply: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, reply, _ in
-        guard let data = context?.pointee.data else { return }
-        Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue()
-            .didReceive(reply: reply?.assumingMemoryBound(to: redisReply.self))
-    }
+    static let onReply:
+        @convention(c) (
+            UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?,
+            UnsafeMutableRawPointer?
+        ) -> Void = { context, reply, _ in
+            guard let data = context?.pointee.data else { return }
+            Unmanaged<MirrorConnection>.fromOpaque(data).takeUnretainedValue()
+                .didReceive(reply: reply?.assumingMemoryBound(to: redisReply.self))
+        }
 }

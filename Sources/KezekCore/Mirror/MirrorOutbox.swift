@@ -94,7 +94,9 @@ public final class MirrorOutbox: Sendable {
                 for lane in 0..<Self.laneCount where side.passed[lane] < side.pending[lane].count {
                     let from = side.passed[lane]
                     var to = from
-                    while to < side.pending[lane].count && Self.passOn(side.pending[lane][to]) { to += 1 }
+                    while to < side.pending[lane].count && Self.passOn(side.pending[lane][to]) {
+                        to += 1
+                    }
                     guard to > from else { continue }
                     moved = true
                     if from == 0 && to == side.pending[lane].count && into.isEmpty {
@@ -110,7 +112,9 @@ public final class MirrorOutbox: Sendable {
             for lane in 0..<Self.laneCount where side.passed[lane] > 0 {
                 side.pending[lane].removeFirst(side.passed[lane])
             }
-            if side.pending.contains(where: { !$0.isEmpty }) { Self.passOnSorted(&side.pending, into: &into) }
+            if side.pending.contains(where: { !$0.isEmpty }) {
+                Self.passOnSorted(&side.pending, into: &into)
+            }
         }
     }
 

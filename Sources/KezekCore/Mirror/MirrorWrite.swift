@@ -39,9 +39,11 @@ public enum MirrorOp: Sendable, Equatable {
     var holder: String? {
         switch self {
         case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
-             .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
-             .audit(_, let holder, _): holder
-        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity, .tagPart: nil
+            .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
+            .audit(_, let holder, _):
+            holder
+        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity, .tagPart:
+            nil
         }
     }
 

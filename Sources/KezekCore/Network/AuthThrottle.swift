@@ -37,7 +37,11 @@ extension ClientConnection {
     /// The peer's (or with `local`, this end's) address of a connected handle as text.
     static func addressName(of handle: UnsafePointer<uv_tcp_t>, local: Bool) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
-        guard (local ? kz_local_name(handle, &buffer, buffer.count) : kz_peer_name(handle, &buffer, buffer.count)) == 0 else { return "?" }
+        guard
+            (local
+                ? kz_local_name(handle, &buffer, buffer.count)
+                : kz_peer_name(handle, &buffer, buffer.count)) == 0
+        else { return "?" }
         return String(cString: buffer)
     }
 }

@@ -37,7 +37,8 @@ final class ClientCard: Sendable {
         let told = told.withLock { $0 }
         let age = (now &- openedAt) / 1_000_000_000
         let idle = (now &- lastActivity.load(ordering: .relaxed)) / 1_000_000_000
-        return "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(told.name ?? "") age=\(age) idle=\(idle) flags=N db=0"
+        return
+            "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(told.name ?? "") age=\(age) idle=\(idle) flags=N db=0"
             + " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0"
             + " events=r cmd=NULL user=\(told.user ?? "default") redir=-1 resp=\(told.protocolVersion)"
             + " lib-name=\(told.libraryName ?? "") lib-ver=\(told.libraryVersion ?? "")"

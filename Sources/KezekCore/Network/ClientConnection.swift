@@ -55,17 +55,24 @@ public final class ClientConnection {
 
     /// A connection just accepted (`session` nil: a new id and card), or one that moved here
     /// from another thread with its session.
-    init(thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, user: User?, maxRequestBytes: Int,
-         session moved: ClientSession? = nil) {
+    init(
+        thread: LoopThread, handle: UnsafeMutablePointer<uv_tcp_t>, user: User?,
+        maxRequestBytes: Int,
+        session moved: ClientSession? = nil
+    ) {
         self.thread = thread
         self.threadIndex = thread.index
         self.handle = handle
         let now = MonotonicClock.nanoseconds()
-        session = moved ?? ClientSession(
-            card: ClientCard(id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue,
-                             address: Self.addressName(of: handle, local: false), localAddress: Self.addressName(of: handle, local: true),
-                             thread: thread.index, now: now),
-            bulkReplies: thread.settings.replyStyle == .bulk)
+        session =
+            moved
+            ?? ClientSession(
+                card: ClientCard(
+                    id: thread.server.state.nextClientID.add(1, ordering: .relaxed).newValue,
+                    address: Self.addressName(of: handle, local: false),
+                    localAddress: Self.addressName(of: handle, local: true),
+                    thread: thread.index, now: now),
+                bulkReplies: thread.settings.replyStyle == .bulk)
         session.card.thread.store(thread.index, ordering: .relaxed)
         parser = RequestParser(maxRequestBytes: maxRequestBytes)
         lastActivity = now
@@ -285,16 +292,23 @@ public final class ClientConnection {
     /// Only for an idle connection (no reply owed), so no completion can come here later.
     func detachForMove() -> Transfer? {
         var descriptor: uv_os_fd_t = -1
-        guard isIdle, !isClosed, uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return nil }
+        guard isIdle, !isClosed,
+            uv_fileno(
+                UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+                &descriptor) == 0
+        else { return nil }
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { return nil }
-        let transfer = Transfer(socket: duplicate, user: user, parser: parser, input: input, lastActivity: lastActivity,
-                                session: session, tls: tls)
+        let transfer = Transfer(
+            socket: duplicate, user: user, parser: parser, input: input, lastActivity: lastActivity,
+            session: session, tls: tls)
         updateSharedOutput(0)
         isClosed = true
         input = []
         thread.connectionMoved(self)
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+        uv_close(
+            UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+            UVCallbacks.onClientClose)
         return transfer
     }
 
@@ -319,7 +333,8 @@ public final class ClientConnection {
         }
         guard !output.isEmpty else { return }
         let written: Int32 = output.withUnsafeMutableBytes { raw in
-            var buffer = uv_buf_init(raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(raw.count))
+            var buffer = uv_buf_init(
+                raw.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(raw.count))
             return uv_try_write(stream, &buffer, 1)
         }
         if written == Int32(output.count) {
@@ -337,7 +352,8 @@ public final class ClientConnection {
         output.removeAll(keepingCapacity: output.capacity <= 65536)
         writeInProgress = true
         bytesBeingWritten = rest
-        var buffer = uv_buf_init(request.pointee.bytes.assumingMemoryBound(to: CChar.self), UInt32(rest))
+        var buffer = uv_buf_init(
+            request.pointee.bytes.assumingMemoryBound(to: CChar.self), UInt32(rest))
         let status = uv_write(&request.pointee.request, stream, &buffer, 1, UVCallbacks.onWrite)
         if status != 0 {
             writeInProgress = false
@@ -368,13 +384,16 @@ public final class ClientConnection {
         let holdsSome = sharedOutput > 0
         if !readsPaused {
             if openSlots >= limits.maxPendingReplies || pendingBytes >= limits.maxOutputBytes
-                || (holdsSome && total >= limits.maxTotalOutputBytes) {
+                || (holdsSome && total >= limits.maxTotalOutputBytes)
+            {
                 uv_read_stop(stream)
                 readsPaused = true
                 thread.noteBackpressure()
             }
-        } else if openSlots <= limits.maxPendingReplies / 2 && pendingBytes <= limits.maxOutputBytes / 2
-                    && !(holdsSome && total > limits.maxTotalOutputBytes / 2) {
+        } else if openSlots <= limits.maxPendingReplies / 2
+            && pendingBytes <= limits.maxOutputBytes / 2
+            && !(holdsSome && total > limits.maxTotalOutputBytes / 2)
+        {
             readsPaused = false
             uv_read_start(stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
         }
@@ -413,7 +432,9 @@ public final class ClientConnection {
         slots = []
         updateSharedOutput(0)
         thread.connectionClosed(self)
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+        uv_close(
+            UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+            UVCallbacks.onClientClose)
     }
 
     var stream: UnsafeMutablePointer<uv_stream_t> {

@@ -5,16 +5,19 @@ import Logging
 /// flood of bad clients cannot flood the log.
 struct LimitLog {
     enum Kind: Int, CaseIterable {
-        case maxClients, idleShed, protocolError, backpressure, idleTimeout, requestTimeout, authFailure, tlsFailure
+        case maxClients, idleShed, protocolError, backpressure, idleTimeout, requestTimeout,
+            authFailure, tlsFailure
 
         var message: Logger.Message {
             switch self {
             case .maxClients: "max-clients reached: connection refused"
             case .idleShed: "max-clients reached: the longest idle client closed to admit a new one"
             case .protocolError: "malformed request: connection closed"
-            case .backpressure: "client not reading its replies: reads paused (max-pending-replies / max-output-bytes)"
+            case .backpressure:
+                "client not reading its replies: reads paused (max-pending-replies / max-output-bytes)"
             case .idleTimeout: "idle client closed (idle-timeout)"
-            case .requestTimeout: "request not completed in time: connection closed (request-timeout)"
+            case .requestTimeout:
+                "request not completed in time: connection closed (request-timeout)"
             case .authFailure: "failed AUTH"
             case .tlsFailure: "TLS handshake failed or bad TLS record: connection closed"
             }
@@ -28,7 +31,9 @@ struct LimitLog {
     mutating func note(_ kind: Kind, now: UInt64, log: Logger, detail: String = "") {
         let index = kind.rawValue
         suppressed[index] += 1
-        guard lastLogged[index] == 0 || now &- lastLogged[index] >= Self.intervalNanos else { return }
+        guard lastLogged[index] == 0 || now &- lastLogged[index] >= Self.intervalNanos else {
+            return
+        }
         var metadata: Logger.Metadata = ["times": "\(suppressed[index])"]
         if !detail.isEmpty { metadata["detail"] = "\(detail)" }
         log.warning(kind.message, metadata: metadata)

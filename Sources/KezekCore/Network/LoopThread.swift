@@ -32,7 +32,8 @@ public final class LoopThread {
 
     /// Read buffer shared by all clients of this thread: a read is parsed at once.
     static let readBufferSize = 65536
-    let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: LoopThread.readBufferSize, alignment: 16)
+    let readBuffer = UnsafeMutableRawPointer.allocate(
+        byteCount: LoopThread.readBufferSize, alignment: 16)
 
     /// Replies that other threads' mirrors confirmed for this thread's clients.
     private let completionInbox = Mutex<[(ReplyTicket, Bool)]>([])
@@ -63,8 +64,9 @@ public final class LoopThread {
         uv_loop_init(loop)
         executor = CommandExecutor(server: server, threadIndex: index)
         wakeTargets = [Bool](repeating: false, count: server.settings.threads)
-        mirror = MirrorConnection(thread: self, primary: server.redisPrimary, keys: server.keys,
-                                  writeTimeout: settings.writeTimeout, drawTimeout: settings.drawTimeout, log: log)
+        mirror = MirrorConnection(
+            thread: self, primary: server.redisPrimary, keys: server.keys,
+            writeTimeout: settings.writeTimeout, drawTimeout: settings.drawTimeout, log: log)
         let context = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
         uv_check_init(loop, checkHandle)
         checkHandle.pointee.data = context
@@ -80,15 +82,18 @@ public final class LoopThread {
     /// Binds this thread's listener. Returns a libuv error code or 0.
     func listen(on address: UnsafePointer<sockaddr>) -> Int32 {
         listener.pointee.data = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
-        let status = kz_tcp_listen_reuseport(loop, listener, address, Self.listenBacklog, UVCallbacks.onConnection)
+        let status = kz_tcp_listen_reuseport(
+            loop, listener, address, Self.listenBacklog, UVCallbacks.onConnection)
         listening = status == 0
         return status
     }
 
     /// Binds this thread's listener on `tls-port`. Returns a libuv error code or 0.
     func listenTLS(on address: UnsafePointer<sockaddr>) -> Int32 {
-        tlsListener.pointee.data = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
-        let status = kz_tcp_listen_reuseport(loop, tlsListener, address, Self.listenBacklog, UVCallbacks.onTLSConnection)
+        tlsListener.pointee.data = UnsafeMutableRawPointer(
+            Unmanaged.passUnretained(self).toOpaque())
+        let status = kz_tcp_listen_reuseport(
+            loop, tlsListener, address, Self.listenBacklog, UVCallbacks.onTLSConnection)
         listeningTLS = status == 0
         return status
     }
@@ -119,21 +124,33 @@ public final class LoopThread {
         uv_tcp_init(loop, handle)
         let stream = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
         let from = tls ? tlsListener : listener
-        guard uv_accept(UnsafeMutableRawPointer(from).assumingMemoryBound(to: uv_stream_t.self), stream) == 0 else {
-            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onBareClose)
+        guard
+            uv_accept(
+                UnsafeMutableRawPointer(from).assumingMemoryBound(to: uv_stream_t.self), stream)
+                == 0
+        else {
+            uv_close(
+                UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+                UVCallbacks.onBareClose)
             return
         }
         uv_tcp_nodelay(handle, 1)
         let user = server.users.withLock { $0.passwordless }
-        let maxRequestBytes = user == nil ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes) : settings.maxRequestBytes
-        let connection = ClientConnection(thread: self, handle: handle, user: user, maxRequestBytes: maxRequestBytes)
+        let maxRequestBytes =
+            user == nil
+            ? min(settings.unauthenticatedMaxRequestBytes, settings.maxRequestBytes)
+            : settings.maxRequestBytes
+        let connection = ClientConnection(
+            thread: self, handle: handle, user: user, maxRequestBytes: maxRequestBytes)
         handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
         clients[ObjectIdentifier(connection)] = connection
         if tls {
             guard let context = server.tls?.context, let session = TLSSession(context) else {
                 // Without memory for a session: the connection is not counted yet, so close it bare.
                 clients[ObjectIdentifier(connection)] = nil
-                uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onClientClose)
+                uv_close(
+                    UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+                    UVCallbacks.onClientClose)
                 return
             }
             connection.startTLS(session)
@@ -145,11 +162,15 @@ public final class LoopThread {
             // At max-clients a new connection (a health probe, say) takes the place of the
             // client that has been idle longest on this thread rather than being refused.
             metrics.connectionsShed.add()
-            limitLog.note(.idleShed, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
+            limitLog.note(
+                .idleShed, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)"
+            )
             idlest.close()
         } else if open > settings.maxClients {
             metrics.connectionsRejected.add()
-            limitLog.note(.maxClients, now: refreshNow(), log: log, detail: "max-clients=\(settings.maxClients)")
+            limitLog.note(
+                .maxClients, now: refreshNow(), log: log,
+                detail: "max-clients=\(settings.maxClients)")
             connection.reply(.maxClients)
             connection.closeAfterReplies()
             return
@@ -164,8 +185,12 @@ public final class LoopThread {
         guard settings.idleShedAfter > 0 else { return nil }
         let silentSince = refreshNow() &- UInt64(settings.idleShedAfter * 1e9)
         var idlest: ClientConnection?
-        for connection in clients.values where connection !== newcomer && connection.isIdle && connection.lastActivity <= silentSince {
-            if idlest.map({ connection.lastActivity < $0.lastActivity }) ?? true { idlest = connection }
+        for connection in clients.values
+        where connection !== newcomer && connection.isIdle && connection.lastActivity <= silentSince
+        {
+            if idlest.map({ connection.lastActivity < $0.lastActivity }) ?? true {
+                idlest = connection
+            }
         }
         return idlest
     }
@@ -193,7 +218,8 @@ public final class LoopThread {
         }
         // One that moved meanwhile is closed where it went.
         for id in ids {
-            if let card = server.openClients.card(id), card.thread.load(ordering: .relaxed) != index {
+            if let card = server.openClients.card(id), card.thread.load(ordering: .relaxed) != index
+            {
                 server.threads[card.thread.load(ordering: .relaxed)].kill(clientID: id)
             }
         }
@@ -205,8 +231,10 @@ public final class LoopThread {
     private let arrivals = Mutex<[ClientConnection.Transfer]>([])
 
     func move(_ connection: ClientConnection, to target: Int) {
-        guard target != index, target < server.threads.count, !server.state.draining.load(ordering: .acquiring),
-              let transfer = connection.detachForMove() else { return }
+        guard target != index, target < server.threads.count,
+            !server.state.draining.load(ordering: .acquiring),
+            let transfer = connection.detachForMove()
+        else { return }
         metrics.connectionsMoved.add()
         server.threads[target].arrivals.withLock { $0.append(transfer) }
         wakeLater(target)
@@ -226,14 +254,18 @@ public final class LoopThread {
             uv_tcp_init(loop, handle)
             guard uv_tcp_open(handle, transfer.socket) == 0 else {
                 Glibc.close(transfer.socket)
-                uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), UVCallbacks.onBareClose)
+                uv_close(
+                    UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self),
+                    UVCallbacks.onBareClose)
                 server.state.clients.subtract(1, ordering: .relaxed)
                 continue
             }
-            let connection = ClientConnection(thread: self, handle: handle, user: nil, maxRequestBytes: settings.maxRequestBytes,
-                                              session: transfer.session)
+            let connection = ClientConnection(
+                thread: self, handle: handle, user: nil, maxRequestBytes: settings.maxRequestBytes,
+                session: transfer.session)
             connection.resume(from: transfer)
-            handle.pointee.data = UnsafeMutableRawPointer(Unmanaged.passRetained(connection).toOpaque())
+            handle.pointee.data = UnsafeMutableRawPointer(
+                Unmanaged.passRetained(connection).toOpaque())
             clients[ObjectIdentifier(connection)] = connection
             uv_read_start(connection.stream, UVCallbacks.onAlloc, UVCallbacks.onRead)
             if stoppedReading { connection.stopReading() }
@@ -290,17 +322,22 @@ public final class LoopThread {
 
     func noteProtocolError(_ error: ProtocolError, on connection: ClientConnection) {
         metrics.protocolErrors.add()
-        limitLog.note(.protocolError, now: now, log: log, detail: "\(error.message) from \(connection.logName)")
+        limitLog.note(
+            .protocolError, now: now, log: log,
+            detail: "\(error.message) from \(connection.logName)")
     }
 
     func noteAuthFailure(_ connection: ClientConnection) {
         metrics.authFailures.add()
-        limitLog.note(.authFailure, now: now, log: log, detail: "peer \(connection.logName), failures on it \(connection.authFailures)")
+        limitLog.note(
+            .authFailure, now: now, log: log,
+            detail: "peer \(connection.logName), failures on it \(connection.authFailures)")
     }
 
     func noteTLSFailure(_ reason: String, on connection: ClientConnection) {
         metrics.protocolErrors.add()
-        limitLog.note(.tlsFailure, now: now, log: log, detail: "\(reason) from \(connection.logName)")
+        limitLog.note(
+            .tlsFailure, now: now, log: log, detail: "\(reason) from \(connection.logName)")
     }
 
     func noteBackpressure() {
@@ -375,18 +412,22 @@ public final class LoopThread {
         mirrorRefusedCounts()
         // Offers expire only while this daemon serves: a standby's (or a loading daemon's)
         // table follows Redis, and the expiry is the holder's to write.
-        if index == 0, server.state.currentRole == .primary { server.rounds.expireDueOffers(rules: server.table.rules) }
+        if index == 0, server.state.currentRole == .primary {
+            server.rounds.expireDueOffers(rules: server.table.rules)
+        }
         mirror.expireOverdue(now: now)
         if settings.idleTimeout > 0 {
             let limit = UInt64(settings.idleTimeout * 1e9)
-            for connection in clients.values where connection.isIdle && now &- connection.lastActivity >= limit {
+            for connection in clients.values
+            where connection.isIdle && now &- connection.lastActivity >= limit {
                 limitLog.note(.idleTimeout, now: now, log: log)
                 connection.close()
             }
         }
         if settings.requestTimeout > 0 {
             let limit = UInt64(settings.requestTimeout * 1e9)
-            for connection in clients.values where connection.partialSince != 0 && now &- connection.partialSince >= limit {
+            for connection in clients.values
+            where connection.partialSince != 0 && now &- connection.partialSince >= limit {
                 limitLog.note(.requestTimeout, now: now, log: log)
                 connection.requestTimedOut()
             }
@@ -415,11 +456,13 @@ public final class LoopThread {
         drainDeadline = MonotonicClock.nanoseconds() + UInt64(settings.drainTimeout * 1e9)
         if listening {
             listening = false
-            uv_close(UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_handle_t.self), nil)
+            uv_close(
+                UnsafeMutableRawPointer(listener).assumingMemoryBound(to: uv_handle_t.self), nil)
         }
         if listeningTLS {
             listeningTLS = false
-            uv_close(UnsafeMutableRawPointer(tlsListener).assumingMemoryBound(to: uv_handle_t.self), nil)
+            uv_close(
+                UnsafeMutableRawPointer(tlsListener).assumingMemoryBound(to: uv_handle_t.self), nil)
         }
         for connection in clients.values { connection.stopReading() }
         server.state.threadsStoppedReading.add(1, ordering: .acquiringAndReleasing)
@@ -435,18 +478,25 @@ public final class LoopThread {
         mirrorRefusedCounts()
         // Writes other threads made before they stopped reading may still sit in the outbox.
         mirror.flush(outbox: outbox)
-        let everyoneStopped = server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
-        let owesNothing = everyoneStopped && !mirror.hasPendingWrites && !outbox.isHoldingWrites && clients.values.allSatisfy(\.isIdle)
+        let everyoneStopped =
+            server.state.threadsStoppedReading.load(ordering: .acquiring) == server.threads.count
+        let owesNothing =
+            everyoneStopped && !mirror.hasPendingWrites && !outbox.isHoldingWrites
+            && clients.values.allSatisfy(\.isIdle)
         let overdue = MonotonicClock.nanoseconds() >= drainDeadline
         guard owesNothing || overdue else { return }
         if overdue && !owesNothing {
-            log.warning("drain timeout: stopping with unconfirmed writes", metadata: ["thread": "\(index)", "pending": "\(mirror.pendingWriteCount)"])
+            log.warning(
+                "drain timeout: stopping with unconfirmed writes",
+                metadata: ["thread": "\(index)", "pending": "\(mirror.pendingWriteCount)"])
         }
         isStopping = true
         for connection in Array(clients.values) { connection.close() }
         mirror.close()
-        for handle in [UnsafeMutableRawPointer(checkHandle), UnsafeMutableRawPointer(wakeHandle),
-                       UnsafeMutableRawPointer(tickTimer), UnsafeMutableRawPointer(deferredTimer)] {
+        for handle in [
+            UnsafeMutableRawPointer(checkHandle), UnsafeMutableRawPointer(wakeHandle),
+            UnsafeMutableRawPointer(tickTimer), UnsafeMutableRawPointer(deferredTimer),
+        ] {
             uv_close(handle.assumingMemoryBound(to: uv_handle_t.self), nil)
         }
         uv_stop(loop)

@@ -10,17 +10,22 @@ final class TLSContext: @unchecked Sendable {
 
     init(_ settings: ServerSettings.TLS) throws(TLSSetupError) {
         var error = [UInt8](repeating: 0, count: 320)
-        let verify: Int32 = switch settings.authClients {
-        case .no: Int32(KZ_TLS_VERIFY_NO.rawValue)
-        case .optional: Int32(KZ_TLS_VERIFY_OPTIONAL.rawValue)
-        case .yes: Int32(KZ_TLS_VERIFY_REQUIRED.rawValue)
-        }
+        let verify: Int32 =
+            switch settings.authClients {
+            case .no: Int32(KZ_TLS_VERIFY_NO.rawValue)
+            case .optional: Int32(KZ_TLS_VERIFY_OPTIONAL.rawValue)
+            case .yes: Int32(KZ_TLS_VERIFY_REQUIRED.rawValue)
+            }
         var protocols: Int32 = 0
         if settings.protocols.contains(.tls12) { protocols |= Int32(KZ_TLS_V1_2.rawValue) }
         if settings.protocols.contains(.tls13) { protocols |= Int32(KZ_TLS_V1_3.rawValue) }
-        guard let context = kz_tls_context_new(settings.certFile, settings.keyFile, settings.caCertFile, verify, protocols,
-                                               &error, error.count) else {
-            throw TLSSetupError(description: String(decoding: error.prefix { $0 != 0 }, as: UTF8.self))
+        guard
+            let context = kz_tls_context_new(
+                settings.certFile, settings.keyFile, settings.caCertFile, verify, protocols,
+                &error, error.count)
+        else {
+            throw TLSSetupError(
+                description: String(decoding: error.prefix { $0 != 0 }, as: UTF8.self))
         }
         pointer = context
     }

@@ -14,46 +14,58 @@ enum UVCallbacks {
         Unmanaged<ClientConnection>.fromOpaque(data!).takeUnretainedValue()
     }
 
-    static let onConnection: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int32) -> Void = { server, status in
+    static let onConnection: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int32) -> Void = {
+        server, status in
         thread(server!.pointee.data).accept(status: status)
     }
 
-    static let onTLSConnection: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int32) -> Void = { server, status in
-        thread(server!.pointee.data).accept(status: status, tls: true)
-    }
-
-    static let onAlloc: @convention(c) (UnsafeMutablePointer<uv_handle_t>?, Int, UnsafeMutablePointer<uv_buf_t>?) -> Void = { handle, _, buffer in
-        let loopThread = connection(handle!.pointee.data).thread
-        buffer!.pointee = uv_buf_init(loopThread.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(LoopThread.readBufferSize))
-    }
-
-    static let onRead: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int, UnsafePointer<uv_buf_t>?) -> Void = { stream, count, buffer in
-        let client = connection(stream!.pointee.data)
-        if count > 0 {
-            client.receivedFromSocket(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count))
-        } else if count == Int(UV_EOF.rawValue) {
-            // The peer half-closed (shutdown SHUT_WR): answer what it sent, then close.
-            client.closeAfterReplies()
-        } else if count < 0 {
-            // A reset or a read error: the peer is gone; its unsent replies go with it.
-            client.close()
+    static let onTLSConnection: @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int32) -> Void =
+        { server, status in
+            thread(server!.pointee.data).accept(status: status, tls: true)
         }
-    }
 
-    static let onWrite: @convention(c) (UnsafeMutablePointer<uv_write_t>?, Int32) -> Void = { request, status in
+    static let onAlloc:
+        @convention(c) (UnsafeMutablePointer<uv_handle_t>?, Int, UnsafeMutablePointer<uv_buf_t>?) ->
+            Void = { handle, _, buffer in
+                let loopThread = connection(handle!.pointee.data).thread
+                buffer!.pointee = uv_buf_init(
+                    loopThread.readBuffer.assumingMemoryBound(to: CChar.self),
+                    UInt32(LoopThread.readBufferSize))
+            }
+
+    static let onRead:
+        @convention(c) (UnsafeMutablePointer<uv_stream_t>?, Int, UnsafePointer<uv_buf_t>?) -> Void =
+            { stream, count, buffer in
+                let client = connection(stream!.pointee.data)
+                if count > 0 {
+                    client.receivedFromSocket(
+                        UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count))
+                } else if count == Int(UV_EOF.rawValue) {
+                    // The peer half-closed (shutdown SHUT_WR): answer what it sent, then close.
+                    client.closeAfterReplies()
+                } else if count < 0 {
+                    // A reset or a read error: the peer is gone; its unsent replies go with it.
+                    client.close()
+                }
+            }
+
+    static let onWrite: @convention(c) (UnsafeMutablePointer<uv_write_t>?, Int32) -> Void = {
+        request, status in
         let pending = request!.pointee.data.assumingMemoryBound(to: PendingWrite.self)
         let client = connection(pending.pointee.connection)
         PendingWrite.free(pending)
         client.writeCompleted(status: status)
     }
 
-    static let onClientClose: @convention(c) (UnsafeMutablePointer<uv_handle_t>?) -> Void = { handle in
+    static let onClientClose: @convention(c) (UnsafeMutablePointer<uv_handle_t>?) -> Void = {
+        handle in
         Unmanaged<ClientConnection>.fromOpaque(handle!.pointee.data!).release()
         handle!.deallocate()
     }
 
     /// Close callback for a handle that never got a connection.
-    static let onBareClose: @convention(c) (UnsafeMutablePointer<uv_handle_t>?) -> Void = { handle in
+    static let onBareClose: @convention(c) (UnsafeMutablePointer<uv_handle_t>?) -> Void = {
+        handle in
         handle!.deallocate()
     }
 
@@ -81,11 +93,14 @@ struct PendingWrite {
     /// The client's `handle.data` (its retained connection).
     var connection: UnsafeMutableRawPointer?
 
-    static func make(bytes source: ArraySlice<UInt8>, connection: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<PendingWrite> {
+    static func make(bytes source: ArraySlice<UInt8>, connection: UnsafeMutableRawPointer?)
+        -> UnsafeMutablePointer<PendingWrite>
+    {
         let pending = UnsafeMutablePointer<PendingWrite>.allocate(capacity: 1)
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: max(source.count, 1), alignment: 1)
         source.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        pending.initialize(to: PendingWrite(request: uv_write_t(), bytes: bytes, connection: connection))
+        pending.initialize(
+            to: PendingWrite(request: uv_write_t(), bytes: bytes, connection: connection))
         pending.pointee.request.data = UnsafeMutableRawPointer(pending)
         return pending
     }

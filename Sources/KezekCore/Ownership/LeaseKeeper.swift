@@ -43,7 +43,8 @@ final class LeaseKeeper: @unchecked Sendable {
         keys = server.keys
         log = server.log
         machine = Self.machineIdentity()
-        value = "\(settings.nodeID.isEmpty ? Self.hostName() : settings.nodeID)@\(machine)/\(getpid())"
+        value =
+            "\(settings.nodeID.isEmpty ? Self.hostName() : settings.nodeID)@\(machine)/\(getpid())"
         ttlMillis = Int(settings.leaseTTL * 1000)
     }
 
@@ -70,23 +71,30 @@ final class LeaseKeeper: @unchecked Sendable {
             let redis = try connection()
             let holder = try redis.command(["GET", keys.leaseOwner]).string
             let now = MonotonicClock.nanoseconds()
-            let requireEpoch = emptySince.map { now - $0 < emptyRedisWaitNanos(sawHolder: sawHolder) } ?? true
+            let requireEpoch =
+                emptySince.map { now - $0 < emptyRedisWaitNanos(sawHolder: sawHolder) } ?? true
             let gone = holder.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
             let writer = try redis.command(["GET", keys.writeBackMarker]).string
             let goneWriter = writer.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
             let sent = MonotonicClock.nanoseconds()
-            let reply = try redis.command(acquireCommand(requireEpoch: requireEpoch, gone: gone, repair: false,
-                                                         goneWriter: goneWriter))
+            let reply = try redis.command(
+                acquireCommand(
+                    requireEpoch: requireEpoch, gone: gone, repair: false,
+                    goneWriter: goneWriter))
             guard case .array(let items) = reply, items.count == 2 else {
-                throw RedisSyncConnection.Failure(description: "unexpected reply to the lease script: \(reply.summary)")
+                throw RedisSyncConnection.Failure(
+                    description: "unexpected reply to the lease script: \(reply.summary)")
             }
             if case .integer(1) = items[0], case .integer(let taken) = items[1] {
                 if !gone.isEmpty {
-                    log.warning("the lease holder's process is gone from this machine: taking over at once", metadata: ["holder": "\(gone)"])
+                    log.warning(
+                        "the lease holder's process is gone from this machine: taking over at once",
+                        metadata: ["holder": "\(gone)"])
                 }
                 if !goneWriter.isEmpty {
-                    log.error("a write-back after data loss was cut short by its writer's death: Redis holds only part of that state",
-                              metadata: ["writer": "\(goneWriter)"])
+                    log.error(
+                        "a write-back after data loss was cut short by its writer's death: Redis holds only part of that state",
+                        metadata: ["writer": "\(goneWriter)"])
                 }
                 took(epoch: taken, sentAt: sent)
                 try announce(redis)
@@ -96,8 +104,11 @@ final class LeaseKeeper: @unchecked Sendable {
             let current = items[1].string ?? ""
             if current.isEmpty, emptySince == nil {
                 emptySince = now
-                log.notice("redis holds no lease epoch for this key prefix: waiting in case a live holder is writing back lost data",
-                           metadata: ["wait_seconds": "\(Double(emptyRedisWaitNanos(sawHolder: sawHolder)) / 1e9)"])
+                log.notice(
+                    "redis holds no lease epoch for this key prefix: waiting in case a live holder is writing back lost data",
+                    metadata: [
+                        "wait_seconds": "\(Double(emptyRedisWaitNanos(sawHolder: sawHolder)) / 1e9)"
+                    ])
             }
             if !current.isEmpty {
                 sawHolder = true
@@ -106,11 +117,16 @@ final class LeaseKeeper: @unchecked Sendable {
                 if current != announcedHolder {
                     announcedHolder = current
                     if current.hasPrefix("writeback ") {
-                        log.error("standby: another daemon's write-back after data loss is unfinished; waiting for it, since it may hold the only whole copy (if it is surely gone, DEL the marker to take over what redis holds)",
-                                  metadata: ["writer": "\(current.dropFirst("writeback ".count))", "marker": "\(keys.writeBackMarker)"])
+                        log.error(
+                            "standby: another daemon's write-back after data loss is unfinished; waiting for it, since it may hold the only whole copy (if it is surely gone, DEL the marker to take over what redis holds)",
+                            metadata: [
+                                "writer": "\(current.dropFirst("writeback ".count))",
+                                "marker": "\(keys.writeBackMarker)",
+                            ])
                     } else {
-                        log.notice("standby: another daemon holds the lease of this key prefix; taking over when it lapses",
-                                   metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
+                        log.notice(
+                            "standby: another daemon holds the lease of this key prefix; taking over when it lapses",
+                            metadata: ["holder": "\(current)", "lease_ttl": "\(settings.leaseTTL)"])
                     }
                 }
             }
@@ -136,16 +152,25 @@ final class LeaseKeeper: @unchecked Sendable {
     }
 
     /// The lease script's call: take the lease for the next epoch (see FencingScripts.acquire).
-    private func acquireCommand(requireEpoch: Bool, gone: String, repair: Bool, goneWriter: String = "") -> [String] {
-        ["EVAL", FencingScripts.acquire, String(4 + settings.threads), keys.leaseOwner, keys.leaseEpoch,
-         keys.writeBackMarker, keys.logSteps]
+    private func acquireCommand(
+        requireEpoch: Bool, gone: String, repair: Bool, goneWriter: String = ""
+    ) -> [String] {
+        [
+            "EVAL", FencingScripts.acquire, String(4 + settings.threads), keys.leaseOwner,
+            keys.leaseEpoch,
+            keys.writeBackMarker, keys.logSteps,
+        ]
             + (0..<settings.threads).map { keys.batchSequence(thread: $0) }
-            + [value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone, repair ? "1" : "0", goneWriter]
+            + [
+                value, String(ttlMillis), String(epoch + 1), requireEpoch ? "1" : "0", gone,
+                repair ? "1" : "0", goneWriter,
+            ]
     }
 
     private func took(epoch taken: Int, sentAt: UInt64) {
         epoch = taken
-        server.state.leaseValidUntil.store(sentAt + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+        server.state.leaseValidUntil.store(
+            sentAt + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
         server.state.epoch.store(taken, ordering: .releasing)
         log.info("lease taken", metadata: ["epoch": "\(taken)", "lease": "\(value)"])
     }
@@ -166,7 +191,8 @@ final class LeaseKeeper: @unchecked Sendable {
             if repairWanted || now >= nextRenewal {
                 // A repair cut short (Redis failed during the write-back) is tried again at
                 // each renewal until one completes: this daemon may hold the only copy.
-                let renewed = renew(repairWanted: repairWanted || server.state.currentRole == .repairing)
+                let renewed = renew(
+                    repairWanted: repairWanted || server.state.currentRole == .repairing)
                 nextRenewal = now + (renewed ? renewNanos : retryNanos)
             }
             usleep(20_000)
@@ -182,8 +208,10 @@ final class LeaseKeeper: @unchecked Sendable {
         do {
             let redis = try connection()
             let sent = MonotonicClock.nanoseconds()
-            let reply = try redis.command(["EVAL", FencingScripts.renew, "2", keys.leaseOwner, keys.leaseEpoch,
-                                           value, String(ttlMillis), String(epoch)])
+            let reply = try redis.command([
+                "EVAL", FencingScripts.renew, "2", keys.leaseOwner, keys.leaseEpoch,
+                value, String(ttlMillis), String(epoch),
+            ])
             guard case .integer(let result) = reply else { return false }
             if renewalFailing {
                 renewalFailing = false
@@ -191,13 +219,20 @@ final class LeaseKeeper: @unchecked Sendable {
             }
             switch result {
             case 1:
-                server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+                server.state.leaseValidUntil.store(
+                    sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
                 try announce(redis)
                 // The epoch is ours but a loop's sequence did not match: Redis is older than
                 // what this daemon confirmed (a failover to a lagging replica).
-                if repairWanted { try repair(redis, finding: "batch sequence behind what this daemon confirmed") }
+                if repairWanted {
+                    try repair(redis, finding: "batch sequence behind what this daemon confirmed")
+                }
             case -1:
-                try repair(redis, finding: "lease epoch missing or behind this daemon's (emptied, restarted without persistence, or taken over an emptied redis)")
+                try repair(
+                    redis,
+                    finding:
+                        "lease epoch missing or behind this daemon's (emptied, restarted without persistence, or taken over an emptied redis)"
+                )
             default:
                 lost(redis)
             }
@@ -205,13 +240,17 @@ final class LeaseKeeper: @unchecked Sendable {
         } catch let refusal as CredentialsRefused {
             // Logged once per step of the backoff the loops' mirror connections share.
             if server.credentialsBackoff.refused().log {
-                log.error("redis refused the credentials: cannot renew the lease; writes stop when it lapses", metadata: ["error": "\(refusal)"])
+                log.error(
+                    "redis refused the credentials: cannot renew the lease; writes stop when it lapses",
+                    metadata: ["error": "\(refusal)"])
             }
             self.redis = nil
         } catch {
             // Logged once per outage: retries come every `retryNanos`.
             if !renewalFailing {
-                log.warning("cannot renew the lease; reads and writes stop when it lapses", metadata: ["error": "\(error)"])
+                log.warning(
+                    "cannot renew the lease; reads and writes stop when it lapses",
+                    metadata: ["error": "\(error)"])
             }
             renewalFailing = true
             self.redis = nil
@@ -226,8 +265,9 @@ final class LeaseKeeper: @unchecked Sendable {
         let holder = (try? redis.command(["GET", keys.leaseOwner]).string) ?? nil
         server.state.role.store(ServerState.Role.fenced.rawValue, ordering: .releasing)
         server.state.leaseValidUntil.store(0, ordering: .releasing)
-        log.critical("lease lost: another daemon took over this key prefix; stopping",
-                     metadata: ["holder": "\(holder ?? "none")", "epoch": "\(epoch)"])
+        log.critical(
+            "lease lost: another daemon took over this key prefix; stopping",
+            metadata: ["holder": "\(holder ?? "none")", "epoch": "\(epoch)"])
         server.exitStatus.store(75, ordering: .releasing)
         server.shutdown()
     }
@@ -241,9 +281,13 @@ final class LeaseKeeper: @unchecked Sendable {
         let started = MonotonicClock.nanoseconds()
         server.state.role.store(ServerState.Role.repairing.rawValue, ordering: .releasing)
         server.metrics.repairs.add(1, ordering: .relaxed)
-        log.error("redis lost data this daemon had confirmed: writing the whole state back", metadata: ["finding": "\(finding)"])
+        log.error(
+            "redis lost data this daemon had confirmed: writing the whole state back",
+            metadata: ["finding": "\(finding)"])
         let reply = try redis.command(acquireCommand(requireEpoch: false, gone: "", repair: true))
-        guard case .array(let items) = reply, items.count == 2, case .integer(1) = items[0], case .integer(let taken) = items[1] else {
+        guard case .array(let items) = reply, items.count == 2, case .integer(1) = items[0],
+            case .integer(let taken) = items[1]
+        else {
             lost(redis)
             return
         }
@@ -259,16 +303,21 @@ final class LeaseKeeper: @unchecked Sendable {
         try writeBack.write(server.rounds.allRounds, to: redis)
         // Whole again: another daemon may take the lease over it from now on.
         _ = try redis.command(["DEL", keys.writeBackMarker])
-        server.state.leaseValidUntil.store(sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
+        server.state.leaseValidUntil.store(
+            sent + UInt64(Double(ttlMillis) * Self.validShare * 1e6), ordering: .releasing)
         server.state.repairRequested.store(0, ordering: .releasing)
         server.state.epoch.store(taken, ordering: .releasing)
         server.state.role.store(ServerState.Role.primary.rawValue, ordering: .releasing)
         for thread in server.threads { thread.wake() }
         announceChange(redis)
-        log.notice("state written back to redis; serving again", metadata: [
-            "epoch": "\(taken)", "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
-            "waiting": "\(figures.waiting)", "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
-        ])
+        log.notice(
+            "state written back to redis; serving again",
+            metadata: [
+                "epoch": "\(taken)", "providers": "\(figures.providers)",
+                "bookings": "\(figures.bookings)",
+                "waiting": "\(figures.waiting)",
+                "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
+            ])
     }
 
     // MARK: Stopping
@@ -278,9 +327,14 @@ final class LeaseKeeper: @unchecked Sendable {
     func release() {
         stopped.store(true, ordering: .releasing)
         if let thread { pthread_join(thread, nil) }
-        guard epoch > 0, server.state.currentRole != .fenced, let redis = try? connection() else { return }
-        let released = server.directory == nil ? [keys.leaseOwner] : [keys.leaseOwner, keys.ownerAddress]
-        if case .integer(1)? = try? redis.command(["EVAL", FencingScripts.release, String(released.count)] + released + [value]) {
+        guard epoch > 0, server.state.currentRole != .fenced, let redis = try? connection() else {
+            return
+        }
+        let released =
+            server.directory == nil ? [keys.leaseOwner] : [keys.leaseOwner, keys.ownerAddress]
+        if case .integer(1)? = try? redis.command(
+            ["EVAL", FencingScripts.release, String(released.count)] + released + [value])
+        {
             log.info("lease released")
             announceChange(redis)
         }
@@ -292,14 +346,17 @@ final class LeaseKeeper: @unchecked Sendable {
     /// replies and `CLUSTER SLOTS`; it lapses with the lease.
     private func announce(_ redis: RedisSyncConnection) throws {
         guard server.directory != nil else { return }
-        _ = try redis.command(["SET", keys.ownerAddress, settings.listen.description, "PX", String(ttlMillis)])
+        _ = try redis.command([
+            "SET", keys.ownerAddress, settings.listen.description, "PX", String(ttlMillis),
+        ])
     }
 
     /// On Redis Cluster: tells every kezekd that this shard's holder changed, so their
     /// `-MOVED` replies name the new one within milliseconds (`LeaseAnnouncements`).
     private func announceChange(_ redis: RedisSyncConnection) {
         guard let directory = server.directory else { return }
-        LeaseAnnouncements.publish(on: redis, prefix: settings.keyPrefix, shardSlot: settings.shardSlot, epoch: epoch)
+        LeaseAnnouncements.publish(
+            on: redis, prefix: settings.keyPrefix, shardSlot: settings.shardSlot, epoch: epoch)
         directory.refreshSoon()
     }
 
@@ -311,7 +368,9 @@ final class LeaseKeeper: @unchecked Sendable {
         do {
             try server.redisPrimary.refresh(log: log)
         } catch {
-            log.warning("cannot ask the sentinels where the redis primary is", metadata: ["error": "\(error)"])
+            log.warning(
+                "cannot ask the sentinels where the redis primary is",
+                metadata: ["error": "\(error)"])
         }
     }
 
@@ -319,8 +378,10 @@ final class LeaseKeeper: @unchecked Sendable {
         let generation = server.redisPrimary.generation.load(ordering: .acquiring)
         if let redis, generation == redisGeneration { return redis }
         redisGeneration = generation
-        let redis = try RedisSyncConnection(endpoint: server.redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword,
-                                            replyTimeoutMillis: max(ttlMillis / 3, 100))
+        let redis = try RedisSyncConnection(
+            endpoint: server.redisPrimary.endpoint, user: settings.redisUser,
+            password: settings.redisPassword,
+            replyTimeoutMillis: max(ttlMillis / 3, 100))
         if server.credentialsBackoff.accepted() { log.notice("redis takes the credentials again") }
         self.redis = redis
         return redis
@@ -332,7 +393,8 @@ final class LeaseKeeper: @unchecked Sendable {
         guard let at = holder.lastIndex(of: "@") else { return false }
         let rest = holder[holder.index(after: at)...]
         guard let slash = rest.lastIndex(of: "/"), rest[..<slash] == machine[...],
-              let pid = Int32(rest[rest.index(after: slash)...]), pid > 0, pid != getpid() else { return false }
+            let pid = Int32(rest[rest.index(after: slash)...]), pid > 0, pid != getpid()
+        else { return false }
         if kill(pid, 0) == -1 { return errno == ESRCH }
         return Self.isZombie(pid)
     }
@@ -343,7 +405,8 @@ final class LeaseKeeper: @unchecked Sendable {
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 512)
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { return false }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let line = String(
+            decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // "pid (comm) S ...": the state follows the last ')'.
         guard let close = line.lastIndex(of: ")") else { return false }
         return line[line.index(after: close)...].trimmingPrefix(" ").first == "Z"
@@ -352,7 +415,8 @@ final class LeaseKeeper: @unchecked Sendable {
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "kezekd" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(
+            decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The boot id and pid namespace: process ids are comparable only within both.
@@ -361,13 +425,18 @@ final class LeaseKeeper: @unchecked Sendable {
         var boot = "unknown"
         if let file = fopen("/proc/sys/kernel/random/boot_id", "r") {
             if fgets(&buffer, Int32(buffer.count), file) != nil {
-                boot = String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                boot = String(
+                    decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) },
+                    as: UTF8.self)
             }
             fclose(file)
         }
         buffer = [CChar](repeating: 0, count: 256)
         let length = readlink("/proc/self/ns/pid", &buffer, buffer.count - 1)
-        let namespace = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "pid:[?]"
+        let namespace =
+            length > 0
+            ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : "pid:[?]"
         return "\(boot)/\(namespace.filter(\.isNumber))"
     }
 }

@@ -45,7 +45,10 @@ final class WarmStandby {
     static let entriesPerRead = 2_000
     private var lastFailureLog: UInt64 = 0
 
-    init(keys: KeyLayout, table: SeatTable, settings: ServerSettings, primary: RedisPrimary, log: Logger) {
+    init(
+        keys: KeyLayout, table: SeatTable, settings: ServerSettings, primary: RedisPrimary,
+        log: Logger
+    ) {
         self.keys = keys
         self.table = table
         self.settings = settings
@@ -74,7 +77,9 @@ final class WarmStandby {
             let now = MonotonicClock.nanoseconds()
             if now &- lastFailureLog >= 10_000_000_000 {
                 lastFailureLog = now
-                log.warning("standby: cannot follow the audit log; loading everything again at the next look", metadata: ["error": "\(error)"])
+                log.warning(
+                    "standby: cannot follow the audit log; loading everything again at the next look",
+                    metadata: ["error": "\(error)"])
             }
         }
     }
@@ -101,13 +106,17 @@ final class WarmStandby {
     /// Waitlists the log appended to continue their scores above Redis's highest.
     private func continueScores(_ redis: RedisSyncConnection) throws {
         let ids = Array(scoresFromLog.subtracting(changed))
-        let perRoundTrip = 4 * Recovery.providersPerRoundTrip   // one small command each
+        let perRoundTrip = 4 * Recovery.providersPerRoundTrip  // one small command each
         for start in stride(from: 0, to: ids.count, by: perRoundTrip) {
             let chunk = ids[start..<min(start + perRoundTrip, ids.count)]
-            for id in chunk { redis.append(["ZREVRANGE", keys.waiting(id), "0", "0", "WITHSCORES"]) }
+            for id in chunk {
+                redis.append(["ZREVRANGE", keys.waiting(id), "0", "0", "WITHSCORES"])
+            }
             for id in chunk {
                 let top = try redis.replyOrError().strings
-                if top.count == 2, let score = Double(top[1]) { table.provider(id)?.continueScores(above: Int(score)) }
+                if top.count == 2, let score = Double(top[1]) {
+                    table.provider(id)?.continueScores(above: Int(score))
+                }
             }
         }
         scoresFromLog.removeAll()
@@ -118,8 +127,10 @@ final class WarmStandby {
     private func loadEverything(_ redis: RedisSyncConnection) throws {
         let started = MonotonicClock.nanoseconds()
         // Where the log ends before the load: whatever comes after is read again after it.
-        let tail = try redis.command(["XREVRANGE", keys.auditLog, "+", "-", "COUNT", "1"]).items.first
-        firstID = try redis.command(["XRANGE", keys.auditLog, "-", "+", "COUNT", "1"]).items.first?.items.first?.string
+        let tail = try redis.command(["XREVRANGE", keys.auditLog, "+", "-", "COUNT", "1"]).items
+            .first
+        firstID = try redis.command(["XRANGE", keys.auditLog, "-", "+", "COUNT", "1"]).items.first?
+            .items.first?.string
         lastID = tail?.items.first?.string ?? "0-0"
         position = tail.map { Self.epochAndSeq(of: $0) ?? (0, 0) } ?? (0, 0)
         var figures = Recovery.Figures()
@@ -128,10 +139,12 @@ final class WarmStandby {
         changed = try unsettled(recovery.restore(ids, from: redis, figures: &figures))
         scoresFromLog = []
         loaded = true
-        log.notice("standby: state loaded; following the audit log", metadata: [
-            "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
-            "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
-        ])
+        log.notice(
+            "standby: state loaded; following the audit log",
+            metadata: [
+                "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
+                "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
+            ])
     }
 
     /// Reads new entries (waiting up to `blockMillis` when given), checks that their steps
@@ -139,30 +152,42 @@ final class WarmStandby {
     /// it did, means a full load.
     private func readLog(_ redis: RedisSyncConnection, blockMillis: Int?) throws {
         let block = blockMillis.map { ["BLOCK", String($0)] } ?? []
-        let reply = try redis.command(["XREAD", "COUNT", String(Self.entriesPerRead)] + block + ["STREAMS", keys.auditLog, lastID])
+        let reply = try redis.command(
+            ["XREAD", "COUNT", String(Self.entriesPerRead)] + block + [
+                "STREAMS", keys.auditLog, lastID,
+            ])
         let entries = reply.items.first?.items.dropFirst().first?.items ?? []
         if entries.isEmpty {
-            let first = try redis.command(["XRANGE", keys.auditLog, "-", "+", "COUNT", "1"]).items.first?.items.first?.string
+            let first = try redis.command(["XRANGE", keys.auditLog, "-", "+", "COUNT", "1"]).items
+                .first?.items.first?.string
             if first != firstID, firstID != nil || first != nil {
                 fallBack("the audit log was replaced or trimmed")
             }
             return
         }
         for entry in entries {
-            guard let id = entry.items.first?.string, let (epoch, seq) = Self.epochAndSeq(of: entry) else {
+            guard let id = entry.items.first?.string, let (epoch, seq) = Self.epochAndSeq(of: entry)
+            else {
                 fallBack("an audit log entry without epoch and seq")
                 return
             }
-            let follows = epoch == position.epoch ? (seq == position.seq || seq == position.seq + 1) : (epoch > position.epoch && seq == 1)
+            let follows =
+                epoch == position.epoch
+                ? (seq == position.seq || seq == position.seq + 1)
+                : (epoch > position.epoch && seq == 1)
             guard follows else {
-                fallBack("the audit log has a gap: epoch \(epoch) seq \(seq) after epoch \(position.epoch) seq \(position.seq)")
+                fallBack(
+                    "the audit log has a gap: epoch \(epoch) seq \(seq) after epoch \(position.epoch) seq \(position.seq)"
+                )
                 return
             }
             position = (epoch, seq)
             lastID = id
             if firstID == nil { firstID = id }
             let fields = entry.items.count > 1 ? entry.items[1].strings : []
-            for index in stride(from: 4, to: fields.count - 1, by: 2) { apply(op: fields[index], value: fields[index + 1]) }
+            for index in stride(from: 4, to: fields.count - 1, by: 2) {
+                apply(op: fields[index], value: fields[index + 1])
+            }
         }
     }
 
@@ -172,12 +197,15 @@ final class WarmStandby {
         guard let first = words.first else { return }
         let id = String(first)
         // A provider created since the load: its first change is its capacity, all it has.
-        if op == "capacity", words.count == 2, table.provider(id) == nil, let capacity = Int(words[1]) {
+        if op == "capacity", words.count == 2, table.provider(id) == nil,
+            let capacity = Int(words[1])
+        {
             _ = table.providerCreatingIfNeeded(id, capacity: capacity)
             return
         }
         guard words.count == 2, !changed.contains(id), let provider = table.provider(id),
-              provider.applyLogged(op, String(words[1]), rules: table.rules) else {
+            provider.applyLogged(op, String(words[1]), rules: table.rules)
+        else {
             changed.insert(id)
             return
         }
@@ -193,7 +221,8 @@ final class WarmStandby {
             let batch = Array(changed.prefix(Self.providersPerRead))
             changed.subtract(batch)
             var figures = Recovery.Figures()
-            unsettledNow.formUnion(try unsettled(recovery.restore(batch, from: redis, figures: &figures)))
+            unsettledNow.formUnion(
+                try unsettled(recovery.restore(batch, from: redis, figures: &figures)))
         }
         changed.formUnion(unsettledNow)
     }
@@ -213,13 +242,15 @@ final class WarmStandby {
     private static func epochAndSeq(of entry: RedisValue) -> (Int, Int)? {
         let fields = entry.items.count > 1 ? entry.items[1].strings : []
         guard fields.count >= 4, fields[0] == "epoch", fields[2] == "seq",
-              let epoch = Int(fields[1]), let seq = Int(fields[3]) else { return nil }
+            let epoch = Int(fields[1]), let seq = Int(fields[3])
+        else { return nil }
         return (epoch, seq)
     }
 
     private func connection() throws -> RedisSyncConnection {
         if let redis { return redis }
-        let redis = try RedisSyncConnection(endpoint: primary.endpoint, user: settings.redisUser, password: settings.redisPassword)
+        let redis = try RedisSyncConnection(
+            endpoint: primary.endpoint, user: settings.redisUser, password: settings.redisPassword)
         self.redis = redis
         return redis
     }

@@ -112,8 +112,10 @@ enum CommandTable {
                 flags: ["write", "admin"],
                 summary: "Opens, closes, draws or describes a lottery round "
                     + "(OPEN/CLOSE/DRAW/STATUS)",
-                arguments: [.init(name: "subcommand", type: "string"), .round,
-                            .init(name: "commitment-or-seed", type: "string", optional: true)]),
+                arguments: [
+                    .init(name: "subcommand", type: "string"), .round,
+                    .init(name: "commitment-or-seed", type: "string", optional: true),
+                ]),
             usage: "ROUND OPEN R <commitment> [CHOICES k]"),
         .init(
             verb: .apply, name: "APPLY", arity: 3...many, key: .round, right: .apply, traits: .data,
@@ -166,8 +168,10 @@ enum CommandTable {
                 flags: ["noscript", "loading", "fast", "no_auth"],
                 summary: "Authenticates the connection as an ACL user "
                     + "(the default user when the name is left out)",
-                arguments: [.init(name: "username", type: "string", optional: true),
-                            .init(name: "password", type: "string")]),
+                arguments: [
+                    .init(name: "username", type: "string", optional: true),
+                    .init(name: "password", type: "string"),
+                ]),
             usage: "AUTH U T"),
         .init(
             verb: .acl, name: "ACL", arity: 1...many, right: .acl,
@@ -175,8 +179,10 @@ enum CommandTable {
                 flags: ["noscript", "loading", "stale"],
                 summary: "The connection's user (WHOAMI); the users, their rules "
                     + "and the categories (USERS, LIST, CAT)",
-                arguments: [.init(name: "subcommand", type: "string"),
-                            .init(name: "category", type: "string", optional: true)]),
+                arguments: [
+                    .init(name: "subcommand", type: "string"),
+                    .init(name: "category", type: "string", optional: true),
+                ]),
             usage: "ACL WHOAMI"),
         .init(
             verb: .quit, name: "QUIT", arity: 0...0, right: .quit, traits: .beforeAuth,
@@ -214,8 +220,10 @@ enum CommandTable {
                 flags: ["loading", "stale"],
                 summary: "Which node serves which hash slots (SLOTS, SHARDS, NODES, INFO, MYID, "
                     + "KEYSLOT), Redis Cluster style",
-                arguments: [.init(name: "subcommand", type: "string"),
-                            .init(name: "key", type: "string", optional: true)]),
+                arguments: [
+                    .init(name: "subcommand", type: "string"),
+                    .init(name: "key", type: "string", optional: true),
+                ]),
             usage: "CLUSTER SLOTS"),
         // Not listed by COMMAND.
         .init(

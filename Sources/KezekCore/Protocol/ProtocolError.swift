@@ -14,7 +14,8 @@ public enum ProtocolError: Error, Equatable, Sendable {
         case .requestTooLarge: "ERR Protocol error: request too large"
         case .invalidMultibulkLength: "ERR Protocol error: invalid multibulk length"
         case .invalidBulkLength: "ERR Protocol error: invalid bulk length"
-        case .expectedBulk(let got): "ERR Protocol error: expected '$', got '\(Self.printable(got))'"
+        case .expectedBulk(let got):
+            "ERR Protocol error: expected '$', got '\(Self.printable(got))'"
         case .missingCRLF: "ERR Protocol error: expected CRLF after bulk string"
         }
     }

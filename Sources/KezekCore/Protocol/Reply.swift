@@ -36,7 +36,10 @@ public enum Reply: Equatable, Sendable {
         case .seats(let seats):
             let offered = seats.offered.map { " offered=\($0)" } ?? ""
             let over = seats.over > 0 ? " over=\(seats.over)" : ""
-            Self.appendLine("+", "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)\(offered)\(over)", into: &out)
+            Self.appendLine(
+                "+",
+                "SEATS capacity=\(seats.capacity) booked=\(seats.booked) free=\(seats.free) waiting=\(seats.waiting) refused=\(seats.refused)\(offered)\(over)",
+                into: &out)
         case .ok: Self.append("+OK\r\n", into: &out)
         case .simple(let text): Self.appendLine("+", text, into: &out)
         case .bulk(let bytes):
@@ -59,10 +62,12 @@ public enum Reply: Equatable, Sendable {
     }
 
     private static func append(_ text: StaticString, into out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        out.append(
+            contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    private static func appendLine(_ prefix: StaticString, _ text: String, into out: inout [UInt8]) {
+    private static func appendLine(_ prefix: StaticString, _ text: String, into out: inout [UInt8])
+    {
         append(prefix, into: &out)
         out.append(contentsOf: text.utf8)
         out.append(13)
@@ -87,9 +92,12 @@ public enum Reply: Equatable, Sendable {
             out.append(UInt8(48 + value))
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         var rest = value
         withUnsafeMutableBytes(of: &digits) { buffer in

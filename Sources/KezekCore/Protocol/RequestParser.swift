@@ -55,7 +55,9 @@ public struct RequestParser {
             case .inline:
                 return parseInline(bytes)
             case .arrayHeader:
-                guard let (value, next) = readNumberLine(bytes, from: 1) else { return waitForHeader(bytes) }
+                guard let (value, next) = readNumberLine(bytes, from: 1) else {
+                    return waitForHeader(bytes)
+                }
                 // A header that does not end within the limit is too large however it arrived.
                 guard next <= maxRequestBytes else { return fail(.requestTooLarge) }
                 guard let count = value else { return fail(.invalidMultibulkLength) }
@@ -70,8 +72,12 @@ public struct RequestParser {
                 phase = .bulkHeader
             case .bulkHeader:
                 guard cursor < bytes.count else { return .needMore }
-                guard bytes[cursor] == UInt8(ascii: "$") else { return fail(.expectedBulk(got: bytes[cursor])) }
-                guard let (value, next) = readNumberLine(bytes, from: cursor + 1) else { return waitForHeader(bytes) }
+                guard bytes[cursor] == UInt8(ascii: "$") else {
+                    return fail(.expectedBulk(got: bytes[cursor]))
+                }
+                guard let (value, next) = readNumberLine(bytes, from: cursor + 1) else {
+                    return waitForHeader(bytes)
+                }
                 guard next <= maxRequestBytes else { return fail(.requestTooLarge) }
                 guard let length = value, length >= 0 else { return fail(.invalidBulkLength) }
                 guard next + length + 2 <= maxRequestBytes else { return fail(.requestTooLarge) }
@@ -79,7 +85,9 @@ public struct RequestParser {
                 phase = .bulkData(length: length)
             case .bulkData(let length):
                 guard cursor + length + 2 <= bytes.count else { return .needMore }
-                guard bytes[cursor + length] == UInt8(ascii: "\r"), bytes[cursor + length + 1] == UInt8(ascii: "\n") else {
+                guard bytes[cursor + length] == UInt8(ascii: "\r"),
+                    bytes[cursor + length + 1] == UInt8(ascii: "\n")
+                else {
                     return fail(.missingCRLF)
                 }
                 addToken(start: cursor, length: length)
@@ -122,7 +130,9 @@ public struct RequestParser {
                 continue
             }
             let start = position
-            while position < end && bytes[position] != UInt8(ascii: " ") && bytes[position] != UInt8(ascii: "\t") {
+            while position < end && bytes[position] != UInt8(ascii: " ")
+                && bytes[position] != UInt8(ascii: "\t")
+            {
                 position += 1
             }
             addToken(start: start, length: position - start)
@@ -133,7 +143,9 @@ public struct RequestParser {
 
     /// Reads an integer ended by "\r\n" (or "\n") starting at `from`. Returns nil when the line
     /// is not complete yet; `value` is nil when the line is not a valid integer.
-    private mutating func readNumberLine(_ bytes: UnsafeRawBufferPointer, from: Int) -> (value: Int?, next: Int)? {
+    private mutating func readNumberLine(_ bytes: UnsafeRawBufferPointer, from: Int) -> (
+        value: Int?, next: Int
+    )? {
         var index = max(from, headerScanned)
         while index < bytes.count && bytes[index] != UInt8(ascii: "\n") {
             index += 1
@@ -157,7 +169,9 @@ public struct RequestParser {
         while position < end {
             let digit = Int(bytes[position]) - 48
             // A count past any limit is as invalid as a letter (and must not overflow).
-            guard digit >= 0 && digit <= 9, value <= Self.largestHeaderNumber else { return (nil, index + 1) }
+            guard digit >= 0 && digit <= 9, value <= Self.largestHeaderNumber else {
+                return (nil, index + 1)
+            }
             value = value * 10 + digit
             position += 1
         }

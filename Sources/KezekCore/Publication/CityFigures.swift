@@ -37,9 +37,12 @@ public struct CityFigures: Sendable {
         var providers: [Figures] = []
         for provider in source.table.allProviders {
             let seats = provider.seats()
-            providers.append(Figures(name: provider.id, capacity: seats.capacity, booked: seats.booked, offered: seats.offered ?? 0,
-                                     waiting: seats.waiting, refused: seats.refused,
-                                     firstChoice: source.rounds.demand(of: provider.id).first, providers: 1))
+            providers.append(
+                Figures(
+                    name: provider.id, capacity: seats.capacity, booked: seats.booked,
+                    offered: seats.offered ?? 0,
+                    waiting: seats.waiting, refused: seats.refused,
+                    firstChoice: source.rounds.demand(of: provider.id).first, providers: 1))
         }
         providers.sort { $0.name < $1.name }
         var districts: [String: Figures] = [:]
@@ -59,7 +62,9 @@ public struct CityFigures: Sendable {
     /// `/providers.csv`.
     public var providersCSV: String {
         var csv = "provider,capacity,booked,offered,waiting,refused\n"
-        for p in providers { csv += "\(p.name),\(p.capacity),\(p.booked),\(p.offered),\(p.waiting),\(p.refused)\n" }
+        for p in providers {
+            csv += "\(p.name),\(p.capacity),\(p.booked),\(p.offered),\(p.waiting),\(p.refused)\n"
+        }
         return csv
     }
 }

@@ -52,7 +52,8 @@ public struct DrawPublication: Sendable {
             for (holder, choices) in round.applications {
                 let lottery = LotteryNumber(seed: record.seed, holder: holder, using: hasher).hex
                 let placed = placement[holder]
-                let row = "\(lottery),\(Round.encode(choices)),\(placed == nil ? "unplaced" : outcome),\(placed?.provider ?? ""),\(placed.map { String($0.rank) } ?? "")"
+                let row =
+                    "\(lottery),\(Round.encode(choices)),\(placed == nil ? "unplaced" : outcome),\(placed?.provider ?? ""),\(placed.map { String($0.rank) } ?? "")"
                 rows.append((lottery, row))
             }
             rows.sort { $0.0 < $1.0 }
@@ -61,11 +62,16 @@ public struct DrawPublication: Sendable {
             csv = text
         }
         let outcome = round.phase == .drawn ? round.outcome : nil
-        return DrawPublication(round: id, state: round.publicPhase, commitment: round.commitment,
-                               seed: round.phase == .drawn ? round.record?.seed : nil, applicants: round.applications.count,
-                               offered: outcome?.offered ?? 0, waiting: outcome?.waiting ?? 0, unplaced: outcome?.unplaced ?? 0,
-                               placedByRank: placedByRank,
-                               firstChoiceByDistrict: firstByDistrict.sorted { $0.key < $1.key }.map { ($0.key, $0.value.0, $0.value.1) },
-                               csv: csv)
+        return DrawPublication(
+            round: id, state: round.publicPhase, commitment: round.commitment,
+            seed: round.phase == .drawn ? round.record?.seed : nil,
+            applicants: round.applications.count,
+            offered: outcome?.offered ?? 0, waiting: outcome?.waiting ?? 0,
+            unplaced: outcome?.unplaced ?? 0,
+            placedByRank: placedByRank,
+            firstChoiceByDistrict: firstByDistrict.sorted { $0.key < $1.key }.map {
+                ($0.key, $0.value.0, $0.value.1)
+            },
+            csv: csv)
     }
 }

@@ -43,7 +43,10 @@ struct Recovery {
     /// Loads under the lease's `epoch` (the steps it logs carry it): every provider, or, after
     /// a warm standby's takeover, only `changed` ones and those the table lacks (the others
     /// are as the standby last read them; their refused counts are read again).
-    func load(from redis: RedisSyncConnection, catalog: [CatalogEntry], epoch: Int, changed: Set<String>? = nil) throws -> Figures {
+    func load(
+        from redis: RedisSyncConnection, catalog: [CatalogEntry], epoch: Int,
+        changed: Set<String>? = nil
+    ) throws -> Figures {
         var figures = Figures()
         warnAboutPersistence(redis)
         let ids = try redis.command(["SMEMBERS", keys.providers]).strings
@@ -56,15 +59,23 @@ struct Recovery {
             settling = try restoreInParallel(ids, first: redis, figures: &figures)
         }
         if let rounds = table.rules.rounds {
-            figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(from: redis)
+            figures.rounds = try RoundRecovery(keys: keys, registry: rounds, log: log).load(
+                from: redis)
             settling += RoundRecovery.settlePlacements(table: table, registry: rounds)
         }
         // Seats found free go to the waitlists once every round placement is known.
-        for provider in table.allProviders { settling += provider.promoteAfterRecovery(rules: table.rules) }
+        for provider in table.allProviders {
+            settling += provider.promoteAfterRecovery(rules: table.rules)
+        }
         for entry in catalog where table.provider(entry.provider) == nil {
-            let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity).provider
-            settling.append(MirrorWrite(provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
-            settling.append(MirrorWrite(provider: provider, op: .auditCapacity(entry.capacity), ticket: nil, madeAt: 0))
+            let provider = table.providerCreatingIfNeeded(entry.provider, capacity: entry.capacity)
+                .provider
+            settling.append(
+                MirrorWrite(
+                    provider: provider, op: .capacity(entry.capacity), ticket: nil, madeAt: 0))
+            settling.append(
+                MirrorWrite(
+                    provider: provider, op: .auditCapacity(entry.capacity), ticket: nil, madeAt: 0))
             figures.createdFromCatalog += 1
         }
         figures.settlingWrites = settling.count
@@ -87,7 +98,9 @@ struct Recovery {
     /// Reads `ids` from Redis, `providersPerRoundTrip` per pipelined round trip, and restores
     /// each into the table (created when new, replaced when known); returns the writes that
     /// settle what a crash left half done.
-    func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures) throws -> [MirrorWrite] {
+    func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures) throws
+        -> [MirrorWrite]
+    {
         var settling: [MirrorWrite] = []
         var start = 0
         while start < ids.count {
@@ -108,7 +121,9 @@ struct Recovery {
                 let offersValue = try redis.flatReplyOrError()
                 let tagsValue = try redis.flatReplyOrError()
                 guard Identifier.isValid(id) else {
-                    log.error("bad data in redis: provider id is not a valid id; skipped", metadata: ["key": "\(keys.providers)", "member": "\(id)"])
+                    log.error(
+                        "bad data in redis: provider id is not a valid id; skipped",
+                        metadata: ["key": "\(keys.providers)", "member": "\(id)"])
                     figures.skipped += 1
                     continue
                 }
@@ -123,9 +138,13 @@ struct Recovery {
                 if capacity < held {
                     // Never drop an acknowledged booking, nor book past the capacity Redis
                     // holds: all are kept, and nobody is booked here until they fall below it.
-                    log.error("provider holds more bookings and offers than its capacity: all kept, none added until below it",
-                              metadata: ["provider": "\(id)", "capacity": "\(capacity)", "booked": "\(holders.count)",
-                                         "offered": "\(offers.count)", "over": "\(held - capacity)"])
+                    log.error(
+                        "provider holds more bookings and offers than its capacity: all kept, none added until below it",
+                        metadata: [
+                            "provider": "\(id)", "capacity": "\(capacity)",
+                            "booked": "\(holders.count)",
+                            "offered": "\(offers.count)", "over": "\(held - capacity)",
+                        ])
                     figures.oversold += 1
                 }
                 if rescore {
@@ -133,12 +152,19 @@ struct Recovery {
                     for index in waiting.indices { waiting[index].score = index }
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
-                settling += provider.restore(capacity: capacity, holders: holders, waiting: waiting, refused: refused,
-                                             offers: offers, tags: tags.tags, tagFields: tags.ownFields, rewriteWaitlist: rescore, rules: table.rules, promoting: false)
+                settling += provider.restore(
+                    capacity: capacity, holders: holders, waiting: waiting, refused: refused,
+                    offers: offers, tags: tags.tags, tagFields: tags.ownFields,
+                    rewriteWaitlist: rescore, rules: table.rules, promoting: false)
                 if found == nil {
                     // Redis gets the capacity served, so the two never disagree.
-                    settling.append(MirrorWrite(provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
-                    settling.append(MirrorWrite(provider: provider, op: .auditCapacity(capacity), ticket: nil, madeAt: 0))
+                    settling.append(
+                        MirrorWrite(
+                            provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
+                    settling.append(
+                        MirrorWrite(
+                            provider: provider, op: .auditCapacity(capacity), ticket: nil, madeAt: 0
+                        ))
                     figures.capacitiesRepaired += 1
                 }
                 figures.offers += offers.count
@@ -152,10 +178,14 @@ struct Recovery {
     }
 
     /// `restore` of `ids` split over `first` and `parallelReaders`, a thread each.
-    private func restoreInParallel(_ ids: [String], first: RedisSyncConnection, figures: inout Figures) throws -> [MirrorWrite] {
+    private func restoreInParallel(
+        _ ids: [String], first: RedisSyncConnection, figures: inout Figures
+    ) throws -> [MirrorWrite] {
         let readers = [first] + parallelReaders
-        guard readers.count > 1, ids.count >= 2 * Self.providersPerRoundTrip else { return try restore(ids, from: first, figures: &figures) }
-        final class Share: @unchecked Sendable {   // written by its thread, read after the join
+        guard readers.count > 1, ids.count >= 2 * Self.providersPerRoundTrip else {
+            return try restore(ids, from: first, figures: &figures)
+        }
+        final class Share: @unchecked Sendable {  // written by its thread, read after the join
             var figures = Figures()
             var settling: [MirrorWrite] = []
             var failure: Error?
@@ -166,8 +196,9 @@ struct Recovery {
             NativeThread.start {
                 let share = shares[index]
                 do {
-                    share.settling = try restore(Array(ids[min(index * per, ids.count)..<min((index + 1) * per, ids.count)]),
-                                                 from: readers[index], figures: &share.figures)
+                    share.settling = try restore(
+                        Array(ids[min(index * per, ids.count)..<min((index + 1) * per, ids.count)]),
+                        from: readers[index], figures: &share.figures)
                 } catch {
                     share.failure = error
                 }
@@ -199,7 +230,9 @@ struct Recovery {
     // MARK: The audit log
 
     /// Settling's changes, as one step of the log (more where one call cannot carry them).
-    private func logSettling(_ settling: [MirrorWrite], on redis: RedisSyncConnection, epoch: Int) throws {
+    private func logSettling(_ settling: [MirrorWrite], on redis: RedisSyncConnection, epoch: Int)
+        throws
+    {
         let fields = settling.flatMap { AuditLog.field($0.op, provider: $0.provider.id) }
         try send(AuditLog.stepCommands(keys: keys, epoch: epoch, fields: fields), on: redis)
     }
@@ -208,22 +241,32 @@ struct Recovery {
     /// stream per provider, or a log deleted by hand): the new log starts with steps that
     /// record that state from empty, one per provider, so replaying it rebuilds what this
     /// daemon serves. Old per-provider streams are left alone (README says how to delete them).
-    private func startLog(on redis: RedisSyncConnection, epoch: Int, loadedFrom ids: [String]) throws {
+    private func startLog(on redis: RedisSyncConnection, epoch: Int, loadedFrom ids: [String])
+        throws
+    {
         let providers = table.allProviders
         guard !providers.isEmpty else { return }
         var steps: [[String]] = []
         for provider in providers {
-            steps += AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: provider.id, provider.snapshot()))
+            steps += AuditLog.stepCommands(
+                keys: keys, epoch: epoch,
+                fields: AuditLog.baseFields(provider: provider.id, provider.snapshot()))
         }
         try send(steps, on: redis)
         let sample = ids.prefix(64)
         for id in sample { redis.append(["EXISTS", keys.legacyAudit(id)]) }
         var legacy = 0
         for _ in sample { if case .integer(1) = try redis.reply() { legacy += 1 } }
-        let message: Logger.Message = legacy > 0
+        let message: Logger.Message =
+            legacy > 0
             ? "audit log started over the loaded state; the old per-provider audit streams are left alone (README, \"Transparency\", says how to delete them)"
             : "audit log started over the loaded state"
-        log.notice(message, metadata: ["log": "\(keys.auditLog)", "providers": "\(providers.count)", "steps": "\(steps.count)"])
+        log.notice(
+            message,
+            metadata: [
+                "log": "\(keys.auditLog)", "providers": "\(providers.count)",
+                "steps": "\(steps.count)",
+            ])
     }
 
     /// Pipelines `commands`, a round trip per `providersPerRoundTrip` of them.
@@ -238,10 +281,14 @@ struct Recovery {
     // MARK: Checking what Redis holds
 
     /// Offers as a hash of holder -> expiry (Unix milliseconds); anything else is logged and left out.
-    private func checkedOffers(_ value: FlatReply, key: String) -> [(holder: String, expiresAt: Int)] {
+    private func checkedOffers(_ value: FlatReply, key: String) -> [(
+        holder: String, expiresAt: Int
+    )] {
         checkedPairs(value, key: key).compactMap { holder, text in
             guard let expiresAt = Int(text), expiresAt >= 0 else {
-                log.error("bad data in redis: offer expiry is not a whole number; offer dropped", metadata: ["key": "\(key)", "member": "\(holder)"])
+                log.error(
+                    "bad data in redis: offer expiry is not a whole number; offer dropped",
+                    metadata: ["key": "\(key)", "member": "\(holder)"])
                 return nil
             }
             return (holder, expiresAt)
@@ -250,14 +297,21 @@ struct Recovery {
 
     /// Round tags: draws' parts and holders' own fields (`RoundTagFields`); anything else is
     /// logged and left out.
-    private func checkedTags(_ value: FlatReply, key: String) -> (tags: [String: RoundTag], ownFields: Set<String>) {
-        guard let items = checkedStrings(value, key: key, expected: "a hash") else { return ([:], []) }
+    private func checkedTags(_ value: FlatReply, key: String) -> (
+        tags: [String: RoundTag], ownFields: Set<String>
+    ) {
+        guard let items = checkedStrings(value, key: key, expected: "a hash") else {
+            return ([:], [])
+        }
         var pairs: [(field: String, value: String)] = []
         pairs.reserveCapacity(items.count / 2)
-        for index in stride(from: 0, to: items.count - 1, by: 2) { pairs.append((items[index], items[index + 1])) }
+        for index in stride(from: 0, to: items.count - 1, by: 2) {
+            pairs.append((items[index], items[index + 1]))
+        }
         return RoundTagFields.decode(pairs) { field in
-            log.error("bad data in redis: round tag is not '<round> <rank>', '-' or a draw's part; ignored",
-                      metadata: ["key": "\(key)", "member": "\(field)"])
+            log.error(
+                "bad data in redis: round tag is not '<round> <rank>', '-' or a draw's part; ignored",
+                metadata: ["key": "\(key)", "member": "\(field)"])
         }
     }
 
@@ -270,7 +324,9 @@ struct Recovery {
         while index + 1 < items.count {
             defer { index += 2 }
             guard Identifier.isValid(items[index]) else {
-                log.error("bad data in redis: hash field is not a valid id; ignored", metadata: ["key": "\(key)"])
+                log.error(
+                    "bad data in redis: hash field is not a valid id; ignored",
+                    metadata: ["key": "\(key)"])
                 continue
             }
             pairs.append((items[index], items[index + 1]))
@@ -286,10 +342,14 @@ struct Recovery {
         case .other(.null): return nil
         case .other(.array(let items)):
             // Some element is not a string: the strings kept, the rest logged and left out.
-            log.error("bad data in redis: \(expected) holds an element that is not a string; ignored", metadata: ["key": "\(key)"])
+            log.error(
+                "bad data in redis: \(expected) holds an element that is not a string; ignored",
+                metadata: ["key": "\(key)"])
             return items.compactMap(\.string)
         case .other(let other):
-            log.error("bad data in redis: expected \(expected); ignored", metadata: ["key": "\(key)", "reply": "\(other.summary)"])
+            log.error(
+                "bad data in redis: expected \(expected); ignored",
+                metadata: ["key": "\(key)", "reply": "\(other.summary)"])
             return nil
         }
     }
@@ -298,7 +358,9 @@ struct Recovery {
     private func checkedMembers(_ value: FlatReply, key: String) -> [String] {
         guard var members = checkedStrings(value, key: key, expected: "a set") else { return [] }
         if !members.allSatisfy(Identifier.isValid) {
-            log.error("bad data in redis: member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
+            log.error(
+                "bad data in redis: member is not a valid holder id; ignored",
+                metadata: ["key": "\(key)"])
             members.removeAll { !Identifier.isValid($0) }
         }
         return members
@@ -306,7 +368,9 @@ struct Recovery {
 
     /// Waiting holders in Redis's order with their scores. `rescore` is true when a score is
     /// not a whole number that fits (inf, nan, 1e19, text): the caller numbers them afresh.
-    private func checkedWaitlist(_ value: FlatReply, key: String) -> (waiting: [(holder: String, score: Int)], rescore: Bool) {
+    private func checkedWaitlist(_ value: FlatReply, key: String) -> (
+        waiting: [(holder: String, score: Int)], rescore: Bool
+    ) {
         let flat = checkedStrings(value, key: key, expected: "a sorted set") ?? []
         var waiting: [(holder: String, score: Int)] = []
         waiting.reserveCapacity(flat.count / 2)
@@ -317,14 +381,19 @@ struct Recovery {
             let text = flat[index + 1]
             index += 2
             guard Identifier.isValid(holder) else {
-                log.error("bad data in redis: waiting member is not a valid holder id; ignored", metadata: ["key": "\(key)"])
+                log.error(
+                    "bad data in redis: waiting member is not a valid holder id; ignored",
+                    metadata: ["key": "\(key)"])
                 continue
             }
-            if let score = Double(text), score.isFinite, abs(score) < Self.largestScore, score == score.rounded() {
+            if let score = Double(text), score.isFinite, abs(score) < Self.largestScore,
+                score == score.rounded()
+            {
                 waiting.append((holder, Int(score)))
             } else {
-                log.error("bad data in redis: waitlist score out of range; order kept, scores renumbered",
-                          metadata: ["key": "\(key)", "member": "\(holder)", "score": "\(text)"])
+                log.error(
+                    "bad data in redis: waitlist score out of range; order kept, scores renumbered",
+                    metadata: ["key": "\(key)", "member": "\(holder)", "score": "\(text)"])
                 rescore = true
                 waiting.append((holder, 0))
             }
@@ -339,8 +408,9 @@ struct Recovery {
     /// logged, and nil: the caller serves the `held` seats as the capacity and writes it back.
     private func checkedCapacity(_ value: RedisValue, key: String, held: Int) -> Int? {
         if let text = value.string, let capacity = Int(text), capacity >= 0 { return capacity }
-        log.error("bad data in redis: provider capacity missing or not a whole number from 0; the seats held taken as its capacity and written back (PROVIDER changes it)",
-                  metadata: ["key": "\(key)", "reply": "\(value.summary)", "capacity": "\(held)"])
+        log.error(
+            "bad data in redis: provider capacity missing or not a whole number from 0; the seats held taken as its capacity and written back (PROVIDER changes it)",
+            metadata: ["key": "\(key)", "reply": "\(value.summary)", "capacity": "\(held)"])
         return nil
     }
 
@@ -348,7 +418,9 @@ struct Recovery {
     private func checkedCount(_ value: RedisValue, key: String) -> Int? {
         if case .null = value { return nil }
         guard let text = value.string, let count = Int(text), count >= 0 else {
-            log.error("bad data in redis: expected a whole number from 0; ignored", metadata: ["key": "\(key)", "reply": "\(value.summary)"])
+            log.error(
+                "bad data in redis: expected a whole number from 0; ignored",
+                metadata: ["key": "\(key)", "reply": "\(value.summary)"])
             return nil
         }
         return count
@@ -357,13 +429,20 @@ struct Recovery {
     /// A crash of Redis itself loses acknowledged bookings unless every write is fsynced.
     private func warnAboutPersistence(_ redis: RedisSyncConnection) {
         guard let appendonly = try? redis.command(["CONFIG", "GET", "appendonly"]).strings.last,
-              let appendfsync = try? redis.command(["CONFIG", "GET", "appendfsync"]).strings.last else {
-            log.warning("cannot read Redis persistence settings (CONFIG GET refused); make sure appendonly is yes and appendfsync always")
+            let appendfsync = try? redis.command(["CONFIG", "GET", "appendfsync"]).strings.last
+        else {
+            log.warning(
+                "cannot read Redis persistence settings (CONFIG GET refused); make sure appendonly is yes and appendfsync always"
+            )
             return
         }
         if appendonly != "yes" || appendfsync != "always" {
-            log.warning("Redis may lose acknowledged bookings if Redis itself crashes",
-                        metadata: ["appendonly": "\(appendonly)", "appendfsync": "\(appendfsync)", "safe": "appendonly yes, appendfsync always"])
+            log.warning(
+                "Redis may lose acknowledged bookings if Redis itself crashes",
+                metadata: [
+                    "appendonly": "\(appendonly)", "appendfsync": "\(appendfsync)",
+                    "safe": "appendonly yes, appendfsync always",
+                ])
         }
     }
 }

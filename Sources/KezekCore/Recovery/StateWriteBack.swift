@@ -18,7 +18,10 @@ struct StateWriteBack {
     }
 
     /// `between` runs between round trips (the keeper renews its lease there).
-    func write(_ providers: [Provider], epoch: Int, to redis: RedisSyncConnection, between: () throws -> Void) throws -> Figures {
+    func write(
+        _ providers: [Provider], epoch: Int, to redis: RedisSyncConnection,
+        between: () throws -> Void
+    ) throws -> Figures {
         var figures = Figures()
         _ = try redis.command(["DEL", keys.auditLog])
         var start = 0
@@ -40,7 +43,9 @@ struct StateWriteBack {
                 }
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
-                redis.append(["DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id)])
+                redis.append([
+                    "DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id),
+                ])
                 commands += 5
                 for offer in state.offers {
                     redis.append(["HSET", keys.offers(id), offer.holder, String(offer.expiresAt)])
@@ -49,16 +54,30 @@ struct StateWriteBack {
                 // One part per round (RoundTagFields): the hash starts empty, so nothing is masked.
                 for (round, entries) in Dictionary(grouping: state.tags, by: \.tag.round) {
                     let part = RoundTagFields.partValue(entries.map { ($0.holder, $0.tag.rank) })
-                    redis.append(["HSET", keys.roundTags(id), RoundTagFields.partField(round: round), part])
+                    redis.append([
+                        "HSET", keys.roundTags(id), RoundTagFields.partField(round: round), part,
+                    ])
                     commands += 1
                 }
-                for members in stride(from: 0, to: state.holders.count, by: MirrorBatchEncoder.maxMembersPerCommand) {
-                    redis.append(["SADD", keys.booked(id)] + state.holders[members..<min(members + MirrorBatchEncoder.maxMembersPerCommand, state.holders.count)])
+                for members in stride(
+                    from: 0, to: state.holders.count, by: MirrorBatchEncoder.maxMembersPerCommand)
+                {
+                    redis.append(
+                        ["SADD", keys.booked(id)]
+                            + state.holders[
+                                members..<min(
+                                    members + MirrorBatchEncoder.maxMembersPerCommand,
+                                    state.holders.count)])
                     commands += 1
                 }
-                for entries in stride(from: 0, to: state.waiting.count, by: MirrorBatchEncoder.maxMembersPerCommand) {
+                for entries in stride(
+                    from: 0, to: state.waiting.count, by: MirrorBatchEncoder.maxMembersPerCommand)
+                {
                     command = ["ZADD", keys.waiting(id)]
-                    for entry in state.waiting[entries..<min(entries + MirrorBatchEncoder.maxMembersPerCommand, state.waiting.count)] {
+                    for entry in state.waiting[
+                        entries..<min(
+                            entries + MirrorBatchEncoder.maxMembersPerCommand, state.waiting.count)]
+                    {
                         command.append(String(entry.score))
                         command.append(entry.holder)
                     }
@@ -67,7 +86,8 @@ struct StateWriteBack {
                 }
                 redis.append(["EXEC"])
                 // Outside the provider's MULTI: on Redis Cluster the log is in the shard's slot.
-                let steps = AuditLog.stepCommands(keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: id, state))
+                let steps = AuditLog.stepCommands(
+                    keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: id, state))
                 for step in steps { redis.append(step) }
                 commands += 1 + steps.count
                 provider.logged(through: state.made)
@@ -86,23 +106,43 @@ struct StateWriteBack {
     func write(_ rounds: [Round], to redis: RedisSyncConnection) throws {
         for round in rounds {
             let id = round.id
-            var commands: [[String]] = [["MULTI"], ["DEL", keys.roundMeta(id), keys.roundApplications(id), keys.roundFreeSeats(id)]]
-            var meta = ["HSET", keys.roundMeta(id), "commitment", round.commitment, "choices", String(round.choiceLimit),
-                        "opened-at", String(round.openedAt)]
+            var commands: [[String]] = [
+                ["MULTI"],
+                ["DEL", keys.roundMeta(id), keys.roundApplications(id), keys.roundFreeSeats(id)],
+            ]
+            var meta = [
+                "HSET", keys.roundMeta(id), "commitment", round.commitment, "choices",
+                String(round.choiceLimit),
+                "opened-at", String(round.openedAt),
+            ]
             if let record = round.record, let outcome = round.outcome {
-                meta += ["seed", record.seed, "drawn-at", String(record.drawnAt), "excluded", record.excluded.sorted().joined(separator: " "),
-                         "offered", String(outcome.offered), "waiting", String(outcome.waiting), "unplaced", String(outcome.unplaced)]
+                meta += [
+                    "seed", record.seed, "drawn-at", String(record.drawnAt), "excluded",
+                    record.excluded.sorted().joined(separator: " "),
+                    "offered", String(outcome.offered), "waiting", String(outcome.waiting),
+                    "unplaced", String(outcome.unplaced),
+                ]
                 if !record.freeSeats.isEmpty {
-                    commands.append(["HSET", keys.roundFreeSeats(id)] + record.freeSeats.flatMap { [$0.key, String($0.value)] })
+                    commands.append(
+                        ["HSET", keys.roundFreeSeats(id)]
+                            + record.freeSeats.flatMap { [$0.key, String($0.value)] })
                 }
             }
             commands.append(meta)
-            for chunk in stride(from: 0, to: round.applications.count, by: MirrorBatchEncoder.maxMembersPerCommand) {
-                let slice = round.applications.sorted { $0.key < $1.key }[chunk..<min(chunk + MirrorBatchEncoder.maxMembersPerCommand, round.applications.count)]
-                commands.append(["HSET", keys.roundApplications(id)] + slice.flatMap { [$0.key, Round.encode($0.value)] })
+            for chunk in stride(
+                from: 0, to: round.applications.count, by: MirrorBatchEncoder.maxMembersPerCommand)
+            {
+                let slice = round.applications.sorted { $0.key < $1.key }[
+                    chunk..<min(
+                        chunk + MirrorBatchEncoder.maxMembersPerCommand, round.applications.count)]
+                commands.append(
+                    ["HSET", keys.roundApplications(id)]
+                        + slice.flatMap { [$0.key, Round.encode($0.value)] })
             }
             // A draw being written is written back as drawing: a re-sent DRAW finishes it.
-            let phase = round.phase == .drawn ? Round.Phase.drawn : round.record != nil ? .drawing : round.phase
+            let phase =
+                round.phase == .drawn
+                ? Round.Phase.drawn : round.record != nil ? .drawing : round.phase
             commands.append(["HSET", keys.rounds, id, phase.rawValue])
             commands.append(["EXEC"])
             for command in commands { redis.append(command) }

@@ -36,29 +36,37 @@ struct ClusterTopology: Sendable {
 
     /// Reads `CLUSTER SLOTS` from `reply`: `[[start, end, [host, port, id…], [replica…]…]…]`.
     static func parse(_ reply: RedisValue) throws -> ClusterTopology {
-        guard case .array(let entries) = reply else { throw Failure("CLUSTER SLOTS: expected an array, got \(reply.summary)") }
+        guard case .array(let entries) = reply else {
+            throw Failure("CLUSTER SLOTS: expected an array, got \(reply.summary)")
+        }
         var byMaster: [String: Shard] = [:]
         for entry in entries {
             guard case .array(let parts) = entry, parts.count >= 3,
-                  case .integer(let start) = parts[0], case .integer(let end) = parts[1],
-                  0 <= start, start <= end, end < HashSlot.count,
-                  let master = endpoint(parts[2]) else {
+                case .integer(let start) = parts[0], case .integer(let end) = parts[1],
+                0 <= start, start <= end, end < HashSlot.count,
+                let master = endpoint(parts[2])
+            else {
                 throw Failure("CLUSTER SLOTS: unexpected entry \(entry.summary)")
             }
             let replicas = parts[3...].compactMap(endpoint)
-            byMaster[master.description, default: Shard(ranges: [], master: master, replicas: replicas)].ranges.append(start...end)
+            byMaster[
+                master.description, default: Shard(ranges: [], master: master, replicas: replicas)
+            ].ranges.append(start...end)
         }
         return ClusterTopology(shards: Array(byMaster.values))
     }
 
     /// Asks the nodes in turn (each given `timeoutMillis`) until one answers `CLUSTER SLOTS`
     /// with every slot served.
-    static func fetch(from nodes: [ServerSettings.Endpoint], user: String?, password: String?, timeoutMillis: Int) throws -> ClusterTopology {
+    static func fetch(
+        from nodes: [ServerSettings.Endpoint], user: String?, password: String?, timeoutMillis: Int
+    ) throws -> ClusterTopology {
         var failures: [String] = []
         for node in nodes {
             do {
-                let redis = try RedisSyncConnection(endpoint: node, user: user, password: password,
-                                                    connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
+                let redis = try RedisSyncConnection(
+                    endpoint: node, user: user, password: password,
+                    connectTimeoutMillis: timeoutMillis, replyTimeoutMillis: timeoutMillis)
                 let topology = try parse(try redis.command(["CLUSTER", "SLOTS"]))
                 guard !topology.shardOfSlot.contains(unassigned) else {
                     failures.append("\(node): not every slot is served")
@@ -73,8 +81,10 @@ struct ClusterTopology: Sendable {
     }
 
     private static func endpoint(_ value: RedisValue) -> ServerSettings.Endpoint? {
-        guard case .array(let fields) = value, fields.count >= 2, let host = fields[0].string, !host.isEmpty,
-              case .integer(let port) = fields[1], (1...65535).contains(port) else { return nil }
+        guard case .array(let fields) = value, fields.count >= 2, let host = fields[0].string,
+            !host.isEmpty,
+            case .integer(let port) = fields[1], (1...65535).contains(port)
+        else { return nil }
         return ServerSettings.Endpoint(host: host, port: port)
     }
 

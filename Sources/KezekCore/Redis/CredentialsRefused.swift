@@ -24,8 +24,10 @@ struct CredentialsRefused: Error, CustomStringConvertible {
 
     var description: String {
         switch reason {
-        case .missing: "this Redis requires a password: set redis-password (and redis-user for an ACL user) (redis: \(redisError))"
-        case .refused: "redis refused the credentials: check redis-password (and redis-user) (redis: \(redisError))"
+        case .missing:
+            "this Redis requires a password: set redis-password (and redis-user for an ACL user) (redis: \(redisError))"
+        case .refused:
+            "redis refused the credentials: check redis-password (and redis-user) (redis: \(redisError))"
         }
     }
 }

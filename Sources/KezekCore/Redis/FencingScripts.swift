@@ -25,33 +25,33 @@ enum FencingScripts {
 
     private static func batchScript(header: String, readPass: String) -> String {
         """
-    \(header)
-    local epoch = redis.call('GET', KEYS[1])
-    if epoch ~= ARGV[1] then
-      if not epoch then return redis.error_reply('\(FencingRefusal.lost.rawValue) epoch missing') end
-      return redis.error_reply('\(FencingRefusal.fenced.rawValue) epoch is ' .. epoch)
-    end
-    local seq = tonumber(redis.call('GET', KEYS[2]))
-    if seq and seq >= tonumber(ARGV[3]) then return 1 end
-    if seq ~= tonumber(ARGV[2]) then
-      return redis.error_reply('\(FencingRefusal.lost.rawValue) sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
-    end
-    local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
-    \(readPass)local i = 4
-    local step
-    while i <= #ARGV do
-      local count = tonumber(ARGV[i + 2])
-      if ARGV[i] == 'A' then
-        step = step or redis.call('INCR', KEYS[3])
-        redis.call('XADD', ARGV[i + 1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, i + 3, i + 2 + count))
-      else
-        redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
-      end
-      i = i + 3 + count
-    end
-    redis.call('SET', KEYS[2], ARGV[3])
-    return 1
-    """
+        \(header)
+        local epoch = redis.call('GET', KEYS[1])
+        if epoch ~= ARGV[1] then
+          if not epoch then return redis.error_reply('\(FencingRefusal.lost.rawValue) epoch missing') end
+          return redis.error_reply('\(FencingRefusal.fenced.rawValue) epoch is ' .. epoch)
+        end
+        local seq = tonumber(redis.call('GET', KEYS[2]))
+        if seq and seq >= tonumber(ARGV[3]) then return 1 end
+        if seq ~= tonumber(ARGV[2]) then
+          return redis.error_reply('\(FencingRefusal.lost.rawValue) sequence is ' .. tostring(seq) .. ', expected ' .. ARGV[2])
+        end
+        local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
+        \(readPass)local i = 4
+        local step
+        while i <= #ARGV do
+          local count = tonumber(ARGV[i + 2])
+          if ARGV[i] == 'A' then
+            step = step or redis.call('INCR', KEYS[3])
+            redis.call('XADD', ARGV[i + 1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, i + 3, i + 2 + count))
+          else
+            redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+          end
+          i = i + 3 + count
+        end
+        redis.call('SET', KEYS[2], ARGV[3])
+        return 1
+        """
     }
 
     /// `batch` for a Redis Cluster master: its writes go to keys of many slots of the master
@@ -59,14 +59,16 @@ enum FencingScripts {
     /// write. A key the master does not serve (the slot map moved under the daemon) makes
     /// Redis refuse the script at that call; Redis does not roll back writes already made, so
     /// the look comes first and the refusal leaves nothing half applied.
-    static let clusterBatch = batchScript(header: "#!lua flags=allow-cross-slot-keys", readPass: """
-        local k = 4
-        while k <= #ARGV do
-          redis.call('EXISTS', ARGV[k + 1])
-          k = k + 3 + tonumber(ARGV[k + 2])
-        end
+    static let clusterBatch = batchScript(
+        header: "#!lua flags=allow-cross-slot-keys",
+        readPass: """
+            local k = 4
+            while k <= #ARGV do
+              redis.call('EXISTS', ARGV[k + 1])
+              k = k + 3 + tonumber(ARGV[k + 2])
+            end
 
-        """)
+            """)
 
     /// The batch script for this daemon's Redis: a cluster master's, or a lone primary's.
     static func batch(cluster: Bool) -> String {
@@ -79,11 +81,11 @@ enum FencingScripts {
     /// `seq` is taken from the counter in the same call, so steps never share a number.
     /// Returns the step's number.
     static let logStep = """
-    #!lua
-    local step = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, 2))
-    return step
-    """
+        #!lua
+        local step = redis.call('INCR', KEYS[2])
+        redis.call('XADD', KEYS[1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, 2))
+        return step
+        """
 
     /// Takes the lease when nobody (or this daemon, or a holder known to be gone) holds it.
     /// KEYS[1] owner, KEYS[2] epoch, KEYS[3] the write-back marker, KEYS[4…] the log's step
@@ -102,23 +104,23 @@ enum FencingScripts {
     /// another daemon's write-back is unfinished: that daemon may be alive (frozen, or cut off
     /// from Redis) with the only whole copy, so nobody takes the part written over it.
     static let acquire = """
-    #!lua
-    local holder = redis.call('GET', KEYS[1])
-    local current = redis.call('GET', KEYS[2])
-    local writer = redis.call('GET', KEYS[3])
-    local behind = ARGV[6] == '1' and (tonumber(current) or 0) < tonumber(ARGV[3])
-    if holder and holder ~= ARGV[1] and holder ~= ARGV[5] and not behind then return {0, holder} end
-    if ARGV[6] ~= '1' and writer and writer ~= ARGV[1] and writer ~= ARGV[7] then
-      return {0, 'writeback ' .. writer}
-    end
-    if ARGV[4] == '1' and not current then return {0, ''} end
-    local epoch = math.max((tonumber(current) or 0) + 1, tonumber(ARGV[3]))
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    redis.call('SET', KEYS[2], tostring(epoch))
-    if ARGV[6] == '1' then redis.call('SET', KEYS[3], ARGV[1]) end
-    for i = 4, #KEYS do redis.call('SET', KEYS[i], '0') end
-    return {1, epoch}
-    """
+        #!lua
+        local holder = redis.call('GET', KEYS[1])
+        local current = redis.call('GET', KEYS[2])
+        local writer = redis.call('GET', KEYS[3])
+        local behind = ARGV[6] == '1' and (tonumber(current) or 0) < tonumber(ARGV[3])
+        if holder and holder ~= ARGV[1] and holder ~= ARGV[5] and not behind then return {0, holder} end
+        if ARGV[6] ~= '1' and writer and writer ~= ARGV[1] and writer ~= ARGV[7] then
+          return {0, 'writeback ' .. writer}
+        end
+        if ARGV[4] == '1' and not current then return {0, ''} end
+        local epoch = math.max((tonumber(current) or 0) + 1, tonumber(ARGV[3]))
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('SET', KEYS[2], tostring(epoch))
+        if ARGV[6] == '1' then redis.call('SET', KEYS[3], ARGV[1]) end
+        for i = 4, #KEYS do redis.call('SET', KEYS[i], '0') end
+        return {1, epoch}
+        """
 
     /// Extends the lease. KEYS[1] owner, KEYS[2] epoch; ARGV[1] this daemon's lease value,
     /// ARGV[2] lease milliseconds, ARGV[3] its epoch. Returns 1 when extended (also when the
@@ -128,22 +130,22 @@ enum FencingScripts {
     /// daemon took the lease over a Redis that had lost this one's state).
     /// `allow-oom`: the lease must outlive a Redis that refuses writes for lack of memory.
     static let renew = """
-    #!lua flags=allow-oom
-    local epoch = redis.call('GET', KEYS[2])
-    if not epoch then return -1 end
-    local holder = redis.call('GET', KEYS[1])
-    if tonumber(epoch) < tonumber(ARGV[3]) then return -1 end
-    if epoch ~= ARGV[3] then return 0 end
-    if holder and holder ~= ARGV[1] then return -1 end
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return 1
-    """
+        #!lua flags=allow-oom
+        local epoch = redis.call('GET', KEYS[2])
+        if not epoch then return -1 end
+        local holder = redis.call('GET', KEYS[1])
+        if tonumber(epoch) < tonumber(ARGV[3]) then return -1 end
+        if epoch ~= ARGV[3] then return 0 end
+        if holder and holder ~= ARGV[1] then return -1 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """
 
     /// Gives the lease up at a clean shutdown, so a standby takes over at once.
     /// KEYS[1] owner, KEYS[2] (cluster mode) the holder's address; ARGV[1] this daemon's lease value.
     static let release = """
-    #!lua
-    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', unpack(KEYS)) return 1 end
-    return 0
-    """
+        #!lua
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', unpack(KEYS)) return 1 end
+        return 0
+        """
 }

@@ -40,7 +40,9 @@ public struct KeyLayout: Sendable {
         ownTag = shardTag
     }
 
-    public var providers: String { ownTag.map { "\(prefix):{\($0)}:providers" } ?? "\(prefix):providers" }
+    public var providers: String {
+        ownTag.map { "\(prefix):{\($0)}:providers" } ?? "\(prefix):providers"
+    }
     public func capacity(_ provider: String) -> String { "\(prefix):{\(provider)}:capacity" }
     public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
     public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }

@@ -56,9 +56,13 @@ public final class RedisPrimary: Sendable {
         var failures: [String] = []
         for sentinel in sentinels {
             do {
-                let connection = try RedisSyncConnection(endpoint: sentinel, password: password,
-                                                         connectTimeoutMillis: sentinelTimeoutMillis, replyTimeoutMillis: sentinelTimeoutMillis)
-                let reply = try connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName])
+                let connection = try RedisSyncConnection(
+                    endpoint: sentinel, password: password,
+                    connectTimeoutMillis: sentinelTimeoutMillis,
+                    replyTimeoutMillis: sentinelTimeoutMillis)
+                let reply = try connection.command([
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName,
+                ])
                 let parts = reply.strings
                 guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
                     failures.append("\(sentinel): does not know master '\(masterName)'")
@@ -71,15 +75,20 @@ public final class RedisPrimary: Sendable {
                 }
                 guard previous != found else { return false }
                 generation.add(1, ordering: .releasing)
-                log.notice("redis primary from sentinel", metadata: [
-                    "redis": "\(found)", "previous": "\(previous)", "sentinel": "\(sentinel)", "master": "\(masterName)",
-                ])
+                log.notice(
+                    "redis primary from sentinel",
+                    metadata: [
+                        "redis": "\(found)", "previous": "\(previous)", "sentinel": "\(sentinel)",
+                        "master": "\(masterName)",
+                    ])
                 return true
             } catch {
                 failures.append("\(sentinel): \(error)")
             }
         }
-        throw RedisSyncConnection.Failure(description: "no sentinel gave the primary of '\(masterName)': " + failures.joined(separator: "; "))
+        throw RedisSyncConnection.Failure(
+            description: "no sentinel gave the primary of '\(masterName)': "
+                + failures.joined(separator: "; "))
     }
 
     /// Reads the slot map (asking the nodes it last named first, then those configured) and
@@ -87,12 +96,17 @@ public final class RedisPrimary: Sendable {
     private func refreshFromCluster(log: Logger) throws -> Bool {
         var asked = lastTopology.withLock { $0?.nodes ?? [] }
         for node in clusterNodes where !asked.contains(node) { asked.append(node) }
-        let topology = try ClusterTopology.fetch(from: asked, user: user, password: dataPassword, timeoutMillis: clusterTimeoutMillis)
+        let topology = try ClusterTopology.fetch(
+            from: asked, user: user, password: dataPassword, timeoutMillis: clusterTimeoutMillis)
         lastTopology.withLock { $0 = topology }
         guard let shard = topology.shard(ofSlot: shardSlot), shard.identitySlot == shardSlot else {
-            let inside = topology.shard(ofSlot: shardSlot).map { "slot \(shardSlot) is inside the shard whose lowest slot is \($0.identitySlot): set shard-slot to that" }
-            throw RedisSyncConnection.Failure(description: "shard-slot \(shardSlot) names no shard of the cluster: "
-                + (inside ?? "no master serves it") + "; shards: " + topology.shards.map { "\($0.identitySlot)" }.joined(separator: ", "))
+            let inside = topology.shard(ofSlot: shardSlot).map {
+                "slot \(shardSlot) is inside the shard whose lowest slot is \($0.identitySlot): set shard-slot to that"
+            }
+            throw RedisSyncConnection.Failure(
+                description: "shard-slot \(shardSlot) names no shard of the cluster: "
+                    + (inside ?? "no master serves it") + "; shards: "
+                    + topology.shards.map { "\($0.identitySlot)" }.joined(separator: ", "))
         }
         let previous = address.withLock { current in
             defer { current = shard.master }
@@ -100,9 +114,11 @@ public final class RedisPrimary: Sendable {
         }
         guard previous != shard.master else { return false }
         generation.add(1, ordering: .releasing)
-        log.notice("redis master of this shard from the cluster", metadata: [
-            "redis": "\(shard.master)", "previous": "\(previous)", "shard_slot": "\(shardSlot)",
-        ])
+        log.notice(
+            "redis master of this shard from the cluster",
+            metadata: [
+                "redis": "\(shard.master)", "previous": "\(previous)", "shard_slot": "\(shardSlot)",
+            ])
         return true
     }
 }

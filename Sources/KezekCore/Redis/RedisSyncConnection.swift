@@ -20,11 +20,15 @@ final class RedisSyncConnection {
 
     /// Connects and, with a password, authenticates (`AUTH [user] password`).
     /// `replyTimeoutMillis` bounds each reply (the lease keeper uses a short one).
-    init(endpoint: ServerSettings.Endpoint, user: String? = nil, password: String? = nil,
-         connectTimeoutMillis: Int = RedisSyncConnection.connectTimeoutSeconds * 1000,
-         replyTimeoutMillis: Int = RedisSyncConnection.replyTimeoutSeconds * 1000) throws {
-        let timeout = timeval(tv_sec: connectTimeoutMillis / 1000, tv_usec: Int((connectTimeoutMillis % 1000) * 1000))
-        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else {
+    init(
+        endpoint: ServerSettings.Endpoint, user: String? = nil, password: String? = nil,
+        connectTimeoutMillis: Int = RedisSyncConnection.connectTimeoutSeconds * 1000,
+        replyTimeoutMillis: Int = RedisSyncConnection.replyTimeoutSeconds * 1000
+    ) throws {
+        let timeout = timeval(
+            tv_sec: connectTimeoutMillis / 1000, tv_usec: Int((connectTimeoutMillis % 1000) * 1000))
+        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout)
+        else {
             throw Failure(description: "cannot allocate a redis context")
         }
         if context.pointee.err != 0 {
@@ -32,11 +36,15 @@ final class RedisSyncConnection {
             redisFree(context)
             throw Failure(description: message)
         }
-        redisSetTimeout(context, timeval(tv_sec: replyTimeoutMillis / 1000, tv_usec: (replyTimeoutMillis % 1000) * 1000))
+        redisSetTimeout(
+            context,
+            timeval(tv_sec: replyTimeoutMillis / 1000, tv_usec: (replyTimeoutMillis % 1000) * 1000))
         self.context = context
         if let password {
             append(["AUTH"] + (user.map { [$0] } ?? []) + [password])
-            if case .error(let text) = try replyOrError() { throw CredentialsRefused(authReply: text) }
+            if case .error(let text) = try replyOrError() {
+                throw CredentialsRefused(authReply: text)
+            }
         }
     }
 
@@ -49,7 +57,9 @@ final class RedisSyncConnection {
     func append(_ arguments: [String]) {
         let command = RESP.command(arguments)
         command.withUnsafeBufferPointer { bytes in
-            _ = redisAppendFormattedCommand(context, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count)
+            _ = redisAppendFormattedCommand(
+                context, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                bytes.count)
         }
     }
 
@@ -70,7 +80,9 @@ final class RedisSyncConnection {
     func flush() throws {
         var done: Int32 = 0
         while done == 0 {
-            guard redisBufferWrite(context, &done) == REDIS_OK else { throw Failure(description: Self.errorText(context)) }
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                throw Failure(description: Self.errorText(context))
+            }
         }
     }
 
@@ -78,7 +90,9 @@ final class RedisSyncConnection {
     /// (`CredentialsRefused` for `-NOAUTH`).
     func reply() throws -> RedisValue {
         let value = try replyOrError()
-        if case .error(let text) = value { throw CredentialsRefused(replyTo: text) ?? Failure(description: text) }
+        if case .error(let text) = value {
+            throw CredentialsRefused(replyTo: text) ?? Failure(description: text)
+        }
         return value
     }
 
@@ -97,13 +111,16 @@ final class RedisSyncConnection {
     /// from the socket's bytes into strings (kz_flat_reply_read), with no hiredis reply object
     /// or RedisValue for each: most of a load's time at 100x the city.
     func flatReplyOrError() throws -> FlatReply {
-        guard kz_flat_reply_read(context, &flat) == REDIS_OK else { throw Failure(description: Self.errorText(context)) }
+        guard kz_flat_reply_read(context, &flat) == REDIS_OK else {
+            throw Failure(description: Self.errorText(context))
+        }
         let strings = flatStrings()
         switch flat.type {
         case REDIS_REPLY_ARRAY:
             // An element that is not a string (nested, an integer, nil) is not kept: the
             // caller sees an array with a nil in it and says the data is bad.
-            return flat.nested == 0 ? .strings(strings) : .other(.array(strings.map(RedisValue.string) + [.null]))
+            return flat.nested == 0
+                ? .strings(strings) : .other(.array(strings.map(RedisValue.string) + [.null]))
         case REDIS_REPLY_STRING, REDIS_REPLY_STATUS: return .other(.string(strings.first ?? ""))
         case REDIS_REPLY_ERROR: return .other(.error(strings.first ?? "error"))
         case REDIS_REPLY_INTEGER: return .other(.integer(Int(flat.integer)))
@@ -120,7 +137,10 @@ final class RedisSyncConnection {
         var start = 0
         for index in 0..<flat.count {
             let end = flat.ends[index]
-            strings.append(String(decoding: UnsafeRawBufferPointer(start: bytes + start, count: end - start), as: UTF8.self))
+            strings.append(
+                String(
+                    decoding: UnsafeRawBufferPointer(start: bytes + start, count: end - start),
+                    as: UTF8.self))
             start = end
         }
         return strings

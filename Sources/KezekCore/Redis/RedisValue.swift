@@ -11,7 +11,10 @@ enum RedisValue {
     init(_ reply: UnsafeMutablePointer<redisReply>) {
         switch reply.pointee.type {
         case REDIS_REPLY_STRING, REDIS_REPLY_STATUS:
-            self = .string(String(decoding: UnsafeRawBufferPointer(start: reply.pointee.str, count: Int(reply.pointee.len)), as: UTF8.self))
+            self = .string(
+                String(
+                    decoding: UnsafeRawBufferPointer(
+                        start: reply.pointee.str, count: Int(reply.pointee.len)), as: UTF8.self))
         case REDIS_REPLY_INTEGER:
             self = .integer(Int(reply.pointee.integer))
         case REDIS_REPLY_ARRAY:
@@ -19,7 +22,11 @@ enum RedisValue {
             var values: [RedisValue] = []
             values.reserveCapacity(count)
             for index in 0..<count {
-                if let element = reply.pointee.element[index] { values.append(RedisValue(element)) } else { values.append(.null) }
+                if let element = reply.pointee.element[index] {
+                    values.append(RedisValue(element))
+                } else {
+                    values.append(.null)
+                }
             }
             self = .array(values)
         case REDIS_REPLY_ERROR:

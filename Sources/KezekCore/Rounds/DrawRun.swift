@@ -27,7 +27,9 @@ struct DrawRun {
     }
 
     /// Seats free now at every provider chosen, and the applicants at the holder limit.
-    static func freeSeats(table: SeatTable, rules: Provider.BookingRules, applications: [String: [Round.Choice]]) -> ([String: Int], Set<String>) {
+    static func freeSeats(
+        table: SeatTable, rules: Provider.BookingRules, applications: [String: [Round.Choice]]
+    ) -> ([String: Int], Set<String>) {
         var free: [String: Int] = [:]
         for choices in applications.values {
             for choice in choices where free[choice.provider] == nil {
@@ -39,7 +41,9 @@ struct DrawRun {
     }
 
     /// The allocation the contract defines, from the record and the applications alone.
-    static func compute(record: Round.DrawRecord, applications: [String: [Round.Choice]]) -> Computed {
+    static func compute(record: Round.DrawRecord, applications: [String: [Round.Choice]])
+        -> Computed
+    {
         let holders = applications.keys.sorted()
         var providerIDs: [String] = []
         var index: [String: Int] = [:]
@@ -47,24 +51,28 @@ struct DrawRun {
         book.reserve(applicants: holders.count, choices: holders.count * 3)
         for holder in holders {
             let choices = applications[holder]!
-            book.append(choices.map { choice -> (provider: Int, level: Int) in
-                if index[choice.provider] == nil {
-                    index[choice.provider] = providerIDs.count
-                    providerIDs.append(choice.provider)
-                }
-                return (index[choice.provider]!, choice.level)
-            })
+            book.append(
+                choices.map { choice -> (provider: Int, level: Int) in
+                    if index[choice.provider] == nil {
+                        index[choice.provider] = providerIDs.count
+                        providerIDs.append(choice.provider)
+                    }
+                    return (index[choice.provider]!, choice.level)
+                })
         }
         let free = providerIDs.map { record.freeSeats[$0] ?? 0 }
         let eligible = holders.indices.filter { !record.excluded.contains(holders[$0]) }
-        let order = LotteryOrder.order(seed: record.seed, holders: eligible.map { holders[$0] }).map { Int32(eligible[Int($0)]) }
-        let allocation = DeferredAcceptance.allocate(freeSeats: free, applications: book, lotteryOrder: order)
+        let order = LotteryOrder.order(seed: record.seed, holders: eligible.map { holders[$0] }).map
+        { Int32(eligible[Int($0)]) }
+        let allocation = DeferredAcceptance.allocate(
+            freeSeats: free, applications: book, lotteryOrder: order)
 
         var shares: [String: ProviderShare] = [:]
         var outcome = Round.DrawCounts()
         for a in holders.indices {
             if let rank = allocation.rank(of: a), let p = allocation.provider(of: a) {
-                shares[providerIDs[p], default: ProviderShare()].placements.append((holders[a], rank))
+                shares[providerIDs[p], default: ProviderShare()].placements.append(
+                    (holders[a], rank))
                 outcome.offered += 1
                 if rank > 1 { outcome.waiting += 1 }
             } else {
@@ -75,8 +83,10 @@ struct DrawRun {
         for (p, waiting) in allocation.waitlists(providers: providerIDs.count).enumerated() {
             for a in waiting {
                 let choices = book.choices(of: Int(a))
-                let rank = choices.firstIndex { Int(book.provider[$0]) == p }! - choices.lowerBound + 1
-                shares[providerIDs[p], default: ProviderShare()].waiters.append((holders[Int(a)], rank))
+                let rank =
+                    choices.firstIndex { Int(book.provider[$0]) == p }! - choices.lowerBound + 1
+                shares[providerIDs[p], default: ProviderShare()].waiters.append(
+                    (holders[Int(a)], rank))
             }
         }
         return Computed(outcome: outcome, shares: shares)
@@ -101,20 +111,25 @@ struct DrawRun {
             // Offers run from when they are written (a draw re-sent later must not make offers
             // that are born expired); they cannot expire before the round is drawn anyway.
             let expiresAt = WallClock.milliseconds() + rules.offerMillis
-            Self.writePlacements(computed, round: roundID, expiresAt: expiresAt, registry: registry, table: table, rules: rules, ticket: ticket)
+            Self.writePlacements(
+                computed, round: roundID, expiresAt: expiresAt, registry: registry, table: table,
+                rules: rules, ticket: ticket)
             return false
         }
         // Stamped when made, not when DRAW was read: the write timeout is Redis's time to
         // confirm, and at 10x the city the allocation alone takes a second or more.
-        registry.writeDrawRecord(roundID, record, outcome: computed.outcome,
-                                 ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: recorded),
-                                 now: MonotonicClock.nanoseconds())
+        registry.writeDrawRecord(
+            roundID, record, outcome: computed.outcome,
+            ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: recorded),
+            now: MonotonicClock.nanoseconds())
         return .afterMirror(computed.outcome.reply)
     }
 
     /// Step 2, then step 3 once every provider's part is confirmed.
-    private static func writePlacements(_ computed: Computed, round: String, expiresAt: Int, registry: RoundRegistry,
-                                        table: SeatTable, rules: Provider.BookingRules, ticket: ReplyTicket) {
+    private static func writePlacements(
+        _ computed: Computed, round: String, expiresAt: Int, registry: RoundRegistry,
+        table: SeatTable, rules: Provider.BookingRules, ticket: ReplyTicket
+    ) {
         let providers = computed.shares.keys.sorted().compactMap { table.provider($0) }
         let markDrawn = { @Sendable (_ failed: Bool) -> Bool in
             guard !failed else {
@@ -125,8 +140,10 @@ struct DrawRun {
                 registry.finishDraw(round, drawn: !failed)
                 return true
             }
-            registry.writeDrawn(round, ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: drawn),
-                                now: MonotonicClock.nanoseconds())
+            registry.writeDrawn(
+                round,
+                ticket: ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: drawn),
+                now: MonotonicClock.nanoseconds())
             return false
         }
         guard !providers.isEmpty else {
@@ -137,8 +154,9 @@ struct DrawRun {
         let part = ReplyTicket(connection: ticket.connection, slot: ticket.slot, joint: placed)
         for provider in providers {
             let share = computed.shares[provider.id]!
-            provider.applyDraw(round: round, placements: share.placements, waiters: share.waiters,
-                               expiresAt: expiresAt, rules: rules, ticket: part)
+            provider.applyDraw(
+                round: round, placements: share.placements, waiters: share.waiters,
+                expiresAt: expiresAt, rules: rules, ticket: part)
             registry.wake?(provider.owner)
         }
     }

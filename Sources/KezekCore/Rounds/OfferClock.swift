@@ -65,8 +65,12 @@ public final class OfferClock: Sendable {
                 while true {
                     let left = 2 * parent + 1, right = left + 1
                     var smallest = parent
-                    if left < heap.count && heap[left].dueAt < heap[smallest].dueAt { smallest = left }
-                    if right < heap.count && heap[right].dueAt < heap[smallest].dueAt { smallest = right }
+                    if left < heap.count && heap[left].dueAt < heap[smallest].dueAt {
+                        smallest = left
+                    }
+                    if right < heap.count && heap[right].dueAt < heap[smallest].dueAt {
+                        smallest = right
+                    }
                     guard smallest != parent else { break }
                     heap.swapAt(parent, smallest)
                     parent = smallest

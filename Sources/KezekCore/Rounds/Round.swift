@@ -30,7 +30,9 @@ struct Round {
         var offered = 0
         var waiting = 0
         var unplaced = 0
-        var reply: Reply { .simple("DRAWN offered=\(offered) waiting=\(waiting) unplaced=\(unplaced)") }
+        var reply: Reply {
+            .simple("DRAWN offered=\(offered) waiting=\(waiting) unplaced=\(unplaced)")
+        }
     }
 
     let id: String
@@ -49,13 +51,17 @@ struct Round {
     var publicPhase: String { phase == .drawn ? "drawn" : phase == .open ? "open" : "closed" }
     var isUndrawn: Bool { phase != .drawn }
 
-    static func encode(_ choices: [Choice]) -> String { choices.map(\.token).joined(separator: " ") }
+    static func encode(_ choices: [Choice]) -> String {
+        choices.map(\.token).joined(separator: " ")
+    }
 
     /// Choices as stored in Redis, or nil when the text is not a valid list.
     static func decode(_ text: String) -> [Choice]? {
         var choices: [Choice] = []
         for token in text.split(separator: " ") {
-            guard let (provider, level) = RankedChoice.split(token), Identifier.isValid(String(provider)) else { return nil }
+            guard let (provider, level) = RankedChoice.split(token),
+                Identifier.isValid(String(provider))
+            else { return nil }
             choices.append(Choice(provider: String(provider), level: level))
         }
         return choices.isEmpty || choices.count > RankedChoice.maxChoices ? nil : choices

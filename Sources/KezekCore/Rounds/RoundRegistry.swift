@@ -91,7 +91,9 @@ public final class RoundRegistry: @unchecked Sendable {
     func glance(_ id: String, holder: String? = nil) -> Glance? {
         rounds.withLock { rounds in
             guard let round = rounds.byID[id] else { return nil }
-            return Glance(phase: round.phase, choiceLimit: round.choiceLimit, choices: holder.flatMap { round.applications[$0] })
+            return Glance(
+                phase: round.phase, choiceLimit: round.choiceLimit,
+                choices: holder.flatMap { round.applications[$0] })
         }
     }
 
@@ -99,7 +101,9 @@ public final class RoundRegistry: @unchecked Sendable {
 
     /// Every round's id, the last opened first.
     public var roundIDs: [String] {
-        rounds.withLock { $0.byID.values.sorted { ($0.openedAt, $0.id) > ($1.openedAt, $1.id) }.map(\.id) }
+        rounds.withLock {
+            $0.byID.values.sorted { ($0.openedAt, $0.id) > ($1.openedAt, $1.id) }.map(\.id)
+        }
     }
 
     /// Applicants of the last round opened who ranked `provider` first, and at all.
@@ -109,22 +113,27 @@ public final class RoundRegistry: @unchecked Sendable {
 
     // MARK: Changes of a round (each written through the ledger before its reply)
 
-    func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
+    func open(_ id: String, commitment: String, choices: Int, ticket: ReplyTicket, now: UInt64)
+        -> RequestOutcome
+    {
         rounds.withLock { rounds in
             if rounds.byID[id] != nil { return .now(.roundExists) }
             if let other = rounds.undrawn { return .now(.busyRound(other)) }
             let openedAt = WallClock.milliseconds()
-            rounds.byID[id] = Round(id: id, commitment: commitment, choiceLimit: choices, phase: .open, openedAt: openedAt)
+            rounds.byID[id] = Round(
+                id: id, commitment: commitment, choiceLimit: choices, phase: .open,
+                openedAt: openedAt)
             rounds.undrawn = id
             rounds.latest = id
             rounds.demand = [:]
             anyUndrawn.store(true, ordering: .releasing)
-            writeLedger([
-                .field(key: keys.roundMeta(id), field: "commitment", value: commitment),
-                .field(key: keys.roundMeta(id), field: "choices", value: String(choices)),
-                .field(key: keys.roundMeta(id), field: "opened-at", value: String(openedAt)),
-                .field(key: keys.rounds, field: id, value: Round.Phase.open.rawValue),
-            ], ticket: ticket, now: now)
+            writeLedger(
+                [
+                    .field(key: keys.roundMeta(id), field: "commitment", value: commitment),
+                    .field(key: keys.roundMeta(id), field: "choices", value: String(choices)),
+                    .field(key: keys.roundMeta(id), field: "opened-at", value: String(openedAt)),
+                    .field(key: keys.rounds, field: id, value: Round.Phase.open.rawValue),
+                ], ticket: ticket, now: now)
             return .afterMirror(.ok)
         }
     }
@@ -133,16 +142,22 @@ public final class RoundRegistry: @unchecked Sendable {
         rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return .now(.noRound(id)) }
             let reply = Reply.simple("CLOSED \(round.applications.count)")
-            guard round.phase == .open else { return ledgerSettled(reply, ticket: ticket, now: now) }
+            guard round.phase == .open else {
+                return ledgerSettled(reply, ticket: ticket, now: now)
+            }
             round.phase = .closed
             rounds.byID[id] = round
-            writeLedger([.field(key: keys.rounds, field: id, value: Round.Phase.closed.rawValue)], ticket: ticket, now: now)
+            writeLedger(
+                [.field(key: keys.rounds, field: id, value: Round.Phase.closed.rawValue)],
+                ticket: ticket, now: now)
             return .afterMirror(reply)
         }
     }
 
     /// APPLY with choices already checked (ids, providers, duplicates).
-    func apply(_ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
+    func apply(
+        _ id: String, holder: String, choices: [Round.Choice], ticket: ReplyTicket, now: UInt64
+    ) -> RequestOutcome {
         rounds.withLock { rounds in
             guard let round = rounds.byID[id] else { return .now(.noRound(id)) }
             guard round.phase == .open else { return .now(.simple("CLOSED \(id)")) }
@@ -151,12 +166,18 @@ public final class RoundRegistry: @unchecked Sendable {
             // Changed in place: a copy of the round would copy every application (CoW).
             rounds.byID[id]!.applications[holder] = choices
             rounds.count(choices, 1)
-            writeLedger([.field(key: keys.roundApplications(id), field: holder, value: Round.encode(choices))], ticket: ticket, now: now)
+            writeLedger(
+                [
+                    .field(
+                        key: keys.roundApplications(id), field: holder, value: Round.encode(choices)
+                    )
+                ], ticket: ticket, now: now)
             return .afterMirror(.simple("APPLIED \(choices.count)"))
         }
     }
 
-    func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
+    func withdraw(_ id: String, holder: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome
+    {
         rounds.withLock { rounds in
             guard let phase = rounds.byID[id]?.phase else { return .now(.noRound(id)) }
             guard phase == .open else { return .now(.simple("CLOSED \(id)")) }
@@ -164,7 +185,9 @@ public final class RoundRegistry: @unchecked Sendable {
                 return ledgerSettled(.notFound(holder: holder), ticket: ticket, now: now)
             }
             rounds.count(earlier, -1)
-            writeLedger([.unfield(key: keys.roundApplications(id), field: holder)], ticket: ticket, now: now)
+            writeLedger(
+                [.unfield(key: keys.roundApplications(id), field: holder)], ticket: ticket, now: now
+            )
             return .afterMirror(.simple("WITHDRAWN"))
         }
     }
@@ -172,7 +195,8 @@ public final class RoundRegistry: @unchecked Sendable {
     func status(_ id: String, ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
         rounds.withLock { rounds in
             guard let round = rounds.byID[id] else { return .now(.noRound(id)) }
-            var text = "ROUND \(id) state=\(round.publicPhase) applicants=\(round.applications.count) commitment=\(round.commitment)"
+            var text =
+                "ROUND \(id) state=\(round.publicPhase) applicants=\(round.applications.count) commitment=\(round.commitment)"
             if round.phase == .drawn, let seed = round.record?.seed { text += " seed=\(seed)" }
             return ledgerSettled(.simple(text), ticket: ticket, now: now)
         }
@@ -188,7 +212,10 @@ public final class RoundRegistry: @unchecked Sendable {
 
     /// Checks a DRAW and reserves the round for it. `freeSeats` reads the providers' free seats
     /// (called without the rounds lock, for a first draw only).
-    func beginDraw(_ id: String, seed: String, freeSeats: ([String: [Round.Choice]]) -> ([String: Int], Set<String>)) -> DrawStart {
+    func beginDraw(
+        _ id: String, seed: String,
+        freeSeats: ([String: [Round.Choice]]) -> ([String: Int], Set<String>)
+    ) -> DrawStart {
         let first: (Round, Bool)? = rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return nil }
             let free = round.phase == .closed && !round.drawing && round.record == nil
@@ -206,7 +233,9 @@ public final class RoundRegistry: @unchecked Sendable {
         if !needsRecord {
             // A draw is being written now, or one was cut short: a re-send finishes it.
             let claimed = rounds.withLock { rounds -> Bool in
-                guard var current = rounds.byID[id], !current.drawing, let record = current.record, record.seed == seed else { return false }
+                guard var current = rounds.byID[id], !current.drawing, let record = current.record,
+                    record.seed == seed
+                else { return false }
                 current.drawing = true
                 rounds.byID[id] = current
                 return true
@@ -217,13 +246,17 @@ public final class RoundRegistry: @unchecked Sendable {
             return .run(record, applications: round.applications)
         }
         let (free, excluded) = freeSeats(round.applications)
-        let record = Round.DrawRecord(seed: seed, drawnAt: WallClock.milliseconds(), freeSeats: free, excluded: excluded)
+        let record = Round.DrawRecord(
+            seed: seed, drawnAt: WallClock.milliseconds(), freeSeats: free, excluded: excluded)
         return .run(record, applications: round.applications)
     }
 
     /// Step 1 of a draw: the record (seed, time, free seats, outcome counts) goes to Redis
     /// before any placement, so that a re-run after a crash uses the same numbers.
-    func writeDrawRecord(_ id: String, _ record: Round.DrawRecord, outcome: Round.DrawCounts, ticket: ReplyTicket, now: UInt64) {
+    func writeDrawRecord(
+        _ id: String, _ record: Round.DrawRecord, outcome: Round.DrawCounts, ticket: ReplyTicket,
+        now: UInt64
+    ) {
         rounds.withLock { rounds in
             guard var round = rounds.byID[id] else { return }
             round.record = record
@@ -234,13 +267,16 @@ public final class RoundRegistry: @unchecked Sendable {
             var ops: [MirrorOp] = [
                 .field(key: meta, field: "seed", value: record.seed),
                 .field(key: meta, field: "drawn-at", value: String(record.drawnAt)),
-                .field(key: meta, field: "excluded", value: record.excluded.sorted().joined(separator: " ")),
+                .field(
+                    key: meta, field: "excluded",
+                    value: record.excluded.sorted().joined(separator: " ")),
                 .field(key: meta, field: "offered", value: String(outcome.offered)),
                 .field(key: meta, field: "waiting", value: String(outcome.waiting)),
                 .field(key: meta, field: "unplaced", value: String(outcome.unplaced)),
             ]
             for (provider, free) in record.freeSeats.sorted(by: { $0.key < $1.key }) {
-                ops.append(.field(key: keys.roundFreeSeats(id), field: provider, value: String(free)))
+                ops.append(
+                    .field(key: keys.roundFreeSeats(id), field: provider, value: String(free)))
             }
             ops.append(.field(key: keys.rounds, field: id, value: Round.Phase.drawing.rawValue))
             writeLedger(ops, ticket: ticket, now: now)
@@ -250,7 +286,9 @@ public final class RoundRegistry: @unchecked Sendable {
     /// Step 3: the round is drawn, once every placement is in Redis.
     func writeDrawn(_ id: String, ticket: ReplyTicket, now: UInt64) {
         rounds.withLock { _ in
-            writeLedger([.field(key: keys.rounds, field: id, value: Round.Phase.drawn.rawValue)], ticket: ticket, now: now)
+            writeLedger(
+                [.field(key: keys.rounds, field: id, value: Round.Phase.drawn.rawValue)],
+                ticket: ticket, now: now)
         }
     }
 
@@ -280,14 +318,21 @@ public final class RoundRegistry: @unchecked Sendable {
     }
 
     /// A placement made by the draw (or found by recovery).
-    func recordPlacement(round: String, holder: String, rank: Int, at provider: String, booked: Bool) {
-        placements.withLock { $0[round, default: [:]][holder] = Placement(rank: rank, provider: provider, booked: booked) }
+    func recordPlacement(
+        round: String, holder: String, rank: Int, at provider: String, booked: Bool
+    ) {
+        placements.withLock {
+            $0[round, default: [:]][holder] = Placement(
+                rank: rank, provider: provider, booked: booked)
+        }
     }
 
     /// The holder confirmed its offer at `provider` (called with that provider's lock held).
     func confirmed(round: String, holder: String, at provider: String) {
         placements.withLock { placements in
-            if placements[round]?[holder]?.provider == provider { placements[round]?[holder]?.booked = true }
+            if placements[round]?[holder]?.provider == provider {
+                placements[round]?[holder]?.booked = true
+            }
         }
     }
 
@@ -316,7 +361,10 @@ public final class RoundRegistry: @unchecked Sendable {
                 return steps
             }
             for step in steps {
-                guard let choices = rounds.withLock({ $0.byID[step.round]?.applications[step.holder] }) else { continue }
+                guard
+                    let choices = rounds.withLock({ $0.byID[step.round]?.applications[step.holder] }
+                    )
+                else { continue }
                 for (index, choice) in choices.enumerated() where index + 1 > step.rank {
                     guard let provider = table.provider(choice.provider) else { continue }
                     provider.releaseForRound(step.holder, round: step.round, rules: rules)
@@ -348,7 +396,9 @@ public final class RoundRegistry: @unchecked Sendable {
     func restore(_ round: Round) {
         rounds.withLock { rounds in
             rounds.byID[round.id] = round
-            if rounds.latest.flatMap({ rounds.byID[$0] }).map({ $0.openedAt <= round.openedAt }) ?? true {
+            if rounds.latest.flatMap({ rounds.byID[$0] }).map({ $0.openedAt <= round.openedAt })
+                ?? true
+            {
                 rounds.latest = round.id
                 rounds.demand = [:]
                 for choices in round.applications.values { rounds.count(choices, 1) }

@@ -12,7 +12,8 @@ public struct RoundTag: Equatable, Sendable {
     static func decode(_ text: String) -> RoundTag? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, Identifier.isValid(String(parts[0])), let rank = Int(parts[1]),
-              rank >= 1, rank <= RankedChoice.maxChoices else { return nil }
+            rank >= 1, rank <= RankedChoice.maxChoices
+        else { return nil }
         return RoundTag(round: String(parts[0]), rank: rank)
     }
 }

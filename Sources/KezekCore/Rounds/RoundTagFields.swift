@@ -37,7 +37,8 @@ enum RoundTagFields {
     /// What a provider's hash says: each tagged holder's tag, and the holders with a field of
     /// their own. `bad` is told of every field or entry that is not one of the three kinds.
     static func decode(_ pairs: [(field: String, value: String)], bad: (String) -> Void)
-        -> (tags: [String: RoundTag], ownFields: Set<String>) {
+        -> (tags: [String: RoundTag], ownFields: Set<String>)
+    {
         var tags: [String: RoundTag] = [:]
         var own: [String: RoundTag?] = [:]
         // Parts in round order, so that bad data (a holder in two parts) reads the same each time.
@@ -71,7 +72,8 @@ enum RoundTagFields {
                 defer { index += 2 }
                 let holder = String(words[index])
                 guard Identifier.isValid(holder), let rank = Int(words[index + 1]),
-                      rank >= 1, rank <= RankedChoice.maxChoices else {
+                    rank >= 1, rank <= RankedChoice.maxChoices
+                else {
                     bad(partField(round: part.round))
                     continue
                 }

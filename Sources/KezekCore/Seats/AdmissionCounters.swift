@@ -37,8 +37,11 @@ final class AdmissionCounters: Sendable {
         var seen = seats.load(ordering: .relaxed)
         while Int(bitPattern: seen.first) > 0 && seen.second & Self.closed == 0 {
             let wanted = WordPair(first: seen.first &- 1, second: seen.second &+ UInt(writes))
-            let (exchanged, original) = seats.compareExchange(expected: seen, desired: wanted, ordering: .relaxed)
-            if exchanged { return (Int(bitPattern: seen.second) + 1, Int(bitPattern: wanted.first)) }
+            let (exchanged, original) = seats.compareExchange(
+                expected: seen, desired: wanted, ordering: .relaxed)
+            if exchanged {
+                return (Int(bitPattern: seen.second) + 1, Int(bitPattern: wanted.first))
+            }
             seen = original
         }
         return nil
@@ -50,7 +53,8 @@ final class AdmissionCounters: Sendable {
         var seen = seats.load(ordering: .relaxed)
         while true {
             let wanted = WordPair(first: seen.first &+ 1, second: seen.second)
-            let (exchanged, original) = seats.compareExchange(expected: seen, desired: wanted, ordering: .relaxed)
+            let (exchanged, original) = seats.compareExchange(
+                expected: seen, desired: wanted, ordering: .relaxed)
             if exchanged { return }
             seen = original
         }
@@ -60,7 +64,8 @@ final class AdmissionCounters: Sendable {
     /// the pair meanwhile). Returns the first number.
     func number(_ writes: Int) -> Int {
         let now = seats.load(ordering: .relaxed)
-        seats.store(WordPair(first: now.first, second: now.second &+ UInt(writes)), ordering: .relaxed)
+        seats.store(
+            WordPair(first: now.first, second: now.second &+ UInt(writes)), ordering: .relaxed)
         return Int(bitPattern: now.second & ~Self.closed) + 1
     }
 
@@ -68,6 +73,9 @@ final class AdmissionCounters: Sendable {
     func publish(free seatsFree: Int, admitsWithoutLock admits: Bool) {
         let now = seats.load(ordering: .relaxed)
         let numbered = now.second & ~Self.closed
-        seats.store(WordPair(first: UInt(bitPattern: seatsFree), second: admits ? numbered : numbered | Self.closed), ordering: .relaxed)
+        seats.store(
+            WordPair(
+                first: UInt(bitPattern: seatsFree),
+                second: admits ? numbered : numbered | Self.closed), ordering: .relaxed)
     }
 }

@@ -15,9 +15,11 @@ public enum Catalog {
     /// Reads and parses the catalog at `path`: a regular file (or a pipe) of at most
     /// `maxBytes` bytes (`max-catalog-bytes`); a directory or anything larger is an error,
     /// so `--catalog /dev/zero` fails at the limit instead of eating memory.
-    public static func load(path: String, maxCapacity: Int, maxBytes: Int) throws -> [CatalogEntry] {
+    public static func load(path: String, maxCapacity: Int, maxBytes: Int) throws -> [CatalogEntry]
+    {
         guard let file = fopen(path, "r") else {
-            throw Failure(description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var status = stat()
@@ -31,22 +33,29 @@ public enum Catalog {
             if count <= 0 { break }
             text += chunk[0..<count]
             guard text.count <= maxBytes else {
-                throw Failure(description: "catalog '\(path)' is larger than max-catalog-bytes (\(maxBytes))")
+                throw Failure(
+                    description: "catalog '\(path)' is larger than max-catalog-bytes (\(maxBytes))")
             }
         }
         if ferror(file) != 0 {
-            throw Failure(description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: "cannot read catalog '\(path)': \(String(cString: strerror(errno)))")
         }
         // A UTF-8 byte order mark (spreadsheet exports write one) is not part of the first id.
         if text.starts(with: [0xEF, 0xBB, 0xBF]) { text.removeFirst(3) }
-        return try parse(String(decoding: text, as: UTF8.self), maxCapacity: maxCapacity, source: path)
+        return try parse(
+            String(decoding: text, as: UTF8.self), maxCapacity: maxCapacity, source: path)
     }
 
-    public static func parse(_ text: String, maxCapacity: Int, source: String = "catalog") throws -> [CatalogEntry] {
+    public static func parse(_ text: String, maxCapacity: Int, source: String = "catalog") throws
+        -> [CatalogEntry]
+    {
         var entries: [CatalogEntry] = []
         var seen = Set<String>()
         // Split on any newline character: Swift sees "\r\n" as one Character, not as "\n".
-        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (number, rawLine) in text.split(
+            omittingEmptySubsequences: false, whereSeparator: \.isNewline
+        ).enumerated() {
             let line = rawLine.trimmingSuffix("\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -55,7 +64,9 @@ public enum Catalog {
             guard Identifier.isValid(id) else {
                 throw Failure(description: "\(source):\(number + 1): invalid provider id '\(id)'")
             }
-            guard fields.count >= 2, let capacity = Int(fields[1]), capacity >= 0, capacity <= maxCapacity else {
+            guard fields.count >= 2, let capacity = Int(fields[1]), capacity >= 0,
+                capacity <= maxCapacity
+            else {
                 throw Failure(description: "\(source):\(number + 1): invalid capacity for '\(id)'")
             }
             guard seen.insert(id).inserted else {

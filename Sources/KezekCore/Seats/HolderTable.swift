@@ -59,7 +59,8 @@ struct HolderTable: @unchecked Sendable {
     /// Each stripe is sized for its share up front and each holder hashed once: a cold start
     /// at 100x the city restores millions of them.
     func replaceAll(with holders: [String], number: Int) {
-        let share = holders.count / HolderStripes.count + holders.count / (4 * HolderStripes.count) + 1
+        let share =
+            holders.count / HolderStripes.count + holders.count / (4 * HolderStripes.count) + 1
         for stripe in 0..<HolderStripes.count {
             stripes[stripe] = [:]
             stripes[stripe].reserveCapacity(share)

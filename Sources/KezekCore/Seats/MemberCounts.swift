@@ -19,9 +19,12 @@ struct MemberCounts {
     init(counters: Int) {
         let powerOfTwo = counters > 0 && counters & (counters - 1) == 0
         precondition(powerOfTwo, "counters must be a power of two")
-        block = UnsafeMutableRawPointer.allocate(byteCount: Self.headerBytes + counters, alignment: MemoryLayout<Int>.alignment)
+        block = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.headerBytes + counters, alignment: MemoryLayout<Int>.alignment)
         block.storeBytes(of: counters - 1, as: Int.self)
-        block.storeBytes(of: UInt64.random(in: 0...UInt64.max), toByteOffset: MemoryLayout<Int>.stride, as: UInt64.self)
+        block.storeBytes(
+            of: UInt64.random(in: 0...UInt64.max), toByteOffset: MemoryLayout<Int>.stride,
+            as: UInt64.self)
         (block + Self.headerBytes).initializeMemory(as: UInt8.self, repeating: 0, count: counters)
     }
 
@@ -49,7 +52,8 @@ struct MemberCounts {
         bytes.withUTF8 { utf8 in
             var index = 0
             while index + 8 <= utf8.count {
-                let word = UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self)
+                let word = UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(
+                    as: UInt64.self)
                 hash = (hash ^ word) &* 0x9E37_79B9_7F4A_7C15
                 hash ^= hash >> 29
                 index += 8

@@ -18,7 +18,7 @@ extension Provider {
             switch op {
             case "book":
                 if state.holders[subject] == nil {
-                    state.holders[subject] = 0   // 0: confirmed, Redis has it
+                    state.holders[subject] = 0  // 0: confirmed, Redis has it
                     rules.limits.restore(subject)
                 }
             case "unbook":

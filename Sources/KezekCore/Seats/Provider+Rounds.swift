@@ -12,18 +12,25 @@ extension Provider {
     }
 
     /// CONFIRM: the holder's offer becomes a booking.
-    func confirm(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome {
+    func confirm(
+        _ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64
+    ) -> RequestOutcome {
         state.withLock { state in
             guard state.offers[holder] != nil else {
                 return settled(.notFound(holder: holder), state, ticket: ticket, now: now)
             }
-            return confirmLocked(holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .simple("CONFIRMED \($0)") })
+            return confirmLocked(
+                holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now,
+                reply: { .simple("CONFIRMED \($0)") })
         }
     }
 
     /// Books the offered seat of `holder` (whose offer exists); the lock is held.
-    func confirmLocked(_ holder: String, _ state: inout State, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?, now: UInt64,
-                       reply: (Int) -> Reply) -> RequestOutcome {
+    func confirmLocked(
+        _ holder: String, _ state: inout State, rules: BookingRules, mirrorUp: Bool,
+        ticket: ReplyTicket?, now: UInt64,
+        reply: (Int) -> Reply
+    ) -> RequestOutcome {
         guard mirrorUp else { return .now(.unavailable) }
         closeSoldOutGate()
         defer { openIfSettled(&state) }
@@ -34,7 +41,9 @@ extension Provider {
         writes.add(self, .book(holder: holder), audited: false)
         writes.add(self, .unoffer(holder: holder), audited: false)
         writes.addAudit(self, .confirm, holder: holder, cause: state.tags[holder])
-        if let tag = state.tags[holder] { rules.rounds?.confirmed(round: tag.round, holder: holder, at: id) }
+        if let tag = state.tags[holder] {
+            rules.rounds?.confirmed(round: tag.round, holder: holder, at: id)
+        }
         writes.flush(to: outbox, ticket: ticket, state: &state)
         return .afterMirror(reply(state.free))
     }
@@ -44,8 +53,12 @@ extension Provider {
     /// being drawn).
     func expire(_ holder: String, expiresAt: Int, rules: BookingRules) -> Bool {
         changing { state in
-            guard let offer = state.offers[holder], offer.expiresAt == expiresAt else { return true }
-            if let tag = state.tags[holder], let rounds = rules.rounds, !rounds.isDrawn(tag.round) { return false }
+            guard let offer = state.offers[holder], offer.expiresAt == expiresAt else {
+                return true
+            }
+            if let tag = state.tags[holder], let rounds = rules.rounds, !rounds.isDrawn(tag.round) {
+                return false
+            }
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             release(holder, booked: false, &state, rules: rules, writes: &writes)
             writes.flush(to: outbox, ticket: nil, state: &state)
@@ -55,7 +68,10 @@ extension Provider {
 
     /// Drops the round tag of a holder leaving this provider; `placed` when it held a seat
     /// or an offer here (the round then no longer counts it as placed here).
-    func untag(_ holder: String, _ state: inout State, rules: BookingRules, placed: Bool, writes: inout WriteList) {
+    func untag(
+        _ holder: String, _ state: inout State, rules: BookingRules, placed: Bool,
+        writes: inout WriteList
+    ) {
         guard let tag = state.tags.removeValue(forKey: holder) else { return }
         untagWrite(holder, &state, writes: &writes)
         if placed { rules.rounds?.unplaced(round: tag.round, holder: holder, at: id) }
@@ -74,11 +90,15 @@ extension Provider {
     /// the facts, so the reply waits until Redis surely has them. The writes go out grouped by
     /// kind (seats, then waitlist places, then tags): one batch applies them all, and writes of
     /// one kind in a row share a Redis command (interleaved, each would be a command of its own).
-    func applyDraw(round: String, placements: [(holder: String, rank: Int)], waiters: [(holder: String, rank: Int)],
-                   expiresAt: Int, rules: BookingRules, ticket: ReplyTicket?) {
+    func applyDraw(
+        round: String, placements: [(holder: String, rank: Int)],
+        waiters: [(holder: String, rank: Int)],
+        expiresAt: Int, rules: BookingRules, ticket: ReplyTicket?
+    ) {
         changing { state in
             let madeAt = MonotonicClock.nanoseconds()
-            var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt), tags = WriteList(madeAt: madeAt)
+            var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt),
+                tags = WriteList(madeAt: madeAt)
             var part: [(holder: String, rank: Int)] = []
             part.reserveCapacity(placements.count + waiters.count)
             state.tags.reserveCapacity(state.tags.count + placements.count + waiters.count)
@@ -87,7 +107,8 @@ extension Provider {
             for (holder, rank) in placements {
                 let cause = RoundTag(round: round, rank: rank)
                 if let offer = state.offers[holder] {
-                    seats.add(self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
+                    seats.add(
+                        self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
                 } else if state.holders[holder] != nil {
                     booked.append(holder)
                     seats.add(self, .book(holder: holder), audited: false)
@@ -100,17 +121,24 @@ extension Provider {
                     } else {
                         state.joined(holder)
                     }
-                    give(holder, &state, rules: rules, writes: &seats, expiresAt: expiresAt, cause: cause)
+                    give(
+                        holder, &state, rules: rules, writes: &seats, expiresAt: expiresAt,
+                        cause: cause)
                     if state.holders[holder] != nil { booked.append(holder) }
                 }
                 tag(holder, cause, &state, part: &part, writes: &tags)
-                rules.rounds?.recordPlacement(round: round, holder: holder, rank: rank, at: id, booked: state.holders[holder] != nil)
+                rules.rounds?.recordPlacement(
+                    round: round, holder: holder, rank: rank, at: id,
+                    booked: state.holders[holder] != nil)
             }
-            for (holder, rank) in waiters where state.holders[holder] == nil && state.offers[holder] == nil {
+            for (holder, rank) in waiters
+            where state.holders[holder] == nil && state.offers[holder] == nil {
                 if !state.waitlist.contains(holder) {
                     let ticketNumber = state.waitlist.append(holder)
                     state.joined(holder)
-                    places.add(self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber), cause: RoundTag(round: round, rank: rank))
+                    places.add(
+                        self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber),
+                        cause: RoundTag(round: round, rank: rank))
                 }
                 tag(holder, RoundTag(round: round, rank: rank), &state, part: &part, writes: &tags)
             }
@@ -133,8 +161,11 @@ extension Provider {
     /// Tags `holder` as placed or queued here by a draw: an entry of the draw's part, or a
     /// field of its own when it has one already (which would mask the entry) or when another
     /// round tagged it here (so that no holder is live in two parts).
-    private func tag(_ holder: String, _ cause: RoundTag, _ state: inout State, part: inout [(holder: String, rank: Int)],
-                     writes: inout WriteList) {
+    private func tag(
+        _ holder: String, _ cause: RoundTag, _ state: inout State,
+        part: inout [(holder: String, rank: Int)],
+        writes: inout WriteList
+    ) {
         let retagged = state.tags[holder].map { $0.round != cause.round } ?? false
         state.tags[holder] = cause
         if retagged || state.tagFields.contains(holder) {
@@ -151,13 +182,17 @@ extension Provider {
     /// `sending` false (the writes are returned instead of queued) and `releasingLimit` (the
     /// place it drops was counted in the holder limit on its own).
     @discardableResult
-    func releaseForRound(_ holder: String, round: String, rules: BookingRules, sending: Bool = true,
-                         releasingLimit: Bool = false) -> [MirrorWrite] {
+    func releaseForRound(
+        _ holder: String, round: String, rules: BookingRules, sending: Bool = true,
+        releasingLimit: Bool = false
+    ) -> [MirrorWrite] {
         changing { state in
             guard let tag = state.tags[holder], tag.round == round else { return [] }
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             state.tags[holder] = nil
-            if releasingLimit && (state.holders[holder] != nil || state.offers[holder] != nil) { rules.limits.release(holder) }
+            if releasingLimit && (state.holders[holder] != nil || state.offers[holder] != nil) {
+                rules.limits.release(holder)
+            }
             if state.holders[holder] != nil {
                 state.holders[holder] = nil
                 state.left(holder)
@@ -188,8 +223,12 @@ extension Provider {
         state.withLock { state in
             guard let tag = state.tags[holder], tag.round == round else { return .absent }
             if state.holders[holder] != nil { return .booked }
-            if let offer = state.offers[holder] { return .offered(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds())) }
-            if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
+            if let offer = state.offers[holder] {
+                return .offered(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds()))
+            }
+            if let position = state.waitlist.position(of: holder) {
+                return .waiting(position: position)
+            }
             return .absent
         }
     }

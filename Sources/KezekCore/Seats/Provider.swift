@@ -68,7 +68,9 @@ public final class Provider: Sendable {
         var free: Int { max(0, capacity - holders.count - offers.count) }
 
         func publish() {
-            counters.publish(free: free, admitsWithoutLock: offers.isEmpty && waitlist.count == 0 && members == nil)
+            counters.publish(
+                free: free,
+                admitsWithoutLock: offers.isEmpty && waitlist.count == 0 && members == nil)
         }
 
         /// A holder joined the members (booked or waiting).
@@ -147,7 +149,9 @@ public final class Provider: Sendable {
     private func countRefusal(locked: Bool) {
         if locked { refusals.addLocked() } else { refusals.addUnlocked() }
         guard !refusedQueued.load(ordering: .sequentiallyConsistent) else { return }
-        if refusedQueued.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged {
+        if refusedQueued.compareExchange(
+            expected: false, desired: true, ordering: .sequentiallyConsistent
+        ).exchanged {
             outbox.noteRefusedChanged(self)
         }
     }
@@ -161,7 +165,10 @@ public final class Provider: Sendable {
         public var offerMillis: Int
         /// The rounds, for promotions of holders a round queued (nil in unit tests of seats).
         public var rounds: RoundRegistry?
-        public init(waitlistLimit: Int, limits: HolderLimits, offerMillis: Int = 0, rounds: RoundRegistry? = nil) {
+        public init(
+            waitlistLimit: Int, limits: HolderLimits, offerMillis: Int = 0,
+            rounds: RoundRegistry? = nil
+        ) {
             self.waitlistLimit = waitlistLimit
             self.limits = limits
             self.offerMillis = offerMillis
@@ -172,13 +179,16 @@ public final class Provider: Sendable {
     /// BOOK. `mirrorUp` false means no write may be made: the request fails closed instead.
     /// `now` stamps the writes for the write timeout: the loop passes the time it read the
     /// request, so the booking path reads no clock of its own.
-    public func book(_ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                     now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
+    public func book(
+        _ holder: String, wait: Bool, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+        now: UInt64 = MonotonicClock.nanoseconds()
+    ) -> RequestOutcome {
         if !wait && soldOut.refuses(holder) {
             countRefusal(locked: false)
             return .now(.full(provider: id))
         }
-        if mirrorUp, let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now) {
+        if mirrorUp, let outcome = admitWithoutLock(holder, rules: rules, ticket: ticket, now: now)
+        {
             return outcome
         }
         return state.withLock { state in
@@ -186,7 +196,9 @@ public final class Provider: Sendable {
             let held = state.holders[holder] != nil
             if !held && !state.offers.isEmpty && state.offers[holder] != nil {
                 // BOOK by a holder with an offer takes the offered seat: it is a CONFIRM.
-                return confirmLocked(holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now, reply: { .booked(free: $0) })
+                return confirmLocked(
+                    holder, &state, rules: rules, mirrorUp: mirrorUp, ticket: ticket, now: now,
+                    reply: { .booked(free: $0) })
             }
             if !held {
                 if let position = state.waitlist.position(of: holder) {
@@ -234,7 +246,9 @@ public final class Provider: Sendable {
     /// out before). One compare-and-swap takes the seat and numbers its writes; a concurrent
     /// BOOK that finds no seat free goes to `withLock`, which waits for this stripe, so
     /// `+FULL` is never answered while a seat taken here may still be given back.
-    private func admitWithoutLock(_ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome? {
+    private func admitWithoutLock(
+        _ holder: String, rules: BookingRules, ticket: ReplyTicket?, now: UInt64
+    ) -> RequestOutcome? {
         let stripe = HolderTable.stripe(of: holder)
         let holders = holderTable
         return state.withStripe(stripe) { () -> RequestOutcome? in
@@ -242,7 +256,8 @@ public final class Provider: Sendable {
             // `takeSeat` refuses when the last `withLock` (none runs while this stripe is held)
             // closed this path, or no seat is free.
             guard holders[stripe: stripe, holder: holder] == nil,
-                  let (number, free) = counters.takeSeat(numbering: 2) else { return nil }
+                let (number, free) = counters.takeSeat(numbering: 2)
+            else { return nil }
             guard rules.limits.reserve(holder) else {
                 counters.giveBackSeat()
                 var first = MirrorWrite(provider: self, op: .skipped, ticket: nil, madeAt: now)
@@ -252,10 +267,13 @@ public final class Provider: Sendable {
                 outbox.append(first, second)
                 return .now(.limit(holder: holder))
             }
-            var change = MirrorWrite(provider: self, op: .book(holder: holder), ticket: nil, madeAt: now)
+            var change = MirrorWrite(
+                provider: self, op: .book(holder: holder), ticket: nil, madeAt: now)
             change.continues = true
             change.number = number
-            var entry = MirrorWrite(provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket, madeAt: now)
+            var entry = MirrorWrite(
+                provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket,
+                madeAt: now)
             entry.number = number + 1
             outbox.append(change, entry)
             holders[stripe: stripe, holder: holder] = number
@@ -264,8 +282,10 @@ public final class Provider: Sendable {
     }
 
     /// CANCEL: frees the holder's seat (the head of the waitlist takes it) or waitlist place.
-    public func cancel(_ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                       now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
+    public func cancel(
+        _ holder: String, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+        now: UInt64 = MonotonicClock.nanoseconds()
+    ) -> RequestOutcome {
         changing { state in
             let booked = state.holders[holder] != nil
             let offered = !booked && state.offers[holder] != nil
@@ -288,10 +308,14 @@ public final class Provider: Sendable {
     }
 
     /// PROVIDER on an existing provider: changes the capacity, never below the booked seats.
-    public func setCapacity(_ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
-                            now: UInt64 = MonotonicClock.nanoseconds()) -> RequestOutcome {
+    public func setCapacity(
+        _ capacity: Int, rules: BookingRules, mirrorUp: Bool, ticket: ReplyTicket?,
+        now: UInt64 = MonotonicClock.nanoseconds()
+    ) -> RequestOutcome {
         changing { state in
-            guard capacity >= state.holders.count + state.offers.count else { return .now(.capacityBelowBooked) }
+            guard capacity >= state.holders.count + state.offers.count else {
+                return .now(.capacityBelowBooked)
+            }
             guard mirrorUp else { return .now(.unavailable) }
             // The same capacity sent again (a retry) is written again, not logged again.
             let changed = capacity != state.capacity
@@ -326,7 +350,8 @@ public final class Provider: Sendable {
             // ahead) or an absence (a cancellation) on every write of the provider.
             if let booking = state.holders[holder] {
                 let dirty = PlantedBug.active == .dirtyReads
-                return booking <= state.confirmed || dirty ? .now(reply) : settled(reply, state, ticket: ticket, now: now)
+                return booking <= state.confirmed || dirty
+                    ? .now(reply) : settled(reply, state, ticket: ticket, now: now)
             }
             return settled(reply, state, ticket: ticket, now: now)
         }
@@ -334,15 +359,21 @@ public final class Provider: Sendable {
 
     private static func status(of holder: String, in state: State) -> Reply {
         if state.holders[holder] != nil { return .bookedStatus }
-        if let offer = state.offers[holder] { return .offeredStatus(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds())) }
-        if let position = state.waitlist.position(of: holder) { return .waiting(position: position) }
+        if let offer = state.offers[holder] {
+            return .offeredStatus(secondsLeft: offer.secondsLeft(now: WallClock.milliseconds()))
+        }
+        if let position = state.waitlist.position(of: holder) {
+            return .waiting(position: position)
+        }
         return .none
     }
 
     /// The holder gives its seat (or its offer) up: the limit's unit and the round tag go, and
     /// the head of the waitlist moves up. A CANCEL and an offer's expiry share it.
-    func release(_ holder: String, booked: Bool, _ state: inout State, rules: BookingRules,
-                 writes: inout WriteList) {
+    func release(
+        _ holder: String, booked: Bool, _ state: inout State, rules: BookingRules,
+        writes: inout WriteList
+    ) {
         if booked {
             state.holders[holder] = nil
             writes.add(self, .unbook(holder: holder))
@@ -363,21 +394,28 @@ public final class Provider: Sendable {
 
     /// SEATS for a client: held until Redis has every change it reveals.
     func seatsReply(ticket: ReplyTicket, now: UInt64) -> RequestOutcome {
-        state.withLock { state in settled(.seats(snapshot(of: state)), state, ticket: ticket, now: now) }
+        state.withLock { state in
+            settled(.seats(snapshot(of: state)), state, ticket: ticket, now: now)
+        }
     }
 
     private func snapshot(of state: State) -> SeatsSnapshot {
-        SeatsSnapshot(capacity: state.capacity, booked: state.holders.count,
-                      waiting: state.waitlist.count, refused: refusals.total,
-                      offered: state.hasOffered ? state.offers.count : nil)
+        SeatsSnapshot(
+            capacity: state.capacity, booked: state.holders.count,
+            waiting: state.waitlist.count, refused: refusals.total,
+            offered: state.hasOffered ? state.offers.count : nil)
     }
 
     /// A reply that reads the state: sent at once when Redis has every write of this provider,
     /// else held until it has them. A barrier after those writes carries the ticket; it is
     /// confirmed with the batch that confirms them (a provider's writes travel in order).
     /// Called with the lock held, so no write can slip in between the read and the barrier.
-    func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64) -> RequestOutcome {
-        guard let ticket, state.hasUnconfirmed, PlantedBug.active != .dirtyReads else { return .now(reply) }
+    func settled(_ reply: Reply, _ state: State, ticket: ReplyTicket?, now: UInt64)
+        -> RequestOutcome
+    {
+        guard let ticket, state.hasUnconfirmed, PlantedBug.active != .dirtyReads else {
+            return .now(reply)
+        }
         outbox.append(barrier(after: state, ticket: ticket, madeAt: now))
         return .afterMirror(reply)
     }
@@ -398,21 +436,28 @@ public final class Provider: Sendable {
         guard count > 0 else { return }
         let confirmed = admission.confirmed.add(count, ordering: .releasing).newValue
         guard admission.free <= 0, confirmed == admission.made,
-              !soldOut.isOpen else { return }
+            !soldOut.isOpen
+        else { return }
         state.withLock { openIfSettled(&$0) }
     }
 
     /// The state as Redis should hold it, to write it all back after Redis lost data.
     /// The whole state, for a write-back and a log's first steps; `made` is the number of the
     /// last write it holds.
-    typealias Snapshot = (capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
-                          offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)], made: Int)
+    typealias Snapshot = (
+        capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused: Int,
+        offers: [(holder: String, expiresAt: Int)], tags: [(holder: String, tag: RoundTag)],
+        made: Int
+    )
 
     func snapshot() -> Snapshot {
         state.withLock { state in
             let waiting = state.waitlist.entries.map { ($0.holder, state.scoreBase + $0.ticket) }
-            return (state.capacity, Array(state.holders.keys), waiting, refusals.total,
-                    state.offers.map { ($0.key, $0.value.expiresAt) }, state.tags.map { ($0.key, $0.value) }, state.made)
+            return (
+                state.capacity, Array(state.holders.keys), waiting, refusals.total,
+                state.offers.map { ($0.key, $0.value.expiresAt) },
+                state.tags.map { ($0.key, $0.value) }, state.made
+            )
         }
     }
 
@@ -438,9 +483,13 @@ public final class Provider: Sendable {
             } else if placedRank != nil || rules.limits.reserve(next) {
                 // A member still: it waited, now it holds a seat or an offer.
                 // Moving up from a booking books here too: an offer could leave it with nothing.
-                give(next, &state, rules: rules, writes: &writes, cause: tag, asBooking: placement?.booked == true)
+                give(
+                    next, &state, rules: rules, writes: &writes, cause: tag,
+                    asBooking: placement?.booked == true)
                 if let tag {
-                    rules.rounds?.placed(round: tag.round, holder: next, rank: tag.rank, at: id, booked: state.holders[next] != nil)
+                    rules.rounds?.placed(
+                        round: tag.round, holder: next, rank: tag.rank, at: id,
+                        booked: state.holders[next] != nil)
                 }
             } else {
                 state.left(next)
@@ -454,8 +503,10 @@ public final class Provider: Sendable {
     }
 
     /// A seat for `holder`: an offer when offer-ttl is set, else a booking.
-    func give(_ holder: String, _ state: inout State, rules: BookingRules, writes: inout WriteList,
-              expiresAt: Int? = nil, cause: RoundTag? = nil, asBooking: Bool = false) {
+    func give(
+        _ holder: String, _ state: inout State, rules: BookingRules, writes: inout WriteList,
+        expiresAt: Int? = nil, cause: RoundTag? = nil, asBooking: Bool = false
+    ) {
         if rules.offerMillis > 0 && !asBooking {
             let expiry = expiresAt ?? WallClock.milliseconds() + rules.offerMillis
             state.offers[holder] = Offer(expiresAt: expiry)
@@ -477,10 +528,13 @@ public final class Provider: Sendable {
     /// could not use and numbered them afresh in Redis's order). A holder both booked and
     /// offered keeps the booking; offered and waiting, the offer. With `promoting` false the
     /// free seats wait for `promoteAfterRecovery` (once every round placement is known).
-    func restore(capacity: Int, holders: [String], waiting: [(holder: String, score: Int)], refused refusedSoFar: Int = 0,
-                 offers: [(holder: String, expiresAt: Int)] = [], tags: [String: RoundTag] = [:],
-                 tagFields: Set<String> = [],
-                 rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true) -> [MirrorWrite] {
+    func restore(
+        capacity: Int, holders: [String], waiting: [(holder: String, score: Int)],
+        refused refusedSoFar: Int = 0,
+        offers: [(holder: String, expiresAt: Int)] = [], tags: [String: RoundTag] = [:],
+        tagFields: Set<String> = [],
+        rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true
+    ) -> [MirrorWrite] {
         refusals.set(refusedSoFar)
         return changing { state in
             // Restored again (a warm standby reads a provider each time it changes): the
@@ -506,13 +560,16 @@ public final class Provider: Sendable {
                 state.offers[offer.holder] = Offer(expiresAt: offer.expiresAt)
                 state.hasOffered = true
                 rules.limits.restore(offer.holder)
-                rules.rounds?.offerClock.add(expiresAt: offer.expiresAt, provider: self, holder: offer.holder)
+                rules.rounds?.offerClock.add(
+                    expiresAt: offer.expiresAt, provider: self, holder: offer.holder)
             }
             var maxScore = -1
             state.waitlist.reserveCapacity(waiting.count)
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
-                if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil || state.waitlist.contains(entry.holder) {
+                if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil
+                    || state.waitlist.contains(entry.holder)
+                {
                     writes.add(self, .dequeue(holder: entry.holder))
                 } else {
                     state.waitlist.append(entry.holder)
@@ -521,14 +578,18 @@ public final class Provider: Sendable {
             state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
             if rewriteWaitlist {
                 for (ticket, holder) in state.waitlist.holders.enumerated() {
-                    writes.add(self, .enqueue(holder: holder, score: state.scoreBase + ticket), audited: false)
+                    writes.add(
+                        self, .enqueue(holder: holder, score: state.scoreBase + ticket),
+                        audited: false)
                 }
             }
             // A tag of a holder no longer here is left over from a crash: dropped.
             state.tags = [:]
             state.tagFields = tagFields
             for (holder, tag) in tags {
-                if state.holders[holder] != nil || state.offers[holder] != nil || state.waitlist.contains(holder) {
+                if state.holders[holder] != nil || state.offers[holder] != nil
+                    || state.waitlist.contains(holder)
+                {
                     state.tags[holder] = tag
                 } else {
                     untagWrite(holder, &state, writes: &writes)
@@ -565,7 +626,8 @@ public final class Provider: Sendable {
             return total
         }
         guard let total else { return nil }
-        return MirrorWrite(provider: self, op: .refused(total), ticket: nil, madeAt: MonotonicClock.nanoseconds())
+        return MirrorWrite(
+            provider: self, op: .refused(total), ticket: nil, madeAt: MonotonicClock.nanoseconds())
     }
 
     /// Runs `body` while holding the provider's lock (for tests: what needs no lock goes on).
@@ -609,7 +671,9 @@ struct WriteList {
 
     init(madeAt: UInt64) { self.madeAt = madeAt }
 
-    mutating func add(_ provider: Provider, _ op: MirrorOp, cause: RoundTag? = nil, audited: Bool = true) {
+    mutating func add(
+        _ provider: Provider, _ op: MirrorOp, cause: RoundTag? = nil, audited: Bool = true
+    ) {
         append(MirrorWrite(provider: provider, op: op, ticket: nil, madeAt: madeAt))
         if audited, let entry = op.auditEntry(cause: cause) {
             append(MirrorWrite(provider: provider, op: entry, ticket: nil, madeAt: madeAt))
@@ -617,8 +681,13 @@ struct WriteList {
     }
 
     /// An audit entry of its own (a confirmation, which is two changes in Redis).
-    mutating func addAudit(_ provider: Provider, _ op: AuditOp, holder: String, cause: RoundTag? = nil) {
-        append(MirrorWrite(provider: provider, op: .audit(op, holder: holder, cause: cause), ticket: nil, madeAt: madeAt))
+    mutating func addAudit(
+        _ provider: Provider, _ op: AuditOp, holder: String, cause: RoundTag? = nil
+    ) {
+        append(
+            MirrorWrite(
+                provider: provider, op: .audit(op, holder: holder, cause: cause), ticket: nil,
+                madeAt: madeAt))
     }
 
     /// Adds another list's writes after these (no array built on the way: a draw's part at
@@ -646,7 +715,8 @@ struct WriteList {
     /// Hands the writes to the owner's outbox, the reply's ticket on the last one, and counts
     /// them as made in `state` (whose lock the caller holds). Every write of a list changes
     /// state (barriers never go through one).
-    mutating func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State) {
+    mutating func flush(to outbox: MirrorOutbox, ticket: ReplyTicket?, state: inout Provider.State)
+    {
         guard var one = first else { return }
         // Every stripe is held: no other write of this provider is numbered meanwhile.
         let number = state.counters.number(count)

@@ -20,7 +20,11 @@ final class RefusalCount: Sendable {
     private let stripesAddress = Atomic<UInt>(0)
 
     deinit {
-        if let stripes = UnsafeMutableRawPointer(bitPattern: stripesAddress.load(ordering: .relaxed)) { stripes.deallocate() }
+        if let stripes = UnsafeMutableRawPointer(
+            bitPattern: stripesAddress.load(ordering: .relaxed))
+        {
+            stripes.deallocate()
+        }
     }
 
     /// Makes the stripes if there are none (under the provider's lock).
@@ -42,7 +46,8 @@ final class RefusalCount: Sendable {
     func addUnlocked() {
         let stripes = stripesAddress.load(ordering: .relaxed)
         let stripe = Int(kz_thread_stripe())
-        kz_word_add_seq_cst(UnsafeMutablePointer<UInt64>(bitPattern: stripes + UInt(stripe * Self.lineBytes)), 1)
+        kz_word_add_seq_cst(
+            UnsafeMutablePointer<UInt64>(bitPattern: stripes + UInt(stripe * Self.lineBytes)), 1)
     }
 
     /// Every refusal so far.
@@ -54,10 +59,14 @@ final class RefusalCount: Sendable {
     }
 
     private var striped: Int {
-        guard let stripes = UnsafeMutableRawPointer(bitPattern: stripesAddress.load(ordering: .acquiring)) else { return 0 }
+        guard
+            let stripes = UnsafeMutableRawPointer(
+                bitPattern: stripesAddress.load(ordering: .acquiring))
+        else { return 0 }
         var sum: UInt64 = 0
         for stripe in 0..<Self.stripeCount {
-            sum &+= kz_word_load_seq_cst((stripes + stripe * Self.lineBytes).assumingMemoryBound(to: UInt64.self))
+            sum &+= kz_word_load_seq_cst(
+                (stripes + stripe * Self.lineBytes).assumingMemoryBound(to: UInt64.self))
         }
         return Int(truncatingIfNeeded: sum)
     }

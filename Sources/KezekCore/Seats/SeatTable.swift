@@ -27,13 +27,16 @@ public final class SeatTable: Sendable {
     /// Returns the provider, creating it with `capacity` when it does not exist yet.
     /// `created` tells which happened. `announce` runs on a new provider before any other
     /// thread can find it: a write it queues reaches Redis before any booking's.
-    public func providerCreatingIfNeeded(_ id: String, capacity: Int,
-                                         announce: ((Provider) -> Void)? = nil) -> (provider: Provider, created: Bool) {
+    public func providerCreatingIfNeeded(
+        _ id: String, capacity: Int,
+        announce: ((Provider) -> Void)? = nil
+    ) -> (provider: Provider, created: Bool) {
         let hash = Self.stableHash(id)
         return shards[Int(hash % UInt64(Self.shardCount))].withLock { providers in
             if let existing = providers[id] { return (existing, false) }
             let owner = Int(hash % UInt64(outboxes.count))
-            let provider = Provider(id: id, owner: owner, outbox: outboxes[owner], capacity: capacity)
+            let provider = Provider(
+                id: id, owner: owner, outbox: outboxes[owner], capacity: capacity)
             announce?(provider)
             providers[id] = provider
             return (provider, true)

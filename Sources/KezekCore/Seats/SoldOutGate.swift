@@ -21,7 +21,8 @@ final class SoldOutGate: Sendable {
         let before = version.load(ordering: .acquiring)
         guard before & 1 == 0 else { return false }
         whileLooking()
-        let absent = !MemberCounts(address: membersAddress.load(ordering: .relaxed)).mightContain(holder)
+        let absent = !MemberCounts(address: membersAddress.load(ordering: .relaxed)).mightContain(
+            holder)
         atomicMemoryFence(ordering: .acquiring)
         return absent && version.load(ordering: .relaxed) == before
     }

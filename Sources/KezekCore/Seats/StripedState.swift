@@ -30,9 +30,11 @@ final class StripedState<Value: StripedStateValue>: @unchecked Sendable {
     private let value: UnsafeMutablePointer<Value>
 
     init(_ initial: Value) {
-        locks = UnsafeMutableRawPointer.allocate(byteCount: Self.stripeCount * Self.lockStride, alignment: CacheLine.bytes)
+        locks = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.stripeCount * Self.lockStride, alignment: CacheLine.bytes)
         for stripe in 0..<Self.stripeCount {
-            let lock = (locks + stripe * Self.lockStride).bindMemory(to: pthread_mutex_t.self, capacity: 1)
+            let lock = (locks + stripe * Self.lockStride).bindMemory(
+                to: pthread_mutex_t.self, capacity: 1)
             lock.initialize(to: pthread_mutex_t())
             pthread_mutex_init(lock, nil)
         }

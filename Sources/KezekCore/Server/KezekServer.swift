@@ -57,22 +57,33 @@ public final class KezekServer {
         outboxes = (0..<settings.threads).map { _ in MirrorOutbox() }
         redisPrimary = RedisPrimary(settings: settings)
         let cluster = !settings.clusterNodes.isEmpty
-        keys = KeyLayout(prefix: settings.keyPrefix, shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
+        keys = KeyLayout(
+            prefix: settings.keyPrefix,
+            shardTag: cluster ? ShardTag.forSlot(settings.shardSlot) : nil)
         state = ServerState(threads: settings.threads)
-        directory = cluster ? ClusterDirectory(primary: redisPrimary, settings: settings, state: state, log: log) : nil
-        units = cluster && settings.holderLimit > 0 ? HolderUnits(settings: settings, primary: redisPrimary, log: log) : nil
+        directory =
+            cluster
+            ? ClusterDirectory(primary: redisPrimary, settings: settings, state: state, log: log)
+            : nil
+        units =
+            cluster && settings.holderLimit > 0
+            ? HolderUnits(settings: settings, primary: redisPrimary, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         // With `units` the count is not kept here: each BOOK brings its own (`UnitGrant`).
         let localLimit = units == nil ? settings.holderLimit : 0
-        table = SeatTable(outboxes: outboxes,
-                          rules: Provider.BookingRules(waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: localLimit),
-                                                       offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
+        table = SeatTable(
+            outboxes: outboxes,
+            rules: Provider.BookingRules(
+                waitlistLimit: settings.waitlistLimit, limits: HolderLimits(limit: localLimit),
+                offerMillis: Int((settings.offerTTL * 1000).rounded()), rounds: rounds))
         rounds.table = table
         credentialsBackoff = CredentialsBackoff(maxSeconds: settings.redisAuthRetryMax)
         metrics = ServerMetrics(threads: settings.threads)
-        standby = WarmStandby(keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
+        standby = WarmStandby(
+            keys: keys, table: table, settings: settings, primary: redisPrimary, log: log)
         users = Mutex(UserDirectory(token: settings.token, adminToken: settings.adminToken))
-        authAddresses = AuthAddressThrottle(maxFailures: settings.authAddressMaxFailures, windowSeconds: settings.authAddressWindow)
+        authAddresses = AuthAddressThrottle(
+            maxFailures: settings.authAddressMaxFailures, windowSeconds: settings.authAddressWindow)
         lease = LeaseKeeper(server: self)
     }
 
@@ -80,7 +91,8 @@ public final class KezekServer {
     /// they were. Connections keep the rights they authenticated with.
     public func loadUsers() throws {
         do {
-            let directory = try UserDirectory.load(token: settings.token, adminToken: settings.adminToken, aclFile: settings.aclFile)
+            let directory = try UserDirectory.load(
+                token: settings.token, adminToken: settings.adminToken, aclFile: settings.aclFile)
             users.withLock { $0 = directory }
         } catch {
             throw StartFailure(description: error.description)
@@ -91,23 +103,33 @@ public final class KezekServer {
     public func start() throws {
         try loadUsers()
         if settings.listen.port == 0 && settings.tls.port == 0 {
-            throw StartFailure(description: "listen port 0 turns the plain port off: set tls-port, or there is no client port")
+            throw StartFailure(
+                description:
+                    "listen port 0 turns the plain port off: set tls-port, or there is no client port"
+            )
         }
         if settings.tls.port != 0 {
             guard !settings.tls.certFile.isEmpty, !settings.tls.keyFile.isEmpty else {
                 throw StartFailure(description: "tls-port needs tls-cert-file and tls-key-file")
             }
             guard settings.tls.authClients == .no || settings.tls.caCertFile != nil else {
-                throw StartFailure(description: "tls-auth-clients \(settings.tls.authClients.rawValue) needs tls-ca-cert-file (or tls-auth-clients no)")
+                throw StartFailure(
+                    description:
+                        "tls-auth-clients \(settings.tls.authClients.rawValue) needs tls-ca-cert-file (or tls-auth-clients no)"
+                )
             }
-            do { tls = try TLSContextHolder(settings.tls) } catch { throw StartFailure(description: error.description) }
+            do { tls = try TLSContextHolder(settings.tls) } catch {
+                throw StartFailure(description: error.description)
+            }
         }
         var address = sockaddr_storage()
-        guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0 else {
+        guard kz_parse_endpoint(settings.listen.host, Int32(settings.listen.port), &address) == 0
+        else {
             throw StartFailure(description: "invalid listen address \(settings.listen)")
         }
         var tlsAddress = sockaddr_storage()
-        guard kz_parse_endpoint(settings.listen.host, Int32(settings.tls.port), &tlsAddress) == 0 else {
+        guard kz_parse_endpoint(settings.listen.host, Int32(settings.tls.port), &tlsAddress) == 0
+        else {
             throw StartFailure(description: "invalid tls-port \(settings.tls.port)")
         }
         threads = (0..<settings.threads).map { LoopThread(index: $0, server: self, log: log) }
@@ -121,26 +143,39 @@ public final class KezekServer {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listen(on: $0) }
                 }
                 guard status == 0 else {
-                    throw StartFailure(description: "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))")
+                    throw StartFailure(
+                        description:
+                            "cannot listen on \(settings.listen): \(String(cString: uv_strerror(status)))"
+                    )
                 }
             }
             if settings.tls.port != 0 {
                 let status = withUnsafePointer(to: &tlsAddress) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { thread.listenTLS(on: $0) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        thread.listenTLS(on: $0)
+                    }
                 }
                 guard status == 0 else {
-                    throw StartFailure(description: "cannot listen on tls-port \(settings.tls.port): \(String(cString: uv_strerror(status)))")
+                    throw StartFailure(
+                        description:
+                            "cannot listen on tls-port \(settings.tls.port): \(String(cString: uv_strerror(status)))"
+                    )
                 }
             }
         }
-        let loopback = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { kz_is_loopback($0) } }
+        let loopback = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { kz_is_loopback($0) }
+        }
         if loopback == 0 && settings.token == nil && settings.adminToken == nil {
-            log.warning("listening beyond loopback without a token: anyone who can reach the port can book and change providers", metadata: ["listen": "\(settings.listen)"])
+            log.warning(
+                "listening beyond loopback without a token: anyone who can reach the port can book and change providers",
+                metadata: ["listen": "\(settings.listen)"])
         }
         if directory != nil, ["0.0.0.0", "::"].contains(settings.listen.host) {
             // The listen address is what the other nodes name in their -MOVED replies.
-            log.warning("on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
-                        metadata: ["listen": "\(settings.listen)"])
+            log.warning(
+                "on redis-cluster, listen on the address clients reach this daemon at: other nodes send clients to it",
+                metadata: ["listen": "\(settings.listen)"])
         }
         for thread in threads { thread.start() }
         units?.start()
@@ -169,42 +204,62 @@ public final class KezekServer {
                 // A warm standby reads only what changed since it last looked; else everything.
                 let changed = standby.takeover()
                 let connect = { [settings, redisPrimary] in
-                    try RedisSyncConnection(endpoint: redisPrimary.endpoint, user: settings.redisUser, password: settings.redisPassword)
+                    try RedisSyncConnection(
+                        endpoint: redisPrimary.endpoint, user: settings.redisUser,
+                        password: settings.redisPassword)
                 }
                 let redis = try connect()
                 var recovery = Recovery(keys: keys, table: table, log: log)
                 recovery.parallelReaders = try (1..<settings.threads).map { _ in try connect() }
-                let figures = try recovery.load(from: redis, catalog: ownCatalog(catalog),
-                                                epoch: state.epoch.load(ordering: .acquiring), changed: changed)
+                let figures = try recovery.load(
+                    from: redis, catalog: ownCatalog(catalog),
+                    epoch: state.epoch.load(ordering: .acquiring), changed: changed)
                 if let units {
-                    let settled = try units.settleUnits(of: table, epoch: state.epoch.load(ordering: .acquiring))
-                    log.info("holder units settled", metadata: [
-                        "removed": "\(settled.removed)", "added": "\(settled.added)", "holder_limit": "\(units.limit)",
-                    ])
+                    let settled = try units.settleUnits(
+                        of: table, epoch: state.epoch.load(ordering: .acquiring))
+                    log.info(
+                        "holder units settled",
+                        metadata: [
+                            "removed": "\(settled.removed)", "added": "\(settled.added)",
+                            "holder_limit": "\(units.limit)",
+                        ])
                 }
                 let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
                 // Loading parsed every reply into short-lived objects: give that memory back.
                 kz_release_free_memory()
                 // A repair may have begun while loading (Redis emptied meanwhile): it sets the role.
-                _ = state.role.compareExchange(expected: ServerState.Role.starting.rawValue, desired: ServerState.Role.primary.rawValue,
-                                               ordering: .acquiringAndReleasing)
-                _ = state.role.compareExchange(expected: ServerState.Role.standby.rawValue, desired: ServerState.Role.primary.rawValue,
-                                               ordering: .acquiringAndReleasing)
+                _ = state.role.compareExchange(
+                    expected: ServerState.Role.starting.rawValue,
+                    desired: ServerState.Role.primary.rawValue,
+                    ordering: .acquiringAndReleasing)
+                _ = state.role.compareExchange(
+                    expected: ServerState.Role.standby.rawValue,
+                    desired: ServerState.Role.primary.rawValue,
+                    ordering: .acquiringAndReleasing)
                 directory?.waitForFirstSnapshot()
                 state.ready.store(true, ordering: .releasing)
                 for thread in threads { thread.wake() }
-                log.info(changed == nil ? "state loaded from redis" : "state taken over warm: changed providers read from redis", metadata: [
-                    "providers": "\(figures.providers)", "bookings": "\(figures.bookings)", "waiting": "\(figures.waiting)",
-                    "settling_writes": "\(figures.settlingWrites)", "catalog_created": "\(figures.createdFromCatalog)",
-                    "skipped_bad_data": "\(figures.skipped)", "capacities_repaired": "\(figures.capacitiesRepaired)",
-                    "oversold_providers": "\(figures.oversold)",
-                    "millis": "\(Int(seconds * 1000))",
-                ])
+                log.info(
+                    changed == nil
+                        ? "state loaded from redis"
+                        : "state taken over warm: changed providers read from redis",
+                    metadata: [
+                        "providers": "\(figures.providers)", "bookings": "\(figures.bookings)",
+                        "waiting": "\(figures.waiting)",
+                        "settling_writes": "\(figures.settlingWrites)",
+                        "catalog_created": "\(figures.createdFromCatalog)",
+                        "skipped_bad_data": "\(figures.skipped)",
+                        "capacities_repaired": "\(figures.capacitiesRepaired)",
+                        "oversold_providers": "\(figures.oversold)",
+                        "millis": "\(Int(seconds * 1000))",
+                    ])
                 return
             } catch let refused as CredentialsRefused {
                 throw StartFailure(description: "\(refused) at \(redisPrimary.endpoint)")
             } catch {
-                log.warning("cannot load state from redis yet; retrying", metadata: ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"])
+                log.warning(
+                    "cannot load state from redis yet; retrying",
+                    metadata: ["redis": "\(redisPrimary.endpoint)", "error": "\(error)"])
                 usleep(delayMillis * 1000)
                 delayMillis = min(delayMillis * 2, 2000)
             }
@@ -214,7 +269,10 @@ public final class KezekServer {
     /// The catalog entries this daemon creates: on Redis Cluster, those of its own shard.
     private func ownCatalog(_ catalog: [CatalogEntry]) -> [CatalogEntry] {
         guard let topology = redisPrimary.topology else { return catalog }
-        return catalog.filter { topology.shard(ofSlot: HashSlot.of($0.provider.utf8))?.identitySlot == settings.shardSlot }
+        return catalog.filter {
+            topology.shard(ofSlot: HashSlot.of($0.provider.utf8))?.identitySlot
+                == settings.shardSlot
+        }
     }
 
     /// Stop accepting, answer every request already read (waiting for Redis where a reply
@@ -249,8 +307,11 @@ public final class KezekServer {
     /// other nodes' directories check before they send clients here (`ShardLease`).
     func health() -> Reply {
         let (isReady, detail) = readiness
-        var line = detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
-        if directory != nil { line += " shard=\(settings.shardSlot) epoch=\(state.epoch.load(ordering: .acquiring))" }
+        var line =
+            detail + " threads=\(threads.count) clients=\(state.clients.load(ordering: .relaxed))"
+        if directory != nil {
+            line += " shard=\(settings.shardSlot) epoch=\(state.epoch.load(ordering: .acquiring))"
+        }
         return isReady ? .simple("OK " + line) : .down(line)
     }
 

@@ -20,7 +20,9 @@ extension KezekServer {
                 self.log.info("signal received", metadata: ["signal": "SIGHUP"])
                 self.reload()
             }
-            self.log.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            self.log.info(
+                "signal received",
+                metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
             self.shutdown()
         }
         pthread_detach(thread)
@@ -37,7 +39,9 @@ extension KezekServer {
         guard let tls else { return }
         do {
             try tls.reload()
-            log.info("reloaded tls certificates", metadata: ["tls_cert_file": "\(settings.tls.certFile)"])
+            log.info(
+                "reloaded tls certificates", metadata: ["tls_cert_file": "\(settings.tls.certFile)"]
+            )
         } catch {
             log.error("reload failed: tls kept as it was", metadata: ["error": "\(error)"])
         }

@@ -7,7 +7,9 @@ public struct ServerSettings: Sendable {
             self.host = host
             self.port = port
         }
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        public var description: String {
+            host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
     }
 
     public var listen = Endpoint(host: "127.0.0.1", port: 7379)

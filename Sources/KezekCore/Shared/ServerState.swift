@@ -74,7 +74,8 @@ public final class ServerState: Sendable {
 
     /// Writes may be made now: this daemon is the primary and its lease has not lapsed.
     public func mayWrite(now: UInt64) -> Bool {
-        role.load(ordering: .acquiring) == Role.primary.rawValue && now < leaseValidUntil.load(ordering: .acquiring)
+        role.load(ordering: .acquiring) == Role.primary.rawValue
+            && now < leaseValidUntil.load(ordering: .acquiring)
     }
 
     /// This daemon surely still holds its lease, so what it has in memory is the latest state
@@ -92,8 +93,10 @@ public final class ServerState: Sendable {
         let role = currentRole
         let leased = mayWrite(now: MonotonicClock.nanoseconds())
         let mapped = clusterMapComplete.isSet
-        return (loaded && up && leased && mapped,
-                "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")"
-                    + (mapped ? "" : " cluster=incomplete"))
+        return (
+            loaded && up && leased && mapped,
+            "mirror=\(up ? "up" : "down") state=\(loaded ? "ready" : "loading") role=\(role.name)\(role == .primary && !leased ? " lease=lapsed" : "")"
+                + (mapped ? "" : " cluster=incomplete")
+        )
     }
 }

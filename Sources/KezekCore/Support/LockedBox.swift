@@ -6,7 +6,9 @@ public final class LockedBox<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     public init(_ value: Value) { mutex = Mutex(value) }
     @inline(__always)
-    public func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows
+        -> Result
+    {
         try mutex.withLock { value throws -> Result in try body(&value) }
     }
 }

@@ -12,10 +12,12 @@ enum NativeThread {
     static func start(_ body: @escaping () -> Void) -> pthread_t {
         let box = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, box)
+        let status = pthread_create(
+            &thread, nil,
+            { argument in
+                Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            }, box)
         guard status == 0 else { fatalError("pthread_create failed: \(status)") }
         return thread
     }

@@ -19,7 +19,9 @@ enum FaultClass: String, CaseIterable, Sendable {
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
     /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).
     /// A kill -9 of Redis loses its last second too (the topology's AOF is `everysec`).
-    var losesRedisData: Bool { self == .redisRestartEmpty || self == .redisFlushAll || self == .redisKillAOF }
+    var losesRedisData: Bool {
+        self == .redisRestartEmpty || self == .redisFlushAll || self == .redisKillAOF
+    }
     /// How often it is drawn against the others: the faults that depose a holder (and so
     /// test acknowledgement, fencing and reads across a takeover) twice as often.
     var weight: Int {

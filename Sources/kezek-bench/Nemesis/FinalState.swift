@@ -37,7 +37,8 @@ struct FinalState {
                 var outcome = GatewayClient.parse(reply, request)
                 // A provider the daemon does not know: Redis lost it, and all it held.
                 if reply.hasPrefix("-NOPROVIDER") {
-                    outcome = request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
+                    outcome =
+                        request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
                 }
                 if case .failed = outcome {
                     usleep(100_000)

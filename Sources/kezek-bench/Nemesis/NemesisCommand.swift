@@ -83,7 +83,8 @@ struct NemesisCommand: ParsableCommand {
                 (workload.freshProvider, workload.freshCapacity)
             ]
         for (provider, capacity) in capacities {
-            guard (try? admin.request("PROVIDER \(provider) \(capacity)", timeout: 5)) == "+OK" else {
+            guard (try? admin.request("PROVIDER \(provider) \(capacity)", timeout: 5)) == "+OK"
+            else {
                 print("nemesis: PROVIDER \(provider) was refused")
                 throw ExitCode(2)
             }

@@ -14,7 +14,9 @@ func adminGet(port: Int, path: String, timeout: Double = 5) throws -> AdminRespo
     let (lines, _) = client.readUntilClosed(timeout: timeout)
     guard let statusLine = lines.first else { throw TestSetupError("no HTTP response for \(path)") }
     let parts = statusLine.split(separator: " ")
-    guard parts.count >= 2, let status = Int(parts[1]) else { throw TestSetupError("bad status line '\(statusLine)'") }
+    guard parts.count >= 2, let status = Int(parts[1]) else {
+        throw TestSetupError("bad status line '\(statusLine)'")
+    }
     let body = lines.drop { !$0.isEmpty }.dropFirst().joined(separator: "\n")
     return AdminResponse(status: status, body: body)
 }

@@ -54,12 +54,19 @@ final class BookingBurst: @unchecked Sendable {
     private let routes = Locked([Int: Int]())
 
     /// One daemon at `port`.
-    convenience init(port: Int, requests: [(provider: String, holder: String)], connections: Int, chunk: Int) {
-        self.init(nodePorts: [port], requests: requests, slots: [:], connections: connections, chunk: chunk)
+    convenience init(
+        port: Int, requests: [(provider: String, holder: String)], connections: Int, chunk: Int
+    ) {
+        self.init(
+            nodePorts: [port], requests: requests, slots: [:], connections: connections,
+            chunk: chunk)
     }
 
     /// kezekd nodes on Redis Cluster; `slots`: every provider's hash slot.
-    init(nodePorts: [Int], requests: [(provider: String, holder: String)], slots: [String: Int], connections: Int, chunk: Int) {
+    init(
+        nodePorts: [Int], requests: [(provider: String, holder: String)], slots: [String: Int],
+        connections: Int, chunk: Int
+    ) {
         self.nodePorts = nodePorts
         self.requests = requests
         self.slots = slots
@@ -84,7 +91,9 @@ final class BookingBurst: @unchecked Sendable {
 
     /// The node to send request `index` to: the one that said it serves the slot, else any.
     private func port(for index: Int, spread: Int) -> Int {
-        if let slot = slots[requests[index].provider], let port = routes.withLock({ $0[slot] }) { return port }
+        if let slot = slots[requests[index].provider], let port = routes.withLock({ $0[slot] }) {
+            return port
+        }
         return nodePorts[spread % nodePorts.count]
     }
 
@@ -98,7 +107,9 @@ final class BookingBurst: @unchecked Sendable {
             let batch = Array(pending[head..<min(head + chunk, pending.count)])
             head += batch.count
             var retry: [Int] = []
-            for (port, group) in Dictionary(grouping: batch, by: { self.port(for: $0, spread: worker + attempts + $0) }) {
+            for (port, group) in Dictionary(
+                grouping: batch, by: { self.port(for: $0, spread: worker + attempts + $0) })
+            {
                 guard let client = clients[port] ?? (try? LineClient(port: port, timeout: 1)) else {
                     forget(port)
                     retry.append(contentsOf: group)
@@ -107,7 +118,9 @@ final class BookingBurst: @unchecked Sendable {
                 clients[port] = client
                 var answered = 0
                 do {
-                    try client.send(group.map { "BOOK \(requests[$0].provider) \(requests[$0].holder)\r\n" }.joined(), timeout: 10)
+                    try client.send(
+                        group.map { "BOOK \(requests[$0].provider) \(requests[$0].holder)\r\n" }
+                            .joined(), timeout: 10)
                     for index in group {
                         let reply = try client.readLine(timeout: 15)
                         answered += 1
@@ -157,7 +170,10 @@ final class BookingBurst: @unchecked Sendable {
             state.withLock { $0.loadingReplies += 1 }
             retry.append(index)
         } else {
-            state.withLock { $0.unexpected.append("BOOK \(requests[index].provider) \(requests[index].holder): \(reply)") }
+            state.withLock {
+                $0.unexpected.append(
+                    "BOOK \(requests[index].provider) \(requests[index].holder): \(reply)")
+            }
         }
     }
 
@@ -165,7 +181,8 @@ final class BookingBurst: @unchecked Sendable {
     private static func moved(_ reply: String) -> (slot: Int, port: Int)? {
         let parts = reply.split(separator: " ")
         guard parts.count == 3, let slot = Int(parts[1]), let colon = parts[2].lastIndex(of: ":"),
-              let port = Int(parts[2][parts[2].index(after: colon)...]) else { return nil }
+            let port = Int(parts[2][parts[2].index(after: colon)...])
+        else { return nil }
         return (slot, port)
     }
 }

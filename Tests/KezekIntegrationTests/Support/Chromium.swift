@@ -4,18 +4,29 @@ import KezekTestSupport
 /// Debian's headless Chromium, which the test set-up installs (scripts/ensure-chromium.sh).
 enum Chromium {
     static var path: String? {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     /// The DOM after Chromium loaded and rendered `url` (`--dump-dom`).
     static func renderedDOM(_ url: String) throws -> String {
-        guard let path else { throw TestSetupError("no chromium: run scripts/ensure-chromium.sh (make test does)") }
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("kezek-chromium-\(UUID().uuidString)")
+        guard let path else {
+            throw TestSetupError("no chromium: run scripts/ensure-chromium.sh (make test does)")
+        }
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kezek-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let result = try runProgram(path, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                           "--user-data-dir=\(profile.path)", "--dump-dom", url], timeout: 90)
+        let result = try runProgram(
+            path,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--user-data-dir=\(profile.path)", "--dump-dom", url,
+            ], timeout: 90)
         guard result.status == 0, result.stdout.contains("</html>") else {
-            throw TestSetupError("chromium --dump-dom \(url) ended \(String(describing: result.status)): \(result.stderr.suffix(800))")
+            throw TestSetupError(
+                "chromium --dump-dom \(url) ended \(String(describing: result.status)): \(result.stderr.suffix(800))"
+            )
         }
         return result.stdout
     }
@@ -26,6 +37,9 @@ enum Chromium {
 func builtProgram(_ name: String) -> String {
     let variable = name.uppercased().replacingOccurrences(of: "-", with: "_") + "_BIN"
     if let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty { return path }
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name)
+        .path
 }

@@ -12,10 +12,13 @@ final class RedisClusterProcesses {
     init(directory: URL, masters: Int = 3, nodeTimeoutMillis: Int = 1500) throws {
         self.nodeTimeoutMillis = nodeTimeoutMillis
         nodes = try (0..<(2 * masters)).map { index in
-            let node = try RedisServerProcess(directory: directory.appendingPathComponent("redis-\(index)"))
-            node.extraArguments = ["--cluster-enabled", "yes", "--cluster-port", "\(freePort())",
-                                   "--cluster-config-file", node.directory.appendingPathComponent("nodes.conf").path,
-                                   "--cluster-node-timeout", "\(nodeTimeoutMillis)"]
+            let node = try RedisServerProcess(
+                directory: directory.appendingPathComponent("redis-\(index)"))
+            node.extraArguments = [
+                "--cluster-enabled", "yes", "--cluster-port", "\(freePort())",
+                "--cluster-config-file", node.directory.appendingPathComponent("nodes.conf").path,
+                "--cluster-node-timeout", "\(nodeTimeoutMillis)",
+            ]
             return node
         }
     }
@@ -24,8 +27,14 @@ final class RedisClusterProcesses {
     func start() throws {
         for node in nodes { try node.start() }
         let addresses = nodes.map { "127.0.0.1:\($0.port)" }
-        let created = try runProgram(RedisServerProcess.cliPath, ["--cluster", "create"] + addresses + ["--cluster-replicas", "1", "--cluster-yes"], timeout: 60)
-        guard created.status == 0 else { throw TestSetupError("redis-cli --cluster create failed: \(created.stdout)\n\(created.stderr)") }
+        let created = try runProgram(
+            RedisServerProcess.cliPath,
+            ["--cluster", "create"] + addresses + ["--cluster-replicas", "1", "--cluster-yes"],
+            timeout: 60)
+        guard created.status == 0 else {
+            throw TestSetupError(
+                "redis-cli --cluster create failed: \(created.stdout)\n\(created.stderr)")
+        }
         try waitUntilWhole(timeout: 30)
     }
 
@@ -36,11 +45,16 @@ final class RedisClusterProcesses {
         let whole = poll(timeout: timeout, interval: 0.2) { () -> Bool? in
             nodes.filter(\.isRunning).allSatisfy { node in
                 guard (try? node.cli(["CLUSTER", "INFO"]))?.contains("cluster_state:ok") == true,
-                      let replication = try? node.cli(["INFO", "replication"]) else { return false }
-                return replication.contains("master_link_status:up") || (replication.contains("role:master") && !replication.contains("connected_slaves:0"))
+                    let replication = try? node.cli(["INFO", "replication"])
+                else { return false }
+                return replication.contains("master_link_status:up")
+                    || (replication.contains("role:master")
+                        && !replication.contains("connected_slaves:0"))
             } ? true : nil
         }
-        guard whole == true else { throw TestSetupError("the redis cluster did not become whole in \(timeout) s") }
+        guard whole == true else {
+            throw TestSetupError("the redis cluster did not become whole in \(timeout) s")
+        }
     }
 
     /// Every node seeds kezekd's `--redis-cluster`.
@@ -53,11 +67,13 @@ final class RedisClusterProcesses {
         for line in try node.cli(["CLUSTER", "NODES"]).split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 9, fields[2].contains("master"), !fields[2].contains("fail"),
-                  let colon = fields[1].firstIndex(of: ":"), let at = fields[1].firstIndex(of: "@"),
-                  let port = Int(fields[1][fields[1].index(after: colon)..<at]) else { continue }
+                let colon = fields[1].firstIndex(of: ":"), let at = fields[1].firstIndex(of: "@"),
+                let port = Int(fields[1][fields[1].index(after: colon)..<at])
+            else { continue }
             result[port] = fields[8...].compactMap { range -> ClosedRange<Int>? in
                 let ends = range.split(separator: "-").compactMap { Int($0) }
-                return ends.count == 2 ? ends[0]...ends[1] : ends.count == 1 ? ends[0]...ends[0] : nil
+                return ends.count == 2
+                    ? ends[0]...ends[1] : ends.count == 1 ? ends[0]...ends[0] : nil
             }
         }
         return result
@@ -65,7 +81,9 @@ final class RedisClusterProcesses {
 
     /// The node serving `slot` as master now.
     func master(ofSlot slot: Int) throws -> RedisServerProcess? {
-        guard let port = try masters().first(where: { $0.value.contains { $0.contains(slot) } })?.key else { return nil }
+        guard
+            let port = try masters().first(where: { $0.value.contains { $0.contains(slot) } })?.key
+        else { return nil }
         return nodes.first { $0.port == port }
     }
 

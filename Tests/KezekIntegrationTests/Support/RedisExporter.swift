@@ -13,7 +13,8 @@ final class RedisExporter {
     /// Starts it with `arguments` (its -redis.* and -tls-* flags).
     init(directory: URL, arguments: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.path) else {
-            throw TestSetupError("no \(Self.path): install prometheus-redis-exporter (scripts/ensure-deps.sh does)")
+            throw TestSetupError(
+                "no \(Self.path): install prometheus-redis-exporter (scripts/ensure-deps.sh does)")
         }
         logPath = directory.appendingPathComponent("exporter.stderr").path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -30,7 +31,8 @@ final class RedisExporter {
     /// The first page it serves within `timeout` seconds (nil: none).
     func firstScrape(timeout: Double = 10) -> String? {
         poll(timeout: timeout, interval: 0.1) { () -> String? in
-            guard let page = try? adminGet(port: self.port, path: "/metrics"), page.status == 200 else { return nil }
+            guard let page = try? adminGet(port: self.port, path: "/metrics"), page.status == 200
+            else { return nil }
             return page.body
         }
     }

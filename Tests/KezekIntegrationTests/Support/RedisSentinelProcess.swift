@@ -10,7 +10,10 @@ final class RedisSentinelProcess {
     let name: String
     private var process: Process?
 
-    init(directory: URL, name: String, primaryPort: Int, downAfterMillis: Int = 1000, port: Int = freePort()) throws {
+    init(
+        directory: URL, name: String, primaryPort: Int, downAfterMillis: Int = 1000,
+        port: Int = freePort()
+    ) throws {
         self.port = port
         self.directory = directory
         self.name = name
@@ -35,13 +38,16 @@ final class RedisSentinelProcess {
     var logPath: String { directory.appendingPathComponent("sentinel.log").path }
 
     func start(timeout: Double = 10) throws {
-        let process = try RedisServerProcess.launch([configurationURL.path, "--sentinel"], logPath: logPath)
+        let process = try RedisServerProcess.launch(
+            [configurationURL.path, "--sentinel"], logPath: logPath)
         self.process = process
         let ready = poll(timeout: timeout) { () -> Bool? in
             if !process.isRunning { return false }
             return (try? self.cli(["PING"], timeout: 2))?.hasPrefix("PONG") == true ? true : nil
         }
-        guard ready == true else { throw TestSetupError("redis sentinel on port \(port) did not start; log:\n\(log)") }
+        guard ready == true else {
+            throw TestSetupError("redis sentinel on port \(port) did not start; log:\n\(log)")
+        }
     }
 
     func stop() { process?.stop(grace: 5) }
@@ -58,8 +64,12 @@ final class RedisSentinelProcess {
     }
 
     func cli(_ arguments: [String], timeout: Double = 10) throws -> String {
-        let result = try runProgram(RedisServerProcess.cliPath, ["-h", "127.0.0.1", "-p", "\(port)"] + arguments, timeout: timeout)
-        guard result.status == 0 else { throw TestSetupError("redis-cli \(arguments) against the sentinel: \(result.stderr)") }
+        let result = try runProgram(
+            RedisServerProcess.cliPath, ["-h", "127.0.0.1", "-p", "\(port)"] + arguments,
+            timeout: timeout)
+        guard result.status == 0 else {
+            throw TestSetupError("redis-cli \(arguments) against the sentinel: \(result.stderr)")
+        }
         return result.stdout
     }
 

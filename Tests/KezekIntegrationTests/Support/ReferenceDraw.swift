@@ -65,13 +65,18 @@ struct ReferenceDraw {
         }
         var placements: [String: Placement] = [:]
         for (provider, holders) in held {
-            for holder in holders { placements[holder] = Placement(provider: provider, rank: next[holder, default: 0] + 1) }
+            for holder in holders {
+                placements[holder] = Placement(
+                    provider: provider, rank: next[holder, default: 0] + 1)
+            }
         }
         self.placements = placements
         var waitlists: [String: [String]] = [:]
         for (holder, choices) in applications {
             let above = placements[holder].map { $0.rank - 1 } ?? choices.count
-            for choice in choices.prefix(above) { waitlists[choice.provider, default: []].append(holder) }
+            for choice in choices.prefix(above) {
+                waitlists[choice.provider, default: []].append(holder)
+            }
         }
         for (provider, holders) in waitlists {
             waitlists[provider] = holders.sorted { better($0, $1, at: provider) }
@@ -80,9 +85,12 @@ struct ReferenceDraw {
     }
 
     /// What RESULT must answer for `holder` right after the draw (offers: without the seconds).
-    func expectedResult(_ holder: String, applications: [String: [Choice]], offers: Bool) -> String {
+    func expectedResult(_ holder: String, applications: [String: [Choice]], offers: Bool) -> String
+    {
         if let placement = placements[holder] {
-            return offers ? "+OFFERED \(placement.provider) \(placement.rank)" : "+BOOKED \(placement.provider) \(placement.rank)"
+            return offers
+                ? "+OFFERED \(placement.provider) \(placement.rank)"
+                : "+BOOKED \(placement.provider) \(placement.rank)"
         }
         guard let choices = applications[holder] else { return "+NONE" }
         for choice in choices {

@@ -9,6 +9,7 @@ func parseSeats(_ reply: String) -> [String: Int]? {
         guard pair.count == 2, let value = Int(pair[1]) else { return nil }
         fields[String(pair[0])] = value
     }
-    guard Set(fields.keys).isSuperset(of: ["capacity", "booked", "free", "waiting", "refused"]) else { return nil }
+    guard Set(fields.keys).isSuperset(of: ["capacity", "booked", "free", "waiting", "refused"])
+    else { return nil }
     return fields
 }

@@ -19,7 +19,9 @@ final class SettledProgress: @unchecked Sendable {
         let crossed: [Int] = progress.withLock { progress in
             progress.settled += count
             var crossed: [Int] = []
-            while progress.nextThreshold < thresholds.count && progress.settled >= thresholds[progress.nextThreshold] {
+            while progress.nextThreshold < thresholds.count
+                && progress.settled >= thresholds[progress.nextThreshold]
+            {
                 crossed.append(thresholds[progress.nextThreshold])
                 progress.nextThreshold += 1
             }
