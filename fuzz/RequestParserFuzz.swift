@@ -111,7 +111,7 @@ func referenceInlineTokens(_ request: UnsafeRawBufferPointer, length: Int) -> [[
 }
 
 /// Checks one outcome against the view it was computed from; returns the event it stands for.
-func checkOutcome(_ outcome: RequestParser.Outcome, parser: RequestParser, view: UnsafeRawBufferPointer,
+func checkOutcome(_ outcome: RequestParser.Progress, parser: RequestParser, view: UnsafeRawBufferPointer,
                   absoluteStart: Int) -> Event? {
     let maxBytes = parser.maxRequestBytes
     let where_ = "request at stream offset \(absoluteStart), view of \(view.count) bytes, max \(maxBytes)"
