@@ -139,34 +139,14 @@ struct DamubalaCommand: ParsableCommand {
         }
 
         // Setup: providers, then the seats already held.
-        let setup = PhaseRunner.run(
-            PhasePlan(name: "providers", batch: work.providersBatch(), pipeline: setupPipeline),
-            env: env)
-        report.phases.append(
-            PhaseSection(
-                outcome: setup, what: "\(Format.count(providers)) PROVIDER <p> <capacity>",
-                showLatency: false))
-        if setup.connectionsOpened == 0 {
-            report.fatal = "could not connect to \(env.target)"; try done()
-        }
-        if setup.counts[.ok] != providers {
-            report.fatal =
-                "setup: \(Format.count(providers - setup.counts[.ok])) PROVIDER requests did not answer +OK"
-            try done()
-        }
-        let heldBatch = work.heldBatch()
-        let heldResults = PhaseResults(count: heldBatch.count)
-        let pre = PhaseRunner.run(
-            PhasePlan(
-                name: "held", batch: heldBatch, pipeline: setupPipeline, results: heldResults),
-            env: env)
-        report.phases.append(
-            PhaseSection(
-                outcome: pre, what: "\(Format.count(held)) BOOK <p> pre:<n>", showLatency: false,
-                books: true))
-        if pre.counts[.booked] != held {
+        guard
+            let heldResults = CitySetup.run(
+                work: work, env: env, report: report, setupPipeline: setupPipeline)
+        else { try done() }
+        let heldBooked = (0..<heldResults.count).filter { heldResults.kinds[$0] == .booked }.count
+        if heldBooked != held {
             report.warn(
-                "setup: \(Format.count(held - pre.counts[.booked])) of \(Format.count(held)) pre-bookings did not answer +BOOKED"
+                "setup: \(Format.count(held - heldBooked)) of \(Format.count(held)) pre-bookings did not answer +BOOKED"
             )
         }
 
@@ -191,7 +171,7 @@ struct DamubalaCommand: ParsableCommand {
 
         // What the replies say about each provider.
         var state = (0..<providers).map { ProviderTally(capacity: work.capacity[$0]) }
-        for n in 0..<heldBatch.count {
+        for n in 0..<heldResults.count {
             let p = work.preProvider[n]
             switch heldResults.kinds[n] {
             case .booked: state[p].heldBooked += 1
@@ -240,7 +220,7 @@ struct DamubalaCommand: ParsableCommand {
 
         // Cancellations: a seeded share of everyone holding a seat.
         var holders: [(provider: Int, holder: String, fromBurst: Int?)] = []
-        for n in 0..<heldBatch.count where heldResults.kinds[n] == .booked {
+        for n in 0..<heldResults.count where heldResults.kinds[n] == .booked {
             holders.append((work.preProvider[n], ids.preHolder(n), nil))
         }
         for n in 0..<burstBatch.count where burstResults.kinds[n] == .booked {

@@ -139,31 +139,10 @@ struct RoundCommand: ParsableCommand {
         func done() throws -> Never { throw ExitCode(try common.finish(report, latency: series)) }
 
         // Setup: providers, then the seats held before the round.
-        let setup = PhaseRunner.run(
-            PhasePlan(name: "providers", batch: work.providersBatch(), pipeline: setupPipeline),
-            env: env)
-        report.phases.append(
-            PhaseSection(
-                outcome: setup, what: "\(Format.count(providers)) PROVIDER <p> <capacity>",
-                showLatency: false))
-        if setup.connectionsOpened == 0 {
-            report.fatal = "could not connect to \(env.target)"; try done()
-        }
-        if setup.counts[.ok] != providers {
-            report.fatal =
-                "setup: \(Format.count(providers - setup.counts[.ok])) PROVIDER requests did not answer +OK"
-            try done()
-        }
-        let heldBatch = work.heldBatch()
-        let heldResults = PhaseResults(count: heldBatch.count)
-        let pre = PhaseRunner.run(
-            PhasePlan(
-                name: "held", batch: heldBatch, pipeline: setupPipeline, results: heldResults),
-            env: env)
-        report.phases.append(
-            PhaseSection(
-                outcome: pre, what: "\(Format.count(held)) BOOK <p> pre:<n>", showLatency: false,
-                books: true))
+        guard
+            let heldResults = CitySetup.run(
+                work: work, env: env, report: report, setupPipeline: setupPipeline)
+        else { try done() }
         guard let heldBooked = RoundRun.heldSeats(work: work, results: heldResults, report: report)
         else { try done() }
 
