@@ -21,7 +21,8 @@ public func freePort() -> Int {
 /// Bind port 0, read the port back, close.
 private func kernelFreePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    precondition(fd >= 0, "socket() failed: \(errno)")
+    let opened = fd >= 0
+    precondition(opened, "socket() failed: \(errno)")
     defer { close(fd) }
     var address = loopbackAddress(port: 0)
     let bound = withUnsafePointer(to: &address) {
@@ -29,7 +30,8 @@ private func kernelFreePort() -> Int {
             bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    precondition(bound == 0, "bind() failed: \(errno)")
+    let isBound = bound == 0
+    precondition(isBound, "bind() failed: \(errno)")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

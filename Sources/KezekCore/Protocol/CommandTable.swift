@@ -244,7 +244,8 @@ enum CommandTable {
     /// The entries in `Verb` order, one per verb.
     static let byVerb: [CommandEntry] = Verb.allCases.map { verb in
         let found = entries.filter { $0.verb == verb }
-        precondition(found.count == 1, "\(verb) needs exactly one entry in CommandTable.entries")
+        let one = found.count == 1
+        precondition(one, "\(verb) needs exactly one entry in CommandTable.entries")
         return found[0]
     }
 
