@@ -76,21 +76,9 @@ struct RoundCommand: ParsableCommand {
     var maxWait = 30.0
 
     func validate() throws {
-        guard connections >= 1, connections <= 10_000 else {
-            throw ValidationError("--connections must be 1...10000")
-        }
-        guard pipeline >= 0, setupPipeline >= 1 else {
-            throw ValidationError("--pipeline must be >= 0, --setup-pipeline >= 1")
-        }
-        guard providers >= 1, providers <= 1_000_000 else {
-            throw ValidationError("--providers must be 1...1000000")
-        }
-        guard seats >= providers, seats <= 50_000_000 else {
-            throw ValidationError("--seats must be within providers...50000000")
-        }
-        guard held >= 0, held <= seats else {
-            throw ValidationError("--held must be within 0...seats")
-        }
+        try CitySetup.validate(
+            connections: connections, pipeline: pipeline, setupPipeline: setupPipeline,
+            providers: providers, seats: seats, held: held)
         guard applicants >= 0, applicants <= 10_000_000 else {
             throw ValidationError("--applicants must be 0...10000000")
         }
