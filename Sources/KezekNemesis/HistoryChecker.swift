@@ -163,7 +163,10 @@ public struct HistoryChecker {
             // The last moment it was certainly not waiting; every join after it.
             let certain = sorted.last { operation in
                 switch operation.outcome {
-                case .statusNone, .statusBooked, .cancelled, .notFound, .booked, .full: return true
+                case .statusNone, .statusBooked, .cancelled, .booked, .full: return true
+                // CONFIRM answers NOTFOUND to a holder that waits (it has no offer): only a
+                // CANCEL's NOTFOUND says the holder was not waiting.
+                case .notFound: return operation.request == .cancel
                 default: return false
                 }
             }

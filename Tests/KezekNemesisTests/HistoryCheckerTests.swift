@@ -153,6 +153,21 @@ final class HistoryCheckerTests: XCTestCase {
                 ]), [.waitlistOrder])
     }
 
+    /// CONFIRM answers NOTFOUND to a waiting holder (no offer to confirm): that does not
+    /// make a later BOOK … WAIT, which only reads its place, a new join behind others.
+    func testConfirmOfAWaitingHolderIsNotALeave() {
+        let final = HistoryChecker.finalClient
+        XCTAssertEqual(
+            kinds([
+                op(.bookWait, .waiting(1), 0, 1, holder: "b"),
+                op(.bookWait, .waiting(2), 2, 3, holder: "a"),
+                op(.confirm, .notFound, 4, 5, holder: "b"),
+                op(.bookWait, .waiting(1), 6, 7, holder: "b"),
+                op(.status, .statusWaiting(1), 9, 10, holder: "b", client: final),
+                op(.status, .statusWaiting(2), 9, 10, holder: "a", client: final),
+            ]), [])
+    }
+
     func testSmallestFailingHistoryKeepsOnlyTheWitness() {
         var history: [HistoryOperation] = []
         for index in 0..<40 {
