@@ -89,7 +89,7 @@ let package = Package(
             swiftSettings: fastSettings
         ),
         // The nemesis's history checker: the seat model and the linearizability search, no I/O.
-        .target(name: "KezekNemesis"),
+        .target(name: "KezekNemesis", dependencies: ["KezekDraw"]),
         .executableTarget(
             name: "kezek-bench",
             dependencies: [
@@ -107,7 +107,7 @@ let package = Package(
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore", "KezekTestSupport"]),
         .testTarget(name: "KezekDrawTests", dependencies: ["KezekDraw", "KezekTestSupport"]),
-        .testTarget(name: "KezekNemesisTests", dependencies: ["KezekNemesis"]),
+        .testTarget(name: "KezekNemesisTests", dependencies: ["KezekNemesis", "KezekDraw"]),
         .testTarget(
             name: "KezekIntegrationTests",
             dependencies: ["KezekCore", "KezekDraw", "KezekTestSupport"]

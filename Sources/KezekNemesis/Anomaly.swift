@@ -20,17 +20,33 @@ public struct Anomaly: Sendable {
         case finalStateDiffers = "final-state-differs"
         /// `kezek-audit replay` of the audit log does not rebuild the final state.
         case auditReplayDiffers = "audit-replay-differs"
+        /// An acknowledged application (or its withdrawal) is not what the draw took, or a
+        /// RESULT before the draw read it as gone.
+        case lostApplication = "lost-application"
+        /// The draw took, or a RESULT showed, an application that was never sent.
+        case phantomApplication = "phantom-application"
+        /// The published draw, or a `+DRAWN`, is not the lottery and deferred acceptance over
+        /// the applications it took.
+        case drawDiffers = "draw-differs"
+        /// A RESULT after the draw was acknowledged is not the holder's outcome in it.
+        case resultDiffers = "result-differs"
     }
 
     public let kind: Kind
     public let subject: String
     public let detail: String
     public let history: [HistoryOperation]
+    /// The fair-round requests that show it, for the rounds' anomalies.
+    public let roundHistory: [RoundOperation]
 
-    public init(kind: Kind, subject: String, detail: String, history: [HistoryOperation] = []) {
+    public init(
+        kind: Kind, subject: String, detail: String, history: [HistoryOperation] = [],
+        roundHistory: [RoundOperation] = []
+    ) {
         self.kind = kind
         self.subject = subject
         self.detail = detail
         self.history = history
+        self.roundHistory = roundHistory
     }
 }

@@ -14,6 +14,10 @@ final class HistoryRecorder: @unchecked Sendable {
     func now() -> UInt64 { monotonicNanoseconds() - origin }
     func record(_ operation: HistoryOperation) { lock.withLock { operations.append(operation) } }
     var all: [HistoryOperation] { lock.withLock { operations } }
+
+    private var roundOperations: [RoundOperation] = []
+    func record(_ operation: RoundOperation) { lock.withLock { roundOperations.append(operation) } }
+    var allRounds: [RoundOperation] { lock.withLock { roundOperations } }
 }
 
 /// The seeded workload every client draws from: few providers and holders, so that requests
@@ -74,16 +78,20 @@ final class GatewayClient: @unchecked Sendable {
     let faults: ClientFaults
     let recent: RecentHolders
     let timeout: Double
+    /// The fair rounds under way, when the run plays them.
+    let rounds: NemesisRounds?
     private var freshCount = 0
-    private var random: SplitMix64
-    private var preferred = 0
+    var random: SplitMix64
+    /// The node requests go to first; the next one after a refusal or a lost answer.
+    var preferred = 0
     private var sockets: [LineClient?]
 
     init(
         id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload,
         recorder: HistoryRecorder,
-        faults: ClientFaults, recent: RecentHolders, timeout: Double
+        faults: ClientFaults, recent: RecentHolders, timeout: Double, rounds: NemesisRounds? = nil
     ) {
+        self.rounds = rounds
         self.recent = recent
         self.id = id
         self.nodes = nodes
@@ -91,12 +99,16 @@ final class GatewayClient: @unchecked Sendable {
         self.recorder = recorder
         self.faults = faults
         self.timeout = timeout
-        random = SplitMix64(workloadSeed: seed &+ UInt64(id) &* 0x1000_0001)
+        random = SplitMix64(workloadSeed: seed &+ UInt64(bitPattern: Int64(id)) &* 0x1000_0001)
         sockets = Array(repeating: nil, count: nodes.count)
     }
 
     func run(until deadline: Double) {
         while monotonicNow() < deadline {
+            if let phase = rounds?.phase, random.unit() < 0.3 {
+                roundRequest(phase.spec, phase.state, until: deadline)
+                continue
+            }
             if random.unit() < 0.3 {
                 fresh(until: deadline)
                 continue
@@ -176,9 +188,8 @@ final class GatewayClient: @unchecked Sendable {
         }
     }
 
-    private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int)
-        -> HistoryOperation.Outcome
-    {
+    /// What `line` got from `node`: its reply line, or why none came (nil reply).
+    func exchange(_ line: String, on node: Int) -> (reply: String?, why: String) {
         let socket: LineClient
         if let open = sockets[node] {
             socket = open
@@ -186,7 +197,7 @@ final class GatewayClient: @unchecked Sendable {
             let port = Int(nodes[node].clientProxy.port)
             guard let opened = try? LineClient(port: port, timeout: timeout)
             else {
-                return .failed("refused")
+                return (nil, "refused")
             }
             sockets[node] = opened
             socket = opened
@@ -196,14 +207,22 @@ final class GatewayClient: @unchecked Sendable {
             if faults.takeAbort() {
                 socket.abort()
                 sockets[node] = nil
-                return .unknown("client reset")
+                return (nil, "client reset")
             }
-            return Self.parse(try socket.readLine(timeout: timeout), request)
+            return (try socket.readLine(timeout: timeout), "")
         } catch {
             // Closed (FIN), not reset: what was sent is still read by the daemon.
             sockets[node] = nil
-            return .unknown("\(error)")
+            return (nil, "\(error)")
         }
+    }
+
+    private func attempt(_ line: String, _ request: HistoryOperation.Request, on node: Int)
+        -> HistoryOperation.Outcome
+    {
+        let (reply, why) = exchange(line, on: node)
+        guard let reply else { return why == "refused" ? .failed(why) : .unknown(why) }
+        return Self.parse(reply, request)
     }
 
     /// The answer as an outcome; an error line is a failure, except `-UNAVAILABLE` to a write

@@ -41,6 +41,10 @@ struct NemesisCommand: ParsableCommand {
     var directory: String?
     @Option(help: "Write the recorded history here, one request a line.") var history: String?
     @Flag(help: "Do not print each fault as it is injected.") var quiet = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Play fair rounds (APPLY, WITHDRAW, RESULT, DRAW) one after another meanwhile.")
+    var rounds = true
     @Option(name: .customLong("planted-bug"), help: .hidden) var plantedBug: String?
 
     func run() throws {
@@ -102,11 +106,23 @@ struct NemesisCommand: ParsableCommand {
         let start = monotonicNow()
         let deadline = start + seconds
         let done = DispatchGroup()
+        let roundPlay = rounds ? NemesisRounds(clients: clients, seed: seed) : nil
+        if let roundPlay {
+            done.enter()
+            let admin = GatewayClient(
+                id: NemesisRounds.adminClient, seed: seed, nodes: topology.nodes,
+                workload: workload, recorder: recorder, faults: ClientFaults(), recent: recent,
+                timeout: timeout)
+            Thread.detachNewThread {
+                roundPlay.drive(admin: admin, until: deadline)
+                done.leave()
+            }
+        }
         for id in 0..<clients {
             done.enter()
             let client = GatewayClient(
                 id: id, seed: seed, nodes: topology.nodes, workload: workload, recorder: recorder,
-                faults: clientFaults, recent: recent, timeout: timeout)
+                faults: clientFaults, recent: recent, timeout: timeout, rounds: roundPlay)
             Thread.detachNewThread {
                 client.run(until: deadline)
                 done.leave()
@@ -117,6 +133,7 @@ struct NemesisCommand: ParsableCommand {
         nemesis.healAll()
 
         let final = try FinalState(topology: topology, workload: workload, recorder: recorder)
+        let roundFinals = try roundPlay.map { try final.readRounds($0, recorder: recorder) } ?? [:]
         let audit = final.replayAudit(kezekAudit ?? binDirectory + "/kezek-audit")
         let operations = recorder.all
         if let history {
@@ -128,8 +145,14 @@ struct NemesisCommand: ParsableCommand {
             holderLimit: holderLimit
         ).check()
         result.anomalies += audit
+        if let roundPlay {
+            result.anomalies += RoundHistoryChecker(
+                rounds: roundPlay.all, operations: recorder.allRounds, finals: roundFinals
+            ).check()
+        }
         let report = NemesisReport(
             seed: seed, seconds: seconds, result: result, operations: operations,
+            roundOperations: recorder.allRounds, rounds: roundPlay?.all.count ?? 0,
             counts: nemesis.counts, plantedBug: plantedBug)
         report.print()
         if !result.anomalies.isEmpty {

@@ -7,6 +7,9 @@ struct NemesisReport {
     let seconds: Double
     let result: HistoryChecker.Result
     let operations: [HistoryOperation]
+    let roundOperations: [RoundOperation]
+    /// Fair rounds played.
+    let rounds: Int
     let counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int])
     let plantedBug: String?
 
@@ -18,6 +21,12 @@ struct NemesisReport {
             "requests: \(operations.count) (answered \(answered), unknown \(unknown), "
                 + "failed \(failed)); "
                 + "holder histories checked: \(result.keysChecked), undecided: \(result.undecided)")
+        if rounds > 0 {
+            let unknownRound = roundOperations.filter(\.isUnknown).count
+            Swift.print(
+                "fair rounds: \(rounds) drawn and checked, \(roundOperations.count) round requests "
+                    + "(unknown \(unknownRound))")
+        }
         let injected = FaultClass.allCases.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
         Swift.print(
             "faults injected: \(counts.injected.values.reduce(0, +)) "
@@ -39,6 +48,9 @@ struct NemesisReport {
             for anomaly in found.prefix(3) {
                 Swift.print("  \(anomaly.subject): \(anomaly.detail)")
                 for operation in anomaly.history.prefix(25) { Swift.print("    \(operation)") }
+                for operation in anomaly.roundHistory.prefix(25) {
+                    Swift.print("    \(operation)")
+                }
                 if anomaly.history.count > 25 {
                     Swift.print("    … \(anomaly.history.count - 25) more")
                 }

@@ -83,6 +83,8 @@ final class ManagedProcess: @unchecked Sendable {
 final class KezekNode: @unchecked Sendable {
     let name: String
     let port: UInt16
+    /// Its public HTTP listener (the rounds' draw.csv).
+    let publicPort: UInt16
     let process: ManagedProcess
     /// Clients reach this node through it.
     let clientProxy: FaultProxy
@@ -90,11 +92,12 @@ final class KezekNode: @unchecked Sendable {
     let redisProxy: FaultProxy
 
     init(
-        name: String, port: UInt16, process: ManagedProcess, clientProxy: FaultProxy,
-        redisProxy: FaultProxy
+        name: String, port: UInt16, publicPort: UInt16, process: ManagedProcess,
+        clientProxy: FaultProxy, redisProxy: FaultProxy
     ) {
         self.name = name
         self.port = port
+        self.publicPort = publicPort
         self.process = process
         self.clientProxy = clientProxy
         self.redisProxy = redisProxy
@@ -146,11 +149,12 @@ final class NemesisTopology: @unchecked Sendable {
         var nodes: [KezekNode] = []
         for name in ["a", "b"] {
             let port = UInt16(freePort())
+            let publicPort = UInt16(freePort())
             let redisProxy = try FaultProxy(upstream: redisPort)
             let arguments = [
                 "--listen", "127.0.0.1:\(port)", "--redis", "127.0.0.1:\(redisProxy.port)",
                 "--admin-listen", "127.0.0.1:\(UInt16(freePort()))", "--public-listen",
-                "127.0.0.1:\(UInt16(freePort()))",
+                "127.0.0.1:\(publicPort)",
                 "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit", "\(holderLimit)",
                 "--key-prefix", keyPrefix,
             ]
@@ -159,7 +163,7 @@ final class NemesisTopology: @unchecked Sendable {
                 environment: environment, logPath: directory + "/kezekd-\(name).log")
             nodes.append(
                 KezekNode(
-                    name: name, port: port, process: process,
+                    name: name, port: port, publicPort: publicPort, process: process,
                     clientProxy: try FaultProxy(upstream: port), redisProxy: redisProxy))
         }
         self.nodes = nodes
