@@ -28,9 +28,96 @@ final class SentinelFailoverTests: IntegrationTestCase {
         redis.resume()
     }
 
-    private func failOverMidBurst(fault: String, _ injure: @escaping (RedisServerProcess) -> Void)
-        throws
-    {
+    /// Found by the nemesis (`--topology sentinel`, seed 27012): a failover to a replica that
+    /// lacks acknowledged bookings while a warm standby waits. The holder, alive, had those
+    /// bookings; it sleeps through the promotion here (SIGSTOP), as a busy daemon may. The build
+    /// before let the standby take the lapsed lease on the promoted replica at once: it served
+    /// the older copy, and the holder, waking to a higher epoch, stopped (exit 75) with the only
+    /// whole copy. Now a standby that saw a holder leaves a primary that just moved alone for
+    /// twice the lease's TTL: the holder renews there, finds its batch sequence behind at its
+    /// next write, and writes its whole state back.
+    func testStandbyLeavesALaggingPromotedReplicaToTheLiveHolder() throws {
+        let sentinel = try startGroup()
+        let arguments = [
+            "--sentinel", "127.0.0.1:\(sentinel.port)", "--sentinel-master", "kz",
+            "--redis-replicas", "1", "--write-timeout", "2", "--lease-ttl", "3",
+        ]
+        let holder = try daemon("holder", arguments)
+        try holder.start(timeout: 20)
+        defer { holder.kill9() }
+        let standby = try daemon("standby", arguments)
+        try standby.start(waitUntilHealthy: false)
+        defer { standby.kill9() }
+        let standing = poll(timeout: 20) { () -> Bool? in
+            (try? LineClient(port: standby.port, timeout: 1).request("HEALTH"))?.contains(
+                "role=standby") == true ? true : nil
+        }
+        XCTAssertEqual(standing, true, "the second daemon did not stand by")
+        let client = try LineClient(port: holder.port, timeout: 10)
+        try expect(client, "PROVIDER hall 100000", "+OK")
+        let before = (0..<200).map { "BOOK hall h\($0)" }
+        XCTAssertTrue(try client.pipeline(before).allSatisfy { $0.hasPrefix("+BOOKED ") })
+
+        let lagging = replicas[0], upToDate = replicas[1]
+        // Frozen, and cut off: what the primary had sent it stays in its socket, the rest never
+        // reaches it. The other replica links again at once.
+        lagging.pause()
+        _ = try redis.cli(["CLIENT", "KILL", "TYPE", "replica"])
+        let relinked = poll(timeout: 15, interval: 0.1) { () -> Bool? in
+            (try? upToDate.cli(["INFO", "replication"]))?.contains("master_link_status:up")
+                == true ? true : nil
+        }
+        XCTAssertEqual(relinked, true, "the other replica did not link again")
+        let whileLagging = (200..<400).map { "BOOK hall h\($0)" }
+        XCTAssertTrue(
+            try client.pipeline(whileLagging).allSatisfy { $0.hasPrefix("+BOOKED ") },
+            "WAIT 1 is met by the replica that does not lag")
+        upToDate.pause()
+        pause(1.5)  // the Sentinel deems it down: only the lagging one can be promoted
+        holder.pause()
+        redis.kill9()
+        lagging.resume()
+        let promoted = poll(timeout: 30, interval: 0.1) { () -> Bool? in
+            (try? sentinel.primaryPort()) == lagging.port ? true : nil
+        }
+        XCTAssertEqual(promoted, true, "the sentinel did not promote the lagging replica")
+        pause(2.5)  // the standby has seen the new primary by now (its retries are 2 s apart)
+        holder.resume()
+        upToDate.resume()
+
+        // A write makes the holder find what Redis lacks; then every acknowledged booking is
+        // served and in Redis again.
+        let served = poll(timeout: 30, interval: 0.2) { () -> Int? in
+            for node in [holder, standby] {
+                guard let line = try? LineClient(port: node.port, timeout: 2),
+                    (try? line.request("BOOK hall after", timeout: 5))?.hasPrefix("+BOOKED ")
+                        == true
+                else { continue }
+                return node.port
+            }
+            return nil
+        }
+        let port = try XCTUnwrap(served, "no daemon booked again after the failover")
+        XCTAssertEqual(port, holder.port, "the standby took over the lagging replica's copy")
+        let reads = try LineClient(port: port, timeout: 10).pipeline(
+            (0..<400).map { "STATUS hall h\($0)" })
+        XCTAssertEqual(Set(reads), ["+BOOKED"], "acknowledged bookings lost")
+        let stored = Set(
+            try lagging.cli(["SMEMBERS", "kezek:{hall}:booked"]).split(separator: "\n").map(
+                String.init))
+        XCTAssertEqual(
+            Set((0..<400).map { "h\($0)" }).subtracting(stored), [],
+            "acknowledged bookings missing in the promoted replica")
+    }
+
+    private func daemon(_ name: String, _ arguments: [String]) throws -> KezekdProcess {
+        let logs = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        return KezekdProcess(redisPort: freePort(), logDirectory: logs, extraArguments: arguments)
+    }
+
+    /// A primary, two linked replicas and a Sentinel that knows both.
+    private func startGroup() throws -> RedisSentinelProcess {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("primary"))
         try redis.start()
         for index in 0..<2 {
@@ -54,7 +141,13 @@ final class SentinelFailoverTests: IntegrationTestCase {
             (try? sentinel.replicaCount()) == 2 ? true : nil
         }
         XCTAssertEqual(known, true, "the sentinel did not find both replicas")
+        return sentinel
+    }
 
+    private func failOverMidBurst(fault: String, _ injure: @escaping (RedisServerProcess) -> Void)
+        throws
+    {
+        let sentinel = try startGroup()
         // `--redis` points nowhere useful: only the Sentinel says where the primary is.
         kezekd = KezekdProcess(
             redisPort: freePort(), logDirectory: directory,

@@ -36,6 +36,12 @@ final class LeaseKeeper: @unchecked Sendable {
     private var redisGeneration = 0
     private let stopped = Atomic<Bool>(false)
     private var thread: pthread_t?
+    /// While standing by: a holder was seen, the primary's generation at the last look, and
+    /// when the primary last moved (kept across `acquire` calls: a move often shows first as
+    /// an error that ends one). See `primaryMoveWaitNanos`.
+    private var standbySawHolder = false
+    private var standbyGeneration: Int?
+    private var primaryMovedAt: UInt64?
 
     init(server: KezekServer) {
         self.server = server
@@ -71,6 +77,15 @@ final class LeaseKeeper: @unchecked Sendable {
             let redis = try connection()
             let holder = try redis.command(["GET", keys.leaseOwner]).string
             let now = MonotonicClock.nanoseconds()
+            if primaryJustMoved(now: now) {
+                // A holder that is alive renews on the new primary first, and writes its state
+                // back if that primary lacks what it confirmed (a lagging replica promoted).
+                server.standby.follow(waitMillis: standbyPollMillis)
+                let spent = MonotonicClock.nanoseconds() - now
+                let poll = UInt64(standbyPollMillis) * 1_000_000
+                if spent < poll { usleep(UInt32((poll - spent) / 1000)) }
+                continue
+            }
             let requireEpoch =
                 emptySince.map { now - $0 < emptyRedisWaitNanos(sawHolder: sawHolder) } ?? true
             let gone = holder.flatMap { isDeadProcessOnThisMachine($0) ? $0 : nil } ?? ""
@@ -112,6 +127,7 @@ final class LeaseKeeper: @unchecked Sendable {
             }
             if !current.isEmpty {
                 sawHolder = true
+                standbySawHolder = true
                 emptySince = nil
                 server.state.role.store(ServerState.Role.standby.rawValue, ordering: .releasing)
                 if current != announcedHolder {
@@ -149,6 +165,31 @@ final class LeaseKeeper: @unchecked Sendable {
     /// Redis is new skips the wait by creating the epoch key (README, "Durability").
     private func emptyRedisWaitNanos(sawHolder: Bool) -> UInt64 {
         (sawHolder ? 2 : 1) * UInt64(ttlMillis) * 1_000_000
+    }
+
+    /// How long a standby that saw a holder leaves a Redis primary that just took over (a
+    /// Sentinel or Cluster failover) before it takes a lapsed lease there. The promoted replica
+    /// may lack what the holder confirmed, and nothing in it says so: its copy of the lease
+    /// lapsed while it lagged. A live holder follows the move and renews there within a third
+    /// of the TTL (retrying every 200 ms), finds its batch sequence behind and writes its whole
+    /// state back; a standby that took the lease first would have served the older copy and
+    /// deposed the one daemon holding the rest (found by the nemesis: docs/RELIABILITY.md).
+    private var primaryMoveWaitNanos: UInt64 { 2 * UInt64(ttlMillis) * 1_000_000 }
+
+    /// Whether this standby must still leave the lease alone because the primary moved lately.
+    private func primaryJustMoved(now: UInt64) -> Bool {
+        let generation = server.redisPrimary.generation.load(ordering: .acquiring)
+        if let seen = standbyGeneration, seen != generation, standbySawHolder {
+            primaryMovedAt = now
+            log.notice(
+                "standby: the redis primary moved; leaving the lease to a live holder for a while, since the new primary may lack what it confirmed",
+                metadata: ["wait_seconds": "\(Double(primaryMoveWaitNanos) / 1e9)"])
+        }
+        standbyGeneration = generation
+        guard let moved = primaryMovedAt else { return false }
+        if now - moved < primaryMoveWaitNanos { return true }
+        primaryMovedAt = nil
+        return false
     }
 
     /// The lease script's call: take the lease for the next epoch (see FencingScripts.acquire).
