@@ -74,6 +74,10 @@ final class LeaseKeeper: @unchecked Sendable {
         var emptySince: UInt64?
         var announcedHolder = ""
         while !server.state.draining.load(ordering: .acquiring) {
+            // Asked at every look, as the holder asks at every renewal: a standby still on a
+            // primary the Sentinels replaced would find the holder's lease lapsed there (the
+            // holder renews on the new one) and take it (nemesis, Sentinel, seed 27021).
+            followPrimary()
             let redis = try connection()
             let holder = try redis.command(["GET", keys.leaseOwner]).string
             let now = MonotonicClock.nanoseconds()
