@@ -76,7 +76,7 @@ struct FinalState {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
-            "replay", "--redis", "127.0.0.1:\(topology.redisPort)", "--kezekd",
+            "replay", "--redis", "127.0.0.1:\(topology.redisPrimaryPort())", "--kezekd",
             "127.0.0.1:\(node.port)",
             "--key-prefix", topology.keyPrefix,
         ]

@@ -18,6 +18,12 @@ struct NemesisCommand: ParsableCommand {
             schedule of faults and requests.
             """)
 
+    @Option(
+        help: """
+            Redis under the two kezekd: single (one Redis, a fault proxy on each link) or \
+            sentinel (a primary, two replicas, three Sentinels).
+            """)
+    var topology = "single"
     @Option(help: "Seconds of load and faults.") var seconds = 120.0
     @Option(help: "Seed of the fault schedule and the workload (default: from the clock).")
     var seed: UInt64?
@@ -43,28 +49,40 @@ struct NemesisCommand: ParsableCommand {
     @Flag(help: "Do not print each fault as it is injected.") var quiet = false
     @Option(name: .customLong("planted-bug"), help: .hidden) var plantedBug: String?
 
+    /// A one-line error on standard error; exit status 2.
+    static func badInput(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("kezek-bench nemesis: \(message)\n".utf8))
+        return ExitCode(2)
+    }
+
     func run() throws {
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_007
         let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0])
             .deletingLastPathComponent().path
         let directory =
             self.directory ?? NSTemporaryDirectory() + "kezek-nemesis-\(seed)-\(getpid())"
-        var classes = FaultClass.allCases
+        guard let kind = NemesisTopologyKind(rawValue: topology) else {
+            throw Self.badInput("topology '\(topology)' is not built (single and sentinel are)")
+        }
+        var classes = FaultClass.of(kind)
         if let faults {
             classes = try faults.split(separator: ",").map { name in
                 guard let fault = FaultClass(rawValue: String(name)) else {
-                    throw ValidationError("unknown fault '\(name)'")
+                    throw Self.badInput("unknown fault '\(name)'")
+                }
+                guard FaultClass.of(kind).contains(fault) else {
+                    throw Self.badInput("fault '\(name)' does not fit the \(kind) topology")
                 }
                 return fault
             }
         }
         print(
-            "nemesis: seed \(seed), \(Int(seconds)) s, \(clients) clients, "
+            "nemesis: seed \(seed), \(kind) topology, \(Int(seconds)) s, \(clients) clients, "
                 + "faults every \(faultGap) s on average; data in \(directory)"
         )
         if let plantedBug { print("nemesis: kezekd runs with the planted bug '\(plantedBug)'") }
         let topology = try NemesisTopology(
-            directory: directory, kezekd: kezekd ?? binDirectory + "/kezekd",
+            kind: kind, directory: directory, kezekd: kezekd ?? binDirectory + "/kezekd",
             leaseTTL: leaseTTL, holderLimit: holderLimit, plantedBug: plantedBug)
         do { try topology.start() } catch {
             topology.stopAll()
@@ -130,7 +148,8 @@ struct NemesisCommand: ParsableCommand {
         result.anomalies += audit
         let report = NemesisReport(
             seed: seed, seconds: seconds, result: result, operations: operations,
-            counts: nemesis.counts, plantedBug: plantedBug)
+            counts: nemesis.counts, plantedBug: plantedBug, classes: classes,
+            topology: kind)
         report.print()
         if !result.anomalies.isEmpty {
             print("nemesis: logs and Redis's data kept in \(directory)")

@@ -1,7 +1,8 @@
 // The topology the nemesis starts on loopback and breaks: one Redis (AOF on) and two kezekd
 // nodes on the same Redis and key prefix (one holds the lease, the other waits as a warm
 // standby), each kezekd reaching Redis through its own fault proxy, and the clients reaching
-// each kezekd through another. A supervisor restarts a kezekd that died (as systemd would)
+// each kezekd through another. With `--topology sentinel`, a Sentinel group (SentinelGroup)
+// takes the single Redis's place, and kezekd reaches it without a proxy. A supervisor restarts a kezekd that died (as systemd would)
 // unless the nemesis is holding it down.
 import Foundation
 import KezekClientSupport
@@ -86,12 +87,12 @@ final class KezekNode: @unchecked Sendable {
     let process: ManagedProcess
     /// Clients reach this node through it.
     let clientProxy: FaultProxy
-    /// This node reaches Redis through it.
-    let redisProxy: FaultProxy
+    /// This node reaches Redis through it (none under Sentinel).
+    let redisProxy: FaultProxy?
 
     init(
         name: String, port: UInt16, process: ManagedProcess, clientProxy: FaultProxy,
-        redisProxy: FaultProxy
+        redisProxy: FaultProxy?
     ) {
         self.name = name
         self.port = port
@@ -115,29 +116,43 @@ final class KezekNode: @unchecked Sendable {
     var claimsPrimary: Bool { health(timeout: 1)?.contains("role=primary") ?? false }
 }
 
+/// Which Redis the nemesis starts under the two kezekd.
+enum NemesisTopologyKind: String, CaseIterable, Sendable {
+    case single, sentinel
+}
+
 final class NemesisTopology: @unchecked Sendable {
     let directory: String
+    /// The single Redis's port (`single`); under Sentinel, the first primary's.
     let redisPort: UInt16
-    let redis: ManagedProcess
+    /// The single Redis; nil under Sentinel.
+    let redis: ManagedProcess?
+    let sentinel: SentinelGroup?
     let nodes: [KezekNode]
     let keyPrefix = "nemesis"
     private var supervising = true
 
-    init(directory: String, kezekd: String, leaseTTL: Double, holderLimit: Int, plantedBug: String?)
-        throws
-    {
+    init(
+        kind: NemesisTopologyKind = .single, directory: String, kezekd: String, leaseTTL: Double,
+        holderLimit: Int, plantedBug: String?
+    ) throws {
         self.directory = directory
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true)
-        redisPort = UInt16(freePort())
-        redis = ManagedProcess(
-            name: "redis", executable: "/usr/bin/redis-server",
-            arguments: [
-                "--port", "\(redisPort)", "--bind", "127.0.0.1", "--dir", directory, "--appendonly",
-                "yes",
-                "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
-            ],
-            environment: [:], logPath: directory + "/redis.log")
+        sentinel = kind == .sentinel ? SentinelGroup(directory: directory) : nil
+        redisPort = sentinel?.redisPorts[0] ?? UInt16(freePort())
+        redis =
+            sentinel != nil
+            ? nil
+            : ManagedProcess(
+                name: "redis", executable: "/usr/bin/redis-server",
+                arguments: [
+                    "--port", "\(redisPort)", "--bind", "127.0.0.1", "--dir", directory,
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
+                ],
+                environment: [:], logPath: directory + "/redis.log")
         var environment: [String: String] = [:]
         if let plantedBug {
             environment["KEZEK_PLANTED_BUG"] = plantedBug
@@ -146,14 +161,17 @@ final class NemesisTopology: @unchecked Sendable {
         var nodes: [KezekNode] = []
         for name in ["a", "b"] {
             let port = UInt16(freePort())
-            let redisProxy = try FaultProxy(upstream: redisPort)
-            let arguments = [
-                "--listen", "127.0.0.1:\(port)", "--redis", "127.0.0.1:\(redisProxy.port)",
-                "--admin-listen", "127.0.0.1:\(UInt16(freePort()))", "--public-listen",
-                "127.0.0.1:\(UInt16(freePort()))",
-                "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit", "\(holderLimit)",
-                "--key-prefix", keyPrefix,
-            ]
+            let redisProxy = sentinel == nil ? try FaultProxy(upstream: redisPort) : nil
+            let reachRedis =
+                sentinel?.kezekdArguments ?? ["--redis", "127.0.0.1:\(redisProxy?.port ?? 0)"]
+            let arguments =
+                ["--listen", "127.0.0.1:\(port)"] + reachRedis + [
+                    "--admin-listen", "127.0.0.1:\(UInt16(freePort()))", "--public-listen",
+                    "127.0.0.1:\(UInt16(freePort()))",
+                    "--threads", "2", "--lease-ttl", "\(leaseTTL)", "--holder-limit",
+                    "\(holderLimit)",
+                    "--key-prefix", keyPrefix,
+                ]
             let process = ManagedProcess(
                 name: "kezekd-\(name)", executable: kezekd, arguments: arguments,
                 environment: environment, logPath: directory + "/kezekd-\(name).log")
@@ -166,7 +184,8 @@ final class NemesisTopology: @unchecked Sendable {
     }
 
     func start() throws {
-        try redis.start()
+        if let sentinel { try sentinel.start() }
+        try redis?.start()
         try waitFor("Redis", timeout: 10) { (try? self.redisCommand("PING")) == "+PONG" }
         for node in nodes { try node.process.start() }
         try waitFor("a primary kezekd", timeout: 30) { self.primary() != nil }
@@ -192,16 +211,20 @@ final class NemesisTopology: @unchecked Sendable {
     private let lock = NSLock()
     func stopSupervising() { lock.withLock { supervising = false } }
 
-    /// One command straight to Redis (inline), its first reply line.
+    /// The Redis primary's port now (read from the Sentinels under Sentinel).
+    func redisPrimaryPort() -> UInt16 { sentinel.map { $0.primaryPort() ?? 0 } ?? redisPort }
+
+    /// One command straight to Redis (its primary, inline), its first reply line.
     func redisCommand(_ line: String, timeout: Double = 2) throws -> String {
-        let socket = try LineClient(port: Int(redisPort), timeout: timeout)
+        let socket = try LineClient(port: Int(redisPrimaryPort()), timeout: timeout)
         return try socket.request(line, timeout: timeout)
     }
 
     func stopAll() {
         stopSupervising()
         for node in nodes { node.process.killNow() }
-        redis.killNow()
+        redis?.killNow()
+        sentinel?.stopAll()
     }
 
     func waitFor(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
