@@ -31,6 +31,25 @@ enum FaultClass: String, CaseIterable, Sendable {
         }
     }
 
+    /// The faults the tool can play against nodes it did not start (`--nodes`): the client
+    /// links' always (they pass its own proxies); the daemon faults only when something else
+    /// restarts the nodes (`--supervised`): kill -9 and SIGTERM end a node, and a holder
+    /// stopped past its lease exits once it wakes deposed (status 75, for its supervisor to
+    /// start it again as a standby); `maxmemory` when Redis is named, and FLUSHALL only when
+    /// data loss is allowed too.
+    static func pointed(supervised: Bool, redis: Bool, dataLoss: Bool) -> [FaultClass] {
+        allCases.filter { fault in
+            switch fault {
+            case .clientPartition, .clientDelay, .clientReset, .clientAbort: true
+            case .killHolder, .killStandby, .termHolder, .termStandby, .stopHolder, .stopStandby:
+                supervised
+            case .redisMaxMemory: redis
+            case .redisFlushAll: redis && dataLoss
+            default: false
+            }
+        }
+    }
+
     /// Faults after which Redis no longer has what the daemon confirmed: they run alone, with
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
     /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).

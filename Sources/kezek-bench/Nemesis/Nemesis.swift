@@ -101,7 +101,7 @@ final class Nemesis: @unchecked Sendable {
         case .redisMaxMemory:
             _ = try? topology.redisCommand("CONFIG SET maxmemory 1")
             sleep(seconds)
-            heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+            restoreMaxMemory()
         case .primaryKill, .sentinelFailover, .laggingFailover:
             guard let sentinel = topology.sentinel else { break }
             let note =
@@ -181,6 +181,13 @@ final class Nemesis: @unchecked Sendable {
             node.process.heldDown = false
         }
         topology.sentinel?.healAll()
-        heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+        restoreMaxMemory()
+    }
+
+    /// Redis's `maxmemory` as it was before the run (0 on the topologies the tool starts).
+    private func restoreMaxMemory() {
+        guard topology.redisPort != 0 else { return }
+        let value = topology.maxMemoryBefore
+        heal { (try? self.topology.redisCommand("CONFIG SET maxmemory \(value)")) == "+OK" }
     }
 }

@@ -31,11 +31,39 @@ final class ManagedProcess: @unchecked Sendable {
         self.arguments = arguments
         self.environment = environment
         self.logPath = logPath
+        askPid = nil
     }
 
-    var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    /// A kezekd the tool did not start (`--nodes`): never started here, and its pid is asked
+    /// of it (`askPid`) before a signal, since its own supervisor may have restarted it.
+    init(adopting name: String, askPid: @escaping @Sendable () -> pid_t?) {
+        self.name = name
+        executable = ""
+        arguments = []
+        environment = [:]
+        logPath = ""
+        self.askPid = askPid
+    }
+
+    private let askPid: (@Sendable () -> pid_t?)?
+    /// The adopted process's pid as last asked (a stopped process cannot answer).
+    private var adoptedPid: pid_t?
+
+    var isRunning: Bool {
+        guard askPid != nil else { return lock.withLock { process?.isRunning ?? false } }
+        return currentPid() != nil
+    }
+
+    /// The adopted process's pid while it lives: the one last asked, else asked again.
+    private func currentPid() -> pid_t? {
+        if let pid = lock.withLock({ adoptedPid }), kill(pid, 0) == 0 { return pid }
+        let pid = askPid?()
+        lock.withLock { adoptedPid = pid }
+        return pid
+    }
 
     func start() throws {
+        guard askPid == nil else { return }
         try lock.withLock {
             if process?.isRunning == true { return }
             let process = Process()
@@ -60,9 +88,13 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     func signal(_ number: Int32) {
-        lock.withLock {
-            guard let process, process.isRunning else { return }
-            kill(process.processIdentifier, number)
+        if askPid != nil {
+            if let pid = currentPid() { kill(pid, number) }
+        } else {
+            lock.withLock {
+                guard let process, process.isRunning else { return }
+                kill(process.processIdentifier, number)
+            }
         }
         if number == SIGSTOP { stopped = true }
         if number == SIGCONT { stopped = false }
@@ -129,14 +161,54 @@ final class NemesisTopology: @unchecked Sendable {
     let redis: ManagedProcess?
     let sentinel: SentinelGroup?
     let nodes: [KezekNode]
-    let keyPrefix = "nemesis"
+    let keyPrefix: String
+    /// Nodes the tool did not start (`--nodes`): nothing is started, restarted or killed at
+    /// the end; their own supervisor restarts a node a fault killed.
+    let pointed: Bool
     private var supervising = true
+
+    /// A deployment already running (`--nodes`), on loopback: the clients reach each node
+    /// through a fault proxy of the tool's; Redis (`redisPort`, 0 when not given) is reached
+    /// straight for its faults and the audit log's replay.
+    init(pointedAt ports: [UInt16], redisPort: UInt16, keyPrefix: String, directory: String)
+        throws
+    {
+        self.directory = directory
+        self.redisPort = redisPort
+        self.keyPrefix = keyPrefix
+        pointed = true
+        redis = nil
+        sentinel = nil
+        nodes = try ports.enumerated().map { index, port in
+            KezekNode(
+                name: "n\(index + 1)", port: port,
+                process: ManagedProcess(adopting: "kezekd-n\(index + 1)") {
+                    Self.processID(port: port)
+                },
+                clientProxy: try FaultProxy(upstream: port), redisProxy: nil)
+        }
+    }
+
+    /// The pid a kezekd reports (`INFO server`, `process_id`), nil when it does not answer.
+    static func processID(port: UInt16) -> pid_t? {
+        guard let socket = try? LineClient(port: Int(port), timeout: 0.5),
+            (try? socket.send("INFO server\r\n", timeout: 0.5)) != nil,
+            let header = try? socket.readLine(timeout: 0.5), header.hasPrefix("$")
+        else { return nil }
+        for _ in 0..<64 {
+            guard let line = try? socket.readLine(timeout: 0.5) else { return nil }
+            if line.hasPrefix("process_id:") { return pid_t(line.dropFirst(11)) }
+        }
+        return nil
+    }
 
     init(
         kind: NemesisTopologyKind = .single, directory: String, kezekd: String, leaseTTL: Double,
         holderLimit: Int, plantedBug: String?
     ) throws {
         self.directory = directory
+        keyPrefix = "nemesis"
+        pointed = false
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true)
         sentinel = kind == .sentinel ? SentinelGroup(directory: directory) : nil
@@ -183,7 +255,20 @@ final class NemesisTopology: @unchecked Sendable {
         self.nodes = nodes
     }
 
+    /// Redis's `maxmemory` when the run began, which its fault puts back.
+    private(set) var maxMemoryBefore = "0"
+
     func start() throws {
+        if pointed {
+            try waitFor("a primary among the nodes", timeout: 30) { self.primary() != nil }
+            if redisPort != 0 {
+                guard let value = configValue("maxmemory") else {
+                    throw NemesisError("Redis at 127.0.0.1:\(redisPort) does not answer CONFIG GET")
+                }
+                maxMemoryBefore = value
+            }
+            return
+        }
         if let sentinel { try sentinel.start() }
         try redis?.start()
         try waitFor("Redis", timeout: 10) { (try? self.redisCommand("PING")) == "+PONG" }
@@ -214,6 +299,16 @@ final class NemesisTopology: @unchecked Sendable {
     /// The Redis primary's port now (read from the Sentinels under Sentinel).
     func redisPrimaryPort() -> UInt16 { sentinel.map { $0.primaryPort() ?? 0 } ?? redisPort }
 
+    /// `CONFIG GET <name>` of the Redis primary: the value, nil when it does not answer.
+    func configValue(_ name: String) -> String? {
+        guard let socket = try? LineClient(port: Int(redisPrimaryPort()), timeout: 2),
+            (try? socket.send("CONFIG GET \(name)\r\n", timeout: 2)) != nil,
+            (try? socket.readLine(timeout: 2)) == "*2", (try? socket.readReply(timeout: 2)) != nil,
+            let value = try? socket.readReply(timeout: 2), value.hasPrefix("$")
+        else { return nil }
+        return String(value.dropFirst())
+    }
+
     /// One command straight to Redis (its primary, inline), its first reply line.
     func redisCommand(_ line: String, timeout: Double = 2) throws -> String {
         let socket = try LineClient(port: Int(redisPrimaryPort()), timeout: timeout)
@@ -222,6 +317,7 @@ final class NemesisTopology: @unchecked Sendable {
 
     func stopAll() {
         stopSupervising()
+        if pointed { return }
         for node in nodes { node.process.killNow() }
         redis?.killNow()
         sentinel?.stopAll()
