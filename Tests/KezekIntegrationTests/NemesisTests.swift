@@ -36,6 +36,55 @@ final class NemesisTests: XCTestCase {
             extra: ["--fault-gap", "0.2", "--seed", "77"])
     }
 
+    /// Pointed at a deployment it did not start (`--nodes`, `--redis`): a Redis and a holder
+    /// and a standby started here. The tool drives them through proxies of its own with the
+    /// faults that fit (the client links', Redis's `maxmemory` put back as it was, FLUSHALL
+    /// since data loss is allowed), checks the history, and leaves both nodes running, with
+    /// ids of its run's own.
+    func testPointedAtADeploymentItDidNotStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kezek-nemesis-pointed-\(UUID().uuidString)")
+        let redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
+        try redis.start()
+        defer { redis.stop() }
+        try redis.markNewInstallation()
+        _ = try redis.cli(["CONFIG", "SET", "maxmemory", "500mb"])
+        let nodes = try (1...2).map { index in
+            let logs = directory.appendingPathComponent("kezekd-\(index)")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            return KezekdProcess(
+                redisPort: redis.port, logDirectory: logs,
+                extraArguments: ["--lease-ttl", "2", "--holder-limit", "2"])
+        }
+        try nodes[0].start()
+        try nodes[1].start(waitUntilHealthy: false)
+        defer { for node in nodes { node.kill9() } }
+        let result = try runProgram(
+            builtProgram("kezek-bench"),
+            [
+                "nemesis", "--seconds", "20", "--clients", "4", "--seed", "3", "--fault-gap",
+                "0.5", "--nodes", nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ","),
+                "--redis", "127.0.0.1:\(redis.port)", "--allow-data-loss", "--kezek-audit",
+                builtProgram("kezek-audit"),
+            ],
+            timeout: 240)
+        XCTAssertEqual(result.status, 0, "\(result.stdout.suffix(4000))\(result.stderr)")
+        XCTAssertTrue(result.stdout.contains("nemesis: no anomaly"))
+        for played in ["redis-flushall", "redis-maxmemory", "partition-clients-kezekd"] {
+            let count = result.stdout.firstMatch(of: try Regex("\(played)=([0-9]+)"))
+                .flatMap { Int($0.output[1].substring ?? "") }
+            XCTAssertGreaterThan(count ?? 0, 0, "\(played) was not played:\n\(result.stdout)")
+        }
+        XCTAssertFalse(
+            result.stdout.contains("kill9-holder="), "a daemon fault without --supervised")
+        XCTAssertTrue(nodes.allSatisfy(\.isRunning), "the tool stopped a node it did not start")
+        XCTAssertEqual(
+            try redis.cli(["CONFIG", "GET", "maxmemory"]).split(separator: "\n").last,
+            "524288000")
+        let client = try LineClient(port: nodes[0].port, timeout: 5)
+        XCTAssertTrue(try client.request("SEATS nem3.p1").hasPrefix("+SEATS capacity=4"))
+    }
+
     private func runNemesis(seconds: Double, faults: [String], extra: [String] = []) throws {
         let result = try runProgram(
             builtProgram("kezek-bench"),

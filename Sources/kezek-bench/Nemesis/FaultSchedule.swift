@@ -14,6 +14,41 @@ enum FaultClass: String, CaseIterable, Sendable {
     case redisReset = "reset-kezekd-redis"
     case clientPartition = "partition-clients-kezekd", clientDelay = "delay-clients-kezekd"
     case clientReset = "reset-clients-kezekd", clientAbort = "client-abort"
+    case primaryKill = "redis-primary-kill9", sentinelFailover = "sentinel-failover"
+    case laggingFailover = "failover-lagging-replica"
+
+    /// The classes that fit a topology: only `single` has a proxy between kezekd and Redis (the
+    /// Sentinels hand out Redis's real addresses) and a Redis that restarts alone; only
+    /// `sentinel` has replicas to fail over to.
+    static func of(_ topology: NemesisTopologyKind) -> [FaultClass] {
+        let sentinelOnly: [FaultClass] = [.primaryKill, .sentinelFailover, .laggingFailover]
+        let singleOnly: [FaultClass] = [
+            .redisKillAOF, .redisRestartEmpty, .redisPartition, .redisDelay, .redisReset,
+        ]
+        switch topology {
+        case .single: return allCases.filter { !sentinelOnly.contains($0) }
+        case .sentinel: return allCases.filter { !singleOnly.contains($0) }
+        }
+    }
+
+    /// The faults the tool can play against nodes it did not start (`--nodes`): the client
+    /// links' always (they pass its own proxies); the daemon faults only when something else
+    /// restarts the nodes (`--supervised`): kill -9 and SIGTERM end a node, and a holder
+    /// stopped past its lease exits once it wakes deposed (status 75, for its supervisor to
+    /// start it again as a standby); `maxmemory` when Redis is named, and FLUSHALL only when
+    /// data loss is allowed too.
+    static func pointed(supervised: Bool, redis: Bool, dataLoss: Bool) -> [FaultClass] {
+        allCases.filter { fault in
+            switch fault {
+            case .clientPartition, .clientDelay, .clientReset, .clientAbort: true
+            case .killHolder, .killStandby, .termHolder, .termStandby, .stopHolder, .stopStandby:
+                supervised
+            case .redisMaxMemory: redis
+            case .redisFlushAll: redis && dataLoss
+            default: false
+            }
+        }
+    }
 
     /// Faults after which Redis no longer has what the daemon confirmed: they run alone, with
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
@@ -21,6 +56,12 @@ enum FaultClass: String, CaseIterable, Sendable {
     /// A kill -9 of Redis loses its last second too (the topology's AOF is `everysec`).
     var losesRedisData: Bool {
         self == .redisRestartEmpty || self == .redisFlushAll || self == .redisKillAOF
+            || self == .laggingFailover
+    }
+    /// Faults that take Redis (or its primary) away or refuse its writes: one at a time.
+    var touchesRedis: Bool {
+        losesRedisData || self == .redisMaxMemory || self == .primaryKill
+            || self == .sentinelFailover
     }
     /// How often it is drawn against the others: the faults that depose a holder (and so
     /// test acknowledgement, fencing and reads across a takeover) twice as often.
@@ -66,6 +107,8 @@ enum FaultSchedule {
             case .killHolder, .killStandby, .termHolder, .termStandby:
                 duration = 0.2 + random.unit() * 2
             case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
+            case .primaryKill: duration = 0.2 + random.unit() * 2
+            case .laggingFailover: duration = 0.5 + random.unit() * 1.5
             case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
             case .redisPartition: duration = 1 + random.unit() * 3.5
             case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3

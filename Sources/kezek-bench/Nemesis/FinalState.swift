@@ -16,15 +16,24 @@ struct FinalState {
         try? topology.waitFor("a primary after the faults", timeout: 30) {
             topology.primary() != nil
         }
-        topology.stopSupervising()
-        for node in topology.nodes {
-            node.process.heldDown = true
-            node.process.killNow()
-        }
-        node = topology.nodes[0]
-        try node.process.start()
-        try topology.waitFor("kezekd serving again from Redis alone", timeout: 60) {
-            node.isServingPrimary
+        if topology.pointed {
+            // Nodes of a deployment the tool did not start are left running: what the one
+            // serving answers now is read.
+            guard let primary = topology.primary() else {
+                throw NemesisError("no node serves after the faults healed")
+            }
+            node = primary
+        } else {
+            topology.stopSupervising()
+            for node in topology.nodes {
+                node.process.heldDown = true
+                node.process.killNow()
+            }
+            node = topology.nodes[0]
+            try node.process.start()
+            try topology.waitFor("kezekd serving again from Redis alone", timeout: 60) {
+                node.isServingPrimary
+            }
         }
         let socket = try LineClient(port: Int(node.port), timeout: 2)
         func read(
@@ -122,7 +131,7 @@ struct FinalState {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
-            "replay", "--redis", "127.0.0.1:\(topology.redisPort)", "--kezekd",
+            "replay", "--redis", "127.0.0.1:\(topology.redisPrimaryPort())", "--kezekd",
             "127.0.0.1:\(node.port)",
             "--key-prefix", topology.keyPrefix,
         ]

@@ -29,13 +29,24 @@ struct NemesisWorkload {
     /// A provider too large to fill, where each holder books once and is never cancelled, and
     /// others read it soon after: a booking that vanishes there, or a read that saw one that
     /// never happened, has no cancellation to hide behind.
-    let freshProvider = "nem.fresh"
+    let freshProvider: String
     let freshCapacity = 1_000_000
+    /// Put in front of every id but the contended holders' on a topology of the tool's own;
+    /// in front of those too against a deployment it was pointed at (`--nodes`), where each
+    /// run needs ids of its own (the holder limit counts every provider of the deployment).
+    let namespace: String
 
-    init(providers: Int, holders: Int, capacity: Int) {
-        self.providers = (1...providers).map { "nem.p\($0)" }
-        self.holders = (1...holders).map { "h\($0)" }
+    init(providers: Int, holders: Int, capacity: Int, namespace: String = "nem") {
+        self.namespace = namespace
+        self.providers = (1...providers).map { "\(namespace).p\($0)" }
+        self.holders = (1...holders).map { namespace == "nem" ? "h\($0)" : "\(namespace).h\($0)" }
         self.capacity = capacity
+        freshProvider = "\(namespace).fresh"
+    }
+
+    /// The `number`th fresh holder of client `client`.
+    func freshHolder(client: Int, number: Int) -> String {
+        namespace == "nem" ? "f\(client).\(number)" : "\(namespace).f\(client).\(number)"
     }
 }
 
@@ -129,7 +140,7 @@ final class GatewayClient: @unchecked Sendable {
             perform(.status, workload.freshProvider, holder, until: deadline)
         } else {
             freshCount += 1
-            let holder = "f\(id).\(freshCount)"
+            let holder = workload.freshHolder(client: id, number: freshCount)
             recent.add(holder)
             perform(.book, workload.freshProvider, holder, until: deadline, retryUnknown: false)
         }

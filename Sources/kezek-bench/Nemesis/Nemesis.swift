@@ -90,31 +90,43 @@ final class Nemesis: @unchecked Sendable {
             node.process.signal(SIGCONT)
             node.process.heldDown = false
         case .redisKillAOF, .redisRestartEmpty:
-            topology.redis.killNow()
+            topology.redis?.killNow()
             if fault == .redisRestartEmpty {
                 try? FileManager.default.removeItem(atPath: topology.directory + "/appendonlydir")
             }
             sleep(seconds)
-            try? topology.redis.start()
+            try? topology.redis?.start()
         case .redisFlushAll:
             _ = try? topology.redisCommand("FLUSHALL")
         case .redisMaxMemory:
             _ = try? topology.redisCommand("CONFIG SET maxmemory 1")
             sleep(seconds)
-            heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+            restoreMaxMemory()
+        case .primaryKill, .sentinelFailover, .laggingFailover:
+            guard let sentinel = topology.sentinel else { break }
+            let note =
+                fault == .primaryKill
+                ? sentinel.killPrimary(downFor: seconds)
+                : fault == .sentinelFailover
+                    ? sentinel.gracefulFailover()
+                    : sentinel.failoverToLaggingReplica(lagFor: seconds)
+            // Printed even with --quiet: the fault did not play out as planned.
+            if let note { print(String(format: "%7.2fs  %@: %@", time, fault.rawValue, note)) }
         case .redisPartition, .clientPartition:
             let proxy = fault == .redisPartition ? holder.redisProxy : holder.clientProxy
-            proxy.set(.partition)
+            proxy?.set(.partition)
             sleep(seconds)
-            proxy.set(.pass)
+            proxy?.set(.pass)
         case .redisDelay, .clientDelay:
-            let proxies = nodes.map { fault == .redisDelay ? $0.redisProxy : $0.clientProxy }
+            let proxies = nodes.compactMap {
+                fault == .redisDelay ? $0.redisProxy : $0.clientProxy
+            }
             let milliseconds = 50 + Int(seconds * 50)
             for proxy in proxies { proxy.set(.delay(milliseconds: milliseconds)) }
             sleep(seconds)
             for proxy in proxies { proxy.set(.pass) }
         case .redisReset:
-            for node in nodes { node.redisProxy.resetAll() }
+            for node in nodes { node.redisProxy?.resetAll() }
         case .clientReset:
             for node in nodes { node.clientProxy.resetAll() }
         case .clientAbort:
@@ -132,8 +144,7 @@ final class Nemesis: @unchecked Sendable {
         }
         let hasPrimary = fault.losesRedisData ? topology.primary() != nil : true
         return lock.withLock { () -> (() -> Void)? in
-            let touchesRedis =
-                fault.losesRedisData || fault == .redisKillAOF || fault == .redisMaxMemory
+            let touchesRedis = fault.touchesRedis
             if touchesRedis && redisBusy { return nil }
             if fault.losesRedisData && (active > 0 || !daemonsWhole || !hasPrimary) { return nil }
             // No daemon fault while Redis's data is being lost either (a restart takes a second),
@@ -164,11 +175,19 @@ final class Nemesis: @unchecked Sendable {
     /// Undoes anything left: every proxy passes, nothing stopped, Redis takes writes.
     func healAll() {
         for node in topology.nodes {
-            node.redisProxy.set(.pass)
+            node.redisProxy?.set(.pass)
             node.clientProxy.set(.pass)
             node.process.signal(SIGCONT)
             node.process.heldDown = false
         }
-        heal { (try? self.topology.redisCommand("CONFIG SET maxmemory 0")) == "+OK" }
+        topology.sentinel?.healAll()
+        restoreMaxMemory()
+    }
+
+    /// Redis's `maxmemory` as it was before the run (0 on the topologies the tool starts).
+    private func restoreMaxMemory() {
+        guard topology.redisPort != 0 else { return }
+        let value = topology.maxMemoryBefore
+        heal { (try? self.topology.redisCommand("CONFIG SET maxmemory \(value)")) == "+OK" }
     }
 }

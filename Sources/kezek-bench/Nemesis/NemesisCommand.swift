@@ -18,6 +18,12 @@ struct NemesisCommand: ParsableCommand {
             schedule of faults and requests.
             """)
 
+    @Option(
+        help: """
+            Redis under the two kezekd: single (one Redis, a fault proxy on each link) or \
+            sentinel (a primary, two replicas, three Sentinels).
+            """)
+    var topology = "single"
     @Option(help: "Seconds of load and faults.") var seconds = 120.0
     @Option(help: "Seed of the fault schedule and the workload (default: from the clock).")
     var seed: UInt64?
@@ -25,7 +31,10 @@ struct NemesisCommand: ParsableCommand {
     @Option(help: "Providers.") var providers = 4
     @Option(help: "Holders (each books at any provider).") var holders = 24
     @Option(help: "Seats per provider.") var capacity = 4
-    @Option(name: .customLong("holder-limit"), help: "kezekd's per-holder limit.") var holderLimit =
+    @Option(
+        name: .customLong("holder-limit"),
+        help: "kezekd's per-holder limit (with --nodes: the deployment's; 0: none).")
+    var holderLimit =
         2
     @Option(name: .customLong("lease-ttl"), help: "kezekd's lease-ttl (seconds).") var leaseTTL =
         2.0
@@ -46,6 +55,46 @@ struct NemesisCommand: ParsableCommand {
         help: "Play fair rounds (APPLY, WITHDRAW, RESULT, DRAW) one after another meanwhile.")
     var rounds = true
     @Option(name: .customLong("planted-bug"), help: .hidden) var plantedBug: String?
+    @Option(
+        help: """
+            Drive a deployment already running instead of starting one: its kezekd nodes             (loopback HOST:PORT, comma-separated). Ids of the run's own are used; nothing is             started or killed at the end.
+            """)
+    var nodes: String?
+    @Option(
+        help: """
+            With --nodes: its Redis (loopback HOST:PORT), for redis-maxmemory (put back as it             was) and kezek-audit replay.
+            """)
+    var redis: String?
+    @Option(name: .customLong("key-prefix"), help: "With --nodes: the deployment's key prefix.")
+    var keyPrefix = "kezek"
+    @Flag(
+        help: """
+            With --nodes: something restarts a node that dies (systemd, make cluster), so             kill9 and sigterm faults are played too.
+            """)
+    var supervised = false
+    @Flag(
+        name: .customLong("allow-data-loss"),
+        help: "With --nodes and --redis: redis-flushall is played too (it empties that Redis).")
+    var allowDataLoss = false
+
+    /// The ports of comma-separated loopback `HOST:PORT`s (only loopback is ever a target).
+    static func loopbackPorts(_ list: String, what: String) throws -> [UInt16] {
+        try list.split(separator: ",").map { address in
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, let port = UInt16(parts[1]), port > 0,
+                parts[0] == "localhost" || parts[0] == "127.0.0.1"
+            else {
+                throw badInput("\(what): '\(address)' is not 127.0.0.1:PORT (loopback only)")
+            }
+            return port
+        }
+    }
+
+    /// A one-line error on standard error; exit status 2.
+    static func badInput(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("kezek-bench nemesis: \(message)\n".utf8))
+        return ExitCode(2)
+    }
 
     func run() throws {
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_007
@@ -53,30 +102,63 @@ struct NemesisCommand: ParsableCommand {
             .deletingLastPathComponent().path
         let directory =
             self.directory ?? NSTemporaryDirectory() + "kezek-nemesis-\(seed)-\(getpid())"
-        var classes = FaultClass.allCases
+        guard let kind = NemesisTopologyKind(rawValue: topology) else {
+            throw Self.badInput("topology '\(topology)' is not built (single and sentinel are)")
+        }
+        let pointedPorts = try nodes.map { try Self.loopbackPorts($0, what: "--nodes") }
+        let redisPort = try redis.map { try Self.loopbackPorts($0, what: "--redis") }
+        if pointedPorts == nil && (redis != nil || supervised || allowDataLoss) {
+            throw Self.badInput("--redis, --supervised and --allow-data-loss go with --nodes")
+        }
+        if redisPort.map({ $0.count != 1 }) == true {
+            throw Self.badInput("--redis names one address")
+        }
+        let fits =
+            pointedPorts == nil
+            ? FaultClass.of(kind)
+            : FaultClass.pointed(
+                supervised: supervised, redis: redis != nil, dataLoss: allowDataLoss)
+        var classes = fits
         if let faults {
             classes = try faults.split(separator: ",").map { name in
                 guard let fault = FaultClass(rawValue: String(name)) else {
-                    throw ValidationError("unknown fault '\(name)'")
+                    throw Self.badInput("unknown fault '\(name)'")
+                }
+                guard fits.contains(fault) else {
+                    throw Self.badInput(
+                        "fault '\(name)' does not fit "
+                            + (pointedPorts == nil
+                                ? "the \(kind) topology" : "these --nodes and their options"))
                 }
                 return fault
             }
         }
         print(
-            "nemesis: seed \(seed), \(Int(seconds)) s, \(clients) clients, "
-                + "faults every \(faultGap) s on average; data in \(directory)"
+            "nemesis: seed \(seed), "
+                + (pointedPorts.map { "pointed at \($0.count) nodes (ids nem\(seed).*)" }
+                    ?? "\(kind) topology") + ", \(Int(seconds)) s, \(clients) clients, "
+                + "faults every \(faultGap) s on average"
+                + (pointedPorts == nil ? "; data in \(directory)" : "")
         )
         if let plantedBug { print("nemesis: kezekd runs with the planted bug '\(plantedBug)'") }
-        let topology = try NemesisTopology(
-            directory: directory, kezekd: kezekd ?? binDirectory + "/kezekd",
-            leaseTTL: leaseTTL, holderLimit: holderLimit, plantedBug: plantedBug)
+        let topology =
+            try pointedPorts.map {
+                try NemesisTopology(
+                    pointedAt: $0, redisPort: redisPort?.first ?? 0, keyPrefix: keyPrefix,
+                    directory: directory)
+            }
+            ?? NemesisTopology(
+                kind: kind, directory: directory, kezekd: kezekd ?? binDirectory + "/kezekd",
+                leaseTTL: leaseTTL, holderLimit: holderLimit, plantedBug: plantedBug)
         do { try topology.start() } catch {
             topology.stopAll()
             print("nemesis: cannot start the topology: \(error)")
             throw ExitCode(2)
         }
         defer { topology.stopAll() }
-        let workload = NemesisWorkload(providers: providers, holders: holders, capacity: capacity)
+        let workload = NemesisWorkload(
+            providers: providers, holders: holders, capacity: capacity,
+            namespace: pointedPorts == nil ? "nem" : "nem\(seed)")
         guard let primary = topology.primary(),
             let admin = try? LineClient(port: Int(primary.port), timeout: 2)
         else {
@@ -106,7 +188,9 @@ struct NemesisCommand: ParsableCommand {
         let start = monotonicNow()
         let deadline = start + seconds
         let done = DispatchGroup()
-        let roundPlay = rounds ? NemesisRounds(clients: clients, seed: seed) : nil
+        // Not against a deployment of someone's (a round makes every BOOK there answer +ROUND).
+        let roundPlay =
+            rounds && pointedPorts == nil ? NemesisRounds(clients: clients, seed: seed) : nil
         if let roundPlay {
             done.enter()
             let admin = GatewayClient(
@@ -134,7 +218,9 @@ struct NemesisCommand: ParsableCommand {
 
         let final = try FinalState(topology: topology, workload: workload, recorder: recorder)
         let roundFinals = try roundPlay.map { try final.readRounds($0, recorder: recorder) } ?? [:]
-        let audit = final.replayAudit(kezekAudit ?? binDirectory + "/kezek-audit")
+        let replays = pointedPorts == nil || redisPort != nil
+        if !replays { print("nemesis: no --redis given, so the audit log is not replayed") }
+        let audit = replays ? final.replayAudit(kezekAudit ?? binDirectory + "/kezek-audit") : []
         let operations = recorder.all
         if let history {
             try operations.map(\.description).joined(separator: "\n").write(
@@ -153,7 +239,8 @@ struct NemesisCommand: ParsableCommand {
         let report = NemesisReport(
             seed: seed, seconds: seconds, result: result, operations: operations,
             roundOperations: recorder.allRounds, rounds: roundPlay?.all.count ?? 0,
-            counts: nemesis.counts, plantedBug: plantedBug)
+            counts: nemesis.counts, plantedBug: plantedBug, classes: classes,
+            topology: kind)
         report.print()
         if !result.anomalies.isEmpty {
             print("nemesis: logs and Redis's data kept in \(directory)")

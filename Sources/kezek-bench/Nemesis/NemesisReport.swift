@@ -12,6 +12,9 @@ struct NemesisReport {
     let rounds: Int
     let counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int])
     let plantedBug: String?
+    /// The classes the run could draw (its topology's, or --faults).
+    let classes: [FaultClass]
+    let topology: NemesisTopologyKind
 
     func print() {
         let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.count
@@ -27,7 +30,7 @@ struct NemesisReport {
                 "fair rounds: \(rounds) drawn and checked, \(roundOperations.count) round requests "
                     + "(unknown \(unknownRound))")
         }
-        let injected = FaultClass.allCases.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
+        let injected = classes.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
         Swift.print(
             "faults injected: \(counts.injected.values.reduce(0, +)) "
                 + "(\(injected.joined(separator: " ")))"
@@ -56,7 +59,9 @@ struct NemesisReport {
                 }
             }
         }
-        let planted = plantedBug.map { " --planted-bug \($0)" } ?? ""
+        let planted =
+            (topology == .single ? "" : " --topology \(topology)")
+            + (plantedBug.map { " --planted-bug \($0)" } ?? "")
         let verdict =
             result.anomalies.isEmpty ? "no anomaly" : "\(result.anomalies.count) anomalies"
         Swift.print(
