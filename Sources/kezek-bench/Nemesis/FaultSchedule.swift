@@ -18,12 +18,12 @@ enum FaultClass: String, CaseIterable, Sendable {
     case laggingFailover = "failover-lagging-replica"
 
     /// The classes that fit a topology: only `single` has a proxy between kezekd and Redis (the
-    /// Sentinels hand out Redis's real addresses) and a Redis that restarts alone; only
-    /// `sentinel` has replicas to fail over to.
+    /// Sentinels hand out Redis's real addresses: a reset is the primary's CLIENT KILL there)
+    /// and a Redis that restarts alone; only `sentinel` has replicas to fail over to.
     static func of(_ topology: NemesisTopologyKind) -> [FaultClass] {
         let sentinelOnly: [FaultClass] = [.primaryKill, .sentinelFailover, .laggingFailover]
         let singleOnly: [FaultClass] = [
-            .redisKillAOF, .redisRestartEmpty, .redisPartition, .redisDelay, .redisReset,
+            .redisKillAOF, .redisRestartEmpty, .redisPartition, .redisDelay,
         ]
         switch topology {
         case .single: return allCases.filter { !sentinelOnly.contains($0) }

@@ -127,6 +127,11 @@ final class Nemesis: @unchecked Sendable {
             for proxy in proxies { proxy.set(.pass) }
         case .redisReset:
             for node in nodes { node.redisProxy?.resetAll() }
+            // Under Sentinel no proxy sits on the link: the primary closes its clients' links
+            // (the Sentinels' too; they reconnect), as a reset would.
+            if topology.sentinel != nil {
+                _ = try? topology.redisCommand("CLIENT KILL TYPE normal SKIPME yes")
+            }
         case .clientReset:
             for node in nodes { node.clientProxy.resetAll() }
         case .clientAbort:

@@ -20,7 +20,7 @@ final class SentinelGroup: @unchecked Sendable {
     private var servers: [UInt16: ManagedProcess] = [:]
     private var sentinels: [ManagedProcess] = []
 
-    init(directory: String, downAfterMilliseconds: Int = 1000) {
+    init(directory: String, downAfterMilliseconds: Int = 2000) {
         self.directory = directory
         self.downAfterMilliseconds = downAfterMilliseconds
         redisPorts = (0..<3).map { _ in UInt16(freePort()) }
@@ -49,7 +49,7 @@ final class SentinelGroup: @unchecked Sendable {
                 dir \(folder)
                 sentinel monitor \(masterName) 127.0.0.1 \(redisPorts[0]) 2
                 sentinel down-after-milliseconds \(masterName) \(downAfterMilliseconds)
-                sentinel failover-timeout \(masterName) 3000
+                sentinel failover-timeout \(masterName) 2000
                 sentinel parallel-syncs \(masterName) 2
 
                 """
