@@ -53,10 +53,11 @@ enum FaultClass: String, CaseIterable, Sendable {
     /// Faults after which Redis no longer has what the daemon confirmed: they run alone, with
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
     /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).
-    /// A kill -9 of Redis loses its last second too (the topology's AOF is `everysec`).
+    /// A kill -9 of Redis loses its last second too (the topology's AOF is `everysec`); a
+    /// graceful Sentinel failover loses what the old primary took before it became a replica.
     var losesRedisData: Bool {
         self == .redisRestartEmpty || self == .redisFlushAll || self == .redisKillAOF
-            || self == .laggingFailover
+            || self == .laggingFailover || self == .sentinelFailover
     }
     /// Faults that take Redis (or its primary) away or refuse its writes: one at a time.
     var touchesRedis: Bool {
