@@ -54,10 +54,11 @@ enum FaultClass: String, CaseIterable, Sendable {
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
     /// acknowledged booking while a daemon that holds it is alive: docs/RELIABILITY.md).
     /// A kill -9 of Redis loses its last second too (the topology's AOF is `everysec`); a
-    /// graceful Sentinel failover loses what the old primary took before it became a replica.
+    /// graceful Sentinel failover loses what the old primary took before it became a replica;
+    /// a kill -9 of the primary may promote the replica that did not answer kezekd's `WAIT 1`.
     var losesRedisData: Bool {
         self == .redisRestartEmpty || self == .redisFlushAll || self == .redisKillAOF
-            || self == .laggingFailover || self == .sentinelFailover
+            || self == .laggingFailover || self == .sentinelFailover || self == .primaryKill
     }
     /// Faults that take Redis (or its primary) away or refuse its writes: one at a time.
     var touchesRedis: Bool {
