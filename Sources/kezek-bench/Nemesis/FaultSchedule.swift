@@ -14,6 +14,8 @@ enum FaultClass: String, CaseIterable, Sendable {
     case redisReset = "reset-kezekd-redis"
     case clientPartition = "partition-clients-kezekd", clientDelay = "delay-clients-kezekd"
     case clientReset = "reset-clients-kezekd", clientAbort = "client-abort"
+    /// Redis Cluster only: SIGKILL of a shard's master (ClusterNemesis).
+    case redisMasterKill = "redis-master-kill9"
 
     /// Faults after which Redis no longer has what the daemon confirmed: they run alone, with
     /// both nodes up, and no daemon fault follows for a quiet spell (the contract keeps an
@@ -66,6 +68,7 @@ enum FaultSchedule {
             case .killHolder, .killStandby, .termHolder, .termStandby:
                 duration = 0.2 + random.unit() * 2
             case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
+            case .redisMasterKill: duration = 0.5 + random.unit() * 3
             case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
             case .redisPartition: duration = 1 + random.unit() * 3.5
             case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3

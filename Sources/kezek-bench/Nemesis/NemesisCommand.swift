@@ -18,6 +18,11 @@ struct NemesisCommand: ParsableCommand {
             schedule of faults and requests.
             """)
 
+    @Option(
+        help:
+            "single (one Redis, a holder, a standby), sentinel (not built yet), or cluster (Redis Cluster: 3 masters, 3 replicas, a holder and a standby per shard)."
+    )
+    var topology = "single"
     @Option(help: "Seconds of load and faults.") var seconds = 120.0
     @Option(help: "Seed of the fault schedule and the workload (default: from the clock).")
     var seed: UInt64?
@@ -49,11 +54,20 @@ struct NemesisCommand: ParsableCommand {
             .deletingLastPathComponent().path
         let directory =
             self.directory ?? NSTemporaryDirectory() + "kezek-nemesis-\(seed)-\(getpid())"
-        var classes = FaultClass.allCases
+        guard let kind = NemesisTopologyKind(rawValue: topology), kind != .sentinel else {
+            let known = NemesisTopologyKind.allCases.map(\.rawValue).joined(separator: ", ")
+            let why = topology == "sentinel" ? "is not built yet" : "is unknown (\(known))"
+            FileHandle.standardError.write(Data("nemesis: topology '\(topology)' \(why)\n".utf8))
+            throw ExitCode(2)
+        }
+        var classes = kind.faultClasses
         if let faults {
             classes = try faults.split(separator: ",").map { name in
                 guard let fault = FaultClass(rawValue: String(name)) else {
                     throw ValidationError("unknown fault '\(name)'")
+                }
+                guard kind.faultClasses.contains(fault) else {
+                    throw ValidationError("fault '\(name)' is not one of the \(kind) topology's")
                 }
                 return fault
             }
@@ -63,6 +77,10 @@ struct NemesisCommand: ParsableCommand {
                 + "faults every \(faultGap) s on average; data in \(directory)"
         )
         if let plantedBug { print("nemesis: kezekd runs with the planted bug '\(plantedBug)'") }
+        if kind == .cluster {
+            return try runCluster(
+                seed: seed, classes: classes, directory: directory, binDirectory: binDirectory)
+        }
         let topology = try NemesisTopology(
             directory: directory, kezekd: kezekd ?? binDirectory + "/kezekd",
             leaseTTL: leaseTTL, holderLimit: holderLimit, plantedBug: plantedBug)
@@ -105,7 +123,8 @@ struct NemesisCommand: ParsableCommand {
         for id in 0..<clients {
             done.enter()
             let client = GatewayClient(
-                id: id, seed: seed, nodes: topology.nodes, workload: workload, recorder: recorder,
+                id: id, seed: seed, ports: topology.nodes.map(\.clientProxy.port),
+                workload: workload, recorder: recorder,
                 faults: clientFaults, recent: recent, timeout: timeout)
             Thread.detachNewThread {
                 client.run(until: deadline)

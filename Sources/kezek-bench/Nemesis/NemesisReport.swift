@@ -9,6 +9,9 @@ struct NemesisReport {
     let operations: [HistoryOperation]
     let counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int])
     let plantedBug: String?
+    /// The classes the topology plays, each printed with its count.
+    var classes = NemesisTopologyKind.single.faultClasses
+    var topology = NemesisTopologyKind.single
 
     func print() {
         let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.count
@@ -18,7 +21,7 @@ struct NemesisReport {
             "requests: \(operations.count) (answered \(answered), unknown \(unknown), "
                 + "failed \(failed)); "
                 + "holder histories checked: \(result.keysChecked), undecided: \(result.undecided)")
-        let injected = FaultClass.allCases.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
+        let injected = classes.map { "\($0.rawValue)=\(counts.injected[$0] ?? 0)" }
         Swift.print(
             "faults injected: \(counts.injected.values.reduce(0, +)) "
                 + "(\(injected.joined(separator: " ")))"
@@ -44,7 +47,9 @@ struct NemesisReport {
                 }
             }
         }
-        let planted = plantedBug.map { " --planted-bug \($0)" } ?? ""
+        let planted =
+            (topology == .single ? "" : " --topology \(topology)")
+            + (plantedBug.map { " --planted-bug \($0)" } ?? "")
         let verdict =
             result.anomalies.isEmpty ? "no anomaly" : "\(result.anomalies.count) anomalies"
         Swift.print(
