@@ -38,7 +38,7 @@ extension NemesisCommand {
         }
         print(
             "nemesis: providers by shard: "
-                + (0..<3).map { shard in
+                + (0..<3).map { (shard: Int) in
                     "\(shard): "
                         + capacities.map(\.0).filter { shardOf[$0] == shard }.joined(separator: ",")
                 }.joined(separator: "; "))
