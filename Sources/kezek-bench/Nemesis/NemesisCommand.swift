@@ -67,7 +67,10 @@ struct NemesisCommand: ParsableCommand {
                     throw ValidationError("unknown fault '\(name)'")
                 }
                 guard kind.faultClasses.contains(fault) else {
-                    throw ValidationError("fault '\(name)' is not one of the \(kind) topology's")
+                    FileHandle.standardError.write(
+                        Data("nemesis: fault '\(name)' is not one of the \(kind) topology's\n".utf8)
+                    )
+                    throw ExitCode(2)
                 }
                 return fault
             }
