@@ -48,7 +48,7 @@ cluster-drill: build ## on `make cluster`: redis-py books through a kezekd node'
 	bash scripts/ensure-pyclients.sh
 	bash scripts/cluster-drill.sh $(or $(REQUESTS),30000)
 
-nemesis: build ## seeded mixed faults on a private Redis + holder + standby for $(NEMESIS_SECONDS)s, history checked (SEED=… replays a run; TOPOLOGY=sentinel for a primary, 2 replicas, 3 Sentinels)
+nemesis: build ## seeded mixed faults on a private Redis + holder + standby for $(NEMESIS_SECONDS)s, history checked (SEED=… replays a run; TOPOLOGY=sentinel for a primary, 2 replicas, 3 Sentinels; TOPOLOGY=cluster on Redis Cluster)
 	.build/release/kezek-bench nemesis --seconds $(NEMESIS_SECONDS) $(if $(SEED),--seed $(SEED)) $(if $(TOPOLOGY),--topology $(TOPOLOGY))
 
 nemesis-planted: build ## the proof: each planted bug (docs/RELIABILITY.md) must fail a default nemesis run, with the anomaly named

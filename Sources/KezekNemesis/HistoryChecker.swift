@@ -39,6 +39,8 @@ public struct HistoryChecker {
             }
         }
         result.anomalies += seatsReads() + finalState() + waitlistOrder(byKey)
+        result.anomalies += HolderLimitTimeline(operations: operations, holderLimit: holderLimit)
+            .check()
         return result
     }
 

@@ -205,4 +205,30 @@ final class HistoryCheckerTests: XCTestCase {
         XCTAssertEqual(HolderLinearizability(history).check(), .linearizable)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
     }
+
+    /// A holder over the limit while the run goes on is caught even when it is back under it
+    /// in the final state (seed 2702 on Redis Cluster: three seats at once, limit 2, after a
+    /// FLUSHALL of the holder's home master; the final state showed two).
+    func testHolderOverTheLimitDuringTheRunIsCaught() {
+        let three = [
+            op(.book, .booked, 0, 1, provider: "p"), op(.book, .booked, 2, 3, provider: "q"),
+            op(.book, .booked, 4, 5, provider: "r"), op(.cancel, .cancelled, 8, 9, provider: "r"),
+            op(.status, .statusNone, 20, 21, provider: "r", client: HistoryChecker.finalClient),
+        ]
+        XCTAssertEqual(kinds(three, limit: 2), [.holderOverLimit])
+        XCTAssertEqual(kinds(three, limit: 3), [])
+        // A CANCEL that may have taken effect before the third seat came (sent before its
+        // answer, answered or not): never three certainly at once.
+        let cancelledFirst = [
+            op(.book, .booked, 0, 1, provider: "p"), op(.book, .booked, 2, 3, provider: "q"),
+            op(.cancel, .cancelled, 4, 6, provider: "p"), op(.book, .booked, 5, 7, provider: "r"),
+        ]
+        XCTAssertEqual(kinds(cancelledFirst, limit: 2), [])
+        let unknownCancel = [
+            op(.book, .booked, 0, 1, provider: "p"),
+            op(.cancel, .unknown("timeout"), 2, nil, provider: "p"),
+            op(.book, .booked, 3, 4, provider: "q"), op(.book, .booked, 5, 6, provider: "r"),
+        ]
+        XCTAssertEqual(kinds(unknownCancel, limit: 2), [])
+    }
 }

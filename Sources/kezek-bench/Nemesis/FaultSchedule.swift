@@ -16,20 +16,8 @@ enum FaultClass: String, CaseIterable, Sendable {
     case clientReset = "reset-clients-kezekd", clientAbort = "client-abort"
     case primaryKill = "redis-primary-kill9", sentinelFailover = "sentinel-failover"
     case laggingFailover = "failover-lagging-replica"
-
-    /// The classes that fit a topology: only `single` has a proxy between kezekd and Redis (the
-    /// Sentinels hand out Redis's real addresses: a reset is the primary's CLIENT KILL there)
-    /// and a Redis that restarts alone; only `sentinel` has replicas to fail over to.
-    static func of(_ topology: NemesisTopologyKind) -> [FaultClass] {
-        let sentinelOnly: [FaultClass] = [.primaryKill, .sentinelFailover, .laggingFailover]
-        let singleOnly: [FaultClass] = [
-            .redisKillAOF, .redisRestartEmpty, .redisPartition, .redisDelay,
-        ]
-        switch topology {
-        case .single: return allCases.filter { !sentinelOnly.contains($0) }
-        case .sentinel: return allCases.filter { !singleOnly.contains($0) }
-        }
-    }
+    /// Redis Cluster only: SIGKILL of a shard's master (ClusterNemesis).
+    case redisMasterKill = "redis-master-kill9"
 
     /// The faults the tool can play against nodes it did not start (`--nodes`): the client
     /// links' always (they pass its own proxies); the daemon faults only when something else
@@ -111,6 +99,7 @@ enum FaultSchedule {
             case .redisKillAOF, .redisRestartEmpty: duration = 0.2 + random.unit()
             case .primaryKill: duration = 0.2 + random.unit() * 2
             case .laggingFailover: duration = 0.5 + random.unit() * 1.5
+            case .redisMasterKill: duration = 0.5 + random.unit() * 3
             case .redisMaxMemory, .clientPartition: duration = 0.5 + random.unit() * 3
             case .redisPartition: duration = 1 + random.unit() * 3.5
             case .redisDelay, .clientDelay: duration = 1 + random.unit() * 3

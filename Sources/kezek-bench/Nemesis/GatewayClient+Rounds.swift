@@ -71,13 +71,13 @@ extension GatewayClient {
             case .unknown:
                 operation.completed = .max
                 recorder.record(operation)
-                preferred = (node + 1) % nodes.count
+                preferred = (node + 1) % ports.count
             case .failed(let why):
                 recorder.record(operation)
                 if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced")
                     || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused"
                 {
-                    preferred = (node + 1) % nodes.count
+                    preferred = (node + 1) % ports.count
                 } else if !why.hasPrefix("UNAVAILABLE") && !why.hasPrefix("LOADING") {
                     return outcome
                 }
@@ -102,7 +102,7 @@ extension GatewayClient {
                 || reply!.hasPrefix("-UNAVAILABLE fenced")
                 || reply!.hasPrefix("-UNAVAILABLE lease lapsed")
             {
-                preferred = (node + 1) % nodes.count
+                preferred = (node + 1) % ports.count
             }
             usleep(50_000)
         }

@@ -83,7 +83,12 @@ final class ClientFaults: @unchecked Sendable {
 
 final class GatewayClient: @unchecked Sendable {
     let id: Int
-    let nodes: [KezekNode]
+    /// The client-side port of each node (its fault proxy).
+    let ports: [UInt16]
+    /// On Redis Cluster: where each provider goes (follows -MOVED); nil: one shared node.
+    let routes: ClusterRoutes?
+    /// False where kezekd refuses BOOK … WAIT (a cluster with a holder limit): plain BOOK.
+    let waitlists: Bool
     let workload: NemesisWorkload
     let recorder: HistoryRecorder
     let faults: ClientFaults
@@ -98,20 +103,23 @@ final class GatewayClient: @unchecked Sendable {
     private var sockets: [LineClient?]
 
     init(
-        id: Int, seed: UInt64, nodes: [KezekNode], workload: NemesisWorkload,
+        id: Int, seed: UInt64, ports: [UInt16], workload: NemesisWorkload,
         recorder: HistoryRecorder,
-        faults: ClientFaults, recent: RecentHolders, timeout: Double, rounds: NemesisRounds? = nil
+        faults: ClientFaults, recent: RecentHolders, timeout: Double,
+        routes: ClusterRoutes? = nil, waitlists: Bool = true, rounds: NemesisRounds? = nil
     ) {
         self.rounds = rounds
         self.recent = recent
         self.id = id
-        self.nodes = nodes
+        self.ports = ports
+        self.routes = routes
+        self.waitlists = waitlists
         self.workload = workload
         self.recorder = recorder
         self.faults = faults
         self.timeout = timeout
         random = SplitMix64(workloadSeed: seed &+ UInt64(bitPattern: Int64(id)) &* 0x1000_0001)
-        sockets = Array(repeating: nil, count: nodes.count)
+        sockets = Array(repeating: nil, count: ports.count)
     }
 
     func run(until deadline: Double) {
@@ -127,7 +135,8 @@ final class GatewayClient: @unchecked Sendable {
             let provider = workload.providers[Int(random.next() % UInt64(workload.providers.count))]
             let holder = workload.holders[Int(random.next() % UInt64(workload.holders.count))]
             let roll = random.unit()
-            let request = Self.mix.first { roll < $0.below }?.request ?? .confirm
+            var request = Self.mix.first { roll < $0.below }?.request ?? .confirm
+            if request == .bookWait && !waitlists { request = .book }
             perform(request, provider, request == .seats ? "" : holder, until: deadline)
         }
         for socket in sockets { socket?.abort() }
@@ -166,8 +175,10 @@ final class GatewayClient: @unchecked Sendable {
         case .status: line = "STATUS \(provider) \(holder)"
         case .seats: line = "SEATS \(provider)"
         }
-        for _ in 0..<4 where monotonicNow() < deadline {
-            let node = preferred
+        // On a cluster a -MOVED costs an attempt, and a takeover may pass both of a shard's
+        // nodes: twice as many.
+        for _ in 0..<(routes == nil ? 4 : 8) where monotonicNow() < deadline {
+            let node = routes?.node(for: provider) ?? preferred
             let invoked = recorder.now()
             let outcome = attempt(line, request, on: node)
             let completed = recorder.now()
@@ -178,14 +189,15 @@ final class GatewayClient: @unchecked Sendable {
             case .unknown:
                 operation.completed = .max
                 recorder.record(operation)
-                preferred = (node + 1) % nodes.count
+                moveOn(provider, from: node)
                 if !retryUnknown { return }
             case .failed(let why):
                 recorder.record(operation)
+                if why.hasPrefix("MOVED"), routes?.moved(provider, why) == true { continue }
                 if why.hasPrefix("UNAVAILABLE standby") || why.hasPrefix("UNAVAILABLE fenced")
                     || why.hasPrefix("UNAVAILABLE lease lapsed") || why == "refused"
                 {
-                    preferred = (node + 1) % nodes.count
+                    moveOn(provider, from: node)
                 } else if !why.hasPrefix("UNAVAILABLE") && !why.hasPrefix("LOADING") {
                     return
                 }
@@ -199,13 +211,22 @@ final class GatewayClient: @unchecked Sendable {
         }
     }
 
+    /// The next node for `provider` after `node` failed it.
+    func moveOn(_ provider: String, from node: Int) {
+        if let routes {
+            routes.next(provider, after: node)
+        } else {
+            preferred = (node + 1) % ports.count
+        }
+    }
+
     /// What `line` got from `node`: its reply line, or why none came (nil reply).
     func exchange(_ line: String, on node: Int) -> (reply: String?, why: String) {
         let socket: LineClient
         if let open = sockets[node] {
             socket = open
         } else {
-            let port = Int(nodes[node].clientProxy.port)
+            let port = Int(ports[node])
             guard let opened = try? LineClient(port: port, timeout: timeout)
             else {
                 return (nil, "refused")

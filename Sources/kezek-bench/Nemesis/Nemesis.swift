@@ -136,6 +136,8 @@ final class Nemesis: @unchecked Sendable {
             for node in nodes { node.clientProxy.resetAll() }
         case .clientAbort:
             clientFaults.abort(3)
+        case .redisMasterKill:
+            break  // Redis Cluster only (ClusterNemesis)
         }
         if fault.losesRedisData {
             lock.withLock { quietUntil = monotonicNow() + leaseTTL + 1 }

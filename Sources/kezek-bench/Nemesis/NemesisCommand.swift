@@ -20,8 +20,9 @@ struct NemesisCommand: ParsableCommand {
 
     @Option(
         help: """
-            Redis under the two kezekd: single (one Redis, a fault proxy on each link) or \
-            sentinel (a primary, two replicas, three Sentinels).
+            single (one Redis, a fault proxy on each link), sentinel (a primary, two replicas, \
+            three Sentinels) or cluster (Redis Cluster: 3 masters, 3 replicas, a holder and a \
+            standby per shard).
             """)
     var topology = "single"
     @Option(help: "Seconds of load and faults.") var seconds = 120.0
@@ -103,7 +104,8 @@ struct NemesisCommand: ParsableCommand {
         let directory =
             self.directory ?? NSTemporaryDirectory() + "kezek-nemesis-\(seed)-\(getpid())"
         guard let kind = NemesisTopologyKind(rawValue: topology) else {
-            throw Self.badInput("topology '\(topology)' is not built (single and sentinel are)")
+            let known = NemesisTopologyKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Self.badInput("topology '\(topology)' is unknown (\(known))")
         }
         let pointedPorts = try nodes.map { try Self.loopbackPorts($0, what: "--nodes") }
         let redisPort = try redis.map { try Self.loopbackPorts($0, what: "--redis") }
@@ -113,9 +115,12 @@ struct NemesisCommand: ParsableCommand {
         if redisPort.map({ $0.count != 1 }) == true {
             throw Self.badInput("--redis names one address")
         }
+        if pointedPorts != nil && kind == .cluster {
+            throw Self.badInput("--nodes drives a holder and its standbys, not a cluster")
+        }
         let fits =
             pointedPorts == nil
-            ? FaultClass.of(kind)
+            ? kind.faultClasses
             : FaultClass.pointed(
                 supervised: supervised, redis: redis != nil, dataLoss: allowDataLoss)
         var classes = fits
@@ -141,6 +146,10 @@ struct NemesisCommand: ParsableCommand {
                 + (pointedPorts == nil ? "; data in \(directory)" : "")
         )
         if let plantedBug { print("nemesis: kezekd runs with the planted bug '\(plantedBug)'") }
+        if kind == .cluster {
+            return try runCluster(
+                seed: seed, classes: classes, directory: directory, binDirectory: binDirectory)
+        }
         let topology =
             try pointedPorts.map {
                 try NemesisTopology(
@@ -194,7 +203,8 @@ struct NemesisCommand: ParsableCommand {
         if let roundPlay {
             done.enter()
             let admin = GatewayClient(
-                id: NemesisRounds.adminClient, seed: seed, nodes: topology.nodes,
+                id: NemesisRounds.adminClient, seed: seed,
+                ports: topology.nodes.map(\.clientProxy.port),
                 workload: workload, recorder: recorder, faults: ClientFaults(), recent: recent,
                 timeout: timeout)
             Thread.detachNewThread {
@@ -205,7 +215,8 @@ struct NemesisCommand: ParsableCommand {
         for id in 0..<clients {
             done.enter()
             let client = GatewayClient(
-                id: id, seed: seed, nodes: topology.nodes, workload: workload, recorder: recorder,
+                id: id, seed: seed, ports: topology.nodes.map(\.clientProxy.port),
+                workload: workload, recorder: recorder,
                 faults: clientFaults, recent: recent, timeout: timeout, rounds: roundPlay)
             Thread.detachNewThread {
                 client.run(until: deadline)

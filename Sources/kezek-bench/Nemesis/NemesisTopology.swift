@@ -151,11 +151,6 @@ final class KezekNode: @unchecked Sendable {
     var claimsPrimary: Bool { health(timeout: 1)?.contains("role=primary") ?? false }
 }
 
-/// Which Redis the nemesis starts under the two kezekd.
-enum NemesisTopologyKind: String, CaseIterable, Sendable {
-    case single, sentinel
-}
-
 final class NemesisTopology: @unchecked Sendable {
     let directory: String
     /// The single Redis's port (`single`); under Sentinel, the first primary's.

@@ -1,0 +1,109 @@
+// After the faults healed on the cluster topology: every kezekd is killed (kill -9) and one per
+// shard is started, so that what they serve is what the cluster kept; SEATS of every provider
+// and STATUS of every holder are read into the history (client -1) from the shard's node, and
+// `kezek-audit replay --cluster` compares every shard's audit log with what the nodes serve.
+import Foundation
+import KezekNemesis
+import KezekClientSupport
+
+struct ClusterFinalState {
+    let topology: ClusterNemesisTopology
+
+    init(
+        topology: ClusterNemesisTopology, workload: NemesisWorkload, recorder: HistoryRecorder,
+        shardOf: [String: Int]
+    ) throws {
+        self.topology = topology
+        // Let the survivors settle first (a write-back after a loss of Redis's data).
+        try? topology.waitFor("every shard served after the faults", timeout: 30) {
+            topology.everyShardServed()
+        }
+        topology.stopSupervising()
+        for node in topology.nodes {
+            node.process.heldDown = true
+            node.process.killNow()
+        }
+        let serving = Array(topology.nodes.prefix(3))
+        for node in serving { try node.process.start() }
+        try topology.waitFor("a kezekd per shard serving again from the cluster alone", timeout: 60)
+        {
+            serving.allSatisfy(\.isServingPrimary)
+        }
+        let sockets = try serving.map { try LineClient(port: Int($0.port), timeout: 2) }
+        func read(
+            _ request: HistoryOperation.Request, _ line: String, _ provider: String,
+            _ holder: String
+        ) throws {
+            let socket = sockets[shardOf[provider] ?? 0]
+            for _ in 0..<50 {
+                let invoked = recorder.now()
+                let reply = try socket.request(line, timeout: 5)
+                var outcome = GatewayClient.parse(reply, request)
+                // A provider the daemon does not know: Redis lost it, and all it held.
+                if reply.hasPrefix("-NOPROVIDER") {
+                    outcome =
+                        request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
+                }
+                if case .failed = outcome {
+                    usleep(100_000)
+                    continue
+                }
+                recorder.record(
+                    HistoryOperation(
+                        client: HistoryChecker.finalClient, request: request, provider: provider,
+                        holder: holder, invoked: invoked, completed: recorder.now(),
+                        outcome: outcome))
+                return
+            }
+            throw NemesisError("no answer to \(line) after the run")
+        }
+        for provider in workload.providers {
+            try read(.seats, "SEATS \(provider)", provider, "")
+            for holder in workload.holders {
+                try read(.status, "STATUS \(provider) \(holder)", provider, holder)
+            }
+        }
+        let sent = Set(
+            recorder.all.filter { $0.provider == workload.freshProvider && $0.request == .book }
+                .map(\.holder))
+        try read(.seats, "SEATS \(workload.freshProvider)", workload.freshProvider, "")
+        for holder in sent.sorted() {
+            try read(
+                .status, "STATUS \(workload.freshProvider) \(holder)", workload.freshProvider,
+                holder)
+        }
+    }
+
+    /// `kezek-audit replay --cluster`: an anomaly for each difference.
+    func replayAudit(_ binary: String) -> [Anomaly] {
+        let redis = topology.masters().first ?? topology.redis[0].port
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "replay", "--cluster", "--redis", "127.0.0.1:\(redis)", "--kezekd",
+            "127.0.0.1:\(topology.nodes[0].port)", "--key-prefix", topology.keyPrefix,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch {
+            return [
+                Anomaly(
+                    kind: .auditReplayDiffers, subject: "kezek-audit",
+                    detail: "cannot run \(binary): \(error)")
+            ]
+        }
+        let output = String(
+            decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try? output.write(
+            toFile: topology.directory + "/audit-replay.log", atomically: true, encoding: .utf8)
+        guard process.terminationStatus != 0 else { return [] }
+        let lines = output.split(separator: "\n").filter { $0.hasPrefix("difference") }.prefix(20)
+        return [
+            Anomaly(
+                kind: .auditReplayDiffers, subject: "audit log",
+                detail: lines.isEmpty ? output : lines.joined(separator: "\n      "))
+        ]
+    }
+}
