@@ -46,6 +46,14 @@ public struct HistoryOperation: Sendable, CustomStringConvertible {
         self.outcome = outcome
     }
 
+    /// Whether an error reply (`text`, without its `-`) to a request leaves its effect
+    /// unknown: `-UNAVAILABLE` to a write that no standby refused (Redis did not confirm it:
+    /// maybe applied, maybe not). Any other error is a request without effect.
+    public static func leavesUnknown(error text: String, writes: Bool) -> Bool {
+        writes && text.hasPrefix("UNAVAILABLE") && !text.hasPrefix("UNAVAILABLE standby")
+            && !text.hasPrefix("UNAVAILABLE fenced")
+    }
+
     public var isUnknown: Bool { if case .unknown = outcome { true } else { false } }
     public var isFailed: Bool { if case .failed = outcome { true } else { false } }
 

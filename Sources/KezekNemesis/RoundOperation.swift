@@ -70,12 +70,8 @@ public struct RoundOperation: Sendable, CustomStringConvertible {
         let head = words.first ?? ""
         if reply.hasPrefix("-") {
             let text = String(reply.dropFirst())
-            if head == "UNAVAILABLE" && request.writes && !text.hasPrefix("UNAVAILABLE standby")
-                && !text.hasPrefix("UNAVAILABLE fenced")
-            {
-                return .unknown(text)
-            }
-            return .failed(text)
+            return HistoryOperation.leavesUnknown(error: text, writes: request.writes)
+                ? .unknown(text) : .failed(text)
         }
         let second = words.count > 1 ? words[1] : ""
         let number = Int(words.count > 2 ? words[2] : second) ?? -1

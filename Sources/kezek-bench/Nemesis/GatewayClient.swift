@@ -266,12 +266,8 @@ final class GatewayClient: @unchecked Sendable {
         let head = words.first.map(String.init) ?? ""
         if reply.hasPrefix("-") {
             let text = String(reply.dropFirst())
-            if head == "UNAVAILABLE" && request.writes && !text.hasPrefix("UNAVAILABLE standby")
-                && !text.hasPrefix("UNAVAILABLE fenced")
-            {
-                return .unknown(text)
-            }
-            return .failed(text)
+            return HistoryOperation.leavesUnknown(error: text, writes: request.writes)
+                ? .unknown(text) : .failed(text)
         }
         let number = words.count > 1 ? Int(words[1]) ?? -1 : -1
         switch (request, head) {
