@@ -30,48 +30,9 @@ struct ClusterFinalState {
             serving.allSatisfy(\.isServingPrimary)
         }
         let sockets = try serving.map { try LineClient(port: Int($0.port), timeout: 2) }
-        func read(
-            _ request: HistoryOperation.Request, _ line: String, _ provider: String,
-            _ holder: String
-        ) throws {
-            let socket = sockets[shardOf[provider] ?? 0]
-            for _ in 0..<50 {
-                let invoked = recorder.now()
-                let reply = try socket.request(line, timeout: 5)
-                var outcome = GatewayClient.parse(reply, request)
-                // A provider the daemon does not know: Redis lost it, and all it held.
-                if reply.hasPrefix("-NOPROVIDER") {
-                    outcome =
-                        request == .seats ? .seats(capacity: 0, booked: 0, waiting: 0) : .statusNone
-                }
-                if case .failed = outcome {
-                    usleep(100_000)
-                    continue
-                }
-                recorder.record(
-                    HistoryOperation(
-                        client: HistoryChecker.finalClient, request: request, provider: provider,
-                        holder: holder, invoked: invoked, completed: recorder.now(),
-                        outcome: outcome))
-                return
-            }
-            throw NemesisError("no answer to \(line) after the run")
-        }
-        for provider in workload.providers {
-            try read(.seats, "SEATS \(provider)", provider, "")
-            for holder in workload.holders {
-                try read(.status, "STATUS \(provider) \(holder)", provider, holder)
-            }
-        }
-        let sent = Set(
-            recorder.all.filter { $0.provider == workload.freshProvider && $0.request == .book }
-                .map(\.holder))
-        try read(.seats, "SEATS \(workload.freshProvider)", workload.freshProvider, "")
-        for holder in sent.sorted() {
-            try read(
-                .status, "STATUS \(workload.freshProvider) \(holder)", workload.freshProvider,
-                holder)
-        }
+        try FinalReads(workload: workload, recorder: recorder) { provider in
+            sockets[shardOf[provider] ?? 0]
+        }.readAll()
     }
 
     /// `kezek-audit replay --cluster`: an anomaly for each difference.
