@@ -413,11 +413,18 @@ final class LeaseKeeper: @unchecked Sendable {
         do {
             try server.redisPrimary.refresh(log: log)
         } catch {
+            // A standby asks at every look (up to 20 a second): one line per 10 s at most.
+            let now = MonotonicClock.nanoseconds()
+            guard now &- lastSentinelWarning >= 10_000_000_000 else { return }
+            lastSentinelWarning = now
             log.warning(
                 "cannot ask the sentinels where the redis primary is",
                 metadata: ["error": "\(error)"])
         }
     }
+
+    /// When "cannot ask the sentinels" was last logged (0: never).
+    private var lastSentinelWarning: UInt64 = 0
 
     private func connection() throws -> RedisSyncConnection {
         let generation = server.redisPrimary.generation.load(ordering: .acquiring)
