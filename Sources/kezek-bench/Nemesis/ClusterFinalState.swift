@@ -38,33 +38,11 @@ struct ClusterFinalState {
     /// `kezek-audit replay --cluster`: an anomaly for each difference.
     func replayAudit(_ binary: String) -> [Anomaly] {
         let redis = topology.masters().first ?? topology.redis[0].port
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "replay", "--cluster", "--redis", "127.0.0.1:\(redis)", "--kezekd",
-            "127.0.0.1:\(topology.nodes[0].port)", "--key-prefix", topology.keyPrefix,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch {
-            return [
-                Anomaly(
-                    kind: .auditReplayDiffers, subject: "kezek-audit",
-                    detail: "cannot run \(binary): \(error)")
-            ]
-        }
-        let output = String(
-            decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try? output.write(
-            toFile: topology.directory + "/audit-replay.log", atomically: true, encoding: .utf8)
-        guard process.terminationStatus != 0 else { return [] }
-        let lines = output.split(separator: "\n").filter { $0.hasPrefix("difference") }.prefix(20)
-        return [
-            Anomaly(
-                kind: .auditReplayDiffers, subject: "audit log",
-                detail: lines.isEmpty ? output : lines.joined(separator: "\n      "))
-        ]
+        return AuditReplay.anomalies(
+            binary: binary,
+            arguments: [
+                "--cluster", "--redis", "127.0.0.1:\(redis)", "--kezekd",
+                "127.0.0.1:\(topology.nodes[0].port)", "--key-prefix", topology.keyPrefix,
+            ], logPath: topology.directory + "/audit-replay.log")
     }
 }

@@ -87,32 +87,11 @@ struct FinalState {
 
     /// `kezek-audit replay` against Redis and the daemon: an anomaly for each difference.
     func replayAudit(_ binary: String) -> [Anomaly] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "replay", "--redis", "127.0.0.1:\(topology.redisPrimaryPort())", "--kezekd",
-            "127.0.0.1:\(node.port)",
-            "--key-prefix", topology.keyPrefix,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch {
-            return [
-                Anomaly(
-                    kind: .auditReplayDiffers, subject: "kezek-audit",
-                    detail: "cannot run \(binary): \(error)")
-            ]
-        }
-        let output = String(
-            decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus != 0 else { return [] }
-        let lines = output.split(separator: "\n").filter { $0.hasPrefix("difference") }.prefix(20)
-        return [
-            Anomaly(
-                kind: .auditReplayDiffers, subject: "audit log",
-                detail: lines.isEmpty ? output : lines.joined(separator: "\n      "))
-        ]
+        AuditReplay.anomalies(
+            binary: binary,
+            arguments: [
+                "--redis", "127.0.0.1:\(topology.redisPrimaryPort())", "--kezekd",
+                "127.0.0.1:\(node.port)", "--key-prefix", topology.keyPrefix,
+            ])
     }
 }
