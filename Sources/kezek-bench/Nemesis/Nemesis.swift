@@ -140,8 +140,38 @@ final class Nemesis: @unchecked Sendable {
             break  // Redis Cluster only (ClusterNemesis)
         }
         if fault.losesRedisData {
+            let waited = waitForWriteBack()
+            if !waited {
+                print(
+                    String(
+                        format: "%7.2fs  %@: no write-back seen within %.0f s", time,
+                        fault.rawValue, Self.writeBackWait))
+            }
             lock.withLock { quietUntil = monotonicNow() + leaseTTL + 1 }
         }
+    }
+
+    /// The longest wait for the holder's write-back after a loss of Redis's data.
+    static let writeBackWait = 60.0
+
+    /// After a loss of Redis's data, the holder alone has what was lost until it has written
+    /// its state back (docs/RELIABILITY.md): the quiet spell lasts until Redis holds a lease
+    /// epoch again and no write-back marker (`<prefix>:{lease}:epoch`, `…:writeback`,
+    /// docs/PROTOCOL.md). A fixed spell was too short when the link to Redis was slowed
+    /// meanwhile (a write-back took over 3 s): a holder killed in the middle of it lost what
+    /// only it held, a double fault the contract does not cover. False after `writeBackWait`.
+    private func waitForWriteBack() -> Bool {
+        let epoch = "\(topology.keyPrefix):{lease}:epoch"
+        let marker = "\(topology.keyPrefix):{lease}:writeback"
+        let deadline = monotonicNow() + Self.writeBackWait
+        while monotonicNow() < deadline {
+            let whole =
+                (try? topology.redisCommand("EXISTS \(epoch)")) == ":1"
+                && (try? topology.redisCommand("EXISTS \(marker)")) == ":0"
+            if whole { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     /// Whether `fault` may start now, and what to call when it has healed.
