@@ -186,6 +186,66 @@ extension ClusterTests {
             prefix: "-ERR BOOK WAIT is not offered")
     }
 
+    /// A FLUSHALL of a holder's home master empties the units every shard kept there for it
+    /// (RELIABILITY.md, "Found"). With holder-limit 2 and seats at shards 0 and 1, a BOOK at
+    /// shard 2 right after the flush must not be `+BOOKED`: the build before granted it (the
+    /// reserve read the missing units as nothing held; nemesis seeds 2702 and 2704). Now the
+    /// home refuses while any shard's fence is missing there (`-UNAVAILABLE`), each shard puts
+    /// its units back, and the BOOK answers `+LIMIT`; a CANCEL gives a unit back as before.
+    func testAFlushOfAHoldersHomeMasterKeepsTheLimit() throws {
+        let layout = try startThreeNodes(extraArguments: ["--holder-limit", "2"])
+        let cluster = try XCTUnwrap(cluster)
+        let entry = layout.holders[0].port
+        let providers = try providersPerShard(layout, count: 1, at: entry)
+        for (shard, provider) in providers.enumerated() {
+            try expect(
+                try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
+        }
+        var holder = "kid0"
+        for index in 0... {
+            holder = "kid\(index)"
+            if layout.shard(ofSlot: try slot(of: "{h:\(holder)}", at: entry)) == 0 { break }
+        }
+        for shard in 0..<2 {
+            try expect(
+                try LineClient(port: layout.holders[shard].port),
+                "BOOK \(providers[shard]) \(holder)", prefix: "+BOOKED")
+        }
+        let home = try XCTUnwrap(try cluster.master(ofSlot: layout.shardSlots[0]))
+        XCTAssertEqual(try units(of: holder, at: home), Set(providers[0..<2]))
+        _ = try home.cli(["FLUSHALL"])
+        let third = try LineClient(port: layout.holders[2].port, timeout: 5)
+        var answers: Set<String> = []
+        let settled = poll(timeout: 30, interval: 0.02) { () -> String? in
+            let answer =
+                (try? third.request("BOOK \(providers[2]) \(holder)", timeout: 5))
+                ?? "-ERR no answer"
+            answers.insert(answer)
+            return answer.hasPrefix("-UNAVAILABLE") ? nil : answer
+        }
+        print("BOOK after the FLUSHALL of the holder's home: \(answers.sorted())")
+        XCTAssertEqual(settled, "+LIMIT \(holder)", "answers after the FLUSHALL: \(answers)")
+        let restored = poll(timeout: 20, interval: 0.05) { () -> Bool? in
+            (try? units(of: holder, at: home)) == Set(providers[0..<2]) ? true : nil
+        }
+        XCTAssertEqual(
+            restored, true, "units at the home: \((try? units(of: holder, at: home)) ?? [])")
+        try expect(
+            try LineClient(port: layout.holders[1].port), "CANCEL \(providers[1]) \(holder)",
+            prefix: "+CANCELLED")
+        let released = poll(timeout: 5, interval: 0.05) { () -> Bool? in
+            (try? units(of: holder, at: home)) == [providers[0]] ? true : nil
+        }
+        XCTAssertEqual(released, true, "CANCEL did not give the unit back")
+        try expect(
+            try LineClient(port: layout.holders[2].port), "BOOK \(providers[2]) \(holder)",
+            prefix: "+BOOKED")
+        XCTAssertEqual(try units(of: holder, at: home), [providers[0], providers[2]])
+        try expect(
+            try LineClient(port: layout.holders[0].port), "STATUS \(providers[0]) \(holder)",
+            "+BOOKED")
+    }
+
     /// The providers where `holder` has a unit, as its home master holds them.
     private func units(of holder: String, at home: RedisServerProcess) throws -> Set<String> {
         let fields = try home.cli(["HKEYS", "kezek:{h:\(holder)}:units"]).split(separator: "\n")

@@ -78,14 +78,14 @@ extension HolderUnits {
     /// Settle scripts sent in one pipeline at most.
     static let settleChunk = 10_000
 
-    private func currentTopology() throws -> ClusterTopology {
+    func currentTopology() throws -> ClusterTopology {
         guard let topology = primary.topology else {
             throw RedisSyncConnection.Failure(description: "no slot map read yet")
         }
         return topology
     }
 
-    private func waitForReplicas(_ redis: RedisSyncConnection) throws {
+    func waitForReplicas(_ redis: RedisSyncConnection) throws {
         guard settings.redisReplicas > 0 else { return }
         let timeout = String(max(Int(settings.writeTimeout * 1000), 1))
         guard

@@ -38,12 +38,16 @@ enum HolderUnitScripts {
 
     /// The reserves and releases one shard sends one master in one pipeline, as one call
     /// (the script's own cost is paid once per group, as a batch of bookings pays it).
-    /// ARGV: index, fence, epoch, limit, then groups of four: `R` (reserve) or `F` (release),
-    /// units key, holder, provider. Answers one word per group, in order: a reserve `GRANTED`
-    /// (a claim more at this provider: a first one only while the holder holds fewer than
-    /// the limit) or `LIMIT`; a release (one claim less; the unit and its index entry go with
-    /// the last) `RELEASED`. Refused whole (`KZFENCED`) for an epoch older than the fence;
-    /// every key is looked at before the first write.
+    /// ARGV: index, fence, epoch, limit, the number N of fences, every shard's fence on this
+    /// master (N keys), then groups of four: `R` (reserve) or `F` (release), units key,
+    /// holder, provider. Answers one word per group, in order: a reserve `GRANTED` (a claim
+    /// more at this provider: a first one only while the holder holds fewer than the limit)
+    /// or `LIMIT`; a release (one claim less; the unit and its index entry go with the last)
+    /// `RELEASED`. Refused whole (`KZFENCED`) for an epoch older than the fence, and
+    /// (`KZLOST`) while any shard's fence is missing here: every holder raises its fence on
+    /// every master before it serves, so a missing one means this master lost its data, the
+    /// units of other shards' seats with it, until each shard has put its own back
+    /// (`HolderUnitFenceWatch`). Every key is looked at before the first write.
     static let reserveAndRelease = """
         #!lua flags=allow-cross-slot-keys
         redis.call('EXISTS', ARGV[1])
@@ -51,14 +55,20 @@ enum HolderUnitScripts {
         if tonumber(ARGV[3]) < fence then
           return redis.error_reply('\(FencingRefusal.fenced.rawValue) fence is ' .. fence)
         end
-        local i = 5
+        local fences = tonumber(ARGV[5])
+        for f = 6, 5 + fences do
+          if redis.call('EXISTS', ARGV[f]) == 0 then
+            return redis.error_reply('\(FencingRefusal.lost.rawValue) holder units lost here: ' .. ARGV[f] .. ' is missing')
+          end
+        end
+        local i = 6 + fences
         while i <= #ARGV do
           redis.call('EXISTS', ARGV[i + 1])
           i = i + 4
         end
         local limit = tonumber(ARGV[4])
         local answers = {}
-        i = 5
+        i = 6 + fences
         while i <= #ARGV do
           local units, provider = ARGV[i + 1], ARGV[i + 3]
           local entry = ARGV[i + 2] .. ' ' .. provider
@@ -90,11 +100,16 @@ enum HolderUnitScripts {
 
     /// ARGV[7] 1 or 0: the unit as the shard's state, just recovered, says (no claim in
     /// flight then: the fence stopped the previous holder's). Past the limit if need be.
+    /// 2: the unit is there, claims already counted kept (a serving holder putting back what
+    /// a master lost, while its own reserves may be in flight elsewhere).
     static let settle =
         prologue + """
             if ARGV[7] == '0' then
               redis.call('HDEL', ARGV[1], ARGV[5])
               redis.call('SREM', ARGV[2], entry)
+            elseif ARGV[7] == '2' then
+              redis.call('HSETNX', ARGV[1], ARGV[5], 1)
+              redis.call('SADD', ARGV[2], entry)
             else
               redis.call('HSET', ARGV[1], ARGV[5], 1)
               redis.call('SADD', ARGV[2], entry)

@@ -56,14 +56,24 @@ final class HolderUnits: @unchecked Sendable {
     let keys: HolderUnitKeys
     let primary: RedisPrimary
     let settings: ServerSettings
+    let state: ServerState
     let log: Logger
+    /// The seats this shard holds, read when a master lost its units (set at `start`).
+    private(set) var table: SeatTable?
+    /// Grants answered and not yet taken as a seat on their loop, by "<holder> <provider>":
+    /// a master's units put back meanwhile must count them too.
+    let grantsInFlight = Mutex<[String: Int]>([:])
+    /// Set when a master answered `KZLOST`: its fences are looked at without waiting.
+    let fenceLostSeen = Atomic<Bool>(false)
+    var lastFenceCheck: UInt64 = 0
+    var lastFenceFailureLog: UInt64 = 0
     private let pending = Mutex<[Request]>([])
     private let wakeup = ThreadWakeup()
     private let stopped = Atomic<Bool>(false)
     private var thread: pthread_t?
     /// The units thread's own: links by master address, shard tags by identity slot, releases
     /// to send again.
-    private var links: [String: Link] = [:]
+    var links: [String: Link] = [:]
     private var tags: [Int: String] = [:]
     private var retries: [Request] = []
 
@@ -71,16 +81,18 @@ final class HolderUnits: @unchecked Sendable {
     static let retryMillis = 50
     static let maxAttempts = 100
 
-    init(settings: ServerSettings, primary: RedisPrimary, log: Logger) {
+    init(settings: ServerSettings, primary: RedisPrimary, state: ServerState, log: Logger) {
         limit = settings.holderLimit
         shard = settings.shardSlot
         keys = HolderUnitKeys(prefix: settings.keyPrefix)
         self.primary = primary
         self.settings = settings
+        self.state = state
         self.log = log
     }
 
-    func start() {
+    func start(table: SeatTable) {
+        self.table = table
         thread = NativeThread.start { self.run() }
     }
 
@@ -96,6 +108,18 @@ final class HolderUnits: @unchecked Sendable {
         holder: String, provider: String, epoch: Int, done: @escaping @Sendable (Answer) -> Void
     ) {
         enqueue(Request(op: .reserve, holder: holder, provider: provider, epoch: epoch, done: done))
+    }
+
+    /// A granted unit's BOOK ran on its loop (the seat taken, or the unit given back).
+    func grantSettled(holder: String, provider: String) {
+        grantsInFlight.withLock { grants in
+            let key = holder + " " + provider
+            if let count = grants[key], count > 1 {
+                grants[key] = count - 1
+            } else {
+                grants[key] = nil
+            }
+        }
     }
 
     /// Gives one claim of H at `provider` back (from any thread).
@@ -118,7 +142,7 @@ final class HolderUnits: @unchecked Sendable {
 
     private func run() {
         while !stopped.load(ordering: .acquiring) {
-            wakeup.wait(millis: retries.isEmpty ? 1000 : Self.retryMillis)
+            wakeup.wait(millis: retries.isEmpty ? Self.fenceCheckMillis : Self.retryMillis)
             var batch = pending.withLock { requests in
                 defer { requests.removeAll(keepingCapacity: true) }
                 return requests
@@ -128,6 +152,12 @@ final class HolderUnits: @unchecked Sendable {
             retries.removeAll { $0.notBefore <= now }
             batch += due
             if !batch.isEmpty { send(batch) }
+            if fenceLostSeen.exchange(false, ordering: .acquiringAndReleasing)
+                || now &- lastFenceCheck >= UInt64(Self.fenceCheckMillis) * 1_000_000
+            {
+                lastFenceCheck = now
+                checkFences()
+            }
         }
         // Stopped once the loops have: requests left have no reply to give.
         links = [:]
@@ -194,10 +224,13 @@ final class HolderUnits: @unchecked Sendable {
     private func arguments(_ requests: ArraySlice<Request>, link: Link, homeTag: String) -> [String]
     {
         let epoch = requests.map(\.epoch).min() ?? 0
+        let shards = primary.topology?.shards.map(\.identitySlot) ?? [shard]
         var arguments = [
             "EVALSHA", link.reserveAndReleaseSHA, "0", keys.index(homeTag: homeTag, shard: shard),
             keys.fence(homeTag: homeTag, shard: shard), String(epoch), String(limit),
+            String(shards.count),
         ]
+        arguments += shards.map { keys.fence(homeTag: homeTag, shard: $0) }
         arguments.reserveCapacity(arguments.count + 4 * requests.count)
         for request in requests {
             arguments += [
@@ -250,12 +283,20 @@ final class HolderUnits: @unchecked Sendable {
         if case .error(let text) = answer {
             // A master that lost its scripts (a promoted replica): loaded again on reconnect.
             if text.hasPrefix("NOSCRIPT") { links[address] = nil }
+            if FencingRefusal(errorReply: text) == .lost {
+                fenceLostSeen.store(true, ordering: .releasing)
+            }
             settle(request, notApplied: text)
             return
         }
         switch request.op {
         case .reserve:
             let granted = answer.string == "GRANTED"
+            if granted && replicated {
+                grantsInFlight.withLock {
+                    $0[request.holder + " " + request.provider, default: 0] += 1
+                }
+            }
             if granted && !replicated {
                 enqueue(
                     Request(

@@ -61,6 +61,7 @@ extension CommandExecutor {
             outcome = provider.book(
                 holder, wait: false, rules: rules, mirrorUp: up, ticket: ticket, now: thread.now)
             if !grant.wasUsed { units.release(holder: holder, provider: provider.id, epoch: epoch) }
+            units.grantSettled(holder: holder, provider: provider.id)
             if case .afterMirror = outcome { thread.wakeLater(provider.owner) }
         }
         ticket.connection.thread.metrics.count(.book, ReplyKind(outcome))

@@ -67,7 +67,7 @@ public final class KezekServer {
             : nil
         units =
             cluster && settings.holderLimit > 0
-            ? HolderUnits(settings: settings, primary: redisPrimary, log: log) : nil
+            ? HolderUnits(settings: settings, primary: redisPrimary, state: state, log: log) : nil
         rounds = RoundRegistry(keys: keys, ledgerOutbox: outboxes[0])
         // With `units` the count is not kept here: each BOOK brings its own (`UnitGrant`).
         let localLimit = units == nil ? settings.holderLimit : 0
@@ -178,7 +178,7 @@ public final class KezekServer {
                 metadata: ["listen": "\(settings.listen)"])
         }
         for thread in threads { thread.start() }
-        units?.start()
+        units?.start(table: table)
         directory?.start()
     }
 
