@@ -89,7 +89,7 @@ extension NemesisCommand {
         let report = NemesisReport(
             seed: seed, seconds: seconds, result: result, operations: operations,
             roundOperations: [], rounds: 0,
-            counts: nemesis.counts, plantedBug: plantedBug, classes: classes, topology: .cluster)
+            counts: nemesis.counts, classes: classes, shaping: shaping)
         report.print()
         if !result.anomalies.isEmpty {
             print("nemesis: logs and Redis's data kept in \(directory)")

@@ -250,8 +250,7 @@ struct NemesisCommand: ParsableCommand {
         let report = NemesisReport(
             seed: seed, seconds: seconds, result: result, operations: operations,
             roundOperations: recorder.allRounds, rounds: roundPlay?.all.count ?? 0,
-            counts: nemesis.counts, plantedBug: plantedBug, classes: classes,
-            topology: kind)
+            counts: nemesis.counts, classes: classes, shaping: shaping)
         report.print()
         if !result.anomalies.isEmpty {
             print("nemesis: logs and Redis's data kept in \(directory)")

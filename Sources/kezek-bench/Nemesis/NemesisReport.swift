@@ -11,10 +11,10 @@ struct NemesisReport {
     /// Fair rounds played.
     let rounds: Int
     let counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int])
-    let plantedBug: String?
     /// The classes the run could draw (its topology's, or --faults).
     let classes: [FaultClass]
-    let topology: NemesisTopologyKind
+    /// The options besides --seed and --seconds that shaped the run (`NemesisCommand.shaping`).
+    let shaping: String
 
     func print() {
         let answered = operations.filter { !$0.isUnknown && !$0.isFailed }.count
@@ -59,14 +59,11 @@ struct NemesisReport {
                 }
             }
         }
-        let planted =
-            (topology == .single ? "" : " --topology \(topology)")
-            + (plantedBug.map { " --planted-bug \($0)" } ?? "")
         let verdict =
             result.anomalies.isEmpty ? "no anomaly" : "\(result.anomalies.count) anomalies"
         Swift.print(
             "nemesis: \(verdict) in \(Int(seconds)) s; reproduce with: "
-                + "kezek-bench nemesis --seed \(seed) --seconds \(Int(seconds))\(planted)"
+                + "kezek-bench nemesis --seed \(seed) --seconds \(Int(seconds))\(shaping)"
         )
     }
 }
