@@ -12,6 +12,8 @@
 extension HolderUnits {
     /// How often the units thread looks at this shard's fence on every master.
     static let fenceCheckMillis = 250
+    /// How long a master that did not answer is left alone before it is looked at again.
+    static let fenceRetryMillis = 2_000
 
     /// On the units thread, while this daemon serves.
     func checkFences() {
@@ -21,8 +23,12 @@ extension HolderUnits {
         else { return }
         let epoch = state.epoch.load(ordering: .acquiring)
         var stale: [(home: ClusterTopology.Shard, link: Link, missing: Bool)] = []
+        let now = MonotonicClock.nanoseconds()
         for home in topology.shards {
             let address = home.master.description
+            // A master that did not answer is asked again later, not at every look: connecting
+            // to a dead host may take the write timeout, and reserves wait behind this.
+            if let after = fenceCheckNotBefore[address], now < after { continue }
             do {
                 let link = try links[address] ?? Link(home.master, settings: settings)
                 links[address] = link
@@ -32,6 +38,7 @@ extension HolderUnits {
                 stale.append((home, link, value == nil))
             } catch {
                 links[address] = nil
+                fenceCheckNotBefore[address] = now + UInt64(Self.fenceRetryMillis) * 1_000_000
                 fenceCheckFailed(error)
             }
         }

@@ -66,6 +66,7 @@ final class HolderUnits: @unchecked Sendable {
     /// Set when a master answered `KZLOST`: its fences are looked at without waiting.
     let fenceLostSeen = Atomic<Bool>(false)
     var lastFenceCheck: UInt64 = 0
+    var fenceCheckNotBefore: [String: UInt64] = [:]
     var lastFenceFailureLog: UInt64 = 0
     private let pending = Mutex<[Request]>([])
     private let wakeup = ThreadWakeup()
