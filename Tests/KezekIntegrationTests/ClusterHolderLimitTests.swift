@@ -110,17 +110,9 @@ extension ClusterTests {
         let layout = try startThreeNodes(extraArguments: ["--holder-limit", "1"])
         let cluster = try XCTUnwrap(cluster)
         let entry = layout.holders[0].port
-        let providers = try providersPerShard(layout, count: 1, at: entry)
-        for (shard, provider) in providers.enumerated() {
-            try expect(
-                try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
-        }
+        let providers = try createOneProviderPerShard(layout)
         // A holder whose home is not shard 1's master (which dies with the booking).
-        var holder = "kid0"
-        for index in 0... {
-            holder = "kid\(index)"
-            if layout.shard(ofSlot: try slot(of: "{h:\(holder)}", at: entry)) != 1 { break }
-        }
+        let holder = try firstHolder(layout) { $0 != 1 }
         let master1 = try XCTUnwrap(try cluster.master(ofSlot: layout.shardSlots[1]))
         master1.pause()
         let booking = try LineClient(port: layout.holders[1].port, timeout: 5)
@@ -195,17 +187,8 @@ extension ClusterTests {
     func testAFlushOfAHoldersHomeMasterKeepsTheLimit() throws {
         let layout = try startThreeNodes(extraArguments: ["--holder-limit", "2"])
         let cluster = try XCTUnwrap(cluster)
-        let entry = layout.holders[0].port
-        let providers = try providersPerShard(layout, count: 1, at: entry)
-        for (shard, provider) in providers.enumerated() {
-            try expect(
-                try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
-        }
-        var holder = "kid0"
-        for index in 0... {
-            holder = "kid\(index)"
-            if layout.shard(ofSlot: try slot(of: "{h:\(holder)}", at: entry)) == 0 { break }
-        }
+        let providers = try createOneProviderPerShard(layout)
+        let holder = try firstHolder(layout) { $0 == 0 }
         for shard in 0..<2 {
             try expect(
                 try LineClient(port: layout.holders[shard].port),
@@ -244,6 +227,26 @@ extension ClusterTests {
         try expect(
             try LineClient(port: layout.holders[0].port), "STATUS \(providers[0]) \(holder)",
             "+BOOKED")
+    }
+
+    /// One provider per shard with 10 seats, created at its shard's holder, in shard order.
+    private func createOneProviderPerShard(_ layout: Layout) throws -> [String] {
+        let providers = try providersPerShard(layout, count: 1, at: layout.holders[0].port)
+        for (shard, provider) in providers.enumerated() {
+            try expect(
+                try LineClient(port: layout.holders[shard].port), "PROVIDER \(provider) 10", "+OK")
+        }
+        return providers
+    }
+
+    /// The first `kid<n>` whose home master's shard passes `wanted`.
+    private func firstHolder(_ layout: Layout, homeShard wanted: (Int) -> Bool) throws -> String {
+        for index in 0..<10_000 {
+            let holder = "kid\(index)"
+            let slot = try slot(of: "{h:\(holder)}", at: layout.holders[0].port)
+            if wanted(layout.shard(ofSlot: slot)) { return holder }
+        }
+        throw TestSetupError("no holder name in 10,000 has its home there")
     }
 
     /// The providers where `holder` has a unit, as its home master holds them.

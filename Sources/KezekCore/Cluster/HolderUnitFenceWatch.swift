@@ -107,9 +107,7 @@ extension HolderUnits {
     }
 
     private func fenceCheckFailed(_ error: Error) {
-        let now = MonotonicClock.nanoseconds()
-        guard now &- lastFenceFailureLog >= 10_000_000_000 else { return }
-        lastFenceFailureLog = now
+        guard fenceFailureWarning.due() else { return }
         log.warning(
             "cannot look at this shard's holder-unit fences; trying again",
             metadata: ["error": "\(error)"])

@@ -67,7 +67,7 @@ final class HolderUnits: @unchecked Sendable {
     let fenceLostSeen = Atomic<Bool>(false)
     var lastFenceCheck: UInt64 = 0
     var fenceCheckNotBefore: [String: UInt64] = [:]
-    var lastFenceFailureLog: UInt64 = 0
+    var fenceFailureWarning = OncePer(seconds: 10)
     private let pending = Mutex<[Request]>([])
     private let wakeup = ThreadWakeup()
     private let stopped = Atomic<Bool>(false)

@@ -414,9 +414,7 @@ final class LeaseKeeper: @unchecked Sendable {
             try server.redisPrimary.refresh(log: log)
         } catch {
             // A standby asks at every look (up to 20 a second): one line per 10 s at most.
-            let now = MonotonicClock.nanoseconds()
-            guard now &- lastSentinelWarning >= 10_000_000_000 else { return }
-            lastSentinelWarning = now
+            guard sentinelWarning.due() else { return }
             log.warning(
                 "cannot ask the sentinels where the redis primary is",
                 metadata: ["error": "\(error)"])
@@ -424,7 +422,7 @@ final class LeaseKeeper: @unchecked Sendable {
     }
 
     /// When "cannot ask the sentinels" was last logged (0: never).
-    private var lastSentinelWarning: UInt64 = 0
+    private var sentinelWarning = OncePer(seconds: 10)
 
     private func connection() throws -> RedisSyncConnection {
         let generation = server.redisPrimary.generation.load(ordering: .acquiring)

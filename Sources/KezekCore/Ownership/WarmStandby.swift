@@ -43,7 +43,7 @@ final class WarmStandby {
     static let readMillisPerLook = 50
     /// Log entries read per XREAD at most.
     static let entriesPerRead = 2_000
-    private var lastFailureLog: UInt64 = 0
+    private var failureWarning = OncePer(seconds: 10)
 
     init(
         keys: KeyLayout, table: SeatTable, settings: ServerSettings, primary: RedisPrimary,
@@ -74,9 +74,7 @@ final class WarmStandby {
         } catch {
             loaded = false
             self.redis = nil
-            let now = MonotonicClock.nanoseconds()
-            if now &- lastFailureLog >= 10_000_000_000 {
-                lastFailureLog = now
+            if failureWarning.due() {
                 log.warning(
                     "standby: cannot follow the audit log; loading everything again at the next look",
                     metadata: ["error": "\(error)"])
