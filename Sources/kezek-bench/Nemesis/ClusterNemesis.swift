@@ -25,14 +25,13 @@ final class ClusterNemesis: @unchecked Sendable {
     let clientFaults: ClientFaults
     let leaseTTL: Double
     let log: (String) -> Void
+    private let playback = FaultPlayback()
+    /// Guards what is playing out and the quiet spell.
     private let lock = NSLock()
-    private var injected: [FaultClass: Int] = [:]
-    private var skipped: [FaultClass: Int] = [:]
     /// Daemon and Redis faults now playing out.
     private var active = 0
     private var redisBusy = false
     private var quietUntil = 0.0
-    private let group = DispatchGroup()
 
     init(
         topology: ClusterNemesisTopology, clientFaults: ClientFaults, leaseTTL: Double,
@@ -44,22 +43,11 @@ final class ClusterNemesis: @unchecked Sendable {
         self.log = log
     }
 
-    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) {
-        lock.withLock { (injected, skipped) }
-    }
+    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) { playback.counts }
 
     /// Plays `schedule` from `start` (monotonic seconds); returns once every fault healed.
     func play(_ schedule: [ScheduledFault], from start: Double) {
-        for fault in schedule {
-            let wait = start + fault.at - monotonicNow()
-            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-            group.enter()
-            Thread.detachNewThread { [self] in
-                inject(fault, at: monotonicNow() - start)
-                group.leave()
-            }
-        }
-        group.wait()
+        playback.play(schedule, from: start) { [self] in inject($0, at: $1) }
     }
 
     /// The shard a fault hits: drawn from the seed through the fault's scheduled time.
@@ -77,7 +65,7 @@ final class ClusterNemesis: @unchecked Sendable {
             fault == .killHolder || fault == .termHolder || fault == .stopHolder ? holder : standby
         let targetBusy = fault.hitsDaemon && (target.process.heldDown || !target.process.isRunning)
         guard !targetBusy, let release = admit(fault) else {
-            lock.withLock { skipped[fault, default: 0] += 1 }
+            playback.countSkipped(fault)
             return
         }
         defer { release() }
@@ -145,7 +133,7 @@ final class ClusterNemesis: @unchecked Sendable {
         default:
             return skip(fault)
         }
-        lock.withLock { injected[fault, default: 0] += 1 }
+        playback.countInjected(fault)
         log(String(format: "%7.2fs  %@ (%.1fs) %@", time, fault.rawValue, seconds, detail))
         if fault.losesRedisData {
             lock.withLock { quietUntil = monotonicNow() + leaseTTL + 1 }
@@ -153,10 +141,8 @@ final class ClusterNemesis: @unchecked Sendable {
     }
 
     private func skip(_ fault: FaultClass) {
-        lock.withLock {
-            skipped[fault, default: 0] += 1
-            if fault.losesRedisData { quietUntil = monotonicNow() + leaseTTL + 1 }
-        }
+        playback.countSkipped(fault)
+        if fault.losesRedisData { lock.withLock { quietUntil = monotonicNow() + leaseTTL + 1 } }
     }
 
     private func masterOf(_ shard: Int) -> UInt16? {

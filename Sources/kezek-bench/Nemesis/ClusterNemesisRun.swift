@@ -76,27 +76,10 @@ extension NemesisCommand {
         let final = try ClusterFinalState(
             topology: topology, workload: workload, recorder: recorder, shardOf: shardOf)
         let audit = final.replayAudit(kezekAudit ?? binDirectory + "/kezek-audit")
-        let operations = recorder.all
-        if let history {
-            try operations.map(\.description).joined(separator: "\n").write(
-                toFile: history, atomically: true, encoding: .utf8)
-        }
-        var result = HistoryChecker(
-            operations: operations, capacity: Dictionary(uniqueKeysWithValues: capacities),
-            holderLimit: holderLimit
-        ).check()
-        result.anomalies += audit
-        let report = NemesisReport(
-            seed: seed, seconds: seconds, result: result, operations: operations,
-            roundOperations: [], rounds: 0,
-            counts: nemesis.counts, classes: classes, shaping: shaping)
-        report.print()
-        if !result.anomalies.isEmpty {
-            print("nemesis: logs and Redis's data kept in \(directory)")
-            throw ExitCode(1)
-        }
-        topology.stopAll()
-        if self.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
+        try judge(
+            recorder.all, capacities: capacities, found: audit, rounds: 0, roundOperations: [],
+            counts: nemesis.counts, classes: classes, seed: seed, directory: directory,
+            stop: topology.stopAll)
     }
 
     /// `providers` (rounded up to a multiple of 3) named `nem.p<N>`, as many on each shard,

@@ -11,7 +11,7 @@ import KezekClientSupport
 #endif
 
 /// One kezekd of the cluster topology: one shard's holder or standby.
-final class ClusterKezekd: @unchecked Sendable {
+final class ClusterKezekd: HealthProbed, @unchecked Sendable {
     let name: String
     /// 0, 1, 2: the shard it serves (its lowest slot is `ClusterNemesisTopology.shardSlots`).
     let shard: Int
@@ -28,19 +28,6 @@ final class ClusterKezekd: @unchecked Sendable {
         self.clientProxy = clientProxy
     }
 
-    /// `HEALTH` straight to the node (not through its proxy): nil when it does not answer.
-    func health(timeout: Double = 0.5) -> String? {
-        guard let socket = try? LineClient(port: Int(port), timeout: timeout) else { return nil }
-        return try? socket.request("HEALTH", timeout: timeout)
-    }
-
-    var isServingPrimary: Bool {
-        guard let reply = health() else { return false }
-        return reply.hasPrefix("+OK") && reply.contains("role=primary")
-    }
-
-    /// Whether it says it holds its shard's lease, serving or not.
-    var claimsPrimary: Bool { health(timeout: 1)?.contains("role=primary") ?? false }
 }
 
 /// One redis-server of the cluster, by its port.

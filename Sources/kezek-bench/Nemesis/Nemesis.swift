@@ -13,14 +13,13 @@ final class Nemesis: @unchecked Sendable {
     let clientFaults: ClientFaults
     let leaseTTL: Double
     let log: (String) -> Void
+    private let playback = FaultPlayback()
+    /// Guards what is playing out and the quiet spell.
     private let lock = NSLock()
-    private var injected: [FaultClass: Int] = [:]
-    private var skipped: [FaultClass: Int] = [:]
     /// Daemon and Redis faults now playing out.
     private var active = 0
     private var redisBusy = false
     private var quietUntil = 0.0
-    private let group = DispatchGroup()
 
     init(
         topology: NemesisTopology, clientFaults: ClientFaults, leaseTTL: Double,
@@ -32,22 +31,11 @@ final class Nemesis: @unchecked Sendable {
         self.log = log
     }
 
-    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) {
-        lock.withLock { (injected, skipped) }
-    }
+    var counts: (injected: [FaultClass: Int], skipped: [FaultClass: Int]) { playback.counts }
 
     /// Plays `schedule` from `start` (monotonic seconds); returns once every fault healed.
     func play(_ schedule: [ScheduledFault], from start: Double) {
-        for fault in schedule {
-            let wait = start + fault.at - monotonicNow()
-            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-            group.enter()
-            Thread.detachNewThread { [self] in
-                inject(fault, at: monotonicNow() - start)
-                group.leave()
-            }
-        }
-        group.wait()
+        playback.play(schedule, from: start) { [self] in inject($0, at: $1) }
     }
 
     private func inject(_ scheduled: ScheduledFault, at time: Double) {
@@ -58,11 +46,11 @@ final class Nemesis: @unchecked Sendable {
             fault == .killHolder || fault == .termHolder || fault == .stopHolder ? holder : standby
         let targetBusy = fault.hitsDaemon && (target.process.heldDown || !target.process.isRunning)
         guard !targetBusy, let release = admit(fault) else {
-            lock.withLock { skipped[fault, default: 0] += 1 }
+            playback.countSkipped(fault)
             return
         }
         defer { release() }
-        lock.withLock { injected[fault, default: 0] += 1 }
+        playback.countInjected(fault)
         let seconds = scheduled.seconds
         let nodes = topology.nodes
         log(

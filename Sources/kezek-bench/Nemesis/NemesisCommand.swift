@@ -232,31 +232,16 @@ struct NemesisCommand: ParsableCommand {
         let replays = pointedPorts == nil || redisPort != nil
         if !replays { print("nemesis: no --redis given, so the audit log is not replayed") }
         let audit = replays ? final.replayAudit(kezekAudit ?? binDirectory + "/kezek-audit") : []
-        let operations = recorder.all
-        if let history {
-            try operations.map(\.description).joined(separator: "\n").write(
-                toFile: history, atomically: true, encoding: .utf8)
-        }
-        var result = HistoryChecker(
-            operations: operations, capacity: Dictionary(uniqueKeysWithValues: capacities),
-            holderLimit: holderLimit
-        ).check()
-        result.anomalies += audit
-        if let roundPlay {
-            result.anomalies += RoundHistoryChecker(
-                rounds: roundPlay.all, operations: recorder.allRounds, finals: roundFinals
-            ).check()
-        }
-        let report = NemesisReport(
-            seed: seed, seconds: seconds, result: result, operations: operations,
-            roundOperations: recorder.allRounds, rounds: roundPlay?.all.count ?? 0,
-            counts: nemesis.counts, classes: classes, shaping: shaping)
-        report.print()
-        if !result.anomalies.isEmpty {
-            print("nemesis: logs and Redis's data kept in \(directory)")
-            throw ExitCode(1)
-        }
-        topology.stopAll()
-        if self.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
+        let roundAnomalies =
+            roundPlay.map {
+                RoundHistoryChecker(
+                    rounds: $0.all, operations: recorder.allRounds, finals: roundFinals
+                ).check()
+            } ?? []
+        try judge(
+            recorder.all, capacities: capacities, found: audit + roundAnomalies,
+            rounds: roundPlay?.all.count ?? 0, roundOperations: recorder.allRounds,
+            counts: nemesis.counts, classes: classes, seed: seed, directory: directory,
+            stop: topology.stopAll)
     }
 }

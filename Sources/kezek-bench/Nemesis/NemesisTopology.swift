@@ -113,7 +113,7 @@ final class ManagedProcess: @unchecked Sendable {
     }
 }
 
-final class KezekNode: @unchecked Sendable {
+final class KezekNode: HealthProbed, @unchecked Sendable {
     let name: String
     let port: UInt16
     /// Its public HTTP listener (the rounds' draw.csv).
@@ -136,19 +136,6 @@ final class KezekNode: @unchecked Sendable {
         self.redisProxy = redisProxy
     }
 
-    /// `HEALTH` straight to the node (not through its proxy): nil when it does not answer.
-    func health(timeout: Double = 0.5) -> String? {
-        guard let socket = try? LineClient(port: Int(port), timeout: timeout) else { return nil }
-        return try? socket.request("HEALTH", timeout: timeout)
-    }
-
-    var isServingPrimary: Bool {
-        guard let reply = health() else { return false }
-        return reply.hasPrefix("+OK") && reply.contains("role=primary")
-    }
-
-    /// Whether it says it holds the lease, serving or not (its mirror may be down).
-    var claimsPrimary: Bool { health(timeout: 1)?.contains("role=primary") ?? false }
 }
 
 final class NemesisTopology: @unchecked Sendable {
