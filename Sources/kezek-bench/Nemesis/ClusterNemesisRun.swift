@@ -55,22 +55,15 @@ extension NemesisCommand {
             seed: seed, seconds: seconds, meanGap: faultGap, leaseTTL: leaseTTL, classes: classes)
         let start = monotonicNow()
         let deadline = start + seconds
-        let done = DispatchGroup()
         let nodePorts = topology.nodes.map(\.port)
-        for id in 0..<clients {
-            done.enter()
-            let client = GatewayClient(
+        let gateways = (0..<clients).map { id in
+            GatewayClient(
                 id: id, seed: seed, ports: topology.nodes.map(\.clientProxy.port),
                 workload: workload, recorder: recorder, faults: clientFaults, recent: recent,
                 timeout: timeout, routes: ClusterRoutes(nodePorts: nodePorts),
                 waitlists: holderLimit == 0)
-            Thread.detachNewThread {
-                client.run(until: deadline)
-                done.leave()
-            }
         }
-        nemesis.play(schedule, from: start)
-        done.wait()
+        ClientThreads.run(gateways, until: deadline) { nemesis.play(schedule, from: start) }
         nemesis.healAll()
 
         let final = try ClusterFinalState(

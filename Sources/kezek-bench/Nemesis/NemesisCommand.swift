@@ -212,19 +212,15 @@ struct NemesisCommand: ParsableCommand {
                 done.leave()
             }
         }
-        for id in 0..<clients {
-            done.enter()
-            let client = GatewayClient(
+        let gateways = (0..<clients).map { id in
+            GatewayClient(
                 id: id, seed: seed, ports: topology.nodes.map(\.clientProxy.port),
                 workload: workload, recorder: recorder,
                 faults: clientFaults, recent: recent, timeout: timeout, rounds: roundPlay)
-            Thread.detachNewThread {
-                client.run(until: deadline)
-                done.leave()
-            }
         }
-        nemesis.play(schedule, from: start)
-        done.wait()
+        ClientThreads.run(gateways, until: deadline, done: done) {
+            nemesis.play(schedule, from: start)
+        }
         nemesis.healAll()
 
         let final = try FinalState(topology: topology, workload: workload, recorder: recorder)
