@@ -40,8 +40,16 @@ public final class MirrorOutbox: Sendable {
     @inline(__always)
     private var lane: Lane { lanes[Int(kz_thread_stripe())] }
 
-    func append(_ batch: [MirrorWrite]) {
-        lane.writes.withLock { $0.append(contentsOf: batch) }
+    func append(_ batch: consuming [MirrorWrite]) {
+        var batch = batch
+        lane.writes.withLock { writes in
+            // An empty lane takes the array whole.
+            if writes.isEmpty {
+                swap(&writes, &batch)
+            } else {
+                writes.moveAppend(from: &batch, batch.indices)
+            }
+        }
     }
 
     func append(_ write: MirrorWrite) {
@@ -82,7 +90,7 @@ public final class MirrorOutbox: Sendable {
                     if side.pending[lane].isEmpty {
                         swap(&writes, &side.pending[lane])
                     } else {
-                        side.pending[lane].append(contentsOf: writes)
+                        side.pending[lane].moveAppend(from: &writes, writes.indices)
                         writes.removeAll(keepingCapacity: true)
                     }
                 }
@@ -104,7 +112,7 @@ public final class MirrorOutbox: Sendable {
                         swap(&into, &side.pending[lane])
                         side.passed[lane] = 0
                     } else {
-                        into.append(contentsOf: side.pending[lane][from..<to])
+                        into.moveAppend(from: &side.pending[lane], from..<to)
                         side.passed[lane] = to
                     }
                 }

@@ -21,7 +21,7 @@ struct PendingWrites {
             head = 0
             swap(&storage, &more)
         } else {
-            storage.append(contentsOf: more)
+            storage.moveAppend(from: &more, more.indices)
             more.removeAll(keepingCapacity: true)
         }
     }
@@ -40,7 +40,9 @@ struct PendingWrites {
             storage = spare()
             return all
         }
-        let batch = Array(storage[head..<head + count])
+        var batch: [MirrorWrite] = []
+        batch.reserveCapacity(count)
+        batch.moveAppend(from: &storage, head..<head + count)
         head += count
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)

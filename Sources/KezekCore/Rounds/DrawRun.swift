@@ -41,52 +41,72 @@ struct DrawRun {
     }
 
     /// The allocation the contract defines, from the record and the applications alone.
+    ///
+    /// Applicants are numbered in the dictionary's own order, not sorted: the allocation
+    /// depends only on the lottery order (seed and holder ids) and the choices, and sorting
+    /// half a million ids was a fifth of a draw at 10x the city. What comes out is ordered by
+    /// the lottery: each provider's placements best first, its waiters in its waitlist's order.
     static func compute(record: Round.DrawRecord, applications: [String: [Round.Choice]])
         -> Computed
     {
-        let holders = applications.keys.sorted()
+        var holders: [String] = []
+        holders.reserveCapacity(applications.count)
         var providerIDs: [String] = []
         var index: [String: Int] = [:]
         var book = ApplicationBook()
-        book.reserve(applicants: holders.count, choices: holders.count * 3)
-        for holder in holders {
-            let choices = applications[holder]!
-            book.append(
-                choices.map { choice -> (provider: Int, level: Int) in
-                    if index[choice.provider] == nil {
-                        index[choice.provider] = providerIDs.count
-                        providerIDs.append(choice.provider)
-                    }
-                    return (index[choice.provider]!, choice.level)
-                })
+        book.reserve(applicants: applications.count, choices: applications.count * 3)
+        var mapped: [(provider: Int, level: Int)] = []
+        for (holder, choices) in applications {
+            holders.append(holder)
+            mapped.removeAll(keepingCapacity: true)
+            for choice in choices {
+                // One lookup for a provider seen before (most of them).
+                if let known = index[choice.provider] {
+                    mapped.append((known, choice.level))
+                } else {
+                    index[choice.provider] = providerIDs.count
+                    mapped.append((providerIDs.count, choice.level))
+                    providerIDs.append(choice.provider)
+                }
+            }
+            book.append(mapped)
         }
         let free = providerIDs.map { record.freeSeats[$0] ?? 0 }
-        let eligible = holders.indices.filter { !record.excluded.contains(holders[$0]) }
+        let eligible =
+            record.excluded.isEmpty
+            ? Array(holders.indices)
+            : holders.indices.filter { !record.excluded.contains(holders[$0]) }
         let order = LotteryOrder.order(seed: record.seed, holders: eligible.map { holders[$0] }).map
         { Int32(eligible[Int($0)]) }
         let allocation = DeferredAcceptance.allocate(
             freeSeats: free, applications: book, lotteryOrder: order)
 
-        var shares: [String: ProviderShare] = [:]
+        var placements = [[(holder: String, rank: Int)]](repeating: [], count: providerIDs.count)
         var outcome = Round.DrawCounts()
-        for a in holders.indices {
+        for a in order.lazy.map({ Int($0) }) {
             if let rank = allocation.rank(of: a), let p = allocation.provider(of: a) {
-                shares[providerIDs[p], default: ProviderShare()].placements.append(
-                    (holders[a], rank))
+                placements[p].append((holders[a], rank))
                 outcome.offered += 1
                 if rank > 1 { outcome.waiting += 1 }
             } else {
-                outcome.unplaced += 1
-                if allocation.lotteryRank[a] >= 0 { outcome.waiting += 1 }
+                outcome.waiting += 1
             }
         }
+        // Everyone not placed is unplaced, the excluded (no lottery number) among them.
+        outcome.unplaced = holders.count - outcome.offered
+        var shares: [String: ProviderShare] = [:]
+        shares.reserveCapacity(providerIDs.count)
         for (p, waiting) in allocation.waitlists(providers: providerIDs.count).enumerated() {
-            for a in waiting {
-                let choices = book.choices(of: Int(a))
-                let rank =
-                    choices.firstIndex { Int(book.provider[$0]) == p }! - choices.lowerBound + 1
-                shares[providerIDs[p], default: ProviderShare()].waiters.append(
-                    (holders[Int(a)], rank))
+            var share = ProviderShare(placements: placements[p], waiters: [])
+            share.waiters.reserveCapacity(waiting.count)
+            for a in waiting.lazy.map({ Int($0) }) {
+                let choices = book.choices(of: a)
+                var rank = 1
+                while book.provider[choices.lowerBound + rank - 1] != Int32(p) { rank += 1 }
+                share.waiters.append((holders[a], rank))
+            }
+            if !share.placements.isEmpty || !share.waiters.isEmpty {
+                shares[providerIDs[p]] = share
             }
         }
         return Computed(outcome: outcome, shares: shares)

@@ -97,8 +97,9 @@ extension Provider {
     ) {
         changing { state in
             let madeAt = MonotonicClock.nanoseconds()
-            var seats = WriteList(madeAt: madeAt), places = WriteList(madeAt: madeAt),
-                tags = WriteList(madeAt: madeAt)
+            // Seats, then waitlist places, then tags. Places go in the seats' list (all made
+            // after the seats) rather than a list of their own: merging lists copies every write.
+            var writes = WriteList(madeAt: madeAt), tags = WriteList(madeAt: madeAt)
             var part: [(holder: String, rank: Int)] = []
             part.reserveCapacity(placements.count + waiters.count)
             state.tags.reserveCapacity(state.tags.count + placements.count + waiters.count)
@@ -107,22 +108,22 @@ extension Provider {
             for (holder, rank) in placements {
                 let cause = RoundTag(round: round, rank: rank)
                 if let offer = state.offers[holder] {
-                    seats.add(
+                    writes.add(
                         self, .offer(holder: holder, expiresAt: offer.expiresAt), audited: false)
                 } else if state.holders[holder] != nil {
                     booked.append(holder)
-                    seats.add(self, .book(holder: holder), audited: false)
+                    writes.add(self, .book(holder: holder), audited: false)
                 } else {
                     // Seats were counted at the draw; none can have gone since (BOOK answers
                     // +ROUND and capacity cannot drop below booked plus offered).
                     guard state.free > 0, rules.limits.reserve(holder) else { continue }
                     if state.waitlist.remove(holder) {
-                        seats.add(self, .dequeue(holder: holder))
+                        writes.add(self, .dequeue(holder: holder))
                     } else {
                         state.joined(holder)
                     }
                     give(
-                        holder, &state, rules: rules, writes: &seats, expiresAt: expiresAt,
+                        holder, &state, rules: rules, writes: &writes, expiresAt: expiresAt,
                         cause: cause)
                     if state.holders[holder] != nil { booked.append(holder) }
                 }
@@ -136,7 +137,7 @@ extension Provider {
                 if !state.waitlist.contains(holder) {
                     let ticketNumber = state.waitlist.append(holder)
                     state.joined(holder)
-                    places.add(
+                    writes.add(
                         self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber),
                         cause: RoundTag(round: round, rank: rank))
                 }
@@ -145,16 +146,15 @@ extension Provider {
             if !part.isEmpty {
                 tags.add(self, .tagPart(round: round, entries: RoundTagFields.partValue(part)))
             }
-            seats.append(contentsOf: places)
-            seats.append(contentsOf: tags)
-            if seats.count == 0, let ticket {
+            writes.append(contentsOf: tags)
+            if writes.count == 0, let ticket {
                 // Nothing for this provider: the part is done once earlier writes are in.
                 outbox.append(barrier(after: state, ticket: ticket, madeAt: madeAt))
                 return
             }
             // A booking made here is in Redis once this whole part is (no dirty reads).
-            for holder in booked { state.holders[holder] = state.made + seats.count }
-            seats.flush(to: outbox, ticket: ticket, state: &state)
+            for holder in booked { state.holders[holder] = state.made + writes.count }
+            writes.flush(to: outbox, ticket: ticket, state: &state)
         }
     }
 
