@@ -386,7 +386,12 @@ struct Recovery {
                     metadata: ["key": "\(key)"])
                 continue
             }
-            if let score = Double(text), score.isFinite, abs(score) < Self.largestScore,
+            if let whole = Int(text), whole > -Self.largestWholeScore,
+                whole < Self.largestWholeScore
+            {
+                // The usual case, read without a floating-point parse (millions at a cold start).
+                waiting.append((holder, whole))
+            } else if let score = Double(text), score.isFinite, abs(score) < Self.largestScore,
                 score == score.rounded()
             {
                 waiting.append((holder, Int(score)))
@@ -403,6 +408,7 @@ struct Recovery {
 
     /// Scores stay below 2^53, where a double still counts every whole number.
     static let largestScore = 9_007_199_254_740_992.0
+    static let largestWholeScore = 9_007_199_254_740_992
 
     /// A provider's capacity: a whole number from 0 up. Missing or anything else (`lots`) is
     /// logged, and nil: the caller serves the `held` seats as the capacity and writes it back.

@@ -55,6 +55,13 @@ struct HolderTable: @unchecked Sendable {
         (0..<HolderStripes.count).flatMap { Array(stripes[$0].keys) }
     }
 
+    /// Calls `body` with every holder, building no array of them.
+    func forEachHolder(_ body: (String) -> Void) {
+        for stripe in 0..<HolderStripes.count {
+            for holder in stripes[stripe].keys { body(holder) }
+        }
+    }
+
     /// Replaces every entry (recovery): `holders` with write number `number`.
     /// Each stripe is sized for its share up front and each holder hashed once: a cold start
     /// at 100x the city restores millions of them.

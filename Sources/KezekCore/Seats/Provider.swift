@@ -131,9 +131,9 @@ public final class Provider: Sendable {
         var counters = 64
         while counters < 16 * members { counters *= 2 }
         let counts = MemberCounts(counters: counters)
-        for holder in state.holders.keys { counts.insert(holder) }
+        state.holders.forEachHolder { counts.insert($0) }
         for holder in state.offers.keys { counts.insert(holder) }
-        for holder in state.waitlist.holders { counts.insert(holder) }
+        state.waitlist.forEachHolder { counts.insert($0) }
         if let old = state.members { state.retired.append(old) }
         state.members = counts
         return counts

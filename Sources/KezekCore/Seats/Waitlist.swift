@@ -84,6 +84,11 @@ public struct Waitlist {
         slots[head...].compactMap { $0 }
     }
 
+    /// Calls `body` with every waiting holder in order, building no array of them.
+    public func forEachHolder(_ body: (String) -> Void) {
+        for slot in slots[head...] { if let holder = slot { body(holder) } }
+    }
+
     /// Holders in order with their tickets (to write the whole waitlist back to Redis).
     public var entries: [(holder: String, ticket: Int)] {
         (head..<slots.count).compactMap { slot in slots[slot].map { ($0, slotTickets[slot]) } }
