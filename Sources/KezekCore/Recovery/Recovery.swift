@@ -408,7 +408,8 @@ struct Recovery {
 
     /// Scores stay below 2^53, where a double still counts every whole number.
     static let largestScore = 9_007_199_254_740_992.0
-    static let largestWholeScore = 9_007_199_254_740_992
+    /// The same bound as a whole number.
+    static let largestWholeScore = Int(largestScore)
 
     /// A provider's capacity: a whole number from 0 up. Missing or anything else (`lots`) is
     /// logged, and nil: the caller serves the `held` seats as the capacity and writes it back.
