@@ -293,6 +293,27 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "CONFIRM p kid", "+NOTFOUND kid")
     }
 
+    /// An applicant already at the holder limit takes no part in the draw (no lottery number):
+    /// it counts as unplaced, not as waiting, and the seats go to the others.
+    func testAnApplicantAtTheHolderLimitIsLeftOutOfTheDraw() throws {
+        try startStack(["--holder-limit", "1", "--offer-ttl", "0"])
+        let client = try connect()
+        try expect(client, "PROVIDER early 1", "+OK")
+        try expect(client, "PROVIDER p 1", "+OK")
+        try expect(client, "PROVIDER q 1", "+OK")
+        try expect(client, "BOOK early full", prefix: "+BOOKED")
+        try expect(client, "ROUND OPEN r \(commitment("s"))", "+OK")
+        try expect(client, "APPLY r full p q", "+APPLIED 2")
+        try expect(client, "APPLY r ann p", "+APPLIED 1")
+        try expect(client, "APPLY r bob q", "+APPLIED 1")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 3")
+        try expect(client, "ROUND DRAW r s", "+DRAWN offered=2 waiting=0 unplaced=1")
+        try expect(client, "RESULT r full", "+UNPLACED")
+        try expect(client, "RESULT r ann", "+BOOKED p 1")
+        try expect(client, "RESULT r bob", "+BOOKED q 1")
+        try expect(client, "SEATS p", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
+    }
+
     func testOfferExpiryIsKeptAcrossACrash() throws {
         try startStack(["--offer-ttl", "4"])
         let client = try connect()
