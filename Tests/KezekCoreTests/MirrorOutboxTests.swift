@@ -15,6 +15,11 @@ final class MirrorOutboxTests: XCTestCase {
         return write
     }
 
+    private func append(_ made: MirrorWrite) {
+        var made = made
+        outbox.append(moving: &made)
+    }
+
     private func drain() -> [String] {
         var writes: [MirrorWrite] = []
         outbox.drain(into: &writes)
@@ -22,16 +27,16 @@ final class MirrorOutboxTests: XCTestCase {
     }
 
     func testAWriteWaitsForTheOneNumberedBeforeIt() {
-        outbox.append(write(.book(holder: "b"), 2))
-        outbox.append(write(.barrier, 2))
-        outbox.append(write(.refused(3), 0))
-        outbox.append(write(.book(holder: "x"), 1, of: other))
+        append(write(.book(holder: "b"), 2))
+        append(write(.barrier, 2))
+        append(write(.refused(3), 0))
+        append(write(.book(holder: "x"), 1, of: other))
         // One thread appends P's 2 before P's 1 here, as two threads sharing a lane can.
         XCTAssertEqual(
             Set(drain()), ["P0", "Q1"],
             "unnumbered and in-order writes go; P's 2 and its barrier wait for P's 1")
         XCTAssertTrue(outbox.isHoldingWrites)
-        outbox.append(write(.book(holder: "a"), 1))
+        append(write(.book(holder: "a"), 1))
         XCTAssertEqual(drain(), ["P1", "P2", "P2b"])
         XCTAssertFalse(outbox.isHoldingWrites)
     }
@@ -57,7 +62,7 @@ final class MirrorOutboxTests: XCTestCase {
                     var write = MirrorWrite(
                         provider: provider, op: .book(holder: "h\(number)"), ticket: nil, madeAt: 0)
                     write.number = number
-                    outbox.append(write)
+                    outbox.append(moving: &write)
                 }
             }
             done.set(1)

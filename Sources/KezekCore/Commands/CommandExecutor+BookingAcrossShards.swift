@@ -23,7 +23,7 @@ extension CommandExecutor {
             holder, wait: false, rules: rules, mirrorUp: mirrorUp(provider), ticket: ticket,
             now: connection.lastActivity)
         guard case .now(.limit) = first else { return first }
-        let epoch = server.state.epoch.load(ordering: .acquiring)
+        let epoch = state.epoch.load(ordering: .acquiring)
         let thread = connection.thread
         nonisolated(unsafe) let loop = thread
         let bulk = connection.session.bulkReplies
@@ -56,8 +56,8 @@ extension CommandExecutor {
             rules.limits = grant
             let thread = ticket.connection.thread
             let up =
-                server.state.mirrorUp[provider.owner].isSet
-                && server.state.mayWrite(now: thread.now)
+                state.mirrorUp[provider.owner].isSet
+                && state.mayWrite(now: thread.now)
             outcome = provider.book(
                 holder, wait: false, rules: rules, mirrorUp: up, ticket: ticket, now: thread.now)
             if !grant.wasUsed { units.release(holder: holder, provider: provider.id, epoch: epoch) }
@@ -75,7 +75,7 @@ extension CommandExecutor {
         _ provider: Provider, _ holder: String, ticket: ReplyTicket,
         units: HolderUnits, connection: ClientConnection
     ) -> RequestOutcome {
-        let epoch = server.state.epoch.load(ordering: .acquiring)
+        let epoch = state.epoch.load(ordering: .acquiring)
         let handshake = ReleaseOnConfirm()
         let providerID = provider.id
         var joined = ticket

@@ -19,7 +19,7 @@ extension CommandExecutor {
     /// Every node serving slots now, this one first when it does.
     func clusterNodes() -> [ClusterNode] {
         let listen = settings.listen
-        guard let directory = server.directory else {
+        guard let directory else {
             return [
                 ClusterNode(
                     ranges: [0...(HashSlot.count - 1)], address: listen, id: server.clusterNodeID)
@@ -61,7 +61,7 @@ extension CommandExecutor {
         let subcommand = String(decoding: tokens[1], as: UTF8.self).uppercased()
         let listen = server.settings.listen
         let nodes = subcommand == "KEYSLOT" ? [] : clusterNodes()
-        let myID = server.directory == nil ? server.clusterNodeID : Self.nodeID(listen)
+        let myID = directory == nil ? server.clusterNodeID : Self.nodeID(listen)
         func arguments(_ expected: Int) -> Reply? {
             tokens.count == expected ? nil : .wrongArity("cluster|" + subcommand.lowercased())
         }
@@ -127,7 +127,7 @@ extension CommandExecutor {
             // Every shard held by a kezekd: ok; a takeover under way: fail, as Redis says while
             // a master's slots wait for its replica.
             let held =
-                server.directory.map { $0.snapshot.map { !$0.holders.contains(nil) } ?? false }
+                directory.map { $0.snapshot.map { !$0.holders.contains(nil) } ?? false }
                 ?? true
             out.verbatim(
                 """

@@ -54,7 +54,7 @@ extension CommandExecutor {
         out.bulk("version"); out.bulk(Self.serverVersion)
         out.bulk("proto"); out.integer(version)
         out.bulk("id"); out.integer(connection.session.id)
-        out.bulk("mode"); out.bulk(server.directory == nil ? "standalone" : "cluster")
+        out.bulk("mode"); out.bulk(directory == nil ? "standalone" : "cluster")
         out.bulk("role"); out.bulk("master")
         out.bulk("modules"); out.array(0)
         return .now(out.reply)
@@ -160,7 +160,7 @@ extension CommandExecutor {
                 "Server",
                 [
                     ("redis_version", Self.serverVersion),
-                    ("redis_mode", server.directory == nil ? "standalone" : "cluster"),
+                    ("redis_mode", directory == nil ? "standalone" : "cluster"),
                     ("kezek_version", Self.kezekVersion),
                     ("os", "Linux"), ("process_id", "\(getpid())"),
                     ("tcp_port", "\(settings.listen.port)"),

@@ -13,7 +13,7 @@ extension CommandExecutor {
             guard tokens.count == 3 else { return .now(.syntaxError) }
             return rounds.status(id, ticket: ticket, now: now)
         }
-        guard server.state.mirrorUp[rounds.ledger.owner].isSet, server.state.mayWrite(now: now)
+        guard state.mirrorUp[rounds.ledger.owner].isSet, state.mayWrite(now: now)
         else { return .now(.unavailable) }
         if Self.equalsIgnoringCase(sub, "open") {
             guard tokens.count == 4 || tokens.count == 6 else { return .now(.syntaxError) }
@@ -73,8 +73,8 @@ extension CommandExecutor {
             }
             choices.append(Round.Choice(provider: providerID, level: level))
         }
-        guard server.state.mirrorUp[rounds.ledger.owner].isSet,
-            server.state.mayWrite(now: connection.lastActivity)
+        guard state.mirrorUp[rounds.ledger.owner].isSet,
+            state.mayWrite(now: connection.lastActivity)
         else { return .now(.unavailable) }
         lastProvider = rounds.ledger
         return rounds.apply(
@@ -86,8 +86,8 @@ extension CommandExecutor {
     func withdraw(_ tokens: Tokens, _ connection: ClientConnection) -> RequestOutcome {
         guard let id = Self.identifier(tokens[1]) else { return .now(.invalidID(tokens[1])) }
         guard let holder = Self.identifier(tokens[2]) else { return .now(.invalidID(tokens[2])) }
-        guard server.state.mirrorUp[rounds.ledger.owner].isSet,
-            server.state.mayWrite(now: connection.lastActivity)
+        guard state.mirrorUp[rounds.ledger.owner].isSet,
+            state.mayWrite(now: connection.lastActivity)
         else { return .now(.unavailable) }
         lastProvider = rounds.ledger
         return rounds.withdraw(

@@ -117,7 +117,8 @@ public struct MirrorWrite: Sendable {
     /// removed), and a reference count on a hot provider is a cache line every thread that
     /// books there would write twice per write.
     public unowned(unsafe) let provider: Provider
-    public let op: MirrorOp
+    /// Set after `init` only to make a write in its array's own memory (`MirrorOutbox`).
+    public internal(set) var op: MirrorOp
     /// Set on the last write of a request: once Redis confirms it, every earlier write of the
     /// provider is confirmed too (they travel in order on one connection).
     var ticket: ReplyTicket?
@@ -131,10 +132,30 @@ public struct MirrorWrite: Sendable {
     /// Redis applies all of a request's writes in one script call or none.
     var continues = false
 
+    var isBarrier: Bool {
+        if case .barrier = op { return true }
+        return false
+    }
+
     init(provider: Provider, op: MirrorOp, ticket: ReplyTicket?, madeAt: UInt64) {
         self.provider = provider
         self.op = op
         self.ticket = ticket
         self.madeAt = madeAt
+    }
+
+    /// A write with its place in the provider's order (a blank to fill in place, a skipped
+    /// number). Note that Swift copies a write made and then appended or passed by value
+    /// (this type is too large to be moved), so hot paths fill blanks or move (`moveAppend`).
+    init(
+        provider: Provider, op: MirrorOp, ticket: ReplyTicket?, madeAt: UInt64, number: Int,
+        continues: Bool = false
+    ) {
+        self.provider = provider
+        self.op = op
+        self.ticket = ticket
+        self.madeAt = madeAt
+        self.number = number
+        self.continues = continues
     }
 }

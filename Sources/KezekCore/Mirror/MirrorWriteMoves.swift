@@ -19,4 +19,11 @@ extension Array where Element == MirrorWrite {
             }
         }
     }
+
+    /// Moves `write` to the end of this array, leaving a blank write in its place. (A `var`
+    /// passed by value is copied and then destroyed: Swift does not move a write this large.)
+    mutating func moveAppend(_ write: inout MirrorWrite) {
+        append(MirrorWrite(provider: write.provider, op: .barrier, ticket: nil, madeAt: 0))
+        swap(&self[count - 1], &write)
+    }
 }

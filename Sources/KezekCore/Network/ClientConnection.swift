@@ -15,6 +15,12 @@ public final class ClientConnection {
     var parser: RequestParser
     /// The ACL user the connection authenticated as (nil: not yet), and its rights.
     private(set) var user: User?
+    /// `user != nil` without a copy of the user (its strings retained and released), which
+    /// comparing the optional made twice per request.
+    var isSignedIn: Bool {
+        if case .some = user { return true }
+        return false
+    }
     private(set) var rights = Rights()
     /// The TLS session of a connection to `tls-port` (nil: plain TCP).
     private(set) var tls: TLSSession?

@@ -441,7 +441,7 @@ public final class LoopThread {
     private func mirrorRefusedCounts() {
         guard server.state.ready.load(ordering: .acquiring), mirror.isUp else { return }
         for provider in outbox.drainRefusedChanged() {
-            if let write = provider.refusedWriteIfChanged() { outbox.append(write) }
+            if var write = provider.refusedWriteIfChanged() { outbox.append(moving: &write) }
         }
     }
 

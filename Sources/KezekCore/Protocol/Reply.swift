@@ -92,6 +92,11 @@ public enum Reply: Equatable, Sendable {
             out.append(UInt8(48 + value))
             return
         }
+        if value < 100 {  // most: RESP lengths, counts
+            out.append(UInt8(48 + value / 10))
+            out.append(UInt8(48 + value % 10))
+            return
+        }
         var digits:
             (
                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
@@ -106,7 +111,8 @@ public enum Reply: Equatable, Sendable {
                 rest /= 10
                 count += 1
             }
-            out.append(contentsOf: buffer[(20 - count)...])
+            // Rebased to a buffer of its own: appending a `Slice` went element by element.
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 }

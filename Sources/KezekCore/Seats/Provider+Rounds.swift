@@ -149,7 +149,8 @@ extension Provider {
             writes.append(contentsOf: tags)
             if writes.count == 0, let ticket {
                 // Nothing for this provider: the part is done once earlier writes are in.
-                outbox.append(barrier(after: state, ticket: ticket, madeAt: madeAt))
+                var write = barrier(after: state, ticket: ticket, madeAt: madeAt)
+                outbox.append(moving: &write)
                 return
             }
             // A booking made here is in Redis once this whole part is (no dirty reads).

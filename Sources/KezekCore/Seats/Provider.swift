@@ -253,31 +253,28 @@ public final class Provider: Sendable {
         let holders = holderTable
         return state.withStripe(stripe) { () -> RequestOutcome? in
             let counters = admission
+            var outcome: RequestOutcome?
             // `takeSeat` refuses when the last `withLock` (none runs while this stripe is held)
-            // closed this path, or no seat is free.
-            guard holders[stripe: stripe, holder: holder] == nil,
-                let (number, free) = counters.takeSeat(numbering: 2)
-            else { return nil }
-            guard rules.limits.reserve(holder) else {
-                counters.giveBackSeat()
-                var first = MirrorWrite(provider: self, op: .skipped, ticket: nil, madeAt: now)
-                first.number = number
-                var second = first
-                second.number = number + 1
-                outbox.append(first, second)
-                return .now(.limit(holder: holder))
+            // closed this path, or no seat is free. A holder with a seat already: nil.
+            holders.insertIfAbsent(stripe: stripe, holder: holder) { () -> Int? in
+                guard let (number, free) = counters.takeSeat(numbering: 2) else { return nil }
+                guard rules.limits.reserve(holder) else {
+                    counters.giveBackSeat()
+                    var first = MirrorWrite(
+                        provider: self, op: .skipped, ticket: nil, madeAt: now, number: number)
+                    var second = MirrorWrite(
+                        provider: self, op: .skipped, ticket: nil, madeAt: now,
+                        number: number + 1)
+                    outbox.append(moving: &first, &second)
+                    outcome = .now(.limit(holder: holder))
+                    return nil
+                }
+                outbox.appendBooking(
+                    self, holder: holder, ticket: ticket, number: number, madeAt: now)
+                outcome = .afterMirror(.booked(free: free))
+                return number
             }
-            var change = MirrorWrite(
-                provider: self, op: .book(holder: holder), ticket: nil, madeAt: now)
-            change.continues = true
-            change.number = number
-            var entry = MirrorWrite(
-                provider: self, op: .audit(.book, holder: holder, cause: nil), ticket: ticket,
-                madeAt: now)
-            entry.number = number + 1
-            outbox.append(change, entry)
-            holders[stripe: stripe, holder: holder] = number
-            return .afterMirror(.booked(free: free))
+            return outcome
         }
     }
 
@@ -416,7 +413,8 @@ public final class Provider: Sendable {
         guard let ticket, state.hasUnconfirmed, PlantedBug.active != .dirtyReads else {
             return .now(reply)
         }
-        outbox.append(barrier(after: state, ticket: ticket, madeAt: now))
+        var write = barrier(after: state, ticket: ticket, madeAt: now)
+        outbox.append(moving: &write)
         return .afterMirror(reply)
     }
 
@@ -723,14 +721,14 @@ struct WriteList {
         one.number = number
         guard var two = second else {
             one.ticket = ticket
-            outbox.append(one)
+            outbox.append(moving: &one)
             return
         }
         two.number = number + 1
         one.continues = true
         if rest.isEmpty {
             two.ticket = ticket
-            outbox.append(one, two)
+            outbox.append(moving: &one, &two)
             return
         }
         two.continues = true

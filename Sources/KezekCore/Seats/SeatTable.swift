@@ -70,34 +70,14 @@ public final class SeatTable: Sendable {
         }
         return hash
     }
-}
 
-/// A loop thread's own map of providers it has seen: lookups without any lock.
-///
-/// It counts no reference: providers are never removed, so the table keeps every one alive as
-/// long as the server runs, and a reference count on a provider every thread books is one
-/// more cache line all of them write per BOOK (the admission path is careful to write none).
-final class ProviderCache {
-    private let table: SeatTable
-    private var known: [String: Unmanaged<Provider>] = [:]
-
-    init(table: SeatTable) { self.table = table }
-
-    /// Runs `body` on provider `id` (nil when there is none), passing it without a retain.
-    func withProvider<Result>(_ id: String, _ body: (Provider) -> Result) -> Result? {
-        guard let provider = lookUp(id) else { return nil }
-        return provider._withUnsafeGuaranteedRef(body)
-    }
-
-    func provider(_ id: String) -> Provider? {
-        lookUp(id)?.takeUnretainedValue()
-    }
-
-    private func lookUp(_ id: String) -> Unmanaged<Provider>? {
-        if let provider = known[id] { return provider }
-        guard let provider = table.provider(id) else { return nil }
-        let unmanaged = Unmanaged.passUnretained(provider)
-        known[id] = unmanaged
-        return unmanaged
+    /// `stableHash` of an id's bytes as a request holds them.
+    static func stableHash(_ id: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 }
