@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # book-instructions.sh [KEZEKD ...]: user-space instructions kezekd executes per durable BOOK
 # (redis-benchmark -c 50 -P 16, one provider, --threads 1), counted by valgrind's callgrind.
-# Unlike CPU time on a shared machine, the count repeats to within 0.1% run to run, so a change
+# Unlike CPU time on a shared machine, the count repeats to within 0.3% run to run, so a change
 # to the hot path can be judged from one run per build. Each build runs twice, with 20,000 and
 # 70,000 BOOKs, and the difference is divided by 50,000 (start-up and shutdown cancel out).
 # The debug info is stripped first (valgrind 3.19 cannot read Swift's DWARF 5). Loopback only;
