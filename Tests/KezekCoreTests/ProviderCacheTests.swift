@@ -27,6 +27,14 @@ final class ProviderCacheTests: XCTestCase {
         XCTAssertNil(lookUp(cache, "club.10000"), "so is an extension of one")
     }
 
+    func testAnIdHashesTheSameAsAStringAndAsTheRequestsBytes() {
+        for id in ["a", "club.7", "Almaty.Bostandyk.42"] {
+            let fromBytes = Array(id.utf8).withUnsafeBytes { SeatTable.stableHash($0) }
+            XCTAssertEqual(fromBytes, SeatTable.stableHash(id), id)
+        }
+        XCTAssertEqual(SeatTable.stableHash("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a 64 of \"a\"")
+    }
+
     func testAProviderMadeAfterAMissIsFound() {
         let cache = ProviderCache(table: table)
         XCTAssertNil(lookUp(cache, "late"))

@@ -62,19 +62,15 @@ public final class SeatTable: Sendable {
 
     /// FNV-1a: the same id lands on the same shard and owner in every run (easier to debug
     /// than Swift's per-process seeded hash).
-    static func stableHash(_ id: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
+    static func stableHash(_ id: String) -> UInt64 { stableHash(bytes: id.utf8) }
 
-    /// `stableHash` of an id's bytes as a request holds them.
-    static func stableHash(_ id: UnsafeRawBufferPointer) -> UInt64 {
+    /// `stableHash` of an id's bytes as a request holds them (`ProviderCache`).
+    static func stableHash(_ id: UnsafeRawBufferPointer) -> UInt64 { stableHash(bytes: id) }
+
+    @inline(__always)
+    private static func stableHash(bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
