@@ -3,9 +3,11 @@
 # applicants, 5 choices, 42,958 of 65,739 seats held, 1,000 providers) at SCALE times the city,
 # RUNS times per build, the builds alternated; each run on a fresh redis-server (appendonly
 # yes, appendfsync everysec, default rewrite settings; REDIS_ARGS adds flags) and kezekd
-# (--offer-ttl 5; KEZEKD_ARGS adds flags) on free loopback ports. Prints per run the time to
-# +DRAWN, the DRAWs it took, the Redis main process's CPU for the whole run and its AOF
-# rewrites. Bounded: each run is one round, at most 10 minutes.
+# (--offer-ttl OFFER_TTL, default 5; KEZEKD_ARGS adds flags) on free loopback ports. Prints per
+# run the time to +DRAWN, the DRAWs it took, the Redis main process's CPU for the whole run, its
+# AOF rewrites, and the harness's invariant failures (with offer-ttl 5 at 10x, offers expire
+# while the harness reads the results: use OFFER_TTL=600 to check every result). Bounded:
+# each run is one round, at most 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 3 ] || { echo "usage: $0 SCALE RUNS KEZEKD [KEZEKD ...]" >&2; exit 2; }
@@ -31,7 +33,7 @@ one_run() {
     until redis-cli -p "$rp" ping >/dev/null 2>&1; do sleep 0.1; done
     redis-cli -p "$rp" set 'kezek:{lease}:epoch' 0 >/dev/null   # a new installation: no lease-ttl wait
     "$bin" --listen "127.0.0.1:$kp" --redis "127.0.0.1:$rp" --admin-listen "127.0.0.1:$(free_port)" \
-        --public-listen "127.0.0.1:$(free_port)" --offer-ttl 5 --log-level warning \
+        --public-listen "127.0.0.1:$(free_port)" --offer-ttl "${OFFER_TTL:-5}" --log-level warning \
         ${KEZEKD_ARGS:-} 2>"$work/kezekd.log" &
     kpid=$!
     until redis-cli -p "$kp" health 2>/dev/null | grep -q '^OK'; do sleep 0.1; done
@@ -45,8 +47,11 @@ one_run() {
 import json, sys
 path, name, run, cpu, rewrites = sys.argv[1:]
 r = json.load(open(path))
-print("%s run %s: +DRAWN after %.0f ms (%d DRAW sent); Redis CPU %s s; AOF rewrites %s; exit %s"
-      % (name, run, r["draw_ms"], r["draw_attempts"], cpu, rewrites, r["exit_code"]))
+inv = r.get("invariants", {})
+print("%s run %s: +DRAWN after %.0f ms (%d DRAW sent); Redis CPU %s s; AOF rewrites %s; invariant failures %s; exit %s"
+      % (name, run, r["draw_ms"], r["draw_attempts"], cpu, rewrites, inv.get("failures"), r["exit_code"]))
+for example in inv.get("examples", [])[:3]:
+    print("  " + example)
 PY
     cleanup
 }

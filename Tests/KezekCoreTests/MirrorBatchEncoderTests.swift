@@ -214,6 +214,24 @@ final class MirrorBatchEncoderTests: XCTestCase {
             ])
     }
 
+    /// A draw's places and a mask go to the provider's tags hash, each with the highest score
+    /// so far, in one HSET with the tags beside them.
+    func testPlacesAndMask() {
+        let writes = [
+            write(p, .places(first: 7, last: 9, holders: "w1 w2 w3")),
+            write(p, .tagPart(round: "r", entries: "w1 1")),
+            write(p, .mask(holder: "w2", score: 9)),
+        ]
+        XCTAssertEqual(
+            commands(writes),
+            [
+                [
+                    "HSET", "kz:{P}:rounds", "~7", "w1 w2 w3", "~", "9", "#r", "w1 1", "!w2", "9",
+                    "~", "9",
+                ]
+            ])
+    }
+
     func testLongRunSplits() {
         let limit = MirrorBatchEncoder.maxMembersPerCommand
         let holders = (0..<(2 * limit + 5)).map { "h\($0)" }

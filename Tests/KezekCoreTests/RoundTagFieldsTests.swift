@@ -36,4 +36,41 @@ final class RoundTagFieldsTests: XCTestCase {
             ["a": RoundTag(round: "r", rank: 1), "b.c": RoundTag(round: "r", rank: 20)])
         XCTAssertEqual(decoded.ownFields, [])
     }
+
+    /// A draw's places field names holders scored from its first score on; a mask at or above
+    /// a place's score hides it, one below does not (a later place of the same holder); the
+    /// highest score is the largest any field names. Tags ignore these fields.
+    func testDrawnPlacesMasksAndHighestScore() {
+        var bad: [String] = []
+        let pairs: [(field: String, value: String)] = [
+            (RoundTagFields.placesField(first: 10), "ann bob cat"),
+            (RoundTagFields.placesField(first: 40), "bob dan"),
+            (RoundTagFields.maskField(holder: "bob"), "35"),
+            (RoundTagFields.maskField(holder: "cat"), "12"),
+            (RoundTagFields.highestScoreField, "38"),
+            ("~x", "eve"), ("!fay", "soon"), ("~50", "ok bad!id"),
+            ("#r1", "ann 1"),
+        ]
+        let drawn = RoundTagFields.drawnPlaces(pairs) { bad.append($0) }
+        XCTAssertEqual(drawn.places.map(\.holder), ["ann", "bob", "dan", "ok"])
+        XCTAssertEqual(drawn.places.map(\.score), [10, 40, 41, 50])
+        XCTAssertEqual(drawn.highest, 50)
+        XCTAssertTrue(drawn.found)
+        XCTAssertEqual(Set(bad), ["~x", "!fay", "~50"])
+        let tags = RoundTagFields.decode(pairs) { XCTFail("bad tag \($0)") }
+        XCTAssertEqual(tags.tags, ["ann": RoundTag(round: "r1", rank: 1)])
+        XCTAssertEqual(tags.ownFields, [])
+    }
+
+    /// The sorted set wins for a holder in both; the rest go in score order, or, when the
+    /// sorted set's scores were unusable, after its members in its order.
+    func testMergedWaitlist() {
+        let sortedSet = [(holder: "a", score: 5), (holder: "b", score: 20)]
+        let drawn = [(holder: "b", score: 12), (holder: "c", score: 10), (holder: "d", score: 30)]
+        let merged = Recovery.merged(sortedSet, drawn, rescore: false)
+        XCTAssertEqual(merged.map(\.holder), ["a", "c", "b", "d"])
+        XCTAssertEqual(merged.map(\.score), [5, 10, 20, 30])
+        let rescored = Recovery.merged([("a", 0), ("b", 0)], drawn, rescore: true)
+        XCTAssertEqual(rescored.map(\.holder), ["a", "b", "c", "d"])
+    }
 }

@@ -353,9 +353,9 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "ROUND CLOSE r", "+CLOSED 3")
         try expect(client, "ROUND DRAW r s", "+DRAWN offered=2 waiting=1 unplaced=1")
         let redisClient = try LineClient(port: redis.port)
+        let fields = try redis.cli(["HKEYS", "kezek:{p}:rounds"]).split(separator: "\n")
         XCTAssertEqual(
-            try redisClient.request(LineClient.resp(["HLEN", "kezek:{p}:rounds"])), ":1",
-            "one field for the draw's whole part here")
+            fields.filter { $0.hasPrefix("#") }, ["#r"], "one field for the draw's whole part here")
         let part = try redisClient.request(LineClient.resp(["HGET", "kezek:{p}:rounds", "#r"]))
         XCTAssertEqual(
             Set(
@@ -382,6 +382,68 @@ final class RoundTests: IntegrationTestCase {
         for holder in booked.dropFirst() + [waiter] {
             try expect(again, "RESULT r \(holder)", "+BOOKED p 1")
         }
+    }
+
+    /// A draw's waitlist places are one field of the provider's tags hash (`~<first score>`),
+    /// not a sorted-set member each (RoundTagFields). Leaving such a place masks it there, a
+    /// place taken again by BOOK … WAIT goes to the sorted set, and a promotion takes the head:
+    /// after each step and kill -9, a restart serves every holder's standing as before.
+    func testADrawsWaitlistPlacesSurviveLeavingWaitingAgainPromotionAndRestarts() throws {
+        try startStack(["--offer-ttl", "0"])
+        let client = try connect()
+        let applicants = (0..<6).map { "a\($0)" }
+        try expect(client, "PROVIDER p 2", "+OK")
+        try expect(client, "ROUND OPEN r \(commitment("s"))", "+OK")
+        for holder in applicants { try expect(client, "APPLY r \(holder) p", "+APPLIED 1") }
+        try expect(client, "ROUND CLOSE r", "+CLOSED 6")
+        try expect(client, "ROUND DRAW r s", "+DRAWN offered=2 waiting=4 unplaced=4")
+        let redisClient = try LineClient(port: redis.port)
+        XCTAssertEqual(
+            try redisClient.request(LineClient.resp(["ZCARD", "kezek:{p}:waiting"])), ":0",
+            "no sorted-set member per place")
+        let placesFields = try redis.cli(["HKEYS", "kezek:{p}:rounds"]).split(separator: "\n")
+            .filter { $0.hasPrefix("~") && $0 != "~" }
+        XCTAssertEqual(placesFields.count, 1)
+        // The waiters in their order, and the two booked.
+        func standing(_ c: LineClient) throws -> [String] {
+            try c.pipeline(applicants.map { "STATUS p \($0)" })
+        }
+        func waiters(_ c: LineClient) throws -> [String] {
+            let lines = try standing(c)
+            return zip(applicants, lines).filter { $0.1.hasPrefix("+WAITING") }
+                .sorted { $0.1 < $1.1 }.map(\.0)
+        }
+        func restartServesTheSame(_ before: [String], _ step: String) throws -> LineClient {
+            kezekd.kill9()
+            try kezekd.start()
+            let again = try connect()
+            XCTAssertEqual(try standing(again), before, "after kill -9 (\(step))")
+            return again
+        }
+        var order = try waiters(client)
+        XCTAssertEqual(order.count, 4)
+        var current = try restartServesTheSame(try standing(client), "the draw")
+        // The second waiter leaves, then waits again: last, by the sorted set.
+        let second = order[1]
+        try expect(current, "CANCEL p \(second)", "+CANCELLED 0")
+        current = try restartServesTheSame(try standing(current), "a place left")
+        XCTAssertEqual(try waiters(current), order.filter { $0 != second })
+        try expect(current, "BOOK p \(second) WAIT", "+WAITING 4")
+        order = order.filter { $0 != second } + [second]
+        current = try restartServesTheSame(try standing(current), "waiting again")
+        XCTAssertEqual(try waiters(current), order)
+        // A booked holder cancels: the head of the waitlist is booked.
+        let booked = try XCTUnwrap(
+            zip(applicants, try standing(current)).first { $0.1.hasPrefix("+BOOKED") }?.0)
+        try expect(current, "CANCEL p \(booked)", prefix: "+CANCELLED ")
+        try expect(current, "STATUS p \(order[0])", "+BOOKED")
+        current = try restartServesTheSame(try standing(current), "a promotion")
+        XCTAssertEqual(try waiters(current), Array(order.dropFirst()))
+        // A newcomer waits after everyone, also across a restart.
+        try expect(current, "BOOK p late WAIT", "+WAITING 4")
+        kezekd.kill9()
+        try kezekd.start()
+        try expect(try connect(), "STATUS p late", "+WAITING 4")
     }
 
     /// ROUND DRAW waits `draw-timeout` for Redis, not `write-timeout` (a BOOK's wait): a draw

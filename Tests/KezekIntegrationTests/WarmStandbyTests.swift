@@ -1,4 +1,5 @@
 import Foundation
+import KezekDraw
 import XCTest
 import KezekTestSupport
 
@@ -92,6 +93,45 @@ final class WarmStandbyTests: IntegrationTestCase {
         XCTAssertTrue(log(of: kezekd).contains("state loaded from redis"))
         let cold = try served(port: kezekd.port)
         XCTAssertEqual(cold.count, warm.count)
+        let differing = zip(cold, warm).filter { $0 != $1 }
+        XCTAssertEqual(
+            differing.count, 0,
+            "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))"
+        )
+    }
+
+    /// A draw's waitlist places are a field of each provider's tags hash, not sorted-set
+    /// members (RoundTagFields): a standby that followed the draw and a burst after it serves
+    /// what the holder served, scores its new waiters after them, and a cold start agrees.
+    func testAStandbyServesADrawsWaitlistPlacesAsTheHolderDid() throws {
+        let standby = try startHolderAndStandby()
+        let admin = try connect()
+        try expect(admin, "ROUND OPEN r \(SHA256.hex("s"))", "+OK")
+        // 60 applicants for the 30 seats of three providers: half of them wait somewhere.
+        var random = SplitMix64(seed: 3)
+        let applications = holders.map { holder in
+            "APPLY r \(holder) "
+                + providers.prefix(3).shuffled(using: &random).joined(separator: " ")
+        }
+        XCTAssertTrue(try admin.pipeline(applications).allSatisfy { $0 == "+APPLIED 3" })
+        try expect(admin, "ROUND CLOSE r", "+CLOSED 60")
+        try expect(admin, "ROUND DRAW r s", prefix: "+DRAWN ")
+        try burst(port: kezekd.port, seed: 9, count: 2_000)
+        let holderView = try served(port: kezekd.port)
+        XCTAssertTrue(holderView.contains { $0.contains("+WAITING") })
+        pause(1)
+
+        kezekd.kill9()
+        try standby.waitHealthy(timeout: 15)
+        XCTAssertEqual(
+            try served(port: standby.port), holderView,
+            "the warm standby serves what the holder served")
+        try burst(port: standby.port, seed: 10, count: 1_000)
+        let warm = try served(port: standby.port)
+        pause(0.5)
+        standby.terminate()
+        try kezekd.start()
+        let cold = try served(port: kezekd.port)
         let differing = zip(cold, warm).filter { $0 != $1 }
         XCTAssertEqual(
             differing.count, 0,

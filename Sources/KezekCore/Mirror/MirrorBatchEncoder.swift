@@ -111,7 +111,7 @@ public struct MirrorBatchEncoder {
         case .dequeue: return (.zrem, keys.waiting(id))
         case .offer: return (.hset, keys.offers(id))
         case .unoffer: return (.hdel, keys.offers(id))
-        case .tag, .tagPart, .untag: return (.hset, keys.roundTags(id))
+        case .tag, .tagPart, .untag, .places, .mask: return (.hset, keys.roundTags(id))
         case .field(let key, _, _): return (.hset, key)
         case .unfield(let key, _): return (.hdel, key)
         case .capacity, .refused, .barrier, .skipped, .audit, .auditCapacity:
@@ -124,6 +124,7 @@ public struct MirrorBatchEncoder {
         switch op {
         case .book, .unbook, .dequeue, .unoffer, .unfield: 1
         case .enqueue, .offer, .tag, .tagPart, .untag, .field: 2
+        case .places, .mask: 4  // the field, and the provider's highest score so far
         case .capacity, .refused, .barrier, .skipped: 1
         case .audit, .auditCapacity: 0  // in the batch's log entry, not a command of their own
         }
@@ -241,6 +242,16 @@ public struct MirrorBatchEncoder {
             case .tagPart(let round, let entries):
                 RESP.appendBulk(RoundTagFields.partField(round: round), into: &bytes)
                 RESP.appendBulk(entries, into: &bytes)
+            case .places(let first, let last, let holders):
+                RESP.appendBulk(RoundTagFields.placesField(first: first), into: &bytes)
+                RESP.appendBulk(holders, into: &bytes)
+                RESP.appendBulk(RoundTagFields.highestScoreField, into: &bytes)
+                RESP.appendBulk(String(last), into: &bytes)
+            case .mask(let holder, let score):
+                RESP.appendBulk(RoundTagFields.maskField(holder: holder), into: &bytes)
+                RESP.appendBulk(String(score), into: &bytes)
+                RESP.appendBulk(RoundTagFields.highestScoreField, into: &bytes)
+                RESP.appendBulk(String(score), into: &bytes)
             case .enqueue(let holder, let score):
                 RESP.appendBulk(String(score), into: &bytes)
                 RESP.appendBulk(holder, into: &bytes)
@@ -269,9 +280,13 @@ public struct MirrorBatchEncoder {
             (.offer, .offer),
             (.unoffer, .unoffer):
             true
-        // Every tag write sets a field of the provider's tags hash: one HSET, in order.
+        // Every tag write sets fields of the provider's tags hash: one HSET, in order.
         case (.tag, .tag), (.tag, .tagPart), (.tag, .untag), (.tagPart, .tag), (.tagPart, .tagPart),
-            (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag):
+            (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag),
+            (.places, .places), (.places, .tag), (.places, .tagPart), (.places, .untag),
+            (.tag, .places), (.tagPart, .places), (.untag, .places),
+            (.mask, .mask), (.mask, .tag), (.mask, .tagPart), (.mask, .untag), (.mask, .places),
+            (.tag, .mask), (.tagPart, .mask), (.untag, .mask), (.places, .mask):
             true
         case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)):
             x == y

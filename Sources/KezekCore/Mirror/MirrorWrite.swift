@@ -18,6 +18,13 @@ public enum MirrorOp: Sendable, Equatable {
     case tagPart(round: String, entries: String)
     /// Drops the holder's tag: its own field set to "-", which also masks it in any part.
     case untag(holder: String)
+    /// A draw's new waitlist places here, scored `first`, `first + 1`, … in the order of
+    /// `holders` ("<holder> <holder> …"): one field of the tags hash instead of a sorted-set
+    /// member each, and the provider's highest score so far (`RoundTagFields`).
+    case places(first: Int, last: Int, holders: String)
+    /// `holder` left a waitlist place scored at most `score` (the highest score so far), so
+    /// no draw's places field names it live again (`RoundTagFields`).
+    case mask(holder: String, score: Int)
     /// A field of a hash that is not a provider's (a round's state and applications), written
     /// through a round's ledger (see `RoundLedger`).
     case field(key: String, field: String, value: String)
@@ -40,9 +47,10 @@ public enum MirrorOp: Sendable, Equatable {
         switch self {
         case .book(let holder), .unbook(let holder), .dequeue(let holder), .enqueue(let holder, _),
             .offer(let holder, _), .unoffer(let holder), .tag(let holder, _, _), .untag(let holder),
-            .audit(_, let holder, _):
+            .mask(let holder, _), .audit(_, let holder, _):
             holder
-        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity, .tagPart:
+        case .capacity, .refused, .barrier, .skipped, .field, .unfield, .auditCapacity, .tagPart,
+            .places:
             nil
         }
     }

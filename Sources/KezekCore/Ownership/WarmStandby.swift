@@ -101,20 +101,24 @@ final class WarmStandby {
         return loaded ? changed : nil
     }
 
-    /// Waitlists the log appended to continue their scores above Redis's highest.
+    /// Waitlists the log appended to continue their scores above Redis's highest: the sorted
+    /// set's, or the highest a draw's places or a mask named (`RoundTagFields`).
     private func continueScores(_ redis: RedisSyncConnection) throws {
         let ids = Array(scoresFromLog.subtracting(changed))
-        let perRoundTrip = 4 * Recovery.providersPerRoundTrip  // one small command each
+        let perRoundTrip = 2 * Recovery.providersPerRoundTrip  // two small commands each
         for start in stride(from: 0, to: ids.count, by: perRoundTrip) {
             let chunk = ids[start..<min(start + perRoundTrip, ids.count)]
             for id in chunk {
                 redis.append(["ZREVRANGE", keys.waiting(id), "0", "0", "WITHSCORES"])
+                redis.append(["HGET", keys.roundTags(id), RoundTagFields.highestScoreField])
             }
             for id in chunk {
                 let top = try redis.replyOrError().strings
+                let highest = try redis.replyOrError().string.flatMap { Int($0) }
                 if top.count == 2, let score = Double(top[1]) {
                     table.provider(id)?.continueScores(above: Int(score))
                 }
+                if let highest { table.provider(id)?.continueScores(above: highest) }
             }
         }
         scoresFromLog.removeAll()

@@ -147,6 +147,7 @@ struct Recovery {
                         ])
                     figures.oversold += 1
                 }
+                waiting = Self.merged(waiting, tags.drawn.places, rescore: rescore)
                 if rescore {
                     // Scores that are not whole numbers in range: keep Redis's order, number it afresh.
                     for index in waiting.indices { waiting[index].score = index }
@@ -155,6 +156,8 @@ struct Recovery {
                 settling += provider.restore(
                     capacity: capacity, holders: holders, waiting: waiting, refused: refused,
                     offers: offers, tags: tags.tags, tagFields: tags.ownFields,
+                    drawnPlaces: tags.drawn.found,
+                    highestScore: tags.drawn.highest,
                     rewriteWaitlist: rescore, rules: table.rules, promoting: false)
                 if found == nil {
                     // Redis gets the capacity served, so the two never disagree.
@@ -295,24 +298,49 @@ struct Recovery {
         }
     }
 
-    /// Round tags: draws' parts and holders' own fields (`RoundTagFields`); anything else is
-    /// logged and left out.
+    /// Round tags: draws' parts and holders' own fields, and the waitlist places draws made
+    /// (`RoundTagFields`); anything else is logged and left out.
     private func checkedTags(_ value: FlatReply, key: String) -> (
-        tags: [String: RoundTag], ownFields: Set<String>
+        tags: [String: RoundTag], ownFields: Set<String>,
+        drawn: (places: [(holder: String, score: Int)], highest: Int?, found: Bool)
     ) {
         guard let items = checkedStrings(value, key: key, expected: "a hash") else {
-            return ([:], [])
+            return ([:], [], ([], nil, false))
         }
         var pairs: [(field: String, value: String)] = []
         pairs.reserveCapacity(items.count / 2)
         for index in stride(from: 0, to: items.count - 1, by: 2) {
             pairs.append((items[index], items[index + 1]))
         }
-        return RoundTagFields.decode(pairs) { field in
+        let bad = { (field: String) in
             log.error(
-                "bad data in redis: round tag is not '<round> <rank>', '-' or a draw's part; ignored",
+                "bad data in redis: round tag is not '<round> <rank>', '-', a draw's part or its places; ignored",
                 metadata: ["key": "\(key)", "member": "\(field)"])
         }
+        let (tags, ownFields) = RoundTagFields.decode(pairs, bad: bad)
+        return (tags, ownFields, RoundTagFields.drawnPlaces(pairs, bad: bad))
+    }
+
+    /// The sorted set's waiting holders with the live places of draws' fields (the sorted set
+    /// wins for a holder in both), in score order; with `rescore`, the sorted set's order and
+    /// the fields' places after it.
+    static func merged(
+        _ waiting: [(holder: String, score: Int)], _ drawn: [(holder: String, score: Int)],
+        rescore: Bool
+    ) -> [(holder: String, score: Int)] {
+        guard !drawn.isEmpty else { return waiting }
+        let inSortedSet = Set(waiting.lazy.map(\.holder))
+        var all = waiting
+        all.append(contentsOf: drawn.lazy.filter { !inSortedSet.contains($0.holder) })
+        if rescore {
+            all[waiting.count...].sort { $0.score < $1.score }
+            return all
+        }
+        // By score, ties in the order read (only bad data has ties).
+        return all.enumerated().sorted {
+            ($0.element.score, $0.offset) < ($1.element.score, $1.offset)
+        }
+        .map(\.element)
     }
 
     /// A hash's field/value pairs whose field is a valid id.

@@ -118,7 +118,7 @@ extension Provider {
                     // +ROUND and capacity cannot drop below booked plus offered).
                     guard state.free > 0, rules.limits.reserve(holder) else { continue }
                     if state.waitlist.remove(holder) {
-                        writes.add(self, .dequeue(holder: holder))
+                        dequeueWrite(holder, state, writes: &writes)
                     } else {
                         state.joined(holder)
                     }
@@ -132,16 +132,32 @@ extension Provider {
                     round: round, holder: holder, rank: rank, at: id,
                     booked: state.holders[holder] != nil)
             }
+            // New places go to Redis as one field (`RoundTagFields`), each with its log entry.
+            var places: [UInt8] = []
+            var firstScore: Int?
             for (holder, rank) in waiters
             where state.holders[holder] == nil && state.offers[holder] == nil {
                 if !state.waitlist.contains(holder) {
                     let ticketNumber = state.waitlist.append(holder)
                     state.joined(holder)
-                    writes.add(
-                        self, .enqueue(holder: holder, score: state.scoreBase + ticketNumber),
-                        cause: RoundTag(round: round, rank: rank))
+                    if firstScore == nil {
+                        firstScore = state.scoreBase + ticketNumber
+                    } else {
+                        places.append(UInt8(ascii: " "))
+                    }
+                    places.append(contentsOf: holder.utf8)
+                    writes.addAudit(
+                        self, .wait, holder: holder, cause: RoundTag(round: round, rank: rank))
                 }
                 tag(holder, RoundTag(round: round, rank: rank), &state, part: &part, writes: &tags)
+            }
+            if let firstScore {
+                state.drawnPlaces = true
+                writes.add(
+                    self,
+                    .places(
+                        first: firstScore, last: state.scoreBase + state.waitlist.nextTicket - 1,
+                        holders: String(decoding: places, as: UTF8.self)))
             }
             if !part.isEmpty {
                 tags.add(self, .tagPart(round: round, entries: RoundTagFields.partValue(part)))
@@ -208,7 +224,7 @@ extension Provider {
                 promote(&state, rules: rules, writes: &writes)
             } else if state.waitlist.remove(holder) {
                 state.left(holder)
-                writes.add(self, .dequeue(holder: holder), cause: tag)
+                dequeueWrite(holder, state, writes: &writes, cause: tag)
                 untagWrite(holder, &state, writes: &writes)
             } else {
                 untagWrite(holder, &state, writes: &writes)

@@ -50,6 +50,9 @@ public final class Provider: Sendable {
         var waitlist = Waitlist()
         /// Redis score of waitlist ticket 0; scores must grow across restarts.
         var scoreBase = 0
+        /// Redis has a draw's waitlist places here in a field of the tags hash, not in the
+        /// sorted set: a holder leaving a place must mask it there too (`RoundTagFields`).
+        var drawnPlaces = false
         /// Counts of the holders and waiting holders, made when the provider first sells out
         /// and kept from then on; `retired` are earlier, smaller ones (freed with the provider:
         /// a lock-free reader may still read one).
@@ -296,7 +299,7 @@ public final class Provider: Sendable {
             } else {
                 _ = state.waitlist.remove(holder)
                 state.left(holder)
-                writes.add(self, .dequeue(holder: holder))
+                dequeueWrite(holder, state, writes: &writes)
                 untag(holder, &state, rules: rules, placed: false, writes: &writes)
             }
             writes.flush(to: outbox, ticket: ticket, state: &state)
@@ -496,7 +499,20 @@ public final class Provider: Sendable {
                     untagWrite(next, &state, writes: &writes)
                 }
             }
-            writes.add(self, .dequeue(holder: next))
+            dequeueWrite(next, state, writes: &writes)
+        }
+    }
+
+    /// The writes of `holder` leaving its waitlist place here: its sorted-set member, and a
+    /// mask where a draw's places field may name it (`RoundTagFields`), scored with the
+    /// highest score so far, which is at least its place's.
+    func dequeueWrite(
+        _ holder: String, _ state: State, writes: inout WriteList, cause: RoundTag? = nil
+    ) {
+        writes.add(self, .dequeue(holder: holder), cause: cause)
+        if state.drawnPlaces {
+            let highest = state.scoreBase + state.waitlist.nextTicket - 1
+            writes.add(self, .mask(holder: holder, score: highest))
         }
     }
 
@@ -530,7 +546,7 @@ public final class Provider: Sendable {
         capacity: Int, holders: [String], waiting: [(holder: String, score: Int)],
         refused refusedSoFar: Int = 0,
         offers: [(holder: String, expiresAt: Int)] = [], tags: [String: RoundTag] = [:],
-        tagFields: Set<String> = [],
+        tagFields: Set<String> = [], drawnPlaces: Bool = false, highestScore: Int? = nil,
         rewriteWaitlist: Bool = false, rules: BookingRules, promoting: Bool = true
     ) -> [MirrorWrite] {
         refusals.set(refusedSoFar)
@@ -561,19 +577,23 @@ public final class Provider: Sendable {
                 rules.rounds?.offerClock.add(
                     expiresAt: offer.expiresAt, provider: self, holder: offer.holder)
             }
-            var maxScore = -1
+            var maxScore = highestScore ?? -1
             state.waitlist.reserveCapacity(waiting.count)
+            state.drawnPlaces = drawnPlaces
+            var seated: [String] = []
             for entry in waiting {
                 maxScore = max(maxScore, entry.score)
-                if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil
-                    || state.waitlist.contains(entry.holder)
-                {
+                if state.holders[entry.holder] != nil || state.offers[entry.holder] != nil {
+                    seated.append(entry.holder)
+                } else if state.waitlist.contains(entry.holder) {
                     writes.add(self, .dequeue(holder: entry.holder))
                 } else {
                     state.waitlist.append(entry.holder)
                 }
             }
             state.scoreBase = maxScore + 1 - state.waitlist.nextTicket
+            // A seat wins over a place; the mask keeps a draw's field from naming it again.
+            for holder in seated { dequeueWrite(holder, state, writes: &writes) }
             if rewriteWaitlist {
                 for (ticket, holder) in state.waitlist.holders.enumerated() {
                     writes.add(
