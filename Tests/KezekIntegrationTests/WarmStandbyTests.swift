@@ -72,17 +72,25 @@ final class WarmStandbyTests: IntegrationTestCase {
         try burst(port: kezekd.port, seed: 7, count: 4_000)
         let holderView = try served(port: kezekd.port)
         pause(1)  // the standby reads the changed providers at its next looks
+        try takeOverThenStartCold(standby, holderView: holderView, burstSeed: 8)
+    }
 
+    /// SIGKILL of the holder: the standby takes over warm and serves `holderView`; after a
+    /// burst on it, a cold start over the same Redis serves what the standby served.
+    private func takeOverThenStartCold(
+        _ standby: KezekdProcess, holderView: [String], burstSeed: UInt64,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         kezekd.kill9()
         try standby.waitHealthy(timeout: 15)
         XCTAssertTrue(
             log(of: standby).contains("state taken over warm"),
-            log(of: standby).suffix(2000).description)
+            log(of: standby).suffix(2000).description, file: file, line: line)
         XCTAssertEqual(
             try served(port: standby.port), holderView,
-            "the warm standby serves what the holder served")
+            "the warm standby serves what the holder served", file: file, line: line)
         // New waiters after the takeover are scored after those the log gave the standby.
-        try burst(port: standby.port, seed: 8, count: 1_000)
+        try burst(port: standby.port, seed: burstSeed, count: 1_000)
         let warm = try served(port: standby.port)
 
         // A cold start over the same Redis serves the same (once the refused counts, written
@@ -90,14 +98,14 @@ final class WarmStandbyTests: IntegrationTestCase {
         pause(0.5)
         standby.terminate()
         try kezekd.start()
-        XCTAssertTrue(log(of: kezekd).contains("state loaded from redis"))
+        XCTAssertTrue(log(of: kezekd).contains("state loaded from redis"), file: file, line: line)
         let cold = try served(port: kezekd.port)
-        XCTAssertEqual(cold.count, warm.count)
+        XCTAssertEqual(cold.count, warm.count, file: file, line: line)
         let differing = zip(cold, warm).filter { $0 != $1 }
         XCTAssertEqual(
             differing.count, 0,
-            "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))"
-        )
+            "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))",
+            file: file, line: line)
     }
 
     /// A draw's waitlist places are a field of each provider's tags hash, not sorted-set
@@ -119,24 +127,8 @@ final class WarmStandbyTests: IntegrationTestCase {
         try burst(port: kezekd.port, seed: 9, count: 2_000)
         let holderView = try served(port: kezekd.port)
         XCTAssertTrue(holderView.contains { $0.contains("+WAITING") })
-        pause(1)
-
-        kezekd.kill9()
-        try standby.waitHealthy(timeout: 15)
-        XCTAssertEqual(
-            try served(port: standby.port), holderView,
-            "the warm standby serves what the holder served")
-        try burst(port: standby.port, seed: 10, count: 1_000)
-        let warm = try served(port: standby.port)
-        pause(0.5)
-        standby.terminate()
-        try kezekd.start()
-        let cold = try served(port: kezekd.port)
-        let differing = zip(cold, warm).filter { $0 != $1 }
-        XCTAssertEqual(
-            differing.count, 0,
-            "a cold start serves what the warm standby served; (cold, warm): \(differing.prefix(5))"
-        )
+        pause(1)  // the standby reads the changed providers at its next looks
+        try takeOverThenStartCold(standby, holderView: holderView, burstSeed: 10)
     }
 
     /// A takeover just after a burst: the standby reads the log's tail and the providers it
