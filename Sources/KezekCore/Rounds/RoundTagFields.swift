@@ -81,10 +81,12 @@ enum RoundTagFields {
         var places: [(holder: String, score: Int)] = []
         for entry in fields {
             var score = entry.first
+            var told = false  // one line per bad field, however many bad ids it holds
             for word in entry.value.split(separator: " ") {
                 defer { score += 1 }
                 guard Identifier.isValid(String(word)) else {
-                    bad(entry.field)
+                    if !told { bad(entry.field) }
+                    told = true
                     continue
                 }
                 note(score)
