@@ -280,16 +280,16 @@ public struct MirrorBatchEncoder {
             (.offer, .offer),
             (.unoffer, .unoffer):
             true
-        // Every tag write sets fields of the provider's tags hash: one HSET, in order.
-        case (.tag, .tag), (.tag, .tagPart), (.tag, .untag), (.tagPart, .tag), (.tagPart, .tagPart),
-            (.tagPart, .untag), (.untag, .tag), (.untag, .tagPart), (.untag, .untag),
-            (.places, .places), (.places, .tag), (.places, .tagPart), (.places, .untag),
-            (.tag, .places), (.tagPart, .places), (.untag, .places),
-            (.mask, .mask), (.mask, .tag), (.mask, .tagPart), (.mask, .untag), (.mask, .places),
-            (.tag, .mask), (.tagPart, .mask), (.untag, .mask), (.places, .mask):
-            true
         case (.field(let x, _, _), .field(let y, _, _)), (.unfield(let x, _), .unfield(let y, _)):
             x == y
+        // Every write to the provider's tags hash sets fields there: one HSET, in order.
+        default: setsTagsHashFields(a) && setsTagsHashFields(b)
+        }
+    }
+
+    private static func setsTagsHashFields(_ op: MirrorOp) -> Bool {
+        switch op {
+        case .tag, .tagPart, .untag, .places, .mask: true
         default: false
         }
     }

@@ -114,11 +114,11 @@ final class WarmStandby {
             }
             for id in chunk {
                 let top = try redis.replyOrError().strings
-                let highest = try redis.replyOrError().string.flatMap { Int($0) }
-                if top.count == 2, let score = Double(top[1]) {
-                    table.provider(id)?.continueScores(above: Int(score))
+                let sortedSetTop = top.count == 2 ? Double(top[1]).map { Int($0) } : nil
+                let fieldsTop = try redis.replyOrError().string.flatMap { Int($0) }
+                if let highest = [sortedSetTop, fieldsTop].compactMap({ $0 }).max() {
+                    table.provider(id)?.continueScores(above: highest)
                 }
-                if let highest { table.provider(id)?.continueScores(above: highest) }
             }
         }
         scoresFromLog.removeAll()
