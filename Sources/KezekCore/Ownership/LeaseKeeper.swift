@@ -343,9 +343,10 @@ final class LeaseKeeper: @unchecked Sendable {
         let writeBack = StateWriteBack(keys: keys, log: log)
         let figures = try writeBack.write(server.table.allProviders, epoch: taken, to: redis) {
             // Keep the lease while a large state is written.
-            _ = try? redis.command(["PEXPIRE", self.keys.leaseOwner, String(self.ttlMillis)])
+            try self.holdDuringWriteBack(redis)
         }
         try writeBack.write(server.rounds.allRounds, to: redis)
+        try holdDuringWriteBack(redis)
         // Whole again: another daemon may take the lease over it from now on.
         _ = try redis.command(["DEL", keys.writeBackMarker])
         server.state.leaseValidUntil.store(
@@ -363,6 +364,26 @@ final class LeaseKeeper: @unchecked Sendable {
                 "waiting": "\(figures.waiting)",
                 "millis": "\((MonotonicClock.nanoseconds() - started) / 1_000_000)",
             ])
+    }
+
+    /// Renews the lease during a write-back, and takes it back if it lapsed meanwhile (this
+    /// daemon frozen past the TTL): the marker kept every other daemon out, so the owner key
+    /// is this epoch's to set again. A `PEXPIRE` did not set a lapsed key: the marker then went
+    /// with no owner, a standby took over at once, and the holder that had just written its
+    /// state back gave it up (found by `testStandbyDoesNotTakeOverAnUnfinishedWriteBack`).
+    /// Throws when the epoch is no longer ours: the repair fails and is tried again.
+    private func holdDuringWriteBack(_ redis: RedisSyncConnection) throws {
+        let reply = try redis.command([
+            "EVAL", FencingScripts.renew, "2", keys.leaseOwner, keys.leaseEpoch,
+            value, String(ttlMillis), String(epoch),
+        ])
+        guard case .integer(1) = reply else { throw WriteBackInterrupted(renewal: reply.summary) }
+    }
+
+    /// The lease could not be renewed during a write-back (another epoch, or the epoch lost).
+    struct WriteBackInterrupted: Error, CustomStringConvertible {
+        let renewal: String
+        var description: String { "write-back interrupted: the lease renewal answered \(renewal)" }
     }
 
     // MARK: Stopping
