@@ -102,7 +102,7 @@ let package = Package(
         // What the tests and Benchmarks/ share: private redis-server and kezekd processes,
         // process control, polling, thread helpers (and KezekClientSupport, re-exported).
         .target(
-            name: "KezekTestSupport", dependencies: ["KezekClientSupport"],
+            name: "KezekTestSupport", dependencies: ["KezekClientSupport", "KezekCore"],
             path: "Tests/KezekTestSupport"
         ),
         .testTarget(name: "KezekCoreTests", dependencies: ["KezekCore", "KezekTestSupport"]),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # audit-cost.sh KEZEKD-BINARY [BOOKINGS]: what 1,000,000 durable BOOKs at -P 16 (-c 50) cost
 # Redis, per booking: CPU (redis-server's user+system time), the audit log's memory (MEMORY
-# USAGE of every key named *audit*), and the append-only file's growth; plus kezekd's CPU and
-# the rate. One private Redis (appendonly yes, appendfsync everysec, no automatic rewrite, so
+# USAGE of every key named *audit*), the bookings' own memory (the booked set and the batches'
+# hash), and the append-only file's growth; plus kezekd's CPU and the rate. One private Redis (appendonly yes, appendfsync everysec, no automatic rewrite, so
 # the growth is what was appended) per run, loopback only.
 set -u
 bin=$1; n=${2:-1000000}
@@ -21,11 +21,13 @@ aof() { du -sb $w | cut -f1; }
 r0=$(cpu $rpid); k0=$(cpu $kpid); a0=$(aof); t0=$(date +%s%N)
 rate=$(redis-benchmark -p $kp -c 50 -P 16 -n $n -r 100000000 -q BOOK open h:__rand_int__ | tr '\r' '\n' | grep "per second" | tail -1 | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')
 r1=$(cpu $rpid); k1=$(cpu $kpid); t1=$(date +%s%N)
-booked=$(redis-cli -p $rp scard 'kezek:{open}:booked')
+booked=$(redis-cli -p $kp seats open | sed -E 's/.*booked=([0-9]+).*/\1/')
 logmem=0
 for key in $(redis-cli -p $rp --scan --pattern '*audit*'); do logmem=$((logmem + $(redis-cli -p $rp memory usage "$key" samples 0))); done
+statemem=0
+for key in 'kezek:{open}:booked' 'kezek:{open}:booked-batches'; do statemem=$((statemem + $(redis-cli -p $rp memory usage "$key" samples 0 | sed 's/^$/0/'))); done
 a1=$(aof)
-awk -v name="$(basename "$bin")" -v rate="$rate" -v b="$booked" -v rc=$((r1 - r0)) -v kc=$((k1 - k0)) -v lm=$logmem -v ag=$((a1 - a0)) -v ms=$(( (t1 - t0) / 1000000 )) 'BEGIN {
-  printf "%s: %d booked at %.0f/s in %d ms; per booking: redis cpu %.2f us, kezekd cpu %.2f us, log memory %.1f B, aof growth %.1f B\n",
-    name, b, rate, ms, rc * 10000 / b, kc * 10000 / b, lm / b, ag / b }'
+awk -v name="$(basename "$bin")" -v rate="$rate" -v b="$booked" -v rc=$((r1 - r0)) -v kc=$((k1 - k0)) -v lm=$logmem -v sm=$statemem -v ag=$((a1 - a0)) -v ms=$(( (t1 - t0) / 1000000 )) 'BEGIN {
+  printf "%s: %d booked at %.0f/s in %d ms; per booking: redis cpu %.2f us, kezekd cpu %.2f us, log memory %.1f B, bookings memory %.1f B, aof growth %.1f B\n",
+    name, b, rate, ms, rc * 10000 / b, kc * 10000 / b, lm / b, sm / b, ag / b }'
 kill $kpid; redis-cli -p $rp shutdown nosave >/dev/null; rm -rf $w

@@ -1,5 +1,5 @@
-# scripts/log-shape.py PORT [CALLS] [ROUNDS]: what Redis spends per booking on today's batch
-# shape (the booked set's SADD and the log's XADD field, in the fenced batch script) against a
+# scripts/log-shape.py PORT [CALLS] [ROUNDS]: what Redis spends per booking on the batch shape
+# before booked-batches (the booked set's SADD and the log's XADD field, in the fenced batch script) against a
 # log-only shape (the XADD alone, the same script and fence), 400 bookings a call, alternated
 # ROUNDS times. Run it against a private, empty redis-server (appendonly yes, appendfsync
 # everysec): it writes keys of its own and prints CPU (used_cpu_user + sys) and AOF growth per

@@ -17,7 +17,7 @@ final class MirrorBatchEncoderTests: XCTestCase {
         line: UInt = #line
     ) -> [[String]] {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: prefix))
-        encoder.encode(writes[...])
+        encoder.encode(writes[...], epoch: 2)
         var decoded: [[String]] = []
         var ends: [Int] = []
         var index = 0
@@ -81,6 +81,13 @@ final class MirrorBatchEncoderTests: XCTestCase {
                 "T", "kz:{Q}:capacity", "1", "3",
                 "S", "kz:providers", "1", "Q",
             ])
+        // A long run's field is named by the batch's epoch and its sequence after it.
+        let long = (0..<BookedBatches.fieldFrom).map { write(q, .book(holder: "l\($0)")) }
+        encoder.encodeFenced(
+            long[...], script: "abc", thread: 1, epoch: 4, sequence: 9, nextSequence: 10)
+        XCTAssertTrue(
+            String(decoding: encoder.bytes, as: UTF8.self).contains(
+                "$1\r\nH\r\n$21\r\nkz:{Q}:booked-batches\r\n$1\r\n2\r\n$6\r\n4.10.0\r\n"))
     }
 
     func testBarriersEncodeNothing() {
@@ -94,6 +101,7 @@ final class MirrorBatchEncoderTests: XCTestCase {
         XCTAssertEqual(keys.providers, "kezek:providers")
         XCTAssertEqual(keys.capacity("a.b"), "kezek:{a.b}:capacity")
         XCTAssertEqual(keys.booked("a.b"), "kezek:{a.b}:booked")
+        XCTAssertEqual(keys.bookedBatches("a.b"), "kezek:{a.b}:booked-batches")
         XCTAssertEqual(keys.waiting("a.b"), "kezek:{a.b}:waiting")
     }
 
@@ -103,7 +111,7 @@ final class MirrorBatchEncoderTests: XCTestCase {
 
     func testExactBytesOfOneBook() {
         var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kz"))
-        encoder.encode([write(p, .book(holder: "h1"))][...])
+        encoder.encode([write(p, .book(holder: "h1"))][...], epoch: 2)
         XCTAssertEqual(
             String(decoding: encoder.bytes, as: UTF8.self),
             "*3\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$2\r\nh1\r\n")
@@ -232,13 +240,54 @@ final class MirrorBatchEncoderTests: XCTestCase {
             ])
     }
 
+    /// A run of `BookedBatches.fieldFrom` bookings or more is one field of the batches' hash,
+    /// named by the batch's id (epoch, sequence, the command's place); a shorter one is SADD.
+    func testALongRunOfBookingsIsOneField() {
+        let long = (0..<BookedBatches.fieldFrom).map { "h\($0)" }
+        let provider = Provider(id: "L", owner: 0, outbox: outbox, capacity: 100)
+        XCTAssertFalse(provider.hasBookedBatches)
+        let writes =
+            [write(provider, .book(holder: "a")), write(provider, .refused(1))]
+            + long.map { write(provider, .book(holder: $0)) }
+        XCTAssertEqual(
+            commands(writes),
+            [
+                ["SADD", "kz:{L}:booked", "a"], ["SET", "kz:{L}:refused", "1"],
+                ["HSET", "kz:{L}:booked-batches", "2.0.2", long.joined(separator: " ")],
+            ])
+        XCTAssertTrue(provider.hasBookedBatches, "a cancellation here must now mask")
+    }
+
+    /// At a provider with fields a cancellation also masks the holder with its write's id, so
+    /// no earlier field counts it again; elsewhere it is a SREM alone.
+    func testACancellationMasksOnlyWhereFieldsMayNameTheHolder() {
+        let provider = Provider(id: "M", owner: 0, outbox: outbox, capacity: 100)
+        let cancel = [write(provider, .unbook(holder: "a")), write(provider, .unbook(holder: "b"))]
+        XCTAssertEqual(commands(cancel), [["SREM", "kz:{M}:booked", "a", "b"]])
+        provider.noteBookedBatches()
+        XCTAssertEqual(
+            commands(cancel + [write(provider, .dequeue(holder: "c"))]),
+            [
+                ["SREM", "kz:{M}:booked", "a", "b"],
+                ["HSET", "kz:{M}:booked-batches", "!a", "2.0.1", "!b", "2.0.1"],
+                ["ZREM", "kz:{M}:waiting", "c"],
+            ])
+    }
+
     func testLongRunSplits() {
         let limit = MirrorBatchEncoder.maxMembersPerCommand
         let holders = (0..<(2 * limit + 5)).map { "h\($0)" }
         let result = commands(holders.map { write(p, .book(holder: $0)) })
-        XCTAssertEqual(result.map(\.count), [2 + limit, 2 + limit, 2 + 5])
-        XCTAssertTrue(result.allSatisfy { $0.prefix(2) == ["SADD", "kz:{P}:booked"] })
-        XCTAssertEqual(result.flatMap { $0.dropFirst(2) }, holders)
+        XCTAssertEqual(
+            result.map { Array($0.prefix(3)) },
+            [
+                ["HSET", "kz:{P}:booked-batches", "2.0.0"],
+                ["HSET", "kz:{P}:booked-batches", "2.0.1"],
+                ["SADD", "kz:{P}:booked", "h\(2 * limit)"],
+            ])
+        XCTAssertEqual(
+            result.prefix(2).flatMap { $0[3].split(separator: " ").map(String.init) }
+                + result[2].dropFirst(2), holders)
     }
 
     func testLongEnqueueRunSplits() {
@@ -255,8 +304,8 @@ final class MirrorBatchEncoderTests: XCTestCase {
             write(p, .book(holder: "a")), write(p, .book(holder: "b")),
             write(p, .book(holder: "c")),
         ]
-        encoder.encode(writes[0..<3])
-        encoder.encode(writes[1..<3])
+        encoder.encode(writes[0..<3], epoch: 2)
+        encoder.encode(writes[1..<3], epoch: 2)
         XCTAssertEqual(
             String(decoding: encoder.bytes, as: UTF8.self),
             "*4\r\n$4\r\nSADD\r\n$13\r\nkz:{P}:booked\r\n$1\r\nb\r\n$1\r\nc\r\n")

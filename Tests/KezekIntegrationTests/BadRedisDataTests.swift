@@ -12,7 +12,7 @@ final class BadRedisDataTests: IntegrationTestCase {
         let plant: [[String]] = [
             [
                 "SADD", "kezek:providers", "odd-scores", "bad-capacity", "wrong-types",
-                "not a valid id", "fine",
+                "not a valid id", "fine", "batches",
             ],
             ["SET", "kezek:{odd-scores}:capacity", "1"],
             [
@@ -23,10 +23,18 @@ final class BadRedisDataTests: IntegrationTestCase {
             ["SADD", "kezek:{bad-capacity}:booked", "b1", "b2"],
             ["SET", "kezek:{wrong-types}:capacity", "3"],
             ["SET", "kezek:{wrong-types}:booked", "a string, not a set"],
+            ["SET", "kezek:{wrong-types}:booked-batches", "a string, not a hash"],
             ["HSET", "kezek:{wrong-types}:waiting", "a", "hash"],
             ["SET", "kezek:{wrong-types}:refused", "-7"],
             ["SET", "kezek:{fine}:capacity", "2"],
             ["SADD", "kezek:{fine}:booked", "f1"],
+            // x1 booked; x2 masked after its booking; "b@d!" not an id (its field still
+            // counts x1 and x2); a field that is no id; a mask whose value is no id (x3 stays).
+            ["SET", "kezek:{batches}:capacity", "5"],
+            [
+                "HSET", "kezek:{batches}:booked-batches", "2.1.0", "x1 x2 b@d!", "2.2.0", "x3",
+                "!x2", "2.1.5", "oops", "x4", "!x3", "garbage",
+            ],
         ]
         for command in plant { _ = try redis.cli(command) }
         kezekd = KezekdProcess(redisPort: redis.port, logDirectory: directory)
@@ -45,12 +53,21 @@ final class BadRedisDataTests: IntegrationTestCase {
         try expect(
             client, "SEATS wrong-types", "+SEATS capacity=3 booked=0 free=3 waiting=0 refused=0")
         try expect(client, "SEATS fine", "+SEATS capacity=2 booked=1 free=1 waiting=0 refused=0")
+        try expect(
+            client, "SEATS batches", "+SEATS capacity=5 booked=2 free=3 waiting=0 refused=0")
+        for (holder, status) in [("x1", "+BOOKED"), ("x2", "+NONE"), ("x3", "+BOOKED")] {
+            try expect(client, "STATUS batches \(holder)", status)
+        }
         try expect(client, "BOOK fine f2", "+BOOKED 0")
         try expect(client, "BOOK odd-scores newcomer WAIT", "+WAITING 4")
         let log = try String(contentsOfFile: kezekd.stderrPath, encoding: .utf8)
         for key in [
             "kezek:{odd-scores}:waiting", "kezek:{bad-capacity}:capacity",
             "kezek:{wrong-types}:booked", "not a valid id",
+            "key=kezek:{wrong-types}:booked-batches",
+            "key=kezek:{batches}:booked-batches member=2.1.0",
+            "key=kezek:{batches}:booked-batches member=oops",
+            "key=kezek:{batches}:booked-batches member=!x3",
         ] {
             XCTAssertTrue(log.contains(key), "no log line names \(key)")
         }
@@ -141,7 +158,7 @@ final class BadRedisDataTests: IntegrationTestCase {
         try expect(client, "STATUS bad w2", "+WAITING 1")
         try expect(client, "SEATS bad", "+SEATS capacity=5 booked=5 free=0 waiting=1 refused=1")
         XCTAssertEqual(try redis.cli(["GET", "kezek:{bad}:capacity"]), "5\n")
-        XCTAssertEqual(try redis.cli(["SCARD", "kezek:{bad}:booked"]), "5\n")
+        XCTAssertEqual(try StoredBookings.holders("bad", in: redis), ["e", "f", "g", "h", "w1"])
         try kezekd.restart()
         let after = try seats(try connect(), "bad")
         XCTAssertEqual(

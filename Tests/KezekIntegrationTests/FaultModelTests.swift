@@ -92,9 +92,7 @@ final class FaultModelTests: IntegrationTestCase {
         }
         XCTAssertEqual(exited, 75, "the fenced primary should exit with status 75")
         try expect(standby, "SEATS solo", "+SEATS capacity=1 booked=1 free=0 waiting=0 refused=0")
-        XCTAssertEqual(
-            try redis.cli(["SMEMBERS", "kezek:{solo}:booked"]).trimmingCharacters(
-                in: .whitespacesAndNewlines), "new")
+        XCTAssertEqual(try redisBookings("solo"), ["new"])
     }
 
     /// A primary frozen past its lease answers no read once it wakes: the standby has taken
@@ -138,7 +136,7 @@ final class FaultModelTests: IntegrationTestCase {
         // The next write finds the loss before it is confirmed, and waits for the repair.
         try expect(client, "CANCEL gym a", "+CANCELLED 0")
         try expect(client, "BOOK gym e WAIT", "+WAITING 1")
-        XCTAssertEqual(try redisMembers("kezek:{gym}:booked"), ["b", "c", "d"])
+        XCTAssertEqual(try redisBookings("gym"), ["b", "c", "d"])
         let metrics = try adminGet(port: kezekd.adminPort, path: "/metrics").body
         XCTAssertTrue(metrics.contains("kezek_repairs_total 1"), "metrics: repairs")
         XCTAssertTrue(
@@ -228,9 +226,7 @@ final class FaultModelTests: IntegrationTestCase {
 
     private func bookedInRedis(_ providers: [String]) throws -> [Int] {
         try providers.map {
-            Int(
-                try redis.cli(["SCARD", "kezek:{\($0)}:booked"]).trimmingCharacters(
-                    in: .whitespacesAndNewlines)) ?? 0
+            try redisBookings($0).count
         }
     }
 
@@ -273,7 +269,7 @@ final class FaultModelTests: IntegrationTestCase {
                 kezekd.isRunning,
                 "the holder lost the city to a newcomer \(delayMillis) ms after the FLUSHALL")
             let restored = poll(timeout: 10) {
-                (try? self.redisMembers("kezek:{club}:booked"))?.count == 60 ? true : nil
+                (try? self.redisBookings("club"))?.count == 60 ? true : nil
             }
             XCTAssertEqual(
                 restored, true,
@@ -307,7 +303,7 @@ final class FaultModelTests: IntegrationTestCase {
         _ = try redis.cli(["SET", "kezek:{lease}:epoch", epoch])
         _ = try redis.cli(["SET", "kezek:{lease}:owner", "rogue@elsewhere/1", "PX", "60000"])
         let repaired = poll(timeout: 10) { () -> Bool? in
-            (try? self.redisMembers("kezek:{gym}:booked")) == ["a"] ? true : nil
+            (try? self.redisBookings("gym")) == ["a"] ? true : nil
         }
         XCTAssertEqual(repaired, true, "the holder did not write its state back")
         XCTAssertTrue(
@@ -328,7 +324,7 @@ final class FaultModelTests: IntegrationTestCase {
         try redis.restartEmpty()
         // No request needed: the lease renewal finds the keys gone and writes the state back.
         let repaired = poll(timeout: 10) { () -> Bool? in
-            (try? self.redisMembers("kezek:{gym}:booked")) == ["a"] ? true : nil
+            (try? self.redisBookings("gym")) == ["a"] ? true : nil
         }
         XCTAssertEqual(repaired, true, "the state was not written back to the emptied Redis")
         kezekd.kill9()
@@ -349,7 +345,7 @@ final class FaultModelTests: IntegrationTestCase {
         try expect(client, "CANCEL club a", prefix: "-UNAVAILABLE")
         Thread.sleep(forTimeInterval: 2)
         XCTAssertEqual(
-            try redisMembers("kezek:{club}:booked"), ["a"], "part of the decision reached Redis")
+            try redisBookings("club"), ["a"], "part of the decision reached Redis")
         XCTAssertEqual(
             try redis.cli(["ZRANGE", "kezek:{club}:waiting", "0", "-1"]).trimmingCharacters(
                 in: .whitespacesAndNewlines), "b")
@@ -387,7 +383,9 @@ final class FaultModelTests: IntegrationTestCase {
         try expect(admin, "PROVIDER good 100000", "+OK")
         try expect(admin, "PROVIDER broken 100000", "+OK")
         let epochBefore = try redis.cli(["GET", "kezek:{lease}:epoch"])
+        // Every booking write there fails, to the set or to the batches' hash (BookedBatches).
         _ = try redis.cli(["SET", "kezek:{broken}:booked", "not a set"])
+        _ = try redis.cli(["SET", "kezek:{broken}:booked-batches", "not a hash"])
 
         let clients = try (0..<4).map { _ in try connect() }
         let perClient = 2_000
@@ -406,7 +404,7 @@ final class FaultModelTests: IntegrationTestCase {
             .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
         XCTAssertGreaterThan(
             refused.flatMap { Int($0.split(separator: " ")[1]) } ?? 0, 0, "Redis refused no batch")
-        _ = try redis.cli(["DEL", "kezek:{broken}:booked"])
+        _ = try redis.cli(["DEL", "kezek:{broken}:booked", "kezek:{broken}:booked-batches"])
 
         var acknowledged = ["good": [String](), "broken": [String]()]
         for (client, sentLines) in zip(clients, requests) {
@@ -422,8 +420,8 @@ final class FaultModelTests: IntegrationTestCase {
             }
         }
         XCTAssertFalse(acknowledged["broken"]!.isEmpty, "the refused batch was never resent")
-        XCTAssertEqual(try redisMembers("kezek:{good}:booked"), acknowledged["good"]!.sorted())
-        XCTAssertEqual(try redisMembers("kezek:{broken}:booked"), acknowledged["broken"]!.sorted())
+        XCTAssertEqual(try redisBookings("good"), acknowledged["good"]!.sorted())
+        XCTAssertEqual(try redisBookings("broken"), acknowledged["broken"]!.sorted())
         XCTAssertEqual(
             try redis.cli(["GET", "kezek:{lease}:epoch"]), epochBefore,
             "a repair started: the refusal was taken for data loss")
@@ -558,7 +556,7 @@ final class FaultModelTests: IntegrationTestCase {
         try client.send(line + "\r\n")
     }
 
-    private func redisMembers(_ key: String) throws -> [String] {
-        try redis.cli(["SMEMBERS", key]).split(separator: "\n").map(String.init).sorted()
+    private func redisBookings(_ provider: String) throws -> [String] {
+        try StoredBookings.holders(provider, in: redis)
     }
 }

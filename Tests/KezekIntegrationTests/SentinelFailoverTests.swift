@@ -102,9 +102,7 @@ final class SentinelFailoverTests: IntegrationTestCase {
         let reads = try LineClient(port: port, timeout: 10).pipeline(
             (0..<400).map { "STATUS hall h\($0)" })
         XCTAssertEqual(Set(reads), ["+BOOKED"], "acknowledged bookings lost")
-        let stored = Set(
-            try lagging.cli(["SMEMBERS", "kezek:{hall}:booked"]).split(separator: "\n").map(
-                String.init))
+        let stored = Set(try StoredBookings.holders("hall", in: lagging))
         XCTAssertEqual(
             Set((0..<400).map { "h\($0)" }).subtracting(stored), [],
             "acknowledged bookings missing in the promoted replica")
@@ -190,9 +188,7 @@ final class SentinelFailoverTests: IntegrationTestCase {
         let promotedPort = try XCTUnwrap(try sentinel.primaryPort())
         XCTAssertNotEqual(promotedPort, redis.port, "the sentinel did not fail over")
         let promoted = try XCTUnwrap(replicas.first { $0.port == promotedPort })
-        let stored = Set(
-            try promoted.cli(["SMEMBERS", "kezek:{hall}:booked"]).split(separator: "\n").map(
-                String.init))
+        let stored = Set(try StoredBookings.holders("hall", in: promoted))
         let acknowledged = Set(outcome.booked.map { "h\($0)" })
         XCTAssertEqual(
             acknowledged.subtracting(stored), [],

@@ -2,7 +2,8 @@ import Foundation
 import KezekClientSupport
 
 /// Reads kezekd's state straight from Redis without knowing its key layout: lists the keys
-/// under a prefix (`redis-cli --scan`) and the members of every set, sorted set and hash.
+/// under a prefix (`redis-cli --scan`) and the members of every set, sorted set and hash;
+/// the one format it knows is the batches' hash of bookings, read as the set it adds to.
 public struct RedisInspector {
     public let redis: RedisServerProcess
 
@@ -16,6 +17,16 @@ public struct RedisInspector {
         var result: [String: Set<String>] = [:]
         for key in keys {
             guard case .simple(let type) = try client.command(["TYPE", key]) else { continue }
+            if type == "hash", key.hasSuffix(":booked-batches") {
+                // Bookings as kezekd batches them (`StoredBookings`): counted with the set's.
+                guard case .array(let items?) = try client.command(["HGETALL", key]) else {
+                    continue
+                }
+                let holders = StoredBookings.booked(
+                    set: [], batchItems: items.compactMap(\.text))
+                result[String(key.dropLast("-batches".count)), default: []].formUnion(holders)
+                continue
+            }
             let read: [String]
             switch type {
             case "set": read = ["SMEMBERS", key]
@@ -24,7 +35,7 @@ public struct RedisInspector {
             default: continue
             }
             if case .array(let items?) = try client.command(read) {
-                result[key] = Set(items.compactMap(\.text))
+                result[key, default: []].formUnion(items.compactMap(\.text))
             }
         }
         return result

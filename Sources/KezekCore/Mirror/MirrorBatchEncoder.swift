@@ -4,9 +4,10 @@
 /// runs while this daemon holds the lease and nothing else writes; it logs its step itself,
 /// and its audit writes are left out here).
 ///
-/// Consecutive writes of one kind to one provider become a single command (`SADD key h1 h2 …`),
+/// Consecutive writes of one kind to one provider become a single command (`ZREM key h1 h2 …`),
 /// which Redis executes much faster than one command per write; order between different kinds
-/// or providers is kept as made.
+/// or providers is kept as made. A run of `BookedBatches.fieldFrom` bookings or more becomes
+/// one field of the provider's `booked-batches` hash instead, named by the batch's id.
 public struct MirrorBatchEncoder {
     public let keys: KeyLayout
     /// Members per command at most, to keep single commands small (and within Lua's unpack).
@@ -26,6 +27,9 @@ public struct MirrorBatchEncoder {
         var itemCount: Int
         /// SET's value, or the member of the `providers` SADD that comes with a capacity.
         var value: String?
+        /// The id of a `booked-batches` command (`BookedBatches.ID`): the field of its run's
+        /// bookings, or the value of its run's masks.
+        var batchID: String?
     }
 
     private enum Verb {
@@ -60,12 +64,16 @@ public struct MirrorBatchEncoder {
     private var groups: [Group] = []
     /// Positions of the batch's audit writes that go in its log entry, in order.
     private var logged: [Int] = []
+    /// The epoch and sequence of the batch being encoded, for `BookedBatches` ids.
+    private var batchEpoch = 0
+    private var batchSequence = 0
 
     public init(keys: KeyLayout) { self.keys = keys }
 
-    /// Plain commands, one per group.
-    public mutating func encode(_ writes: ArraySlice<MirrorWrite>) {
-        reset(writes, logging: false)
+    /// Plain commands, one per group, written under `epoch` before any batch of it (their
+    /// `BookedBatches` ids have sequence 0).
+    public mutating func encode(_ writes: ArraySlice<MirrorWrite>, epoch: Int) {
+        reset(writes, logging: false, epoch: epoch, sequence: 0)
         for group in groups {
             RESP.appendHeader(count: 2 + group.itemCount, into: &bytes)
             RESP.appendBulk(group.verb.name, into: &bytes)
@@ -82,7 +90,7 @@ public struct MirrorBatchEncoder {
         _ writes: ArraySlice<MirrorWrite>, script: String, thread: Int, epoch: Int,
         sequence: Int, nextSequence: Int
     ) {
-        reset(writes, logging: true)
+        reset(writes, logging: true, epoch: epoch, sequence: nextSequence)
         let arguments = groups.reduce(0) { $0 + 3 + $1.itemCount }
         RESP.appendHeader(count: 9 + arguments, into: &bytes)
         for text in [
@@ -130,7 +138,11 @@ public struct MirrorBatchEncoder {
         }
     }
 
-    private mutating func reset(_ writes: ArraySlice<MirrorWrite>, logging: Bool) {
+    private mutating func reset(
+        _ writes: ArraySlice<MirrorWrite>, logging: Bool, epoch: Int, sequence: Int
+    ) {
+        batchEpoch = epoch
+        batchSequence = sequence
         bytes.removeAll(keepingCapacity: true)
         commandEnds.removeAll(keepingCapacity: true)
         groups.removeAll(keepingCapacity: true)
@@ -213,14 +225,40 @@ public struct MirrorBatchEncoder {
                 members += 1
                 end += 1
             }
-            groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
+            switch writes[index].op {
+            case .book where members >= BookedBatches.fieldFrom:
+                // The run's holders as one field, "<holder> <holder> …".
+                provider.noteBookedBatches()
+                groups.append(
+                    Group(
+                        verb: .hset, key: keys.bookedBatches(provider.id), run: index..<end,
+                        itemCount: 2, batchID: nextID()))
+            case .unbook where provider.hasBookedBatches:
+                // Out of the set, and masked in every earlier field.
+                groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
+                groups.append(
+                    Group(
+                        verb: .hset, key: keys.bookedBatches(provider.id), run: index..<end,
+                        itemCount: 2 * itemCount, batchID: nextID()))
+            default:
+                groups.append(Group(verb: verb, key: key, run: index..<end, itemCount: itemCount))
+            }
             index = end
         }
+    }
+
+    /// The id of the next group, which names where it comes in the provider's writes.
+    private func nextID() -> String {
+        BookedBatches.ID(epoch: batchEpoch, sequence: batchSequence, group: groups.count).text
     }
 
     private mutating func appendItems(_ group: Group, _ writes: ArraySlice<MirrorWrite>) {
         if let value = group.value {
             RESP.appendBulk(value, into: &bytes)
+            return
+        }
+        if let id = group.batchID {
+            appendBatchItems(group, id: id, writes)
             return
         }
         if group.verb == .log {
@@ -270,6 +308,39 @@ public struct MirrorBatchEncoder {
                 break
             }
         }
+    }
+
+    /// A `booked-batches` command's items: the field `id` and its holders, or each holder's
+    /// mask and `id`.
+    private mutating func appendBatchItems(
+        _ group: Group, id: String, _ writes: ArraySlice<MirrorWrite>
+    ) {
+        guard case .book = writes[group.run.lowerBound].op else {
+            for position in group.run {
+                guard case .unbook(let holder) = writes[position].op else { continue }
+                RESP.appendBulk(BookedBatches.maskField(holder: holder), into: &bytes)
+                RESP.appendBulk(id, into: &bytes)
+            }
+            return
+        }
+        RESP.appendBulk(id, into: &bytes)
+        var length = -1
+        for position in group.run {
+            if case .book(let holder) = writes[position].op { length += 1 + holder.utf8.count }
+        }
+        bytes.append(UInt8(ascii: "$"))
+        Reply.appendDecimal(length, into: &bytes)
+        bytes.append(13)
+        bytes.append(10)
+        var first = true
+        for position in group.run {
+            guard case .book(let holder) = writes[position].op else { continue }
+            if !first { bytes.append(UInt8(ascii: " ")) }
+            first = false
+            bytes.append(contentsOf: holder.utf8)
+        }
+        bytes.append(13)
+        bytes.append(10)
     }
 
     /// Two writes of one provider that one command carries: the same kind, and for round

@@ -81,7 +81,7 @@ struct Recovery {
         figures.settlingWrites = settling.count
         if !settling.isEmpty {
             var encoder = MirrorBatchEncoder(keys: keys)
-            encoder.encode(settling[...])
+            encoder.encode(settling[...], epoch: epoch)
             redis.append(encoded: encoder.bytes, ends: encoder.commandEnds)
             for _ in encoder.commandEnds { _ = try redis.reply() }
         }
@@ -108,6 +108,7 @@ struct Recovery {
             for id in chunk {
                 redis.append(["GET", keys.capacity(id)])
                 redis.append(["SMEMBERS", keys.booked(id)])
+                redis.append(["HGETALL", keys.bookedBatches(id)])
                 redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
                 redis.append(["GET", keys.refused(id)])
                 redis.append(["HGETALL", keys.offers(id)])
@@ -116,6 +117,7 @@ struct Recovery {
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
                 let bookedValue = try redis.flatReplyOrError()
+                let batchesValue = try redis.flatReplyOrError()
                 let waitingValue = try redis.flatReplyOrError()
                 let refusedValue = try redis.replyOrError()
                 let offersValue = try redis.flatReplyOrError()
@@ -127,7 +129,9 @@ struct Recovery {
                     figures.skipped += 1
                     continue
                 }
-                let holders = checkedMembers(bookedValue, key: keys.booked(id))
+                let (holders, batched) = checkedBookings(
+                    bookedValue, batchesValue, setKey: keys.booked(id),
+                    batchesKey: keys.bookedBatches(id))
                 var (waiting, rescore) = checkedWaitlist(waitingValue, key: keys.waiting(id))
                 let refused = checkedCount(refusedValue, key: keys.refused(id)) ?? 0
                 let offers = checkedOffers(offersValue, key: keys.offers(id))
@@ -153,6 +157,7 @@ struct Recovery {
                     for index in waiting.indices { waiting[index].score = index }
                 }
                 let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
+                if batched { provider.noteBookedBatches() }
                 settling += provider.restore(
                     capacity: capacity, holders: holders, waiting: waiting, refused: refused,
                     offers: offers, tags: tags.tags, tagFields: tags.ownFields,
@@ -307,11 +312,7 @@ struct Recovery {
         guard let items = checkedStrings(value, key: key, expected: "a hash") else {
             return ([:], [], ([], nil, false))
         }
-        var pairs: [(field: String, value: String)] = []
-        pairs.reserveCapacity(items.count / 2)
-        for index in stride(from: 0, to: items.count - 1, by: 2) {
-            pairs.append((items[index], items[index + 1]))
-        }
+        let pairs = Self.fieldValuePairs(items)
         let bad = { (field: String) in
             log.error(
                 "bad data in redis: round tag is not '<round> <rank>', '-', a draw's part or its places; ignored",
@@ -380,6 +381,34 @@ struct Recovery {
                 metadata: ["key": "\(key)", "reply": "\(other.summary)"])
             return nil
         }
+    }
+
+    /// Every booked holder once: the set's members and the live holders of the batches' hash
+    /// (`BookedBatches`), and whether that hash has fields; anything else is logged and left out.
+    private func checkedBookings(
+        _ set: FlatReply, _ batches: FlatReply, setKey: String, batchesKey: String
+    ) -> (holders: [String], batched: Bool) {
+        let members = checkedMembers(set, key: setKey)
+        guard let items = checkedStrings(batches, key: batchesKey, expected: "a hash"),
+            !items.isEmpty
+        else { return (members, false) }
+        let pairs = Self.fieldValuePairs(items)
+        let holders = BookedBatches.booked(set: members, batches: pairs) { field in
+            log.error(
+                "bad data in redis: booked-batches field is not '<epoch>.<sequence>.<group>' with holder ids, nor a mask; ignored",
+                metadata: ["key": "\(batchesKey)", "member": "\(field)"])
+        }
+        return (holders, true)
+    }
+
+    /// A hash's reply items as field/value pairs.
+    private static func fieldValuePairs(_ items: [String]) -> [(field: String, value: String)] {
+        var pairs: [(field: String, value: String)] = []
+        pairs.reserveCapacity(items.count / 2)
+        for index in stride(from: 0, to: items.count - 1, by: 2) {
+            pairs.append((items[index], items[index + 1]))
+        }
+        return pairs
     }
 
     /// Set members that are valid holder ids; anything else is logged and left out.

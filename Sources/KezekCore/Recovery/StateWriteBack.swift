@@ -44,7 +44,8 @@ struct StateWriteBack {
                 redis.append(["SET", keys.capacity(id), String(state.capacity)])
                 redis.append(["SET", keys.refused(id), String(state.refused)])
                 redis.append([
-                    "DEL", keys.booked(id), keys.waiting(id), keys.offers(id), keys.roundTags(id),
+                    "DEL", keys.booked(id), keys.bookedBatches(id), keys.waiting(id),
+                    keys.offers(id), keys.roundTags(id),
                 ])
                 commands += 5
                 for offer in state.offers {

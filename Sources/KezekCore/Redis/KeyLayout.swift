@@ -3,7 +3,9 @@
 ///
 ///     <prefix>:providers            SET    every provider id
 ///     <prefix>:{<P>}:capacity       STRING the provider's capacity
-///     <prefix>:{<P>}:booked         SET    holders with a seat
+///     <prefix>:{<P>}:booked         SET    holders with a seat (written back after data loss)
+///     <prefix>:{<P>}:booked-batches HASH   holders with a seat, a batch's in one field, and masks
+///                                          of seats given up (BookedBatches)
 ///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
 ///     <prefix>:{<P>}:offers         HASH   holder -> expiry of its offer (Unix milliseconds)
@@ -45,6 +47,9 @@ public struct KeyLayout: Sendable {
     }
     public func capacity(_ provider: String) -> String { "\(prefix):{\(provider)}:capacity" }
     public func booked(_ provider: String) -> String { "\(prefix):{\(provider)}:booked" }
+    public func bookedBatches(_ provider: String) -> String {
+        "\(prefix):{\(provider)}:booked-batches"
+    }
     public func waiting(_ provider: String) -> String { "\(prefix):{\(provider)}:waiting" }
     public func refused(_ provider: String) -> String { "\(prefix):{\(provider)}:refused" }
     public func offers(_ provider: String) -> String { "\(prefix):{\(provider)}:offers" }

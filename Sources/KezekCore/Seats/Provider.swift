@@ -30,6 +30,13 @@ public final class Provider: Sendable {
     /// new audit log: audit writes up to it are applied again when resent, not logged again.
     private let loggedThroughNumber = Atomic<Int>(0)
     var loggedThrough: Int { loggedThroughNumber.load(ordering: .relaxed) }
+    /// Redis may hold bookings of this provider in fields of its `booked-batches` hash
+    /// (`BookedBatches`), so a cancellation masks the holder there too. Set by the encoder (on
+    /// the owner's thread, in write order) when it writes such a field, and by recovery when it
+    /// read one; never cleared, since a cancellation masked once too often costs only a field.
+    private let hasBookedBatchesFlag = Atomic<Bool>(false)
+    var hasBookedBatches: Bool { hasBookedBatchesFlag.load(ordering: .relaxed) }
+    func noteBookedBatches() { hasBookedBatchesFlag.store(true, ordering: .relaxed) }
 
     struct State: StripedStateValue {
         var capacity: Int
