@@ -131,6 +131,36 @@ final class WarmStandbyTests: IntegrationTestCase {
         try takeOverThenStartCold(standby, holderView: holderView, burstSeed: 10)
     }
 
+    /// A busy provider's bookings that the holder wrote as a field of its batches hash
+    /// (`BookedBatches`), and the standby learnt from the log: cancelled after the takeover,
+    /// they must be masked there, or a cold start counts them booked again.
+    func testCancellationsAfterATakeoverMaskBookingsTheStandbyFollowed() throws {
+        let standby = try startHolderAndStandby()
+        try expect(try connect(), "PROVIDER busy 100", "+OK")
+        let booked = (0..<40).map { "b\($0)" }
+        XCTAssertTrue(
+            try connect().pipeline(booked.map { "BOOK busy \($0)" }).allSatisfy {
+                $0.hasPrefix("+BOOKED")
+            })
+        XCTAssertNotEqual(
+            try redis.cli(["HLEN", "kezek:{busy}:booked-batches"]), "0\n",
+            "no run of bookings was written as a field")
+        pause(1)  // the standby follows the log
+        kezekd.kill9()
+        try standby.waitHealthy(timeout: 15)
+        let cancelled = booked.prefix(10)
+        XCTAssertEqual(
+            try LineClient(port: standby.port).pipeline(cancelled.map { "CANCEL busy \($0)" }),
+            Array(repeating: "+CANCELLED 61", count: 1) + (62...70).map { "+CANCELLED \($0)" })
+        standby.terminate()
+        try kezekd.start()
+        let client = try connect()
+        XCTAssertEqual(
+            try client.pipeline(booked.map { "STATUS busy \($0)" }),
+            cancelled.map { _ in "+NONE" } + booked.dropFirst(10).map { _ in "+BOOKED" })
+        XCTAssertEqual(try seats(client, "busy")["booked"], 30)
+    }
+
     /// A takeover just after a burst: the standby reads the log's tail and the providers it
     /// names while taking over, and still serves every acknowledged change.
     func testATakeoverRightAfterABurstReadsTheTail() throws {

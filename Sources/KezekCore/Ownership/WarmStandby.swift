@@ -212,6 +212,10 @@ final class WarmStandby {
             return
         }
         if op == "wait" { scoresFromLog.insert(id) }
+        // The holder may have written this booking as a field of the provider's batches hash
+        // (the log does not say): once this daemon holds the lease, a cancellation here must
+        // mask it there too.
+        if op == "book" { provider.noteBookedBatches() }
     }
 
     /// Reads changed providers again, `providersPerRead` a round trip, for at most `forMillis`.
