@@ -30,7 +30,7 @@ private final class EncoderRig {
     var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kezek"))
     init(providers: Int) {
         writes = bookWrites(providers: providers)
-        encoder.encode(writes[...])  // buffers at their working size, as on a running connection
+        encoder.encode(writes[...], epoch: 1)  // buffers at their working size, as on a running connection
     }
 }
 
@@ -45,7 +45,7 @@ let benchmarks: @Sendable () -> Void = {
 
     for providers in [1, 100] {
         Benchmark("Encode 1,000 BOOK writes, \(providers) provider(s)") { _, rig in
-            rig.encoder.encode(rig.writes[...])
+            rig.encoder.encode(rig.writes[...], epoch: 1)
             blackHole(rig.encoder.bytes.count)
         } setup: {
             EncoderRig(providers: providers)
