@@ -4,7 +4,7 @@
 ///     <epoch>.<sequence>.<group>   "<holder> <holder> …"   bookings made by one command of a batch
 ///     !<holder>                    "<epoch>.<sequence>.<group>"   the holder's seat was given up there
 ///
-/// A set member costs Redis about 0.8 µs and 21 bytes of its append-only file per booking
+/// A set member costs Redis about 1 µs and 21 bytes of its append-only file per booking
 /// (parsing the member, hashing it into the set); a batch's holders as one string cost it
 /// a copy (PERFORMANCE.md, "A batch's bookings in one field"). The id orders every write to
 /// a provider: its epoch (grows at every takeover), the loop thread's batch sequence (a
