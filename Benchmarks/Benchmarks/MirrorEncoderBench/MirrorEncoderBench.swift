@@ -30,7 +30,8 @@ private final class EncoderRig {
     var encoder = MirrorBatchEncoder(keys: KeyLayout(prefix: "kezek"))
     init(providers: Int) {
         writes = bookWrites(providers: providers)
-        encoder.encode(writes[...], epoch: 1)  // buffers at their working size, as on a running connection
+        // Buffers at their working size, as on a running connection.
+        encoder.encode(writes[...], epoch: 1)
     }
 }
 
