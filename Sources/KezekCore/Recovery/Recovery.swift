@@ -106,19 +106,24 @@ struct Recovery {
         while start < ids.count {
             let chunk = ids[start..<min(start + Self.providersPerRoundTrip, ids.count)]
             for id in chunk {
+                // The waitlist before the bookings: a standby reads while the holder writes, and
+                // a batch landing between the reads must not show a holder as booked and waiting
+                // at once (it would drop the place, and the log's replay would put the holder
+                // back last). Read in this order, a holder booked then waiting again is in
+                // neither, and the log's replay adds it in its place.
                 redis.append(["GET", keys.capacity(id)])
+                redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
                 redis.append(["SMEMBERS", keys.booked(id)])
                 redis.append(["HGETALL", keys.bookedBatches(id)])
-                redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
                 redis.append(["GET", keys.refused(id)])
                 redis.append(["HGETALL", keys.offers(id)])
                 redis.append(["HGETALL", keys.roundTags(id)])
             }
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
+                let waitingValue = try redis.flatReplyOrError()
                 let bookedValue = try redis.flatReplyOrError()
                 let batchesValue = try redis.flatReplyOrError()
-                let waitingValue = try redis.flatReplyOrError()
                 let refusedValue = try redis.replyOrError()
                 let offersValue = try redis.flatReplyOrError()
                 let tagsValue = try redis.flatReplyOrError()
