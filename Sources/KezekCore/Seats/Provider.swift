@@ -36,7 +36,11 @@ public final class Provider: Sendable {
     /// read one; never cleared, since a cancellation masked once too often costs only a field.
     private let hasBookedBatchesFlag = Atomic<Bool>(false)
     var hasBookedBatches: Bool { hasBookedBatchesFlag.load(ordering: .relaxed) }
-    func noteBookedBatches() { hasBookedBatchesFlag.store(true, ordering: .relaxed) }
+    /// Stores only the first time: the flag shares the provider's memory with what every BOOK
+    /// reads, and a store per batch would take that cache line from the other threads.
+    func noteBookedBatches() {
+        if !hasBookedBatches { hasBookedBatchesFlag.store(true, ordering: .relaxed) }
+    }
 
     struct State: StripedStateValue {
         var capacity: Int
