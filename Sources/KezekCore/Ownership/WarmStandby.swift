@@ -13,7 +13,9 @@ import Logging
 /// a bounded share of Redis's time per look. Reading every changed provider instead was
 /// measured at 100x the city: the standby could not keep up with the opening's burst and
 /// starved the holder's batches (2.2 million of 5.6 million burst requests answered
-/// -UNAVAILABLE, against 0.8 million with no standby).
+/// -UNAVAILABLE, against 0.8 million with no standby). Those reads are not atomic while the
+/// holder writes: `LogReadWindows` applies each logged change to what was read exactly once,
+/// and reads again a provider the holder wrote to while it was being read.
 ///
 /// When the log cannot be followed (an entry whose `seq` leaves a gap or goes back, a log
 /// replaced by a write-back after data loss or trimmed, a read that failed) it falls back to a
@@ -29,13 +31,16 @@ final class WarmStandby {
     /// The last log entry read, its epoch and seq, and the log's first entry when loaded (a
     /// replaced or trimmed log starts elsewhere).
     private var lastID = "0-0"
-    private var position = (epoch: 0, seq: 0)
+    private var position = LogPosition.start
     private var firstID: String?
     /// Providers to read again from Redis (a change not applied in memory).
     private var changed: Set<String> = []
     /// Providers whose waitlist got holders from the log: their scores are the holder's, read
     /// at the takeover so that new waiters are scored after them.
     private var scoresFromLog: Set<String> = []
+    /// Where the log stood around each provider's last read: its entries are applied to what
+    /// was read exactly once, and a read the holder wrote into is made again.
+    private var windows = LogReadWindows()
     /// Providers read per round of reads; a look reads rounds for at most `readMillisPerLook`
     /// and then rests four times as long (at most the look's wait), so reading takes at most
     /// about a fifth of Redis's time from the holder.
@@ -134,11 +139,13 @@ final class WarmStandby {
         firstID = try redis.command(["XRANGE", keys.auditLog, "-", "+", "COUNT", "1"]).items.first?
             .items.first?.string
         lastID = tail?.items.first?.string ?? "0-0"
-        position = tail.map { Self.epochAndSeq(of: $0) ?? (0, 0) } ?? (0, 0)
+        position = tail.flatMap(Self.position(of:)) ?? .start
         var figures = Recovery.Figures()
         let ids = try redis.command(["SMEMBERS", keys.providers]).strings
         let recovery = Recovery(keys: keys, table: table, log: log)
-        changed = try unsettled(recovery.restore(ids, from: redis, figures: &figures))
+        windows.removeAll()
+        changed = try unsettled(
+            recovery.restore(ids, from: redis, figures: &figures, windows: &windows))
         scoresFromLog = []
         loaded = true
         log.notice(
@@ -168,36 +175,43 @@ final class WarmStandby {
             return
         }
         for entry in entries {
-            guard let id = entry.items.first?.string, let (epoch, seq) = Self.epochAndSeq(of: entry)
-            else {
+            guard let id = entry.items.first?.string, let step = Self.position(of: entry) else {
                 fallBack("an audit log entry without epoch and seq")
                 return
             }
             let follows =
-                epoch == position.epoch
-                ? (seq == position.seq || seq == position.seq + 1)
-                : (epoch > position.epoch && seq == 1)
+                step.epoch == position.epoch
+                ? (step.seq == position.seq || step.seq == position.seq + 1)
+                : (step.epoch > position.epoch && step.seq == 1)
             guard follows else {
                 fallBack(
-                    "the audit log has a gap: epoch \(epoch) seq \(seq) after epoch \(position.epoch) seq \(position.seq)"
+                    "the audit log has a gap: epoch \(step.epoch) seq \(step.seq) after epoch \(position.epoch) seq \(position.seq)"
                 )
                 return
             }
-            position = (epoch, seq)
+            position = step
             lastID = id
             if firstID == nil { firstID = id }
             let fields = entry.items.count > 1 ? entry.items[1].strings : []
             for index in stride(from: 4, to: fields.count - 1, by: 2) {
-                apply(op: fields[index], value: fields[index + 1])
+                apply(op: fields[index], value: fields[index + 1], at: step)
             }
         }
+        windows.followed(to: position)
     }
 
     /// One change: applied in memory, or its provider noted to be read again.
-    private func apply(op: String, value: String) {
+    private func apply(op: String, value: String, at step: LogPosition) {
         let words = value.split(separator: " ")
         guard let first = words.first else { return }
         let id = String(first)
+        switch windows.verdict(for: id, at: step) {
+        case .read: return
+        case .torn:
+            changed.insert(id)
+            return
+        case .after: break
+        }
         // A provider created since the load: its first change is its capacity, all it has.
         if op == "capacity", words.count == 2, table.provider(id) == nil,
             let capacity = Int(words[1])
@@ -228,7 +242,8 @@ final class WarmStandby {
             changed.subtract(batch)
             var figures = Recovery.Figures()
             unsettledNow.formUnion(
-                try unsettled(recovery.restore(batch, from: redis, figures: &figures)))
+                try unsettled(
+                    recovery.restore(batch, from: redis, figures: &figures, windows: &windows)))
         }
         changed.formUnion(unsettledNow)
     }
@@ -241,16 +256,17 @@ final class WarmStandby {
 
     private func fallBack(_ reason: String) {
         loaded = false
+        windows.removeAll()
         log.notice("standby: \(reason); loading everything again")
     }
 
     /// `epoch` and `seq` of an entry (`[id, [epoch, E, seq, S, …]]`).
-    private static func epochAndSeq(of entry: RedisValue) -> (Int, Int)? {
+    private static func position(of entry: RedisValue) -> LogPosition? {
         let fields = entry.items.count > 1 ? entry.items[1].strings : []
         guard fields.count >= 4, fields[0] == "epoch", fields[2] == "seq",
             let epoch = Int(fields[1]), let seq = Int(fields[3])
         else { return nil }
-        return (epoch, seq)
+        return LogPosition(epoch: epoch, seq: seq)
     }
 
     private func connection() throws -> RedisSyncConnection {

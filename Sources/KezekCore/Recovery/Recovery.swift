@@ -101,16 +101,32 @@ struct Recovery {
     func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures) throws
         -> [MirrorWrite]
     {
+        try restore(ids, from: redis, figures: &figures, noteWindow: nil)
+    }
+
+    /// `restore` while a holder writes (a standby's): each round trip of reads is bracketed by
+    /// the audit log's position, noted in `windows` for its providers.
+    func restore(
+        _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
+        windows: inout LogReadWindows
+    ) throws -> [MirrorWrite] {
+        var noted: [(ArraySlice<String>, LogReadWindows.Window)] = []
+        let settling = try restore(ids, from: redis, figures: &figures) { noted.append(($0, $1)) }
+        for (chunk, window) in noted { windows.note(chunk, window) }
+        return settling
+    }
+
+    private func restore(
+        _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
+        noteWindow: ((ArraySlice<String>, LogReadWindows.Window) -> Void)?
+    ) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
         var start = 0
         while start < ids.count {
             let chunk = ids[start..<min(start + Self.providersPerRoundTrip, ids.count)]
+            let positionRead = ["MGET", keys.leaseEpoch, keys.logSteps]
+            if noteWindow != nil { redis.append(positionRead) }
             for id in chunk {
-                // The waitlist before the bookings: a standby reads while the holder writes, and
-                // a batch landing between the reads must not show a holder as booked and waiting
-                // at once (it would drop the place, and the log's replay would put the holder
-                // back last). Read in this order, a holder booked then waiting again is in
-                // neither, and the log's replay adds it in its place.
                 redis.append(["GET", keys.capacity(id)])
                 redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
                 redis.append(["SMEMBERS", keys.booked(id)])
@@ -119,6 +135,8 @@ struct Recovery {
                 redis.append(["HGETALL", keys.offers(id)])
                 redis.append(["HGETALL", keys.roundTags(id)])
             }
+            if noteWindow != nil { redis.append(positionRead) }
+            let before = noteWindow != nil ? Self.logPosition(try redis.replyOrError()) : .start
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
                 let waitingValue = try redis.flatReplyOrError()
@@ -185,9 +203,21 @@ struct Recovery {
                 figures.bookings += holders.count
                 figures.waiting += waiting.count
             }
+            if let noteWindow {
+                noteWindow(
+                    chunk, .init(before: before, after: Self.logPosition(try redis.replyOrError())))
+            }
             start += chunk.count
         }
         return settling
+    }
+
+    /// The log's position from `MGET` of the lease's epoch and the log's step counter (one
+    /// command, so the two agree: a new epoch resets the counter).
+    private static func logPosition(_ value: RedisValue) -> LogPosition {
+        let numbers = value.items.map { $0.string.flatMap { Int($0) } ?? 0 }
+        guard numbers.count == 2 else { return .start }
+        return LogPosition(epoch: numbers[0], seq: numbers[1])
     }
 
     /// `restore` of `ids` split over `first` and `parallelReaders`, a thread each.
