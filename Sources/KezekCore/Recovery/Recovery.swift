@@ -97,35 +97,34 @@ struct Recovery {
 
     /// Reads `ids` from Redis, `providersPerRoundTrip` per pipelined round trip, and restores
     /// each into the table (created when new, replaced when known); returns the writes that
-    /// settle what a crash left half done.
-    func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures) throws
-        -> [MirrorWrite]
-    {
-        try restore(ids, from: redis, figures: &figures, noteWindow: nil)
-    }
-
-    /// `restore` while a holder writes (a standby's): each round trip of reads is bracketed by
-    /// the audit log's position, noted in `windows` for its providers.
+    /// settle what a crash left half done. For a standby's reads, while a holder writes: each
+    /// round trip is bracketed by the audit log's position, noted in `windows` for its
+    /// providers (`LogReadWindows`).
     func restore(
         _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
         windows: inout LogReadWindows
     ) throws -> [MirrorWrite] {
-        var noted: [(ArraySlice<String>, LogReadWindows.Window)] = []
-        let settling = try restore(ids, from: redis, figures: &figures) { noted.append(($0, $1)) }
-        for (chunk, window) in noted { windows.note(chunk, window) }
-        return settling
+        try restore(ids, from: redis, figures: &figures, windows: &windows, bracketed: true)
+    }
+
+    /// `restore` under the lease (nobody else writes): no bracketing, no windows.
+    private func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures)
+        throws -> [MirrorWrite]
+    {
+        var unused = LogReadWindows()
+        return try restore(ids, from: redis, figures: &figures, windows: &unused, bracketed: false)
     }
 
     private func restore(
         _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
-        noteWindow: ((ArraySlice<String>, LogReadWindows.Window) -> Void)?
+        windows: inout LogReadWindows, bracketed: Bool
     ) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
         var start = 0
         while start < ids.count {
             let chunk = ids[start..<min(start + Self.providersPerRoundTrip, ids.count)]
             let positionRead = ["MGET", keys.leaseEpoch, keys.logSteps]
-            if noteWindow != nil { redis.append(positionRead) }
+            if bracketed { redis.append(positionRead) }
             for id in chunk {
                 redis.append(["GET", keys.capacity(id)])
                 redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
@@ -135,8 +134,8 @@ struct Recovery {
                 redis.append(["HGETALL", keys.offers(id)])
                 redis.append(["HGETALL", keys.roundTags(id)])
             }
-            if noteWindow != nil { redis.append(positionRead) }
-            let before = noteWindow != nil ? Self.logPosition(try redis.replyOrError()) : .start
+            if bracketed { redis.append(positionRead) }
+            let before = bracketed ? Self.logPosition(try redis.replyOrError()) : .start
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
                 let waitingValue = try redis.flatReplyOrError()
@@ -203,8 +202,8 @@ struct Recovery {
                 figures.bookings += holders.count
                 figures.waiting += waiting.count
             }
-            if let noteWindow {
-                noteWindow(
+            if bracketed {
+                windows.note(
                     chunk, .init(before: before, after: Self.logPosition(try redis.replyOrError())))
             }
             start += chunk.count
