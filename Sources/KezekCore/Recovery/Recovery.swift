@@ -120,21 +120,16 @@ struct Recovery {
         windows: inout LogReadWindows, bracketed: Bool
     ) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
-        var start = 0
-        while start < ids.count {
-            let chunk = ids[start..<min(start + Self.providersPerRoundTrip, ids.count)]
-            let positionRead = ["MGET", keys.leaseEpoch, keys.logSteps]
-            if bracketed { redis.append(positionRead) }
-            for id in chunk {
-                redis.append(["GET", keys.capacity(id)])
-                redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
-                redis.append(["SMEMBERS", keys.booked(id)])
-                redis.append(["HGETALL", keys.bookedBatches(id)])
-                redis.append(["GET", keys.refused(id)])
-                redis.append(["HGETALL", keys.offers(id)])
-                redis.append(["HGETALL", keys.roundTags(id)])
+        let chunks = stride(from: 0, to: ids.count, by: Self.providersPerRoundTrip).map {
+            ids[$0..<min($0 + Self.providersPerRoundTrip, ids.count)]
+        }
+        if let first = chunks.first { appendReads(of: first, to: redis, bracketed: bracketed) }
+        for (index, chunk) in chunks.enumerated() {
+            // The next chunk's reads go out before this one's replies are restored, so Redis
+            // answers them meanwhile: one chunk at a time left each side idle half the load.
+            if index + 1 < chunks.count {
+                appendReads(of: chunks[index + 1], to: redis, bracketed: bracketed)
             }
-            if bracketed { redis.append(positionRead) }
             let before = bracketed ? Self.logPosition(try redis.replyOrError()) : .start
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
@@ -206,9 +201,26 @@ struct Recovery {
                 windows.note(
                     chunk, .init(before: before, after: Self.logPosition(try redis.replyOrError())))
             }
-            start += chunk.count
         }
         return settling
+    }
+
+    /// Pipelines the reads of `chunk`'s providers, bracketed by the log's position when asked.
+    private func appendReads(
+        of chunk: ArraySlice<String>, to redis: RedisSyncConnection, bracketed: Bool
+    ) {
+        let positionRead = ["MGET", keys.leaseEpoch, keys.logSteps]
+        if bracketed { redis.append(positionRead) }
+        for id in chunk {
+            redis.append(["GET", keys.capacity(id)])
+            redis.append(["ZRANGE", keys.waiting(id), "0", "-1", "WITHSCORES"])
+            redis.append(["SMEMBERS", keys.booked(id)])
+            redis.append(["HGETALL", keys.bookedBatches(id)])
+            redis.append(["GET", keys.refused(id)])
+            redis.append(["HGETALL", keys.offers(id)])
+            redis.append(["HGETALL", keys.roundTags(id)])
+        }
+        if bracketed { redis.append(positionRead) }
     }
 
     /// The log's position from `MGET` of the lease's epoch and the log's step counter (one
