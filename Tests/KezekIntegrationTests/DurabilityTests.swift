@@ -142,6 +142,42 @@ final class DurabilityTests: IntegrationTestCase {
         try expect(third, "STATUS room w3", "+WAITING 2")
     }
 
+    /// A load of more providers than one round trip reads (`Recovery.providersPerRoundTrip`,
+    /// 256), on both of kezekd's reader connections, each sending its next round trip before
+    /// it restores the last: every provider's seats and every holder's place come back as
+    /// they were, whichever connection read them and in whichever order.
+    func testALoadOfManyRoundTripsOnTwoConnectionsRestoresEveryProvider() throws {
+        try startStack()
+        let client = try connect()
+        let providers = (0..<1_300).map { "many-\($0)" }
+        var requests: [String] = []
+        var holders: [(provider: String, holder: String)] = []
+        for (index, provider) in providers.enumerated() {
+            requests.append("PROVIDER \(provider) \(1 + index % 3)")
+            for seat in 0..<(index % 4) {
+                holders.append((provider, "b\(index)-\(seat)"))
+                requests.append("BOOK \(provider) b\(index)-\(seat) WAIT")
+            }
+            // Some cancel, moving the first waiter up.
+            if index % 4 == 3 && index % 3 == 0 {
+                requests.append("CANCEL \(provider) b\(index)-0")
+            }
+        }
+        let replies = try client.pipeline(requests)
+        XCTAssertEqual(replies.filter { $0.hasPrefix("-") }, [], "requests refused")
+        let seatsQuery = providers.map { "SEATS \($0)" }
+        let statusQuery = holders.map { "STATUS \($0.provider) \($0.holder)" }
+        let seatsBefore = try client.pipeline(seatsQuery)
+        let statusBefore = try client.pipeline(statusQuery)
+        XCTAssertTrue(statusBefore.contains { $0.hasPrefix("+WAITING") }, "no waiters to restore")
+        XCTAssertTrue(statusBefore.contains("+NONE"), "no cancellation to restore")
+        kezekd.kill9()
+        try kezekd.start()
+        let after = try connect()
+        XCTAssertEqual(try after.pipeline(seatsQuery), seatsBefore)
+        XCTAssertEqual(try after.pipeline(statusQuery), statusBefore)
+    }
+
     // MARK: (e) Redis down: health, reads from memory, writes fail closed
 
     func testRedisOutageIsReportedAndReadsContinue() throws {

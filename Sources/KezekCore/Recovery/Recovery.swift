@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Synchronization
 
 /// Loads every provider's state from Redis into the seat table, before data commands are
 /// served, and settles what a crash may have left half done (see `Provider.restore`).
@@ -104,32 +105,47 @@ struct Recovery {
         _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
         windows: inout LogReadWindows
     ) throws -> [MirrorWrite] {
-        try restore(ids, from: redis, figures: &figures, windows: &windows, bracketed: true)
+        try restore(
+            Chunks(ids), from: redis, figures: &figures, windows: &windows, bracketed: true)
     }
 
     /// `restore` under the lease (nobody else writes): no bracketing, no windows.
-    private func restore(_ ids: [String], from redis: RedisSyncConnection, figures: inout Figures)
+    private func restore(_ chunks: Chunks, from redis: RedisSyncConnection, figures: inout Figures)
         throws -> [MirrorWrite]
     {
         var unused = LogReadWindows()
-        return try restore(ids, from: redis, figures: &figures, windows: &unused, bracketed: false)
+        return try restore(
+            chunks, from: redis, figures: &figures, windows: &unused, bracketed: false)
+    }
+
+    /// Provider ids handed out `providersPerRoundTrip` at a time, to one reader or shared by
+    /// several: each takes the next chunk when it is ready for one, so none sits idle while
+    /// another still has a share to read.
+    private final class Chunks: Sendable {
+        private let ids: [String]
+        private let taken = Atomic<Int>(0)
+
+        init(_ ids: [String]) { self.ids = ids }
+
+        func next() -> ArraySlice<String>? {
+            let start = taken.wrappingAdd(providersPerRoundTrip, ordering: .relaxed).oldValue
+            guard start < ids.count else { return nil }
+            return ids[start..<min(start + providersPerRoundTrip, ids.count)]
+        }
     }
 
     private func restore(
-        _ ids: [String], from redis: RedisSyncConnection, figures: inout Figures,
+        _ chunks: Chunks, from redis: RedisSyncConnection, figures: inout Figures,
         windows: inout LogReadWindows, bracketed: Bool
     ) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
-        let chunks = stride(from: 0, to: ids.count, by: Self.providersPerRoundTrip).map {
-            ids[$0..<min($0 + Self.providersPerRoundTrip, ids.count)]
-        }
-        if let first = chunks.first { appendReads(of: first, to: redis, bracketed: bracketed) }
-        for (index, chunk) in chunks.enumerated() {
+        var next = chunks.next()
+        if let next { appendReads(of: next, to: redis, bracketed: bracketed) }
+        while let chunk = next {
             // The next chunk's reads go out before this one's replies are restored, so Redis
             // answers them meanwhile: one chunk at a time left each side idle half the load.
-            if index + 1 < chunks.count {
-                appendReads(of: chunks[index + 1], to: redis, bracketed: bracketed)
-            }
+            next = chunks.next()
+            if let next { appendReads(of: next, to: redis, bracketed: bracketed) }
             let before = bracketed ? Self.logPosition(try redis.replyOrError()) : .start
             for id in chunk {
                 let capacityValue = try redis.replyOrError()
@@ -231,13 +247,14 @@ struct Recovery {
         return LogPosition(epoch: numbers[0], seq: numbers[1])
     }
 
-    /// `restore` of `ids` split over `first` and `parallelReaders`, a thread each.
+    /// `restore` of `ids` shared by `first` and `parallelReaders`, a thread each.
     private func restoreInParallel(
         _ ids: [String], first: RedisSyncConnection, figures: inout Figures
     ) throws -> [MirrorWrite] {
         let readers = [first] + parallelReaders
+        let chunks = Chunks(ids)
         guard readers.count > 1, ids.count >= 2 * Self.providersPerRoundTrip else {
-            return try restore(ids, from: first, figures: &figures)
+            return try restore(chunks, from: first, figures: &figures)
         }
         final class Share: @unchecked Sendable {  // written by its thread, read after the join
             var figures = Figures()
@@ -245,14 +262,12 @@ struct Recovery {
             var failure: Error?
         }
         let shares = readers.map { _ in Share() }
-        let per = (ids.count + readers.count - 1) / readers.count
         let threads = readers.indices.map { index in
             NativeThread.start {
                 let share = shares[index]
                 do {
                     share.settling = try restore(
-                        Array(ids[min(index * per, ids.count)..<min((index + 1) * per, ids.count)]),
-                        from: readers[index], figures: &share.figures)
+                        chunks, from: readers[index], figures: &share.figures)
                 } catch {
                     share.failure = error
                 }
