@@ -42,6 +42,24 @@ final class ProviderCacheTests: XCTestCase {
         XCTAssertTrue(lookUp(cache, "late") === late)
     }
 
+    /// Ids that differ only before a long common suffix (a gateway's domain, a load test's run
+    /// tag), or only in their first bytes, still spread over every stripe evenly.
+    func testHoldersSharingALongSuffixSpreadOverEveryStripe() {
+        let families: [(String, (Int) -> String)] = [
+            ("a common suffix", { "child-\($0)@school-7.almaty.kz" }),
+            ("a run tag", { "a:\($0).ra57907" }),
+            ("digits only", { String(870_101_300_000 + 7 * $0) }),
+            ("a short id", { "h\($0)" }),
+        ]
+        for (family, id) in families {
+            var counts = Array(repeating: 0, count: HolderStripes.count)
+            for index in 0..<8_000 { counts[HolderTable.stripe(of: id(index))] += 1 }
+            let even = 8_000 / HolderStripes.count
+            XCTAssertTrue(
+                counts.allSatisfy { abs($0 - even) < even / 5 }, "\(family): \(counts)")
+        }
+    }
+
     func testTheHolderTableInsertsOnlyAnAbsentHolderAndOnlyWhenAsked() {
         let holders = HolderTable()
         defer { holders.deallocate() }

@@ -21,16 +21,35 @@ struct HolderTable: @unchecked Sendable {
         stripes.deallocate()
     }
 
-    /// The holder's stripe: FNV-1a of its last 8 bytes (the dictionary hashes the id again;
-    /// a second seeded hash of the whole id cost a BOOK more than this). Ids differ at the end
-    /// (`child:000123`); an unlucky spread only makes a stripe busier, never a wrong answer.
+    /// The holder's stripe, from a multiply-and-xor hash of every byte of its id, 8 at a time,
+    /// read from the top bits. (It was FNV-1a of the last 8 bytes modulo the count: ids sharing
+    /// an 8-byte suffix, such as a gateway's `@school.kz` or kezek-bench's run tag, all fell on
+    /// one stripe, and the low bits of FNV-1a see only the low bits of each byte.) Unseeded: ids
+    /// chosen to meet on one stripe make it busier, never an answer wrong. The dictionary hashes
+    /// the id again with its seeded hash; a second seeded hash cost a BOOK more than this.
     @inline(__always)
     static func stripe(of holder: String) -> Int {
-        var hash: UInt32 = 2_166_136_261
-        for byte in holder.utf8.suffix(8) {
-            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        var id = holder
+        let hash = id.withUTF8 { utf8 -> UInt64 in
+            var hash = UInt64(utf8.count)
+            var index = 0
+            while index + 8 <= utf8.count {
+                let word = UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(
+                    as: UInt64.self)
+                hash = (hash ^ word) &* 0x9E37_79B9_7F4A_7C15
+                index += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < utf8.count {
+                tail |= UInt64(utf8[index]) << shift
+                shift += 8
+                index += 1
+            }
+            return (hash ^ tail) &* 0x9E37_79B9_7F4A_7C15
         }
-        return Int(hash % UInt32(HolderStripes.count))
+        // The top 32 bits scaled to the count: a product's top bits depend on every bit below.
+        return Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(HolderStripes.count)) >> 32)
     }
 
     /// One stripe's entry: call with that stripe's lock held (or every lock).
@@ -79,9 +98,8 @@ struct HolderTable: @unchecked Sendable {
 
     /// Replaces every entry (recovery): `holders` with write number `number`.
     /// Each stripe is sized for exactly the holders it gets, counted first. An even share plus
-    /// slack left most stripes half empty and still made about a third of them grow (stripes
-    /// are uneven): at 100x the city, 210 MB of a cold start's 1.76 GB, every page of it
-    /// cleared by the kernel on first touch.
+    /// slack reserved room nobody used wherever the holders fell unevenly (at 100x the city,
+    /// 210 MB of a cold start's 1.76 GB, every page of it cleared by the kernel on first touch).
     func replaceAll(with holders: [String], number: Int) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: HolderStripes.count) { shares in
             shares.initialize(repeating: 0)
