@@ -100,15 +100,24 @@ struct HolderTable: @unchecked Sendable {
     /// Each stripe is sized for exactly the holders it gets, counted first. An even share plus
     /// slack reserved room nobody used wherever the holders fell unevenly (at 100x the city,
     /// 210 MB of a cold start's 1.76 GB, every page of it cleared by the kernel on first touch).
+    /// Each holder's stripe is worked out once, kept for the inserts.
     func replaceAll(with holders: [String], number: Int) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: HolderStripes.count) { shares in
-            shares.initialize(repeating: 0)
-            for holder in holders { shares[Self.stripe(of: holder)] += 1 }
-            for stripe in 0..<HolderStripes.count {
-                stripes[stripe] = [:]
-                stripes[stripe].reserveCapacity(shares[stripe])
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: holders.count) { stripeOf in
+                shares.initialize(repeating: 0)
+                for (index, holder) in holders.enumerated() {
+                    let stripe = Self.stripe(of: holder)
+                    stripeOf.initializeElement(at: index, to: UInt8(stripe))
+                    shares[stripe] += 1
+                }
+                for stripe in 0..<HolderStripes.count {
+                    stripes[stripe] = [:]
+                    stripes[stripe].reserveCapacity(shares[stripe])
+                }
+                for (index, holder) in holders.enumerated() {
+                    self[stripe: Int(stripeOf[index]), holder: holder] = number
+                }
             }
         }
-        for holder in holders { self[holder] = number }
     }
 }
