@@ -183,6 +183,27 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertGreaterThan(round, 100)
     }
 
+    /// After a load the gate stays shut (no counts made) until a BOOK is refused under the lock;
+    /// from then on non-members are refused without it and the loaded members never are.
+    func testAfterALoadTheFirstRefusalUnderTheLockOpensTheGate() {
+        let p = provider(capacity: 2)
+        let settling = p.restore(
+            capacity: 2, holders: ["a", "b"], waiting: [(holder: "w", score: 0)],
+            rules: table.rules)
+        XCTAssertEqual(settling.count, 0)
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "counts made at the load")
+        XCTAssertEqual(describe(book(p, "w")), "now +WAITING 1")
+        XCTAssertFalse(p.answersSoldOutWithoutLock, "opened by a member's answer")
+        XCTAssertEqual(describe(book(p, "z")), "now +FULL P")
+        XCTAssertTrue(p.answersSoldOutWithoutLock, "still shut after a refusal")
+        XCTAssertTrue(p.refusesWithoutLock("y"))
+        for member in ["a", "b", "w"] {
+            XCTAssertFalse(p.refusesWithoutLock(member), "\(member), loaded, refused")
+        }
+        XCTAssertEqual(describe(book(p, "a")), "afterMirror +BOOKED 0")
+        XCTAssertEqual(p.seats().refused, 1)
+    }
+
     /// Refusals counted without the lock (striped by thread) add up exactly, and the owner's
     /// tick is told and mirrors the total.
     func testRefusalsWithoutTheLockAreAllCountedAndMirrored() {

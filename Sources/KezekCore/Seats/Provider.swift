@@ -69,6 +69,10 @@ public final class Provider: Sendable {
         /// a lock-free reader may still read one).
         var members: MemberCounts?
         var retired: [MemberCounts] = []
+        /// Set by a load (`restore`): the gate stays shut, and the counts unmade, until a BOOK
+        /// is refused under the lock. At 100x the city the counts of every sold-out provider
+        /// were 120 MB of a cold start's 1,515 MB, made for providers nobody may ask again.
+        var gateWaitsForARefusal = false
         /// The refused count Redis was last sent.
         var refusedMirrored = 0
         /// Writes handed to the mirror so far, and how many of them Redis confirmed (see
@@ -132,7 +136,9 @@ public final class Provider: Sendable {
 
     /// Opens the gate when the provider is sold out and Redis has every write.
     func openIfSettled(_ state: inout State) {
-        guard state.free <= 0 && !state.hasUnconfirmed else { return }
+        guard state.free <= 0 && !state.hasUnconfirmed && !state.gateWaitsForARefusal else {
+            return
+        }
         refusals.makeStripes()
         soldOut.open(members: Self.countedMembers(&state))
     }
@@ -220,6 +226,10 @@ public final class Provider: Sendable {
                 }
                 if state.free <= 0 && !(wait && state.waitlist.count < rules.waitlistLimit) {
                     countRefusal(locked: true)
+                    if state.gateWaitsForARefusal {
+                        state.gateWaitsForARefusal = false
+                        openIfSettled(&state)
+                    }
                     return settled(.full(provider: id), state, ticket: ticket, now: now)
                 }
             }
@@ -564,16 +574,21 @@ public final class Provider: Sendable {
         return changing { state in
             // Restored again (a warm standby reads a provider each time it changes): the
             // holder limit counts what this provider held only once.
-            for holder in state.holders.keys { rules.limits.release(holder) }
-            for holder in state.offers.keys { rules.limits.release(holder) }
-            // The counts are made afresh from the restored members when next needed.
+            // No array of the keys, and no walk at all without a limit.
+            if rules.limits.isActive {
+                state.holders.forEachHolder { rules.limits.release($0) }
+                for holder in state.offers.keys { rules.limits.release(holder) }
+            }
+            // The counts are made afresh from the restored members when next needed: at the
+            // first BOOK refused under the lock.
             if let old = state.members { state.retired.append(old) }
             state.members = nil
+            state.gateWaitsForARefusal = true
             state.refusedMirrored = refusedSoFar
             state.capacity = capacity
             // What recovery read is in Redis: confirmed.
             state.holders.replaceAll(with: holders, number: 0)
-            for holder in state.holders.keys { rules.limits.restore(holder) }
+            if rules.limits.isActive { state.holders.forEachHolder { rules.limits.restore($0) } }
             state.waitlist = Waitlist()
             var writes = WriteList(madeAt: MonotonicClock.nanoseconds())
             state.offers = [:]
