@@ -275,6 +275,47 @@ final class RoundTests: IntegrationTestCase {
             client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
     }
 
+    /// A crash between a move's two steps leaves a holder placed twice by one round (booked at
+    /// its better choice and still at the worse one): a restart keeps the better place, releases
+    /// the worse, and gives that seat to the worse provider's waitlist. Providers with no tags
+    /// and no one waiting are loaded as they were.
+    func testAHolderPlacedTwiceByACrashKeepsTheBetterPlaceAfterARestart() throws {
+        try startStack(["--offer-ttl", "0"])
+        let client = try connect()
+        try expect(client, "PROVIDER A 1", "+OK")
+        try expect(client, "PROVIDER B 1", "+OK")
+        for index in 0..<20 { try expect(client, "PROVIDER quiet\(index) 2", "+OK") }
+        try expect(client, "BOOK quiet0 q", "+BOOKED 1")
+        try expect(client, "ROUND OPEN r \(commitment("seed"))", "+OK")
+        try expect(client, "APPLY r h1 A B", "+APPLIED 2")
+        try expect(client, "APPLY r h2 A B", "+APPLIED 2")
+        try expect(client, "ROUND CLOSE r", "+CLOSED 2")
+        try expect(client, "ROUND DRAW r seed", prefix: "+DRAWN ")
+        let first = try client.request("RESULT r h1").hasPrefix("+BOOKED A 1") ? "h1" : "h2"
+        let second = first == "h1" ? "h2" : "h1"
+        try expect(client, "RESULT r \(second)", "+BOOKED B 2")
+        try expect(client, "CANCEL A \(first)", "+CANCELLED 0")
+        let moved = poll(timeout: 5) { () -> Bool? in
+            (try? client.request("RESULT r \(second)")) == "+BOOKED A 1" ? true : nil
+        }
+        XCTAssertEqual(moved, true, "the move up did not happen")
+        kezekd.kill9()
+        // As if the move's release at B had not reached Redis; and a holder waits at B.
+        for command in [
+            ["SADD", "kezek:{B}:booked", second], ["HSET", "kezek:{B}:rounds", second, "r 2"],
+            ["ZADD", "kezek:{B}:waiting", "100", "w"],
+        ] { _ = try redis.cli(command) }
+        try kezekd.start()
+        let again = try connect()
+        try expect(again, "RESULT r \(second)", "+BOOKED A 1")
+        try expect(again, "STATUS A \(second)", "+BOOKED")
+        try expect(again, "STATUS B \(second)", "+NONE")
+        try expect(again, "STATUS B w", "+BOOKED")
+        try expect(again, "SEATS B", prefix: "+SEATS capacity=1 booked=1 free=0 waiting=0 ")
+        try expect(again, "STATUS quiet0 q", "+BOOKED")
+        try expect(again, "SEATS quiet1", prefix: "+SEATS capacity=2 booked=0 free=2 waiting=0 ")
+    }
+
     /// BOOK from a holder with an offer there takes the offered seat, as CONFIRM does.
     func testBookFromAnOfferedHolderTakesTheOffer() throws {
         try startStack(["--offer-ttl", "60"])

@@ -86,13 +86,15 @@ struct RoundRecovery {
         return result
     }
 
-    /// Rebuilds where each round placed each holder from the providers' tags; a holder placed
-    /// twice by one round (a crash between a move's two steps) keeps the better rank, and the
-    /// worse place is released. Returns the writes that settle it.
-    static func settlePlacements(table: SeatTable, registry: RoundRegistry) -> [MirrorWrite] {
+    /// Rebuilds where each round placed each holder from the tags of `providers` (which must
+    /// include every provider with tags); a holder placed twice by one round (a crash between
+    /// a move's two steps) keeps the better rank, and the worse place is released. Returns the
+    /// writes that settle it.
+    static func settlePlacements(
+        _ providers: [Provider], table: SeatTable, registry: RoundRegistry
+    ) -> [MirrorWrite] {
         var best: [String: [String: RoundRegistry.Placement]] = [:]
         var worse: [(provider: Provider, holder: String, round: String)] = []
-        let providers = table.allProviders
         for provider in providers {
             for (holder, tag, booked) in provider.roundPlacements() {
                 let here = RoundRegistry.Placement(
