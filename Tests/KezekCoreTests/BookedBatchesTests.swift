@@ -59,4 +59,27 @@ final class BookedBatchesTests: XCTestCase {
         var bad: [String] = []
         XCTAssertEqual(booked(set: ["a", "b"], [], bad: &bad), ["a", "b"])
     }
+
+    /// A run in the log: `><entry> <first> <count>` parses, and names the holders of changes
+    /// first…first+count-1 of the entry; anything that is not a `book` there is refused.
+    func testARunInTheLogIsReadFromItsEntry() {
+        XCTAssertNil(BookedBatches.LogPlace("1-0 0 2"))
+        XCTAssertNil(BookedBatches.LogPlace(">1-0 0 0"))
+        XCTAssertNil(BookedBatches.LogPlace(">1-0 x 2"))
+        XCTAssertTrue(BookedBatches.LogPlace.isMeant(">oops"))
+        let place = BookedBatches.LogPlace(">17-0 1 2")
+        XCTAssertEqual(place?.entry, "17-0")
+        let entry = [
+            "epoch", "3", "seq", "9", "book", "P a", "book", "Q b", "book", "Q c r1 2", "wait",
+            "Q d",
+        ]
+        XCTAssertEqual(place?.holders(inEntry: entry, provider: "Q"), "b c")
+        XCTAssertNil(place?.holders(inEntry: entry, provider: "P"), "another provider's")
+        XCTAssertNil(
+            BookedBatches.LogPlace(">17-0 2 2")?.holders(inEntry: entry, provider: "Q"),
+            "a wait is not a booking")
+        XCTAssertNil(
+            BookedBatches.LogPlace(">17-0 3 2")?.holders(inEntry: entry, provider: "Q"),
+            "past the entry's end")
+    }
 }

@@ -90,6 +90,66 @@ final class MirrorBatchEncoderTests: XCTestCase {
                 "$1\r\nH\r\n$21\r\nkz:{Q}:booked-batches\r\n$1\r\n2\r\n$6\r\n4.10.0\r\n"))
     }
 
+    /// In a fenced batch on a lone Redis, a long run of bookings whose changes are in the
+    /// batch's log entry is a `B` group: the field and the run's place in that entry (entry 0,
+    /// after the one change logged before it), not the holders again. A booking the entry
+    /// does not list (a retry's resent booking) goes to the set. Changes out of the run's
+    /// order, or a cluster shard, leave the run a field of holders.
+    func testALongRunInTheLogNamesItsPlaceThere() {
+        let holders = (0..<BookedBatches.fieldFrom).map { "h\($0)" }
+        func run(_ holders: [String]) -> [MirrorWrite] {
+            holders.flatMap {
+                [write(q, .book(holder: $0)), write(q, .audit(.book, holder: $0, cause: nil))]
+            }
+        }
+        let before = [
+            write(p, .book(holder: "a")), write(p, .audit(.book, holder: "a", cause: nil)),
+        ]
+        func fencedArguments(_ writes: [MirrorWrite], keys: KeyLayout = KeyLayout(prefix: "kz"))
+            -> [String]
+        {
+            var encoder = MirrorBatchEncoder(keys: keys)
+            encoder.encodeFenced(
+                numbered(writes)[...], script: "abc", thread: 0, epoch: 4, sequence: 9,
+                nextSequence: 10)
+            return Array(
+                String(decoding: encoder.bytes, as: UTF8.self).components(separatedBy: "\r\n")
+                    .filter { !$0.hasPrefix("$") && !$0.isEmpty }.dropFirst(10))
+        }
+        let lone = fencedArguments(before + run(holders))
+        XCTAssertEqual(
+            Array(lone.prefix(10)),
+            [
+                "S", "kz:{P}:booked", "1", "a",
+                "B", "kz:{Q}:booked-batches", "2", "4.10.1", "0 1 \(holders.count)", "A",
+            ])
+        XCTAssertEqual(lone.suffix(2), ["book", "Q h\(holders.count - 1)"])
+
+        // A retried BOOK resends its booking without a change: listed in the set instead.
+        let resent =
+            run(Array(holders.prefix(3))) + [write(q, .book(holder: "again"))]
+            + run(Array(holders.dropFirst(3)))
+        XCTAssertEqual(
+            Array(fencedArguments(before + resent).prefix(14)),
+            [
+                "S", "kz:{P}:booked", "1", "a",
+                "B", "kz:{Q}:booked-batches", "2", "4.10.1", "0 1 \(holders.count)",
+                "S", "kz:{Q}:booked", "1", "again", "A",
+            ])
+
+        let shard = fencedArguments(
+            before + run(holders), keys: KeyLayout(prefix: "kz", shardTag: "s0"))
+        XCTAssertTrue(shard.contains(holders.joined(separator: " ")), "\(shard)")
+        XCTAssertFalse(shard.contains("B"))
+
+        // Two bookings' changes in the other order.
+        var swapped = run(holders)
+        swapped.swapAt(1, 3)
+        let reordered = fencedArguments(before + swapped)
+        XCTAssertTrue(reordered.contains(holders.joined(separator: " ")), "\(reordered)")
+        XCTAssertFalse(reordered.contains("B"))
+    }
+
     func testBarriersEncodeNothing() {
         XCTAssertEqual(
             commands([write(p, .barrier), write(p, .book(holder: "h")), write(p, .barrier)]),

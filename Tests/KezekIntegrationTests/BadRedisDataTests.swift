@@ -99,6 +99,36 @@ final class BadRedisDataTests: IntegrationTestCase {
         ).filter { $0.contains(text) }.count
     }
 
+    /// A busy provider's run of bookings names its place in the audit log
+    /// (`BookedBatches.LogPlace`). A place the log does not hold (the entry gone, a change
+    /// there that is no booking at that provider, a value that does not parse) books nobody:
+    /// each is logged with its field, and the runs the log does hold are served.
+    func testRunsInTheLogThatTheLogDoesNotHoldAreLoggedNotBooked() throws {
+        try plant([
+            ["SADD", "kezek:providers", "runs"],
+            ["SET", "kezek:{runs}:capacity", "5"],
+            [
+                "XADD", "kezek:audit", "5-0", "epoch", "1", "seq", "1", "book", "runs y1", "book",
+                "runs y2", "wait", "runs y3",
+            ],
+            [
+                "HSET", "kezek:{runs}:booked-batches", "1.1.0", ">5-0 0 2", "1.1.1", ">9-0 0 2",
+                "1.1.2", ">5-0 1 2", "1.1.3", ">oops",
+            ],
+        ])
+        let client = try connect()
+        try expect(client, "SEATS runs", "+SEATS capacity=5 booked=2 free=3 waiting=0 refused=0")
+        for (holder, status) in [("y1", "+BOOKED"), ("y2", "+BOOKED"), ("y3", "+NONE")] {
+            try expect(client, "STATUS runs \(holder)", status)
+        }
+        for field in ["1.1.1", "1.1.2", "1.1.3"] {
+            XCTAssertEqual(
+                logLines(containing: "member=\(field)"), 1, "no one log line names \(field)")
+        }
+        XCTAssertEqual(logLines(containing: "that the log does not hold"), 3)
+        XCTAssertEqual(logLines(containing: "runs_not_in_the_log=3"), 1)
+    }
+
     /// A capacity Redis holds as `lots` (or not at all) is never served from elsewhere: the
     /// seats held become the capacity, written back to Redis with one log line, so a restart
     /// finds a number and logs nothing.

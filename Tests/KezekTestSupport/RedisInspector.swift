@@ -22,8 +22,18 @@ public struct RedisInspector {
                 guard case .array(let items?) = try client.command(["HGETALL", key]) else {
                     continue
                 }
-                let holders = StoredBookings.booked(
-                    set: [], batchItems: items.compactMap(\.text))
+                // `<prefix>:{<P>}:booked-batches`; its runs in the log are in `<prefix>:audit`.
+                guard let open = key.range(of: ":{") else { continue }
+                let provider = String(
+                    key[open.upperBound...].dropLast("}:booked-batches".count))
+                let logKey = String(key[..<open.lowerBound]) + ":audit"
+                let holders = try StoredBookings.booked(
+                    set: [], batchItems: items.compactMap(\.text), provider: provider
+                ) { entry in
+                    let pair = try client.command(["XRANGE", logKey, entry, entry]).items.first?
+                        .items
+                    return pair?.count == 2 ? pair?[1].items.compactMap(\.text) : nil
+                }
                 result[String(key.dropLast("-batches".count)), default: []].formUnion(holders)
                 continue
             }

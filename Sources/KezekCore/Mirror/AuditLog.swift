@@ -69,9 +69,15 @@ enum AuditLog {
 
     /// The `FencingScripts.logStep` calls that append `fields` (name/value pairs) as steps of
     /// their own: one, or more where one call would carry over `maxChangesPerCall` changes.
-    static func stepCommands(keys: KeyLayout, epoch: Int, fields: [String]) -> [[String]] {
+    /// `log` is the log's key unless it is being written elsewhere first (the write-back's).
+    static func stepCommands(
+        keys: KeyLayout, epoch: Int, fields: [String], log: String? = nil
+    ) -> [[String]] {
         stride(from: 0, to: fields.count, by: 2 * maxChangesPerCall).map { start in
-            ["EVAL", FencingScripts.logStep, "2", keys.auditLog, keys.logSteps, String(epoch)]
+            [
+                "EVAL", FencingScripts.logStep, "2", log ?? keys.auditLog, keys.logSteps,
+                String(epoch),
+            ]
                 + fields[start..<min(start + 2 * maxChangesPerCall, fields.count)]
         }
     }

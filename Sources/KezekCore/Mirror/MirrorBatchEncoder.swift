@@ -7,7 +7,9 @@
 /// Consecutive writes of one kind to one provider become a single command (`ZREM key h1 h2 …`),
 /// which Redis executes much faster than one command per write; order between different kinds
 /// or providers is kept as made. A run of `BookedBatches.fieldFrom` bookings or more becomes
-/// one field of the provider's `booked-batches` hash instead, named by the batch's id.
+/// one field of the provider's `booked-batches` hash instead, named by the batch's id; in a
+/// fenced batch on a lone Redis its value names where the batch's log entry lists the run's
+/// holders, so each booking's holder is written once (BookedBatches, "Runs in the log").
 public struct MirrorBatchEncoder {
     public let keys: KeyLayout
     /// Members per command at most, to keep single commands small (and within Lua's unpack).
@@ -30,10 +32,13 @@ public struct MirrorBatchEncoder {
         /// The id of a `booked-batches` command (`BookedBatches.ID`): the field of its run's
         /// bookings, or the value of its run's masks.
         var batchID: String?
+        /// The members themselves, when they are not every write of `run`.
+        var members: [String]? = nil
     }
 
     private enum Verb {
-        case sadd, srem, zadd, zrem, set, hset, hdel, log
+        /// `bookedRun`: a run's `booked-batches` field whose holders are in the log entry.
+        case sadd, srem, zadd, zrem, set, hset, hdel, log, bookedRun
         var name: String {
             switch self {
             case .sadd: "SADD"
@@ -41,7 +46,7 @@ public struct MirrorBatchEncoder {
             case .zadd: "ZADD"
             case .zrem: "ZREM"
             case .set: "SET"
-            case .hset: "HSET"
+            case .hset, .bookedRun: "HSET"
             case .hdel: "HDEL"
             case .log: "XADD"
             }
@@ -57,6 +62,7 @@ public struct MirrorBatchEncoder {
             case .hset: "H"
             case .hdel: "D"
             case .log: "A"
+            case .bookedRun: "B"
             }
         }
     }
@@ -67,6 +73,10 @@ public struct MirrorBatchEncoder {
     /// The epoch and sequence of the batch being encoded, for `BookedBatches` ids.
     private var batchEpoch = 0
     private var batchSequence = 0
+    /// Whether the batch has a log entry (a fenced batch), and where the current provider's
+    /// changes start in `logged`.
+    private var logging = false
+    private var providerLogStart = 0
 
     public init(keys: KeyLayout) { self.keys = keys }
 
@@ -143,6 +153,7 @@ public struct MirrorBatchEncoder {
     ) {
         batchEpoch = epoch
         batchSequence = sequence
+        self.logging = logging
         bytes.removeAll(keepingCapacity: true)
         commandEnds.removeAll(keepingCapacity: true)
         groups.removeAll(keepingCapacity: true)
@@ -152,8 +163,9 @@ public struct MirrorBatchEncoder {
             let provider = writes[index].provider
             var runEnd = index + 1
             while runEnd < writes.endIndex && writes[runEnd].provider === provider { runEnd += 1 }
-            groupRun(writes, index..<runEnd)
+            providerLogStart = logged.count
             if logging { collectLogged(writes, index..<runEnd) }
+            groupRun(writes, index..<runEnd)
             index = runEnd
         }
         // The batch's log entry goes last: nothing reads the log inside the script, so both
@@ -227,8 +239,24 @@ public struct MirrorBatchEncoder {
             }
             switch writes[index].op {
             case .book where members >= BookedBatches.fieldFrom:
-                // The run's holders as one field, "<holder> <holder> …".
                 provider.noteBookedBatches()
+                if let (place, unlisted) = logPlace(of: index..<end, writes) {
+                    // The field names the run's place in the log entry, which has its holders.
+                    groups.append(
+                        Group(
+                            verb: .bookedRun, key: keys.bookedBatches(provider.id),
+                            run: index..<end,
+                            itemCount: 2, value: place, batchID: nextID()))
+                    if !unlisted.isEmpty {
+                        groups.append(
+                            Group(
+                                verb: .sadd, key: keys.booked(provider.id), run: index..<end,
+                                itemCount: unlisted.count, members: unlisted))
+                    }
+                    index = end
+                    continue
+                }
+                // The run's holders as one field, "<holder> <holder> …".
                 groups.append(
                     Group(
                         verb: .hset, key: keys.bookedBatches(provider.id), run: index..<end,
@@ -247,14 +275,57 @@ public struct MirrorBatchEncoder {
         }
     }
 
+    /// Where the batch's log entry lists a run's bookings: `<n> <first> <count>` (changes
+    /// `first…` of its n-th entry, in the run's order), and the run's bookings it does not
+    /// list, which go to the set: a retried BOOK's resent booking (logged when first made),
+    /// or a booking whose change comes in the next batch (two threads booking one provider).
+    /// Nil when the entry lists the run's bookings out of order or among other changes (the
+    /// run is then written as holders), when they would span two entries, or on Redis
+    /// Cluster, where a provider's keys may move to another master than its shard's log.
+    private func logPlace(of run: Range<Int>, _ writes: ArraySlice<MirrorWrite>)
+        -> (place: String, unlisted: [String])?
+    {
+        guard logging, !keys.isShard else { return nil }
+        var first = providerLogStart
+        while first < logged.count && logged[first] < run.lowerBound { first += 1 }
+        var end = first
+        while end < logged.count && logged[end] < run.upperBound { end += 1 }
+        var next = first
+        var unlisted: [String] = []
+        for position in run {
+            guard case .book(let holder) = writes[position].op else { continue }
+            if next < end, case .audit(.book, let listed, _) = writes[logged[next]].op,
+                listed == holder
+            {
+                next += 1
+            } else {
+                unlisted.append(holder)
+            }
+        }
+        let perEntry = AuditLog.maxChangesPerCall
+        guard next == end, next > first, first / perEntry == (next - 1) / perEntry else {
+            return nil
+        }
+        return ("\(first / perEntry) \(first % perEntry) \(next - first)", unlisted)
+    }
+
     /// The id of the next group, which names where it comes in the provider's writes.
     private func nextID() -> String {
         BookedBatches.ID(epoch: batchEpoch, sequence: batchSequence, group: groups.count).text
     }
 
     private mutating func appendItems(_ group: Group, _ writes: ArraySlice<MirrorWrite>) {
+        if group.verb == .bookedRun, let id = group.batchID, let place = group.value {
+            RESP.appendBulk(id, into: &bytes)
+            RESP.appendBulk(place, into: &bytes)
+            return
+        }
         if let value = group.value {
             RESP.appendBulk(value, into: &bytes)
+            return
+        }
+        if let members = group.members {
+            for member in members { RESP.appendBulk(member, into: &bytes) }
             return
         }
         if let id = group.batchID {

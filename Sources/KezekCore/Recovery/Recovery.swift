@@ -28,6 +28,8 @@ struct Recovery {
         var capacitiesRepaired = 0
         /// Providers holding more bookings and offers than their capacity (kept).
         var oversold = 0
+        /// `booked-batches` fields naming a run in the audit log that the log does not hold.
+        var runsNotInTheLog = 0
         /// Providers read with round tags, or with seats free and holders waiting: the only
         /// ones the passes after the readers (round placements, promotions) can change.
         var mayNeedSettling: [Provider] = []
@@ -41,6 +43,7 @@ struct Recovery {
             skipped += share.skipped
             capacitiesRepaired += share.capacitiesRepaired
             oversold += share.oversold
+            runsNotInTheLog += share.runsNotInTheLog
             mayNeedSettling += share.mayNeedSettling
         }
     }
@@ -153,6 +156,10 @@ struct Recovery {
         windows: inout LogReadWindows, bracketed: Bool
     ) throws -> [MirrorWrite] {
         var settling: [MirrorWrite] = []
+        // Providers with runs in the log, and the entries asked for them: the entries'
+        // replies come after the next chunk's, so these are restored one chunk later.
+        var waitingForLog: [ProviderReads] = []
+        var entriesAsked: [String] = []
         var next = chunks.next()
         if let next { appendReads(of: next, to: redis, bracketed: bracketed) }
         while let chunk = next {
@@ -161,82 +168,187 @@ struct Recovery {
             next = chunks.next()
             if let next { appendReads(of: next, to: redis, bracketed: bracketed) }
             let before = bracketed ? Self.logPosition(try redis.replyOrError()) : .start
+            var asking: [ProviderReads] = []
             for id in chunk {
-                let capacityValue = try redis.replyOrError()
-                let waitingValue = try redis.flatReplyOrError()
-                let bookedValue = try redis.flatReplyOrError()
-                let batchesValue = try redis.flatReplyOrError()
-                let refusedValue = try redis.replyOrError()
-                let offersValue = try redis.flatReplyOrError()
-                let tagsValue = try redis.flatReplyOrError()
-                guard Identifier.isValid(id) else {
-                    log.error(
-                        "bad data in redis: provider id is not a valid id; skipped",
-                        metadata: ["key": "\(keys.providers)", "member": "\(id)"])
-                    figures.skipped += 1
-                    continue
+                let reads = ProviderReads(
+                    id: id, capacity: try redis.replyOrError(),
+                    waiting: try redis.flatReplyOrError(), booked: try redis.flatReplyOrError(),
+                    batches: try redis.flatReplyOrError(), refused: try redis.replyOrError(),
+                    offers: try redis.flatReplyOrError(), tags: try redis.flatReplyOrError())
+                if reads.hasRunsInTheLog {
+                    asking.append(reads)
+                } else {
+                    restoreOne(reads, settling: &settling, figures: &figures)
                 }
-                let (holders, batched) = checkedBookings(
-                    bookedValue, batchesValue, setKey: keys.booked(id),
-                    batchesKey: keys.bookedBatches(id))
-                var (waiting, rescore) = checkedWaitlist(waitingValue, key: keys.waiting(id))
-                let refused = checkedCount(refusedValue, key: keys.refused(id)) ?? 0
-                let offers = checkedOffers(offersValue, key: keys.offers(id))
-                let tags = checkedTags(tagsValue, key: keys.roundTags(id))
-                let held = holders.count + offers.count
-                let found = checkedCapacity(capacityValue, key: keys.capacity(id), held: held)
-                let capacity = found ?? held
-                if capacity < held {
-                    // Never drop an acknowledged booking, nor book past the capacity Redis
-                    // holds: all are kept, and nobody is booked here until they fall below it.
-                    log.error(
-                        "provider holds more bookings and offers than its capacity: all kept, none added until below it",
-                        metadata: [
-                            "provider": "\(id)", "capacity": "\(capacity)",
-                            "booked": "\(holders.count)",
-                            "offered": "\(offers.count)", "over": "\(held - capacity)",
-                        ])
-                    figures.oversold += 1
-                }
-                waiting = Self.merged(waiting, tags.drawn.places, rescore: rescore)
-                if rescore {
-                    // Scores that are not whole numbers in range: keep Redis's order, number it afresh.
-                    for index in waiting.indices { waiting[index].score = index }
-                }
-                let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
-                if batched { provider.noteBookedBatches() }
-                settling += provider.restore(
-                    capacity: capacity, holders: holders, waiting: waiting, refused: refused,
-                    offers: offers, tags: tags.tags, tagFields: tags.ownFields,
-                    drawnPlaces: tags.drawn.found,
-                    highestScore: tags.drawn.highest,
-                    rewriteWaitlist: rescore, rules: table.rules, promoting: false)
-                // Conservative: dropped offers and seated waiters only shrink what this says.
-                if !tags.tags.isEmpty || (!waiting.isEmpty && capacity > holders.count) {
-                    figures.mayNeedSettling.append(provider)
-                }
-                if found == nil {
-                    // Redis gets the capacity served, so the two never disagree.
-                    settling.append(
-                        MirrorWrite(
-                            provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
-                    settling.append(
-                        MirrorWrite(
-                            provider: provider, op: .auditCapacity(capacity), ticket: nil, madeAt: 0
-                        ))
-                    figures.capacitiesRepaired += 1
-                }
-                figures.offers += offers.count
-                figures.providers += 1
-                figures.bookings += holders.count
-                figures.waiting += waiting.count
             }
             if bracketed {
                 windows.note(
                     chunk, .init(before: before, after: Self.logPosition(try redis.replyOrError())))
             }
+            try restoreWithRuns(
+                waitingForLog, entries: entriesAsked, from: redis, settling: &settling,
+                figures: &figures)
+            waitingForLog = asking
+            entriesAsked = askForEntries(of: asking, on: redis)
         }
+        try restoreWithRuns(
+            waitingForLog, entries: entriesAsked, from: redis, settling: &settling,
+            figures: &figures)
         return settling
+    }
+
+    /// One provider's reads, kept while the log entries its runs name are read.
+    private struct ProviderReads {
+        let id: String
+        let capacity: RedisValue
+        let waiting: FlatReply
+        let booked: FlatReply
+        var batches: FlatReply
+        let refused: RedisValue
+        let offers: FlatReply
+        let tags: FlatReply
+
+        /// Whether a field of its batches' hash names a run in the log (`BookedBatches`).
+        var hasRunsInTheLog: Bool {
+            guard case .strings(let items) = batches else { return false }
+            return stride(from: 1, to: items.count, by: 2).contains {
+                BookedBatches.LogPlace.isMeant(items[$0])
+            }
+        }
+    }
+
+    /// Asks for every log entry that `providers`' runs name, once each; returns their ids in
+    /// the order asked.
+    private func askForEntries(of providers: [ProviderReads], on redis: RedisSyncConnection)
+        -> [String]
+    {
+        var asked: [String] = []
+        var seen = Set<String>()
+        for reads in providers {
+            guard case .strings(let items) = reads.batches else { continue }
+            for index in stride(from: 1, to: items.count, by: 2) {
+                guard let place = BookedBatches.LogPlace(items[index]),
+                    seen.insert(place.entry).inserted
+                else { continue }
+                redis.append(["XRANGE", keys.auditLog, place.entry, place.entry])
+                asked.append(place.entry)
+            }
+        }
+        return asked
+    }
+
+    /// Reads the entries asked for `providers`, puts each run's holders in its field, and
+    /// restores them. A run whose entry is gone or does not list it is logged and left out.
+    private func restoreWithRuns(
+        _ providers: [ProviderReads], entries: [String], from redis: RedisSyncConnection,
+        settling: inout [MirrorWrite], figures: inout Figures
+    ) throws {
+        var fieldsOf: [String: [String]] = [:]
+        for entry in entries {
+            let reply = try redis.replyOrError()
+            if case .array(let found) = reply, let first = found.first,
+                case .array(let pair) = first, pair.count == 2
+            {
+                fieldsOf[entry] = pair[1].strings
+            }
+        }
+        for var reads in providers {
+            guard case .strings(let items) = reads.batches else { continue }
+            var resolved: [String] = []
+            resolved.reserveCapacity(items.count)
+            for index in stride(from: 0, to: items.count - 1, by: 2) {
+                let value = items[index + 1]
+                guard BookedBatches.LogPlace.isMeant(value) else {
+                    resolved += [items[index], value]
+                    continue
+                }
+                if let place = BookedBatches.LogPlace(value),
+                    let holders = fieldsOf[place.entry].flatMap({
+                        place.holders(inEntry: $0, provider: reads.id)
+                    })
+                {
+                    resolved += [items[index], holders]
+                } else {
+                    log.error(
+                        "bad data in redis: booked-batches field names a run of bookings in the audit log that the log does not hold (was the log deleted or trimmed?); those bookings are not restored",
+                        metadata: [
+                            "key": "\(keys.bookedBatches(reads.id))", "member": "\(items[index])",
+                            "value": "\(value)", "log": "\(keys.auditLog)",
+                        ])
+                    figures.runsNotInTheLog += 1
+                }
+            }
+            reads.batches = .strings(resolved)
+            restoreOne(reads, settling: &settling, figures: &figures)
+        }
+    }
+
+    /// Restores one provider from its reads into the table.
+    private func restoreOne(
+        _ reads: ProviderReads, settling: inout [MirrorWrite], figures: inout Figures
+    ) {
+        let id = reads.id
+        guard Identifier.isValid(id) else {
+            log.error(
+                "bad data in redis: provider id is not a valid id; skipped",
+                metadata: ["key": "\(keys.providers)", "member": "\(id)"])
+            figures.skipped += 1
+            return
+        }
+        let (holders, batched) = checkedBookings(
+            reads.booked, reads.batches, setKey: keys.booked(id),
+            batchesKey: keys.bookedBatches(id))
+        var (waiting, rescore) = checkedWaitlist(reads.waiting, key: keys.waiting(id))
+        let refused = checkedCount(reads.refused, key: keys.refused(id)) ?? 0
+        let offers = checkedOffers(reads.offers, key: keys.offers(id))
+        let tags = checkedTags(reads.tags, key: keys.roundTags(id))
+        let held = holders.count + offers.count
+        let found = checkedCapacity(reads.capacity, key: keys.capacity(id), held: held)
+        let capacity = found ?? held
+        if capacity < held {
+            // Never drop an acknowledged booking, nor book past the capacity Redis
+            // holds: all are kept, and nobody is booked here until they fall below it.
+            log.error(
+                "provider holds more bookings and offers than its capacity: all kept, none added until below it",
+                metadata: [
+                    "provider": "\(id)", "capacity": "\(capacity)",
+                    "booked": "\(holders.count)",
+                    "offered": "\(offers.count)", "over": "\(held - capacity)",
+                ])
+            figures.oversold += 1
+        }
+        waiting = Self.merged(waiting, tags.drawn.places, rescore: rescore)
+        if rescore {
+            // Scores that are not whole numbers in range: keep Redis's order, number it afresh.
+            for index in waiting.indices { waiting[index].score = index }
+        }
+        let provider = table.providerCreatingIfNeeded(id, capacity: capacity).provider
+        if batched { provider.noteBookedBatches() }
+        settling += provider.restore(
+            capacity: capacity, holders: holders, waiting: waiting, refused: refused,
+            offers: offers, tags: tags.tags, tagFields: tags.ownFields,
+            drawnPlaces: tags.drawn.found,
+            highestScore: tags.drawn.highest,
+            rewriteWaitlist: rescore, rules: table.rules, promoting: false)
+        // Conservative: dropped offers and seated waiters only shrink what this says.
+        if !tags.tags.isEmpty || (!waiting.isEmpty && capacity > holders.count) {
+            figures.mayNeedSettling.append(provider)
+        }
+        if found == nil {
+            // Redis gets the capacity served, so the two never disagree.
+            settling.append(
+                MirrorWrite(
+                    provider: provider, op: .capacity(capacity), ticket: nil, madeAt: 0))
+            settling.append(
+                MirrorWrite(
+                    provider: provider, op: .auditCapacity(capacity), ticket: nil, madeAt: 0
+                ))
+            figures.capacitiesRepaired += 1
+        }
+        figures.offers += offers.count
+        figures.providers += 1
+        figures.bookings += holders.count
+        figures.waiting += waiting.count
     }
 
     /// Pipelines the reads of `chunk`'s providers, bracketed by the log's position when asked.

@@ -4,7 +4,9 @@ import Logging
 /// after Redis lost data. Runs under a fresh epoch that fences every older batch, while the
 /// loops make no new writes, so nothing else changes these keys meanwhile. The audit log is
 /// replaced too: a new log whose first steps (one per provider) record the state written back,
-/// from empty (PROTOCOL.md "Transparency").
+/// from empty (PROTOCOL.md "Transparency"). The new log is written beside the old one and
+/// takes its place only once every provider is written: until then the old log still holds
+/// the runs of bookings that the providers not written yet name (BookedBatches).
 struct StateWriteBack {
     let keys: KeyLayout
     let log: Logger
@@ -23,7 +25,8 @@ struct StateWriteBack {
         between: () throws -> Void
     ) throws -> Figures {
         var figures = Figures()
-        _ = try redis.command(["DEL", keys.auditLog])
+        let newLog = keys.auditLog + ":writeback"
+        _ = try redis.command(["DEL", newLog])
         var start = 0
         while start < providers.count {
             let chunk = providers[start..<min(start + Self.providersPerRoundTrip, providers.count)]
@@ -88,7 +91,8 @@ struct StateWriteBack {
                 redis.append(["EXEC"])
                 // Outside the provider's MULTI: on Redis Cluster the log is in the shard's slot.
                 let steps = AuditLog.stepCommands(
-                    keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: id, state))
+                    keys: keys, epoch: epoch, fields: AuditLog.baseFields(provider: id, state),
+                    log: newLog)
                 for step in steps { redis.append(step) }
                 commands += 1 + steps.count
                 provider.logged(through: state.made)
@@ -100,6 +104,9 @@ struct StateWriteBack {
             start += chunk.count
             try between()
         }
+        // One command: the old log is never gone while the new one is not in place.
+        _ = try redis.command(
+            figures.providers > 0 ? ["RENAME", newLog, keys.auditLog] : ["DEL", keys.auditLog])
         return figures
     }
 

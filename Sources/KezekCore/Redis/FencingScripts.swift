@@ -13,6 +13,11 @@ enum FencingScripts {
     /// items are the changes' field/value pairs, and the script puts `epoch` and `seq` (the
     /// next step of the log, from KEYS[3]) in front of them; a step too large for one Redis
     /// call carries several `A` groups, which share one `seq`.
+    /// A group with code `B` is a run of bookings written once, in the log: its two items are
+    /// a `booked-batches` field and `<n> <first> <count>`, and the script sets that field, after
+    /// the log's entries, to `><id> <first> <count>` with `<id>` the stream id of the batch's
+    /// n-th entry (from 0): the run's holders are that entry's changes `first` to
+    /// `first + count - 1` (BookedBatches, "Runs in the log").
     /// A sequence at or past ARGV[3] means this very batch was applied before its reply was
     /// lost (a resend keeps its numbers): nothing is applied again, nor logged again. A sequence
     /// other than ARGV[2] below that means a batch before this one was not applied (refused,
@@ -39,15 +44,22 @@ enum FencingScripts {
         local verbs = {S = 'SADD', R = 'SREM', Z = 'ZADD', X = 'ZREM', T = 'SET', H = 'HSET', D = 'HDEL'}
         \(readPass)local i = 4
         local step
+        local entries, runs = {}, {}
         while i <= #ARGV do
           local count = tonumber(ARGV[i + 2])
           if ARGV[i] == 'A' then
             step = step or redis.call('INCR', KEYS[3])
-            redis.call('XADD', ARGV[i + 1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, i + 3, i + 2 + count))
+            entries[#entries + 1] = redis.call('XADD', ARGV[i + 1], '*', 'epoch', ARGV[1], 'seq', step, unpack(ARGV, i + 3, i + 2 + count))
+          elseif ARGV[i] == 'B' then
+            runs[#runs + 1] = i
           else
             redis.call(verbs[ARGV[i]], ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
           end
           i = i + 3 + count
+        end
+        for _, r in ipairs(runs) do
+          local n, place = string.match(ARGV[r + 4], '^(%d+) (.*)$')
+          redis.call('HSET', ARGV[r + 1], ARGV[r + 3], '>' .. entries[tonumber(n) + 1] .. ' ' .. place)
         end
         redis.call('SET', KEYS[2], ARGV[3])
         return 1

@@ -4,7 +4,8 @@
 ///     <prefix>:providers            SET    every provider id
 ///     <prefix>:{<P>}:capacity       STRING the provider's capacity
 ///     <prefix>:{<P>}:booked         SET    holders with a seat (written back after data loss)
-///     <prefix>:{<P>}:booked-batches HASH   holders with a seat, a batch's in one field, and masks
+///     <prefix>:{<P>}:booked-batches HASH   holders with a seat, a batch's in one field (on a lone Redis as
+///                                          the run's place in the audit log), and masks
 ///                                          of seats given up (BookedBatches)
 ///     <prefix>:{<P>}:waiting        ZSET   waiting holders, scored by arrival (lowest first)
 ///     <prefix>:{<P>}:refused        STRING BOOKs answered +FULL so far (unmet demand)
@@ -14,6 +15,8 @@
 ///                                          holder -> "<round> <rank>" or "-" (RoundTagFields)
 ///     <prefix>:audit                STREAM the audit log: one entry per atomic step (epoch, seq, then
 ///                                          one `<op>` → `<provider> <holder>[ <round> <rank>]` per change)
+///     <prefix>:audit:writeback      STREAM the log a write-back after data loss is writing; it replaces
+///                                          `audit` (RENAME) once every provider is written back
 ///     <prefix>:rounds               HASH   round id -> its state (open, closed, drawing, drawn)
 ///     <prefix>:{round:<R>}:meta     HASH   commitment, choices, seed, drawn-at (ms), outcome counts
 ///     <prefix>:{round:<R>}:apps     HASH   holder -> its choices, space-separated, `provider[/level]`

@@ -11,6 +11,17 @@
 /// provider's writes go on one thread's connection, in order) and the command's place in
 /// the batch; recovery's settling, before any batch of its epoch, writes with sequence 0.
 ///
+/// Runs in the log: in a fenced batch on a lone Redis, the batch's log entry already lists the
+/// run's holders (one `book` change each), so the field's value says where instead of
+/// repeating them:
+///
+///     <epoch>.<sequence>.<group>   "><entry id> <first> <count>"   changes first…first+count-1
+///                                                                  of that log entry (from 0)
+///
+/// which writes each booking's holder once (PERFORMANCE.md, "Runs written once"). `>` is not
+/// an id character, so no such value reads as holders. The log is then part of the state:
+/// it is never trimmed, and deleting it loses these bookings (PROTOCOL.md "Transparency").
+///
 /// A holder is booked if the set has it, or a field names it later than its mask, if any.
 /// Giving a seat up removes the holder from the set and, at a provider with such fields,
 /// masks it with the id of that write, so an earlier field no longer counts it and a later
@@ -49,6 +60,50 @@ public enum BookedBatches {
 
         public static func < (a: ID, b: ID) -> Bool {
             (a.epoch, a.sequence, a.group) < (b.epoch, b.sequence, b.group)
+        }
+    }
+
+    /// Where a run's holders are in the log: the entry's stream id, and which of its changes.
+    public struct LogPlace: Hashable, Sendable {
+        public let entry: String
+        public let first: Int
+        public let count: Int
+
+        /// Parses `><entry id> <first> <count>`; nil for anything else.
+        public init?(_ value: String) {
+            guard value.hasPrefix(">") else { return nil }
+            let parts = value.dropFirst().split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 3, !parts[0].isEmpty, let first = Int(parts[1]),
+                let count = Int(parts[2]), first >= 0, count >= 1
+            else { return nil }
+            entry = String(parts[0])
+            self.first = first
+            self.count = count
+        }
+
+        /// Whether `value` is meant as a place in the log (well formed or not).
+        public static func isMeant(_ value: String) -> Bool {
+            value.utf8.first == UInt8(ascii: ">")
+        }
+
+        /// The run's holders as a field value, `"<holder> <holder> …"`, from the entry's field
+        /// names and values as XRANGE gives them (`epoch`, `seq`, then one pair per change);
+        /// nil when a change there is not a `book` at `provider` with a valid holder id.
+        public func holders(inEntry fields: [String], provider: String) -> String? {
+            let start = 4 + 2 * first
+            guard fields.count >= 4, fields[0] == "epoch", fields[2] == "seq",
+                start + 2 * count <= fields.count
+            else { return nil }
+            var holders: [Substring] = []
+            holders.reserveCapacity(count)
+            for index in stride(from: start, to: start + 2 * count, by: 2) {
+                let words = fields[index + 1].split(separator: " ", maxSplits: 2)
+                guard fields[index] == AuditOp.book.rawValue, words.count >= 2,
+                    words[0] == provider, Identifier.isValid(String(words[1]))
+                else { return nil }
+                holders.append(words[1])
+            }
+            return holders.joined(separator: " ")
         }
     }
 

@@ -251,6 +251,7 @@ public final class KezekServer {
                         "skipped_bad_data": "\(figures.skipped)",
                         "capacities_repaired": "\(figures.capacitiesRepaired)",
                         "oversold_providers": "\(figures.oversold)",
+                        "runs_not_in_the_log": "\(figures.runsNotInTheLog)",
                         "millis": "\(Int(seconds * 1000))",
                     ])
                 return
