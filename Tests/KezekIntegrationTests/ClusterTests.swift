@@ -36,9 +36,9 @@ final class ClusterTests: IntegrationTestCase {
     /// Starts the cluster, the three holders (all at once: a node is ready only once every
     /// shard has a holder) and the three standbys. `waitForWholeMaps`: then waits until every
     /// node's CLUSTER INFO says every shard is held.
-    func startThreeNodes(extraArguments: [String] = [], waitForWholeMaps: Bool = true) throws
-        -> Layout
-    {
+    func startThreeNodes(
+        extraArguments: [String] = [], leaseTTL: Int = 2, waitForWholeMaps: Bool = true
+    ) throws -> Layout {
         let cluster = try RedisClusterProcesses(
             directory: directory.appendingPathComponent("cluster"))
         self.cluster = cluster
@@ -53,7 +53,7 @@ final class ClusterTests: IntegrationTestCase {
                 extraArguments: [
                     "--redis-cluster", cluster.seeds, "--shard-slot", "\(shardSlots[shard])",
                     "--node-id", "node\(node)",
-                    "--lease-ttl", "2", "--write-timeout", "2", "--redis-replicas", "1",
+                    "--lease-ttl", "\(leaseTTL)", "--write-timeout", "2", "--redis-replicas", "1",
                 ] + extraArguments)
         }
         let holders = try (0..<3).map { try daemon(node: $0, shard: $0) }
@@ -251,7 +251,8 @@ final class ClusterTests: IntegrationTestCase {
     /// holder is stopped (SIGTERM: it drains and releases its lease), and the new node holds
     /// the shard at once, with its bookings; every node then sends the shard's providers there.
     func testAJoiningNodeTakesAShardWhenItsHolderHandsItOver() throws {
-        let layout = try startThreeNodes()
+        // A lease of 10 s, so that "at once" (under 5 s) has room on a loaded machine.
+        let layout = try startThreeNodes(leaseTTL: 10)
         let holder = layout.holders[0]
         let provider = try XCTUnwrap(
             (0..<40).map { "club-\($0)" }.first {
@@ -285,7 +286,7 @@ final class ClusterTests: IntegrationTestCase {
             "handoff: the joining node serves shard 0 \(String(format: "%.2f", seconds)) s after SIGTERM to its holder"
         )
         XCTAssertLessThan(
-            seconds, 2,
+            seconds, 5,
             "the shard is taken at once (released, its holder gone), not after lease-ttl")
         try expect(try LineClient(port: joining.port), "STATUS \(provider) aruzhan", "+BOOKED")
         let slot = try slot(of: provider, at: joining.port)
@@ -549,8 +550,10 @@ final class ClusterTests: IntegrationTestCase {
                     do {
                         let connection = try client ?? LineClient(port: watched[index], timeout: 1)
                         client = connection
-                        let reply = try connection.request("STATUS \(provider) someone", timeout: 2)
+                        // Stamped when sent, not when answered: a loaded machine may wake
+                        // this thread late for the reply of a request the node answered in time.
                         let now = monotonicNow()
+                        let reply = try connection.request("STATUS \(provider) someone", timeout: 2)
                         seen.withLock { seen in
                             if reply == dead {
                                 if now < killedAt.current {
@@ -595,7 +598,7 @@ final class ClusterTests: IntegrationTestCase {
         print(
             String(
                 format:
-                    "dead holder of shard %d: standby serves %.3f s after the kill; last -MOVED to the dead holder %.3f s after the kill, "
+                    "dead holder of shard %d: standby serves %.3f s after the kill; last -MOVED to the dead holder (sent) %.3f s after the kill, "
                     + "%.3f s after the standby served (%d before the kill, %d after); %d -MOVED to the standby",
                 shard, served - killedAt.current,
                 figures.lastDead - killedAt.current, figures.lastDead - served, figures.deadBefore,

@@ -7,7 +7,10 @@ import KezekTestSupport
 final class ProbeStarvationTests: IntegrationTestCase {
     static let idle = 2000
     static let trickling = 200
-    /// What a probe may take, in milliseconds; orchestrators time out after 1 to 10 s.
+    /// What the median of five probes may take, in milliseconds; orchestrators time out after
+    /// 1 to 10 s. A starved probe takes seconds or times out, so the slowest of the five may
+    /// take up to `burstProbeMillisLimit`: one scheduling stall of a loaded machine is not
+    /// starvation.
     static let probeMillisLimit = 100
     /// What the probe sent right after the flood may take: it queues behind the connections
     /// the kernel accepted meanwhile (31 to 131 ms measured on 2 shared cores).
@@ -87,9 +90,7 @@ final class ProbeStarvationTests: IntegrationTestCase {
             print(
                 "\(name): \(Self.idle) idle and \(Self.trickling) trickling connections: probe right after the burst \(afterBurst) ms, then \(times) ms"
             )
-            XCTAssertLessThan(
-                times.max()!, Self.probeMillisLimit,
-                "\(name) probe starved behind idle connections: \(times) ms")
+            checkProbes(times, "\(name) probe starved behind idle connections")
             clients.removeAll()
         }
         try expect(try connect(), "PING", "+PONG")
@@ -107,11 +108,22 @@ final class ProbeStarvationTests: IntegrationTestCase {
         print(
             "client port: 5 HEALTH probes at max-clients (\(Self.idle) idle, \(Self.trickling) trickling): \(times) ms"
         )
-        XCTAssertLessThan(
-            times.max()!, Self.probeMillisLimit, "HEALTH starved at max-clients: \(times) ms")
+        checkProbes(times, "HEALTH starved at max-clients")
         let shed = try adminGet(port: kezekd.adminPort, path: "/metrics").body
             .split(separator: "\n").first { $0.hasPrefix("kezek_connections_shed_total ") }
         XCTAssertNotNil(shed)
         XCTAssertNotEqual(shed, "kezek_connections_shed_total 0", "no idle connection was shed")
+    }
+
+    /// The median probe within `probeMillisLimit`, the slowest within `burstProbeMillisLimit`.
+    private func checkProbes(
+        _ times: [Int], _ message: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertLessThan(
+            times.sorted()[times.count / 2], Self.probeMillisLimit, "\(message): \(times) ms",
+            file: file, line: line)
+        XCTAssertLessThan(
+            times.max()!, Self.burstProbeMillisLimit, "\(message): \(times) ms", file: file,
+            line: line)
     }
 }
