@@ -192,7 +192,9 @@ final class RoundTests: IntegrationTestCase {
     }
 
     func testOffersConfirmDeclineExpireAndCascade() throws {
-        try startStack(["--offer-ttl", "2"])
+        // Offers of 6 s: the requests from the draw to the decline must not outlast them on a
+        // loaded machine.
+        try startStack(["--offer-ttl", "6"])
         let client = try connect()
         for line in ["PROVIDER top 1", "PROVIDER mid 1", "PROVIDER low 1"] {
             try expect(client, line, "+OK")
@@ -231,7 +233,7 @@ final class RoundTests: IntegrationTestCase {
         try expect(
             client, "SEATS low", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
         // bob lets its offer expire: top goes to cat (rank 1), whose offer at mid is released.
-        let expired = poll(timeout: 8) { () -> Bool? in
+        let expired = poll(timeout: 15) { () -> Bool? in
             (try? client.request("RESULT r cat")).map { $0.hasPrefix("+OFFERED top 1 ") } == true
                 ? true : nil
         }
@@ -243,14 +245,14 @@ final class RoundTests: IntegrationTestCase {
         try expect(client, "CONFIRM top cat", "+NOTFOUND cat")
         try expect(client, "RESULT r cat", "+BOOKED top 1")
         // Confirmed bookings do not expire.
-        pause(2.5)
+        pause(6.5)
         try expect(client, "STATUS top cat", "+BOOKED")
     }
 
     /// A holder that confirmed a worse choice and then moves up is booked at the better one:
     /// an offer there would let it lose both seats by not confirming again.
     func testAConfirmedHolderMovingUpKeepsABooking() throws {
-        try startStack(["--offer-ttl", "2"])
+        try startStack(["--offer-ttl", "6"])
         let client = try connect()
         try expect(client, "PROVIDER A 1", "+OK")
         try expect(client, "PROVIDER B 1", "+OK")
@@ -269,7 +271,7 @@ final class RoundTests: IntegrationTestCase {
         }
         XCTAssertEqual(moved, true, "the confirmed holder should be booked at its first choice")
         try expect(client, "STATUS B \(second)", "+NONE")
-        pause(2.5)  // longer than offer-ttl: nothing of it expires
+        pause(6.5)  // longer than offer-ttl: nothing of it expires
         try expect(client, "RESULT r \(second)", "+BOOKED A 1")
         try expect(
             client, "SEATS B", "+SEATS capacity=1 booked=0 free=1 waiting=0 refused=0 offered=0")
@@ -356,7 +358,8 @@ final class RoundTests: IntegrationTestCase {
     }
 
     func testOfferExpiryIsKeptAcrossACrash() throws {
-        try startStack(["--offer-ttl", "4"])
+        // Offers of 10 s: a kill -9, a restart and two reads must fit in them on a loaded machine.
+        try startStack(["--offer-ttl", "10"])
         let client = try connect()
         try expect(client, "PROVIDER p 1", "+OK")
         try expect(client, "ROUND OPEN r \(commitment("x"))", "+OK")
@@ -370,8 +373,8 @@ final class RoundTests: IntegrationTestCase {
         let again = try connect()
         try expect(again, "RESULT r first", prefix: "+OFFERED p 1 ")
         try expect(again, "RESULT r second", "+WAITING p 1")
-        // The absolute expiry survived the restart: it passes to "second" about 4 s after the draw.
-        let passed = poll(timeout: 8) { () -> Bool? in
+        // The expiry survived the restart: it passes to "second" about 10 s after the draw.
+        let passed = poll(timeout: 20) { () -> Bool? in
             (try? again.request("RESULT r second")).map { $0.hasPrefix("+OFFERED p 1 ") } == true
                 ? true : nil
         }
