@@ -400,11 +400,15 @@ final class FaultModelTests: IntegrationTestCase {
             try? clients[index].send(lines.joined(separator: "\r\n") + "\r\n")
         }
         XCTAssertTrue(sent)
-        Thread.sleep(forTimeInterval: 1)
-        let refused = try adminGet(port: kezekd.adminPort, path: "/metrics").body
-            .split(separator: "\n").first { $0.hasPrefix("kezek_mirror_refused_batches_total ") }
-        XCTAssertGreaterThan(
-            refused.flatMap { Int($0.split(separator: " ")[1]) } ?? 0, 0, "Redis refused no batch")
+        let refused = poll(timeout: 10, interval: 0.1) { () -> Int? in
+            let line = try? adminGet(port: kezekd.adminPort, path: "/metrics").body
+                .split(separator: "\n").first {
+                    $0.hasPrefix("kezek_mirror_refused_batches_total ")
+                }
+            let count = line.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            return count > 0 ? count : nil
+        }
+        XCTAssertNotNil(refused, "Redis refused no batch")
         _ = try redis.cli(["DEL", "kezek:{broken}:booked", "kezek:{broken}:booked-batches"])
 
         var acknowledged = ["good": [String](), "broken": [String]()]
@@ -436,7 +440,9 @@ final class FaultModelTests: IntegrationTestCase {
     /// an unconfirmed booking wait (and fail at the write timeout); a holder whose state is
     /// confirmed still gets its answer at once.
     func testStalledRedisDoesNotLeakUnconfirmedChangesToReaders() throws {
-        try startStack(["--write-timeout", "1"])
+        // 3 s: STATUS b is sent a moment after BOOK b, and must still find it unconfirmed
+        // for more than 0.3 s on a loaded machine.
+        try startStack(["--write-timeout", "3"])
         let writer = try connect()
         let reader = try connect()
         try expect(writer, "PROVIDER room 2", "+OK")
