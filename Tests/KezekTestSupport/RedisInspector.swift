@@ -3,7 +3,8 @@ import KezekClientSupport
 
 /// Reads kezekd's state straight from Redis without knowing its key layout: lists the keys
 /// under a prefix (`redis-cli --scan`) and the members of every set, sorted set and hash;
-/// the one format it knows is the batches' hash of bookings, read as the set it adds to.
+/// the one format it knows is the batches' hash of bookings, read as the set it adds to (its
+/// runs in the audit log read from `<prefix>:audit`).
 public struct RedisInspector {
     public let redis: RedisServerProcess
 

@@ -25,7 +25,7 @@ struct StateWriteBack {
         between: () throws -> Void
     ) throws -> Figures {
         var figures = Figures()
-        let newLog = keys.auditLog + ":writeback"
+        let newLog = keys.auditLogWriteBack
         _ = try redis.command(["DEL", newLog])
         var start = 0
         while start < providers.count {

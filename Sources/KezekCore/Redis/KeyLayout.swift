@@ -59,6 +59,8 @@ public struct KeyLayout: Sendable {
     public func roundTags(_ provider: String) -> String { "\(prefix):{\(provider)}:rounds" }
     /// The audit log of this lease: one entry per atomic step (PROTOCOL.md "Transparency").
     public var auditLog: String { ownTag.map { "\(prefix):{\($0)}:audit" } ?? "\(prefix):audit" }
+    /// The log a write-back after data loss writes, which then replaces `auditLog` (RENAME).
+    public var auditLogWriteBack: String { auditLog + ":writeback" }
     /// The last step number the audit log gave out under the current epoch.
     public var logSteps: String { "\(prefix):{\(leaseTag)}:steps" }
     /// A provider's audit stream as releases before the one log kept it: read only to say
