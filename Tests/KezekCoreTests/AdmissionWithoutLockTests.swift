@@ -199,7 +199,9 @@ final class AdmissionWithoutLockTests: XCTestCase {
         XCTAssertEqual(describe(book(p, "c")), "afterMirror +BOOKED 0")
         p.confirmed(drain()[...])
         XCTAssertTrue(p.answersSoldOutWithoutLock)
-        XCTAssertTrue(p.refusesWithoutLock("d"))
+        // Not one fixed id: the counts say "maybe" for about 1% of non-members here.
+        let refused = (0..<100).filter { p.refusesWithoutLock("d\($0)") }.count
+        XCTAssertGreaterThanOrEqual(refused, 90, "non-members refused without the lock")
         XCTAssertFalse(
             p.refusesWithoutLock("c"), "a holder booked through the lock was left out of the counts"
         )

@@ -196,7 +196,10 @@ final class SoldOutWithoutLockTests: XCTestCase {
         XCTAssertFalse(p.answersSoldOutWithoutLock, "opened by a member's answer")
         XCTAssertEqual(describe(book(p, "z")), "now +FULL P")
         XCTAssertTrue(p.answersSoldOutWithoutLock, "still shut after a refusal")
-        XCTAssertTrue(p.refusesWithoutLock("y"))
+        // The counts may say "maybe" for a non-member (about 1% here: 3 members, 64 counters,
+        // seeded at random per table); one fixed id made this test fail about once in 100 runs.
+        let refused = (0..<100).filter { p.refusesWithoutLock("y\($0)") }.count
+        XCTAssertGreaterThanOrEqual(refused, 90, "non-members refused without the lock")
         for member in ["a", "b", "w"] {
             XCTAssertFalse(p.refusesWithoutLock(member), "\(member), loaded, refused")
         }
