@@ -471,6 +471,28 @@ final class FaultModelTests: IntegrationTestCase {
         try expect(after, "STATUS room a", "+BOOKED")
     }
 
+    /// A daemon started while Redis is stalled takes the lease once Redis answers again. Its
+    /// first look at the lease times out (a third of `lease-ttl`); the build before kept that
+    /// connection, on which hiredis fails every later command at once with the same error, so
+    /// the daemon answered `-LOADING` until it was killed (found by the nemesis, seed
+    /// 685874560: a holder restarted while the link to Redis was slowed).
+    func testDaemonStartedWhileRedisStallsServesOnceRedisAnswersAgain() throws {
+        try startStack(["--lease-ttl", "2"])
+        try expect(try connect(), "PROVIDER hall 3", "+OK")
+        try expect(try connect(), "BOOK hall a", "+BOOKED 2")
+        kezekd.kill9()
+        redis.pause()
+        let restarted = try second(arguments: ["--lease-ttl", "2"])
+        let timedOut = poll(timeout: 10) { () -> Bool? in
+            (try? String(contentsOfFile: restarted.stderrPath, encoding: .utf8))?.contains(
+                "cannot load state from redis yet") == true ? true : nil
+        }
+        redis.resume()
+        XCTAssertEqual(timedOut, true, "the restarted daemon never found Redis stalled")
+        try restarted.waitHealthy(timeout: 10)
+        try expect(try LineClient(port: restarted.port), "STATUS hall a", "+BOOKED")
+    }
+
     func testRedisWithAPasswordAndAnACLUser() throws {
         redis = try RedisServerProcess(directory: directory.appendingPathComponent("redis"))
         redis.extraArguments = ["--requirepass", "s3cret"]

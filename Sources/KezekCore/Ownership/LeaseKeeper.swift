@@ -68,8 +68,21 @@ final class LeaseKeeper: @unchecked Sendable {
     // MARK: Taking the lease
 
     /// Blocks until this daemon holds the lease (waiting as a standby while another live
-    /// daemon holds it). Returns false when a shutdown began first. Throws on Redis errors.
+    /// daemon holds it). Returns false when a shutdown began first. Throws on Redis errors,
+    /// and then drops its connection: hiredis keeps a timed-out context's error and fails every
+    /// later command with it at once (and a late reply would answer the next command), so
+    /// reusing it kept a daemon restarted during a slow link out of the lease, answering
+    /// `-LOADING`, until it was killed (nemesis seed 685874560).
     func acquire() throws -> Bool {
+        do {
+            return try acquireOnce()
+        } catch {
+            redis = nil
+            throw error
+        }
+    }
+
+    private func acquireOnce() throws -> Bool {
         var sawHolder = false
         var emptySince: UInt64?
         var announcedHolder = ""
