@@ -78,9 +78,14 @@ final class ClusterTopologyTests: XCTestCase {
         XCTAssertEqual(keys.providers, "kezek:{s42}:providers")
         XCTAssertEqual(keys.ownerAddress, "kezek:{s42}:address")
         XCTAssertEqual(keys.booked("p1"), "kezek:{p1}:booked")
+        // A round's keys in the slot of its id, the slot clients route its commands by.
+        XCTAssertEqual(keys.roundMeta("spring"), "kezek:{spring}:meta")
+        XCTAssertEqual(keys.roundApplications("spring"), "kezek:{spring}:apps")
+        XCTAssertEqual(keys.roundFreeSeats("spring"), "kezek:{spring}:free")
         let alone = KeyLayout(prefix: "kezek")
         XCTAssertEqual(alone.leaseOwner, "kezek:{lease}:owner")
         XCTAssertEqual(alone.providers, "kezek:providers")
+        XCTAssertEqual(alone.roundMeta("spring"), "kezek:{round:spring}:meta", "as before")
     }
 
     func testRoutesFollowTheShardsHolders() throws {

@@ -186,9 +186,31 @@ final class ClusterTests: IntegrationTestCase {
             Set(try providers.map { try self.slot(of: $0, at: entry) }.map(layout.shard(ofSlot:))),
             [0, 1, 2],
             "the providers did not cover every shard")
-        try expect(
-            try LineClient(port: entry), "ROUND OPEN spring",
-            prefix: "-ERR fair rounds are not offered with redis-cluster")
+        // A round's commands go to the shard of the round id's slot (COMMAND names the id
+        // as their key; ROUND's is its second argument), which refuses them for now.
+        let roundSlot = try slot(of: "spring", at: entry)
+        let roundHolder = layout.holders[layout.shard(ofSlot: roundSlot)]
+        let otherHolder = layout.holders[(layout.shard(ofSlot: roundSlot) + 1) % 3]
+        for request in [
+            "ROUND OPEN spring", "APPLY spring aruzhan club-0", "RESULT spring aruzhan",
+        ] {
+            try expect(
+                try LineClient(port: otherHolder.port), request,
+                "-MOVED \(roundSlot) 127.0.0.1:\(roundHolder.port)")
+            try expect(
+                try LineClient(port: roundHolder.port), request,
+                prefix: "-ERR fair rounds are not offered with redis-cluster")
+        }
+        XCTAssertTrue(
+            try cli(otherHolder.port, ["WITHDRAW", "spring", "aruzhan"], follow: true).hasPrefix(
+                "ERR fair rounds are not offered"), "a cluster client follows a round's -MOVED")
+        let info = try cli(entry, ["COMMAND", "INFO", "round", "apply"]).split(separator: "\n")
+        XCTAssertEqual(
+            info.map(String.init),
+            [
+                "round", "-3", "write", "admin", "2", "2", "1", "apply", "-4", "write", "1", "1",
+                "1",
+            ], "COMMAND INFO's key positions")
         XCTAssertTrue(
             try cli(entry, ["HELLO", "2"]).split(separator: "\n").contains("cluster"),
             "HELLO's mode on Redis Cluster")

@@ -92,7 +92,11 @@ final class CommandExecutor {
                     return .now(elsewhere)
                 }
                 if facts.key == .round {
-                    return .now(.roundsNotOnCluster)
+                    // Routed to the round's shard (slot of the round id) like a provider's
+                    // request, then refused there until rounds across shards are built.
+                    let elsewhere = routeElsewhere(
+                        tokens[facts.keyPosition], directory, role: role)
+                    return .now(elsewhere ?? .roundsNotOnCluster)
                 }
             }
             switch role {

@@ -23,7 +23,8 @@ extension CommandEntry {
     /// The 10-element COMMAND INFO entry of Redis 7. A command keyed by its provider names it
     /// as its key (first key 1, last 1, step 1): cluster-aware clients route it by the
     /// provider's hash slot (`CLUSTER SLOTS`), which is the slot of every Redis key that
-    /// stores the provider.
+    /// stores the provider. A round's command names the round id the same way (ROUND: its
+    /// second argument), which is the slot of the round's keys on Redis Cluster.
     func writeInfo(into out: inout RESPWriter) {
         let flags = docs?.flags ?? []
         out.array(10)
@@ -31,10 +32,9 @@ extension CommandEntry {
         out.integer(redisArity)
         out.array(flags.count)
         for flag in flags { out.simple(flag) }
-        let keyPosition = key == .provider ? 1 : 0
         out.integer(keyPosition)
         out.integer(keyPosition)
-        out.integer(keyPosition)
+        out.integer(keyPosition == 0 ? 0 : 1)
         out.array(0)
         out.array(0)
         out.array(0)

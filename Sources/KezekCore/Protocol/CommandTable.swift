@@ -14,14 +14,25 @@ public enum Verb: Int, CaseIterable, Sendable {
 
 /// One verb's declaration.
 struct CommandEntry: Sendable {
-    /// What cluster routing reads from the first argument.
+    /// The argument cluster routing reads (`keyPosition` says which).
     enum Key: Sendable {
         case none
         /// A provider id: on Redis Cluster the request goes to the node serving its slot,
         /// and COMMAND names it as the key (first key 1, last 1, step 1).
         case provider
-        /// A round id: a fair round spans every shard, so it is refused on Redis Cluster.
+        /// A round id (`ROUND <sub> <R>`, `APPLY <R> …`, `WITHDRAW <R> …`, `RESULT <R> …`):
+        /// on Redis Cluster the request goes to the node serving its slot, the round's shard
+        /// (docs/SCALING.md, "Fair rounds across shards"), and COMMAND names it as the key.
         case round
+    }
+
+    /// Where the key is among the arguments (COMMAND's first and last key): 0 for none.
+    var keyPosition: Int {
+        switch key {
+        case .none: 0
+        case .provider: 1
+        case .round: verb == .round ? 2 : 1
+        }
     }
 
     struct Traits: OptionSet, Sendable {
@@ -262,11 +273,14 @@ enum CommandTable {
 struct VerbFacts: Sendable {
     let arity: ClosedRange<Int>
     let key: CommandEntry.Key
+    let keyPosition: Int
     let right: CommandRight
     let traits: CommandEntry.Traits
 
     static let byVerb: [VerbFacts] = CommandTable.byVerb.map {
-        VerbFacts(arity: $0.arity, key: $0.key, right: $0.right, traits: $0.traits)
+        VerbFacts(
+            arity: $0.arity, key: $0.key, keyPosition: $0.keyPosition, right: $0.right,
+            traits: $0.traits)
     }
 }
 
@@ -280,7 +294,7 @@ extension Verb {
     public var allowedBeforeAuth: Bool { facts.traits.contains(.beforeAuth) }
     /// The first argument is a provider id, the key a cluster routes by.
     var isKeyedByProvider: Bool { facts.key == .provider }
-    /// A fair round spans providers of every shard: not offered on Redis Cluster (yet).
+    /// A fair round's command (keyed by the round id).
     var isRoundVerb: Bool { facts.key == .round }
 }
 

@@ -31,7 +31,10 @@
 /// shard's own carry the shard's tag (`ShardTag`) instead, so they live on its master:
 /// `<prefix>:{<shard>}:providers`, `…:rounds`, `…:owner`, `…:epoch`, `…:seq:<T>`, `…:steps`,
 /// `…:audit` (the shard's audit log), and
-/// `…:address` (the holder's client address, for `-MOVED` replies; PX lease-ttl).
+/// `…:address` (the holder's client address, for `-MOVED` replies; PX lease-ttl). A round's
+/// keys there carry the round id itself as their tag, `<prefix>:{<R>}:meta`: the slot a
+/// cluster client routes the round's commands by (COMMAND names the id as their key), so
+/// they live on the master of the shard that runs the round (docs/SCALING.md).
 public struct KeyLayout: Sendable {
     public let prefix: String
     /// The hash tag of the keys not tagged by a provider or a round: `lease`, or a shard's.
@@ -67,9 +70,16 @@ public struct KeyLayout: Sendable {
     /// that one exists (they are left alone).
     public func legacyAudit(_ provider: String) -> String { "\(prefix):{\(provider)}:audit" }
     public var rounds: String { ownTag.map { "\(prefix):{\($0)}:rounds" } ?? "\(prefix):rounds" }
-    public func roundMeta(_ round: String) -> String { "\(prefix):{round:\(round)}:meta" }
-    public func roundApplications(_ round: String) -> String { "\(prefix):{round:\(round)}:apps" }
-    public func roundFreeSeats(_ round: String) -> String { "\(prefix):{round:\(round)}:free" }
+    public func roundMeta(_ round: String) -> String { "\(prefix):{\(roundTag(round))}:meta" }
+    public func roundApplications(_ round: String) -> String {
+        "\(prefix):{\(roundTag(round))}:apps"
+    }
+    public func roundFreeSeats(_ round: String) -> String {
+        "\(prefix):{\(roundTag(round))}:free"
+    }
+    /// `round:<R>` on a lone Redis (as every release wrote it); the id alone on a cluster
+    /// shard, whose slot is the one clients route the round's commands by.
+    private func roundTag(_ round: String) -> String { isShard ? round : "round:\(round)" }
     private var leaseTag: String { ownTag ?? "lease" }
     public var leaseOwner: String { "\(prefix):{\(leaseTag)}:owner" }
     public var leaseEpoch: String { "\(prefix):{\(leaseTag)}:epoch" }
