@@ -359,6 +359,7 @@ final class LeaseKeeper: @unchecked Sendable {
             try self.holdDuringWriteBack(redis)
         }
         try writeBack.write(server.rounds.allRounds, to: redis)
+        if keys.isShard { try writeBack.writeForeign(server.rounds.foreignState, to: redis) }
         try holdDuringWriteBack(redis)
         // Whole again: another daemon may take the lease over it from now on.
         _ = try redis.command(["DEL", keys.writeBackMarker])

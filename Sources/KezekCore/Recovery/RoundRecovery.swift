@@ -73,6 +73,13 @@ struct RoundRecovery {
             registry.restore(round)
             loaded += 1
         }
+        if keys.isShard {
+            // Rounds of other shards holding this one (applied from its inbox).
+            let foreign = try redis.command(["HKEYS", keys.foreignRounds]).strings
+            let applied = try redis.command(["HGET", keys.inboxState, "applied"]).string
+            registry.restoreForeign(
+                foreign.filter { Identifier.isValid($0) }.sorted(), inboxApplied: applied)
+        }
         return loaded
     }
 

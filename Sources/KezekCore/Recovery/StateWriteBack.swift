@@ -157,4 +157,23 @@ struct StateWriteBack {
             for _ in commands { _ = try redis.reply() }
         }
     }
+
+    /// Writes back the rounds of other shards holding this one and the last inbox message
+    /// applied (Redis Cluster), in one MULTI.
+    func writeForeign(
+        _ state: (rounds: [String], inboxApplied: String?), to redis: RedisSyncConnection
+    ) throws {
+        var commands: [[String]] = [["MULTI"], ["DEL", keys.foreignRounds, keys.inboxState]]
+        if !state.rounds.isEmpty {
+            commands.append(
+                ["HSET", keys.foreignRounds] + state.rounds.flatMap { [$0, "frozen"] })
+        }
+        if let applied = state.inboxApplied {
+            commands.append(["HSET", keys.inboxState, "applied", applied])
+        }
+        commands.append(["EXEC"])
+        for command in commands { redis.append(command) }
+        for _ in commands { _ = try redis.reply() }
+    }
+
 }

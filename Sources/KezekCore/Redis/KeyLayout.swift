@@ -30,7 +30,8 @@
 /// On Redis Cluster (`redis-cluster`) a daemon serves one shard, and the keys that are the
 /// shard's own carry the shard's tag (`ShardTag`) instead, so they live on its master:
 /// `<prefix>:{<shard>}:providers`, `…:rounds`, `…:owner`, `…:epoch`, `…:seq:<T>`, `…:steps`,
-/// `…:audit` (the shard's audit log), and
+/// `…:audit` (the shard's audit log), `…:inbox`, `…:inbox-state` and `…:foreign-rounds` (the
+/// messages of other shards' holders: `ShardInbox`), and
 /// `…:address` (the holder's client address, for `-MOVED` replies; PX lease-ttl). A round's
 /// keys there carry the round id itself as their tag, `<prefix>:{<R>}:meta`: the slot a
 /// cluster client routes the round's commands by (COMMAND names the id as their key), so
@@ -89,4 +90,12 @@ public struct KeyLayout: Sendable {
     public var writeBackMarker: String { "\(prefix):{\(leaseTag)}:writeback" }
     /// The lease holder's client address (cluster mode).
     public var ownerAddress: String { "\(prefix):{\(leaseTag)}:address" }
+    /// Cluster mode: messages other shards' holders post to this one (`ShardInbox`).
+    public var inbox: String { "\(prefix):{\(leaseTag)}:inbox" }
+    /// Cluster mode: field `applied`, the id of the last inbox message applied here, written
+    /// in the same batch as the message's effects.
+    public var inboxState: String { "\(prefix):{\(leaseTag)}:inbox-state" }
+    /// Cluster mode: rounds other shards run that hold this one (round id -> `frozen`): BOOK
+    /// answers `+ROUND` here until their thaw.
+    public var foreignRounds: String { "\(prefix):{\(leaseTag)}:foreign-rounds" }
 }

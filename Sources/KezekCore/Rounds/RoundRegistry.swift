@@ -19,6 +19,11 @@ public final class RoundRegistry: @unchecked Sendable {
         var byID: [String: Round] = [:]
         /// The round that is open or closed and not drawn yet (at most one).
         var undrawn: String?
+        /// Rounds other shards run that hold this one frozen (Redis Cluster: `ShardInbox`),
+        /// and the id of the last inbox message applied here.
+        var foreign: [String] = []
+        var inboxApplied: String?
+        var anyUndrawn: Bool { undrawn != nil || !foreign.isEmpty }
         /// The round opened last, and per provider how many of its applicants ranked the
         /// provider first and at all (DEMAND).
         var latest: String?
@@ -67,7 +72,7 @@ public final class RoundRegistry: @unchecked Sendable {
     @inline(__always)
     func undrawnRound() -> String? {
         guard anyUndrawn.load(ordering: .acquiring) else { return nil }
-        return rounds.withLock { $0.undrawn }
+        return rounds.withLock { $0.undrawn ?? $0.foreign.first }
     }
 
     func isDrawn(_ round: String) -> Bool {
@@ -302,7 +307,7 @@ public final class RoundRegistry: @unchecked Sendable {
                 round.phase = .drawn
                 if rounds.undrawn == id {
                     rounds.undrawn = nil
-                    anyUndrawn.store(false, ordering: .releasing)
+                    anyUndrawn.store(rounds.anyUndrawn, ordering: .releasing)
                 }
             }
             rounds.byID[id] = round
@@ -408,6 +413,43 @@ public final class RoundRegistry: @unchecked Sendable {
                 anyUndrawn.store(true, ordering: .releasing)
             }
         }
+    }
+
+    // MARK: Rounds of other shards (Redis Cluster)
+
+    /// Applies a message of another shard's holder (`InboxFollower`): its effects and `id`
+    /// as the last message applied go to Redis in one batch, in that order.
+    func applyFromInbox(_ message: ShardInbox.Message, id: String) {
+        rounds.withLock { rounds in
+            var ops: [MirrorOp]
+            switch message.kind {
+            case .freeze:
+                if !rounds.foreign.contains(message.round) { rounds.foreign.append(message.round) }
+                ops = [.field(key: keys.foreignRounds, field: message.round, value: "frozen")]
+            case .thaw:
+                rounds.foreign.removeAll { $0 == message.round }
+                ops = [.unfield(key: keys.foreignRounds, field: message.round)]
+            }
+            anyUndrawn.store(rounds.anyUndrawn, ordering: .releasing)
+            rounds.inboxApplied = id
+            ops.append(.field(key: keys.inboxState, field: "applied", value: id))
+            writeLedger(ops, ticket: nil, now: MonotonicClock.nanoseconds())
+        }
+    }
+
+    /// Puts back the rounds of other shards that Redis says hold this one (a load).
+    func restoreForeign(_ ids: [String], inboxApplied: String?) {
+        rounds.withLock { rounds in
+            rounds.foreign = ids
+            rounds.inboxApplied = inboxApplied
+            anyUndrawn.store(rounds.anyUndrawn, ordering: .releasing)
+        }
+    }
+
+    /// The rounds of other shards holding this one now, and the last inbox message applied
+    /// (a write-back after data loss writes them again).
+    var foreignState: (rounds: [String], inboxApplied: String?) {
+        rounds.withLock { ($0.foreign, $0.inboxApplied) }
     }
 
     // MARK: The ledger

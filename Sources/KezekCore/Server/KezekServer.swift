@@ -27,6 +27,8 @@ public final class KezekServer {
     /// On Redis Cluster with holder-limit: the holders' counts at their home masters (nil
     /// otherwise: one Redis counts in `HolderLimits`, with no hop).
     let units: HolderUnits?
+    /// On Redis Cluster: applies the messages other shards' holders post to this one.
+    let inbox: InboxFollower?
     let log: Logger
     /// The retry delay and log gate shared by every Redis connection while Redis refuses the
     /// credentials.
@@ -84,6 +86,11 @@ public final class KezekServer {
         users = Mutex(UserDirectory(token: settings.token, adminToken: settings.adminToken))
         authAddresses = AuthAddressThrottle(
             maxFailures: settings.authAddressMaxFailures, windowSeconds: settings.authAddressWindow)
+        inbox =
+            cluster
+            ? InboxFollower(
+                keys: keys, primary: redisPrimary, settings: settings, state: state, rounds: rounds,
+                log: log) : nil
         lease = LeaseKeeper(server: self)
     }
 
@@ -238,6 +245,7 @@ public final class KezekServer {
                     ordering: .acquiringAndReleasing)
                 directory?.waitForFirstSnapshot()
                 state.ready.store(true, ordering: .releasing)
+                inbox?.start()
                 for thread in threads { thread.wake() }
                 log.info(
                     changed == nil
@@ -289,6 +297,7 @@ public final class KezekServer {
     public func wait() -> Int32 {
         for thread in threads { thread.join() }
         units?.stop()
+        inbox?.stop()
         lease.release()
         directory?.stop()
         return exitStatus.load(ordering: .acquiring)
