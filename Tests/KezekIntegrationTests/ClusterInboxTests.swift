@@ -76,6 +76,11 @@ extension ClusterTests {
         XCTAssertEqual(try book(1, "aruzhan", at: successor.port), "+ROUND autumn")
         XCTAssertEqual(try redis.command(["HKEYS", receiver.foreignRounds]).strings, ["autumn"])
         XCTAssertGreaterThan(thawed, autumn)
+        let metrics = try adminGet(port: successor.adminPort, path: "/metrics").body
+        XCTAssertTrue(metrics.contains("\nkezek_foreign_rounds 1\n"), "metrics: frozen rounds")
+        XCTAssertTrue(
+            metrics.contains("\nkezek_inbox_applied_total 2\n"),
+            "metrics: the successor applied the two messages after the last one Redis had")
         guard case .integer(3) = try redis.command(["XLEN", receiver.inbox]) else {
             return XCTFail("the inbox does not hold the three messages posted")
         }

@@ -90,7 +90,7 @@ public final class KezekServer {
             cluster
             ? InboxFollower(
                 keys: keys, primary: redisPrimary, settings: settings, state: state, rounds: rounds,
-                log: log) : nil
+                metrics: metrics, log: log) : nil
         lease = LeaseKeeper(server: self)
     }
 

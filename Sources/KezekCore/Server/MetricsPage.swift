@@ -102,6 +102,17 @@ public struct MetricsPage: Sendable {
             "Batches Redis refused with an error (out of memory, read-only, fenced).")
         page +=
             "kezek_mirror_refused_batches_total \(metrics.refusedBatches.load(ordering: .relaxed))\n"
+        if let rounds = table.rules.rounds {
+            header(
+                "kezek_foreign_rounds", "gauge",
+                "Rounds of other shards holding this one frozen (Redis Cluster): BOOK answers +ROUND."
+            )
+            page += "kezek_foreign_rounds \(rounds.foreignState.rounds.count)\n"
+        }
+        header(
+            "kezek_inbox_applied_total", "counter",
+            "Messages of other shards' holders applied from this shard's inbox (Redis Cluster).")
+        page += "kezek_inbox_applied_total \(metrics.inboxApplied.load(ordering: .relaxed))\n"
         header("kezek_mirror_pending_writes", "gauge", "Writes not yet confirmed by Redis.")
         page += "kezek_mirror_pending_writes \(sum { $0.mirrorPending.load() })\n"
         header(
