@@ -7,8 +7,6 @@ public final class ServerMetrics: Sendable {
     public let repairs = Atomic<Int>(0)
     /// Batches Redis refused with an error reply (out of memory, read-only, fenced…).
     public let refusedBatches = Atomic<Int>(0)
-    /// Messages of other shards' holders applied from this shard's inbox (Redis Cluster).
-    public let inboxApplied = Atomic<Int>(0)
     public init(threads: Int) {
         self.threads = (0..<threads).map { _ in ThreadMetrics() }
     }

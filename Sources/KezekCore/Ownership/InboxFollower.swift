@@ -14,9 +14,10 @@ final class InboxFollower: @unchecked Sendable {
     private let settings: ServerSettings
     private let state: ServerState
     private let rounds: RoundRegistry
-    private let metrics: ServerMetrics
     private let log: Logger
     private let stopped = Atomic<Bool>(false)
+    /// Messages applied so far (`kezek_inbox_applied_total`).
+    let applied = Atomic<Int>(0)
     private var thread: pthread_t?
     /// The follower's thread's own.
     private var redis: RedisSyncConnection?
@@ -29,14 +30,13 @@ final class InboxFollower: @unchecked Sendable {
 
     init(
         keys: KeyLayout, primary: RedisPrimary, settings: ServerSettings, state: ServerState,
-        rounds: RoundRegistry, metrics: ServerMetrics, log: Logger
+        rounds: RoundRegistry, log: Logger
     ) {
         self.keys = keys
         self.primary = primary
         self.settings = settings
         self.state = state
         self.rounds = rounds
-        self.metrics = metrics
         self.log = log
     }
 
@@ -88,7 +88,7 @@ final class InboxFollower: @unchecked Sendable {
             let fields = entry.items.count > 1 ? entry.items[1].strings : []
             if let message = ShardInbox.Message(fields: fields) {
                 rounds.applyFromInbox(message, id: id)
-                metrics.inboxApplied.add(1, ordering: .relaxed)
+                applied.add(1, ordering: .relaxed)
             } else {
                 log.error(
                     "bad data in redis: inbox message ignored",

@@ -90,7 +90,7 @@ public final class KezekServer {
             cluster
             ? InboxFollower(
                 keys: keys, primary: redisPrimary, settings: settings, state: state, rounds: rounds,
-                metrics: metrics, log: log) : nil
+                log: log) : nil
         lease = LeaseKeeper(server: self)
     }
 

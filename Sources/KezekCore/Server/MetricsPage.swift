@@ -4,6 +4,7 @@ public struct MetricsPage: Sendable {
     let metrics: ServerMetrics
     let table: SeatTable
     let state: ServerState
+    let inbox: InboxFollower?
     let source: PublicSource
     /// Districts given a label of their own at most (the label set stays bounded whatever the
     /// catalog); the rest are summed under `district="other"`.
@@ -13,6 +14,7 @@ public struct MetricsPage: Sendable {
         metrics = server.metrics
         table = server.table
         state = server.state
+        inbox = server.inbox
         source = PublicSource(server: server)
     }
 
@@ -109,10 +111,13 @@ public struct MetricsPage: Sendable {
             )
             page += "kezek_foreign_rounds \(rounds.foreignState.rounds.count)\n"
         }
-        header(
-            "kezek_inbox_applied_total", "counter",
-            "Messages of other shards' holders applied from this shard's inbox (Redis Cluster).")
-        page += "kezek_inbox_applied_total \(metrics.inboxApplied.load(ordering: .relaxed))\n"
+        if let inbox {
+            header(
+                "kezek_inbox_applied_total", "counter",
+                "Messages of other shards' holders applied from this shard's inbox (Redis Cluster)."
+            )
+            page += "kezek_inbox_applied_total \(inbox.applied.load(ordering: .relaxed))\n"
+        }
         header("kezek_mirror_pending_writes", "gauge", "Writes not yet confirmed by Redis.")
         page += "kezek_mirror_pending_writes \(sum { $0.mirrorPending.load() })\n"
         header(
