@@ -102,7 +102,8 @@ final class InboxFollower: @unchecked Sendable {
         if let redis { return redis }
         let redis = try RedisSyncConnection(
             endpoint: primary.endpoint, user: settings.redisUser, password: settings.redisPassword,
-            replyTimeoutMillis: Self.blockMillis + 5_000)
+            // Short: a shutdown waits for this thread.
+            connectTimeoutMillis: 1_000, replyTimeoutMillis: Self.blockMillis + 2_000)
         self.redis = redis
         return redis
     }
