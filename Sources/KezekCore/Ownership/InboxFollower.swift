@@ -76,7 +76,9 @@ final class InboxFollower: @unchecked Sendable {
     private func follow() throws {
         let redis = try connection()
         if lastID == nil {
-            lastID = try redis.command(["HGET", keys.inboxState, "applied"]).string ?? "0-0"
+            lastID =
+                try redis.command(["HGET", keys.inboxState, ShardInbox.appliedField]).string
+                ?? "0-0"
         }
         let reply = try redis.command([
             "XREAD", "COUNT", String(Self.entriesPerRead), "BLOCK", String(Self.blockMillis),

@@ -76,7 +76,8 @@ struct RoundRecovery {
         if keys.isShard {
             // Rounds of other shards holding this one (applied from its inbox).
             let foreign = try redis.command(["HKEYS", keys.foreignRounds]).strings
-            let applied = try redis.command(["HGET", keys.inboxState, "applied"]).string
+            let applied = try redis.command(["HGET", keys.inboxState, ShardInbox.appliedField])
+                .string
             registry.restoreForeign(
                 foreign.filter { Identifier.isValid($0) }.sorted(), inboxApplied: applied)
         }

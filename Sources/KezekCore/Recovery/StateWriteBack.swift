@@ -166,10 +166,10 @@ struct StateWriteBack {
         var commands: [[String]] = [["MULTI"], ["DEL", keys.foreignRounds, keys.inboxState]]
         if !state.rounds.isEmpty {
             commands.append(
-                ["HSET", keys.foreignRounds] + state.rounds.flatMap { [$0, "frozen"] })
+                ["HSET", keys.foreignRounds] + state.rounds.flatMap { [$0, ShardInbox.frozen] })
         }
         if let applied = state.inboxApplied {
-            commands.append(["HSET", keys.inboxState, "applied", applied])
+            commands.append(["HSET", keys.inboxState, ShardInbox.appliedField, applied])
         }
         commands.append(["EXEC"])
         for command in commands { redis.append(command) }

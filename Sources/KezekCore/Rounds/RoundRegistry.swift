@@ -425,14 +425,16 @@ public final class RoundRegistry: @unchecked Sendable {
             switch message.kind {
             case .freeze:
                 if !rounds.foreign.contains(message.round) { rounds.foreign.append(message.round) }
-                ops = [.field(key: keys.foreignRounds, field: message.round, value: "frozen")]
+                ops = [
+                    .field(key: keys.foreignRounds, field: message.round, value: ShardInbox.frozen)
+                ]
             case .thaw:
                 rounds.foreign.removeAll { $0 == message.round }
                 ops = [.unfield(key: keys.foreignRounds, field: message.round)]
             }
             anyUndrawn.store(rounds.anyUndrawn, ordering: .releasing)
             rounds.inboxApplied = id
-            ops.append(.field(key: keys.inboxState, field: "applied", value: id))
+            ops.append(.field(key: keys.inboxState, field: ShardInbox.appliedField, value: id))
             writeLedger(ops, ticket: nil, now: MonotonicClock.nanoseconds())
         }
     }

@@ -9,6 +9,12 @@
 ///     <prefix>:{<S>}:inbox-state    HASH    applied -> the id of the last message applied
 ///     <prefix>:{<S>}:foreign-rounds HASH    round -> frozen, while another shard's round holds S
 enum ShardInbox {
+    /// The field of `…:inbox-state` that holds the last message applied, and the value of a
+    /// frozen round in `…:foreign-rounds` (read and written by the follower, the rounds, the
+    /// load and the write-back).
+    static let appliedField = "applied"
+    static let frozen = "frozen"
+
     struct Message: Equatable, Sendable {
         enum Kind: String, Sendable {
             /// A round opened at the sender: BOOK answers `+ROUND <round>` here too.
